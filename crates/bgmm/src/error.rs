@@ -1,0 +1,24 @@
+//! Errors of the library. Every message is one line and names what is wrong.
+
+/// What can go wrong when building a model, checking data or fitting.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum Error {
+    /// The model description is invalid; the message names the field.
+    #[error("{0}")]
+    Model(String),
+    /// The data are unusable for this model; the message names the row, column or size.
+    #[error("{0}")]
+    Data(String),
+    /// Parameters do not fit the model (wrong length, outside their support).
+    #[error("{0}")]
+    Params(String),
+    /// An option value is invalid; the message names the option.
+    #[error("{0}")]
+    Option(String),
+    /// A computation failed (e.g. no finite starting point was found).
+    #[error("{0}")]
+    Numerical(String),
+}
+
+/// Result alias of the library.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,786 @@
+//! Model description: a serialisable [`ModelSpec`] (what a TOML file holds) that validates
+//! into a checked [`Model`].
+//!
+//! The model family:
+//! - `weights ~ Dirichlet(α)`, α scalar or one per component;
+//! - `locs[k, d] ~ Normal(μ0[d], σ0[d])`, optionally `ordered` (strictly increasing in `k`
+//!   on the first dimension, as Stan's `ordered`);
+//! - a prior on the scale (standard deviation) itself, shared as [`Sharing`] says;
+//! - `x[n, d] | z[n] ~ Normal(locs[z[n], d], scale[z[n], d])`, `z[n] ~ Categorical(weights)`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A number or a list of numbers (TOML `0.5` or `[0.5, 1.0]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One value for every entry.
+    One(f64),
+    /// One value per entry.
+    Many(Vec<f64>),
+}
+
+impl OneOrMany {
+    fn expand(&self, n: usize, what: &str, per: &str) -> Result<Vec<f64>> {
+        match self {
+            OneOrMany::One(v) => Ok(vec![*v; n]),
+            OneOrMany::Many(v) if v.len() == n => Ok(v.clone()),
+            OneOrMany::Many(v) if v.len() == 1 => Ok(vec![v[0]; n]),
+            OneOrMany::Many(v) => Err(Error::Model(format!(
+                "{what} has {} values but the model has {n} {per}",
+                v.len()
+            ))),
+        }
+    }
+}
+
+/// How the scales are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sharing {
+    /// One scale for every component and dimension.
+    #[default]
+    Shared,
+    /// One scale per component, shared across dimensions (shape \[K\]).
+    Component,
+    /// One scale per dimension, shared across components (shape \[D\]).
+    Dimension,
+    /// One scale per component and dimension (diagonal covariance, shape \[K, D\]).
+    Diagonal,
+}
+
+impl Sharing {
+    /// All names, for error messages and help.
+    pub const NAMES: &'static str = "shared, component, dimension, diagonal";
+
+    /// Parse a name (`shared`, `component`, `dimension`, `diagonal`).
+    pub fn parse(s: &str) -> Option<Sharing> {
+        match s {
+            "shared" | "global" => Some(Sharing::Shared),
+            "component" => Some(Sharing::Component),
+            "dimension" => Some(Sharing::Dimension),
+            "diagonal" | "both" => Some(Sharing::Diagonal),
+            _ => None,
+        }
+    }
+
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sharing::Shared => "shared",
+            Sharing::Component => "component",
+            Sharing::Dimension => "dimension",
+            Sharing::Diagonal => "diagonal",
+        }
+    }
+
+    /// Number of free scales for K components in D dimensions.
+    pub fn n_scales(self, k: usize, d: usize) -> usize {
+        match self {
+            Sharing::Shared => 1,
+            Sharing::Component => k,
+            Sharing::Dimension => d,
+            Sharing::Diagonal => k * d,
+        }
+    }
+
+    /// Index of the free scale used by component `k` in dimension `j`.
+    #[inline]
+    pub fn index(self, k: usize, j: usize, d: usize) -> usize {
+        match self {
+            Sharing::Shared => 0,
+            Sharing::Component => k,
+            Sharing::Dimension => j,
+            Sharing::Diagonal => k * d + j,
+        }
+    }
+
+    /// Shape of the scale site for K components in D dimensions.
+    pub fn shape(self, k: usize, d: usize) -> Vec<usize> {
+        match self {
+            Sharing::Shared => vec![],
+            Sharing::Component => vec![k],
+            Sharing::Dimension => vec![d],
+            Sharing::Diagonal => vec![k, d],
+        }
+    }
+}
+
+/// A prior on a scale (standard deviation) `s > 0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScalePrior {
+    /// `log s ~ Normal(mu, sigma)`.
+    LogNormal {
+        /// Mean of `log s`.
+        mu: f64,
+        /// Standard deviation of `log s`.
+        sigma: f64,
+    },
+    /// Density `β^α / Γ(α) s^(−α−1) exp(−β/s)`.
+    InverseGamma {
+        /// Shape.
+        alpha: f64,
+        /// Scale.
+        beta: f64,
+    },
+    /// Half-Cauchy with the given scale.
+    HalfCauchy {
+        /// Scale.
+        scale: f64,
+    },
+    /// Half-Normal with the given scale.
+    HalfNormal {
+        /// Scale.
+        scale: f64,
+    },
+    /// Gamma with shape `alpha` and rate `beta`.
+    Gamma {
+        /// Shape.
+        alpha: f64,
+        /// Rate.
+        beta: f64,
+    },
+    /// Exponential with the given rate.
+    Exponential {
+        /// Rate.
+        rate: f64,
+    },
+}
+
+const LN_2PI: f64 = 1.837_877_066_409_345_3;
+const LN_PI: f64 = 1.144_729_885_849_400_2;
+const LN_2: f64 = std::f64::consts::LN_2;
+
+fn ln_gamma(x: f64) -> f64 {
+    special::Gamma::ln_gamma(x).0
+}
+
+impl ScalePrior {
+    /// All prior names, for error messages and help.
+    pub const NAMES: &'static str =
+        "lognormal, inverse_gamma, half_cauchy, half_normal, gamma, exponential";
+
+    /// The name used in files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScalePrior::LogNormal { .. } => "lognormal",
+            ScalePrior::InverseGamma { .. } => "inverse_gamma",
+            ScalePrior::HalfCauchy { .. } => "half_cauchy",
+            ScalePrior::HalfNormal { .. } => "half_normal",
+            ScalePrior::Gamma { .. } => "gamma",
+            ScalePrior::Exponential { .. } => "exponential",
+        }
+    }
+
+    /// Human form, e.g. `LogNormal(0, 2)`.
+    pub fn display(&self) -> String {
+        match *self {
+            ScalePrior::LogNormal { mu, sigma } => format!("LogNormal({mu}, {sigma})"),
+            ScalePrior::InverseGamma { alpha, beta } => format!("InverseGamma({alpha}, {beta})"),
+            ScalePrior::HalfCauchy { scale } => format!("HalfCauchy({scale})"),
+            ScalePrior::HalfNormal { scale } => format!("HalfNormal({scale})"),
+            ScalePrior::Gamma { alpha, beta } => format!("Gamma({alpha}, {beta})"),
+            ScalePrior::Exponential { rate } => format!("Exponential({rate})"),
+        }
+    }
+
+    /// `log p(s)` and `s · d log p(s) / ds` (the derivative with respect to `log s`).
+    #[inline]
+    pub fn ln_pdf_dlog(&self, s: f64) -> (f64, f64) {
+        match *self {
+            ScalePrior::LogNormal { mu, sigma } => {
+                let ls = s.ln();
+                let z = (ls - mu) / sigma;
+                (
+                    -ls - sigma.ln() - 0.5 * LN_2PI - 0.5 * z * z,
+                    -1.0 - z / sigma,
+                )
+            }
+            ScalePrior::InverseGamma { alpha, beta } => (
+                alpha * beta.ln() - ln_gamma(alpha) - (alpha + 1.0) * s.ln() - beta / s,
+                -(alpha + 1.0) + beta / s,
+            ),
+            ScalePrior::HalfCauchy { scale } => {
+                let r = s / scale;
+                (
+                    LN_2 - LN_PI - scale.ln() - r.ln_1p_sq(),
+                    -2.0 * r * r / (1.0 + r * r),
+                )
+            }
+            ScalePrior::HalfNormal { scale } => {
+                let r = s / scale;
+                (LN_2 - 0.5 * LN_2PI - scale.ln() - 0.5 * r * r, -r * r)
+            }
+            ScalePrior::Gamma { alpha, beta } => (
+                alpha * beta.ln() - ln_gamma(alpha) + (alpha - 1.0) * s.ln() - beta * s,
+                (alpha - 1.0) - beta * s,
+            ),
+            ScalePrior::Exponential { rate } => (rate.ln() - rate * s, -rate * s),
+        }
+    }
+
+    /// A draw from the prior.
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        use rand::RngExt;
+        use rand_distr::{Distribution, Exp, Gamma, StandardNormal};
+        let z: f64 = rng.sample(StandardNormal);
+        match *self {
+            ScalePrior::LogNormal { mu, sigma } => (mu + sigma * z).exp(),
+            ScalePrior::InverseGamma { alpha, beta } => {
+                let g: f64 = Gamma::new(alpha, 1.0).expect("validated").sample(rng);
+                beta / g
+            }
+            ScalePrior::HalfCauchy { scale } => {
+                let u: f64 = rng.random::<f64>();
+                scale * (0.5 * std::f64::consts::PI * u).tan()
+            }
+            ScalePrior::HalfNormal { scale } => scale * z.abs(),
+            ScalePrior::Gamma { alpha, beta } => {
+                Gamma::new(alpha, 1.0 / beta).expect("validated").sample(rng)
+            }
+            ScalePrior::Exponential { rate } => Exp::new(rate).expect("validated").sample(rng),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let (pairs, what): (Vec<(&str, f64)>, _) = match *self {
+            ScalePrior::LogNormal { mu, sigma } => {
+                if !mu.is_finite() {
+                    return Err(Error::Model(format!(
+                        "scale prior lognormal: 'mu' must be finite, got {mu}"
+                    )));
+                }
+                (vec![("sigma", sigma)], "lognormal")
+            }
+            ScalePrior::InverseGamma { alpha, beta } => {
+                (vec![("alpha", alpha), ("beta", beta)], "inverse_gamma")
+            }
+            ScalePrior::HalfCauchy { scale } => (vec![("scale", scale)], "half_cauchy"),
+            ScalePrior::HalfNormal { scale } => (vec![("scale", scale)], "half_normal"),
+            ScalePrior::Gamma { alpha, beta } => (vec![("alpha", alpha), ("beta", beta)], "gamma"),
+            ScalePrior::Exponential { rate } => (vec![("rate", rate)], "exponential"),
+        };
+        for (name, v) in pairs {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::Model(format!(
+                    "scale prior {what}: '{name}' must be positive and finite, got {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+trait Ln1pSq {
+    fn ln_1p_sq(self) -> f64;
+}
+impl Ln1pSq for f64 {
+    /// `ln(1 + x²)` without overflow for large `x`.
+    #[inline]
+    fn ln_1p_sq(self) -> f64 {
+        let a = self.abs();
+        if a > 1e150 {
+            2.0 * a.ln()
+        } else {
+            (a * a).ln_1p()
+        }
+    }
+}
+
+/// The `[weights]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsSpec {
+    /// Dirichlet concentration α: one number or one per component.
+    pub concentration: OneOrMany,
+}
+
+/// The `[locs]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocsSpec {
+    /// Prior mean μ0: one number or one per dimension.
+    pub loc: OneOrMany,
+    /// Prior standard deviation σ0: one number or one per dimension.
+    pub scale: OneOrMany,
+    /// Locations strictly increasing (first dimension) to remove label switching.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ordered: bool,
+}
+
+/// The `[scale]` table: sharing, prior name and the prior's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleSpec {
+    /// `shared`, `component`, `dimension` or `diagonal`.
+    #[serde(default = "default_sharing")]
+    pub sharing: String,
+    /// Prior name: one of [`ScalePrior::NAMES`].
+    pub prior: String,
+    /// LogNormal: mean of log s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu: Option<f64>,
+    /// LogNormal: sd of log s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// InverseGamma / Gamma shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// InverseGamma scale / Gamma rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// HalfCauchy / HalfNormal scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Exponential rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+}
+
+fn default_sharing() -> String {
+    "shared".to_string()
+}
+
+impl ScaleSpec {
+    /// The spec of a given prior and sharing.
+    pub fn from_prior(prior: ScalePrior, sharing: Sharing) -> ScaleSpec {
+        let mut s = ScaleSpec {
+            sharing: sharing.name().to_string(),
+            prior: prior.name().to_string(),
+            mu: None,
+            sigma: None,
+            alpha: None,
+            beta: None,
+            scale: None,
+            rate: None,
+        };
+        match prior {
+            ScalePrior::LogNormal { mu, sigma } => {
+                s.mu = Some(mu);
+                s.sigma = Some(sigma);
+            }
+            ScalePrior::InverseGamma { alpha, beta } | ScalePrior::Gamma { alpha, beta } => {
+                s.alpha = Some(alpha);
+                s.beta = Some(beta);
+            }
+            ScalePrior::HalfCauchy { scale } | ScalePrior::HalfNormal { scale } => {
+                s.scale = Some(scale)
+            }
+            ScalePrior::Exponential { rate } => s.rate = Some(rate),
+        }
+        s
+    }
+
+    fn prior(&self) -> Result<ScalePrior> {
+        let name = self.prior.to_ascii_lowercase().replace(['-', ' '], "_");
+        let fields: [(&str, Option<f64>); 6] = [
+            ("mu", self.mu),
+            ("sigma", self.sigma),
+            ("alpha", self.alpha),
+            ("beta", self.beta),
+            ("scale", self.scale),
+            ("rate", self.rate),
+        ];
+        let (needed, canonical): (&[&str], &str) = match name.as_str() {
+            "lognormal" | "log_normal" => (&["mu", "sigma"], "lognormal"),
+            "inverse_gamma" | "inversegamma" | "invgamma" => (&["alpha", "beta"], "inverse_gamma"),
+            "half_cauchy" | "halfcauchy" => (&["scale"], "half_cauchy"),
+            "half_normal" | "halfnormal" => (&["scale"], "half_normal"),
+            "gamma" => (&["alpha", "beta"], "gamma"),
+            "exponential" => (&["rate"], "exponential"),
+            _ => {
+                return Err(Error::Model(format!(
+                    "unknown scale prior '{}' (known: {})",
+                    self.prior,
+                    ScalePrior::NAMES
+                )))
+            }
+        };
+        for (f, v) in fields {
+            if needed.contains(&f) && v.is_none() {
+                return Err(Error::Model(format!(
+                    "scale prior {canonical} needs '{}' (missing '{f}')",
+                    needed.join("' and '")
+                )));
+            }
+            if !needed.contains(&f) && v.is_some() {
+                return Err(Error::Model(format!(
+                    "scale prior {canonical} takes '{}', not '{f}'",
+                    needed.join("' and '")
+                )));
+            }
+        }
+        let g = |o: Option<f64>| o.unwrap_or(f64::NAN);
+        let p = match canonical {
+            "lognormal" => ScalePrior::LogNormal {
+                mu: g(self.mu),
+                sigma: g(self.sigma),
+            },
+            "inverse_gamma" => ScalePrior::InverseGamma {
+                alpha: g(self.alpha),
+                beta: g(self.beta),
+            },
+            "half_cauchy" => ScalePrior::HalfCauchy {
+                scale: g(self.scale),
+            },
+            "half_normal" => ScalePrior::HalfNormal {
+                scale: g(self.scale),
+            },
+            "gamma" => ScalePrior::Gamma {
+                alpha: g(self.alpha),
+                beta: g(self.beta),
+            },
+            _ => ScalePrior::Exponential { rate: g(self.rate) },
+        };
+        p.validate()?;
+        Ok(p)
+    }
+}
+
+/// A model as written in a TOML file.
+///
+/// ```toml
+/// k = 2            # components
+/// d = 1            # dimensions (optional when fitting: taken from the data)
+/// [weights]
+/// concentration = 0.5
+/// [locs]
+/// loc = 0.0
+/// scale = 10.0
+/// [scale]
+/// sharing = "shared"
+/// prior = "lognormal"
+/// mu = 0.0
+/// sigma = 2.0
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Number of components K.
+    pub k: i64,
+    /// Number of dimensions D (optional: the data's when fitting, 1 when simulating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<i64>,
+    /// Dirichlet prior on the weights.
+    pub weights: WeightsSpec,
+    /// Normal prior on the locations.
+    pub locs: LocsSpec,
+    /// Prior on the scales and how they are shared.
+    pub scale: ScaleSpec,
+}
+
+impl ModelSpec {
+    /// Validate into a [`Model`]. `data_dim` is the data's dimension, if there are data: it
+    /// fills in a missing `d` and must agree with a given one.
+    pub fn build(&self, data_dim: Option<usize>) -> Result<Model> {
+        if self.k < 1 {
+            return Err(Error::Model(format!(
+                "'k' must be at least 1, got {}",
+                self.k
+            )));
+        }
+        let k = self.k as usize;
+        let d = match (self.d, data_dim) {
+            (Some(d), _) if d < 1 => {
+                return Err(Error::Model(format!("'d' must be at least 1, got {d}")))
+            }
+            (Some(d), Some(dd)) if d as usize != dd => {
+                return Err(Error::Model(format!(
+                    "dimension mismatch: the model has d = {d} but the data have {dd} column{}",
+                    if dd == 1 { "" } else { "s" }
+                )))
+            }
+            (Some(d), _) => d as usize,
+            (None, Some(dd)) => dd,
+            (None, None) => 1,
+        };
+        let alpha = self
+            .weights
+            .concentration
+            .expand(k, "weights.concentration", "components")?;
+        for (i, a) in alpha.iter().enumerate() {
+            if !(a.is_finite() && *a > 0.0) {
+                return Err(Error::Model(format!(
+                    "weights.concentration[{i}] must be positive and finite, got {a}"
+                )));
+            }
+        }
+        let loc_mu = self.locs.loc.expand(d, "locs.loc", "dimensions")?;
+        let loc_sigma = self.locs.scale.expand(d, "locs.scale", "dimensions")?;
+        for (i, m) in loc_mu.iter().enumerate() {
+            if !m.is_finite() {
+                return Err(Error::Model(format!(
+                    "locs.loc[{i}] must be finite, got {m}"
+                )));
+            }
+        }
+        for (i, s) in loc_sigma.iter().enumerate() {
+            if !(s.is_finite() && *s > 0.0) {
+                return Err(Error::Model(format!(
+                    "locs.scale[{i}] must be positive and finite, got {s}"
+                )));
+            }
+        }
+        let sharing = Sharing::parse(&self.scale.sharing).ok_or_else(|| {
+            Error::Model(format!(
+                "unknown scale sharing '{}' (known: {})",
+                self.scale.sharing,
+                Sharing::NAMES
+            ))
+        })?;
+        let scale_prior = self.scale.prior()?;
+        let mut spec = self.clone();
+        spec.d = Some(d as i64);
+        Ok(Model {
+            k,
+            d,
+            alpha,
+            loc_mu,
+            loc_sigma,
+            ordered: self.locs.ordered,
+            scale_prior,
+            sharing,
+            spec,
+        })
+    }
+
+    /// The quick model of `-k K --scale SHARING`, with priors scaled to the data:
+    /// `weights ~ Dirichlet(1)`, `locs[·, d] ~ Normal(mean_d, 10 · sd_d)`,
+    /// `scale ~ LogNormal(ln s̄, 2)` where `s̄` is the geometric mean of the per-dimension
+    /// standard deviations. These priors are weak (they let the data speak) yet keep the MAP
+    /// away from a component collapsing on one point.
+    pub fn quick(k: i64, sharing: Sharing, data: &crate::Data) -> ModelSpec {
+        let d = data.d();
+        let mut means = Vec::with_capacity(d);
+        let mut sds = Vec::with_capacity(d);
+        for j in 0..d {
+            let (m, v) = crate::data::mean_var(data.col(j));
+            means.push(m);
+            sds.push(if v > 0.0 { v.sqrt() } else { 1.0 });
+        }
+        let log_sbar = sds.iter().map(|s| s.ln()).sum::<f64>() / d as f64;
+        ModelSpec {
+            k,
+            d: Some(d as i64),
+            weights: WeightsSpec {
+                concentration: OneOrMany::One(1.0),
+            },
+            locs: LocsSpec {
+                loc: OneOrMany::Many(means),
+                scale: OneOrMany::Many(sds.iter().map(|s| 10.0 * s).collect()),
+                ordered: false,
+            },
+            scale: ScaleSpec::from_prior(
+                ScalePrior::LogNormal {
+                    mu: log_sbar,
+                    sigma: 2.0,
+                },
+                sharing,
+            ),
+        }
+    }
+}
+
+/// A validated model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Number of components K.
+    pub k: usize,
+    /// Number of dimensions D.
+    pub d: usize,
+    /// Dirichlet concentration, one per component.
+    pub alpha: Vec<f64>,
+    /// Prior mean of the locations, one per dimension.
+    pub loc_mu: Vec<f64>,
+    /// Prior sd of the locations, one per dimension.
+    pub loc_sigma: Vec<f64>,
+    /// Locations ordered on the first dimension.
+    pub ordered: bool,
+    /// Prior on every free scale.
+    pub scale_prior: ScalePrior,
+    /// How scales are shared.
+    pub sharing: Sharing,
+    spec: ModelSpec,
+}
+
+impl Model {
+    /// The spec this model was built from, with `d` filled in.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Number of free scales.
+    pub fn n_scales(&self) -> usize {
+        self.sharing.n_scales(self.k, self.d)
+    }
+
+    /// Number of unconstrained parameters: (K − 1) + K·D + number of scales.
+    pub fn n_unconstrained(&self) -> usize {
+        self.k - 1 + self.k * self.d + self.n_scales()
+    }
+
+    /// Number of constrained values: K + K·D + number of scales.
+    pub fn n_constrained(&self) -> usize {
+        self.k + self.k * self.d + self.n_scales()
+    }
+
+    /// Names of the constrained values, flattened: `weights[0]`, `locs[0]` (D = 1) or
+    /// `locs[0,1]`, `scale` / `scale[0]` / `scale[0,1]`.
+    pub fn constrained_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = (0..self.k).map(|i| format!("weights[{i}]")).collect();
+        for k in 0..self.k {
+            for j in 0..self.d {
+                names.push(if self.d == 1 {
+                    format!("locs[{k}]")
+                } else {
+                    format!("locs[{k},{j}]")
+                });
+            }
+        }
+        match self.sharing {
+            Sharing::Shared => names.push("scale".into()),
+            Sharing::Component => names.extend((0..self.k).map(|i| format!("scale[{i}]"))),
+            Sharing::Dimension => names.extend((0..self.d).map(|i| format!("scale[{i}]"))),
+            Sharing::Diagonal => {
+                for k in 0..self.k {
+                    for j in 0..self.d {
+                        names.push(format!("scale[{k},{j}]"));
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// Shape of the locs site: \[K\] for D = 1, \[K, D\] otherwise.
+    pub fn locs_shape(&self) -> Vec<usize> {
+        if self.d == 1 {
+            vec![self.k]
+        } else {
+            vec![self.k, self.d]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(toml_text: &str) -> ModelSpec {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    const BASE: &str = r#"
+k = 2
+[weights]
+concentration = 0.5
+[locs]
+loc = 0.0
+scale = 10.0
+[scale]
+prior = "lognormal"
+mu = 0.0
+sigma = 2.0
+"#;
+
+    #[test]
+    fn builds_the_tutorial_model() {
+        let m = spec(BASE).build(Some(1)).unwrap();
+        assert_eq!((m.k, m.d), (2, 1));
+        assert_eq!(m.alpha, vec![0.5, 0.5]);
+        assert_eq!(m.sharing, Sharing::Shared);
+        assert_eq!(
+            m.scale_prior,
+            ScalePrior::LogNormal {
+                mu: 0.0,
+                sigma: 2.0
+            }
+        );
+        assert_eq!(m.n_unconstrained(), 1 + 2 + 1);
+        assert_eq!(
+            m.constrained_names(),
+            vec!["weights[0]", "weights[1]", "locs[0]", "locs[1]", "scale"]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_models_with_named_fields() {
+        let e = spec(&BASE.replace("k = 2", "k = 0")).build(None).unwrap_err();
+        assert_eq!(e.to_string(), "'k' must be at least 1, got 0");
+        let e = spec(&BASE.replace("concentration = 0.5", "concentration = -1"))
+            .build(None)
+            .unwrap_err();
+        assert!(e.to_string().contains("weights.concentration[0] must be positive"));
+        let e = spec(&BASE.replace("scale = 10.0", "scale = 0.0"))
+            .build(None)
+            .unwrap_err();
+        assert!(e.to_string().contains("locs.scale[0] must be positive"));
+        let e = spec(&BASE.replace("sigma = 2.0", "sigma = -2.0"))
+            .build(None)
+            .unwrap_err();
+        assert!(e.to_string().contains("'sigma' must be positive"));
+        let e = spec(&BASE.replace("\"lognormal\"", "\"weibull\""))
+            .build(None)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("unknown scale prior 'weibull'"));
+        let e = spec(&BASE.replace("mu = 0.0\n", "")).build(None).unwrap_err();
+        assert!(e.to_string().contains("missing 'mu'"));
+        let e = spec(&format!("d = 2\n{BASE}"))
+            .build(Some(3))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("dimension mismatch"));
+        let e = spec(&BASE.replace("concentration = 0.5", "concentration = [1, 2, 3]"))
+            .build(None)
+            .unwrap_err();
+        assert!(e.to_string().contains("has 3 values but the model has 2 components"));
+    }
+
+    #[test]
+    fn sharing_indices() {
+        assert_eq!(Sharing::Diagonal.index(2, 1, 3), 7);
+        assert_eq!(Sharing::Dimension.index(2, 1, 3), 1);
+        assert_eq!(Sharing::Component.index(2, 1, 3), 2);
+        assert_eq!(Sharing::Shared.n_scales(3, 2), 1);
+        assert_eq!(Sharing::Diagonal.n_scales(3, 2), 6);
+    }
+
+    #[test]
+    fn scale_prior_log_densities_match_statrs() {
+        use statrs::distribution::{Continuous, Exp, Gamma, InverseGamma, LogNormal, Normal};
+        let s = 0.73;
+        let cases: Vec<(ScalePrior, f64)> = vec![
+            (
+                ScalePrior::LogNormal { mu: 0.3, sigma: 0.5 },
+                LogNormal::new(0.3, 0.5).unwrap().ln_pdf(s),
+            ),
+            (
+                ScalePrior::InverseGamma { alpha: 2.5, beta: 1.5 },
+                InverseGamma::new(2.5, 1.5).unwrap().ln_pdf(s),
+            ),
+            (
+                ScalePrior::HalfNormal { scale: 2.0 },
+                Normal::new(0.0, 2.0).unwrap().ln_pdf(s) + LN_2,
+            ),
+            (
+                ScalePrior::HalfCauchy { scale: 10.0 },
+                statrs::distribution::Cauchy::new(0.0, 10.0).unwrap().ln_pdf(s) + LN_2,
+            ),
+            (
+                ScalePrior::Gamma { alpha: 3.0, beta: 2.0 },
+                Gamma::new(3.0, 2.0).unwrap().ln_pdf(s),
+            ),
+            (ScalePrior::Exponential { rate: 1.7 }, Exp::new(1.7).unwrap().ln_pdf(s)),
+        ];
+        for (p, want) in cases {
+            let (got, _) = p.ln_pdf_dlog(s);
+            assert!((got - want).abs() < 1e-12, "{}: {got} vs {want}", p.name());
+            // derivative w.r.t. log s by central differences
+            let h: f64 = 1e-6;
+            let fd = (p.ln_pdf_dlog(s * h.exp()).0 - p.ln_pdf_dlog(s * (-h).exp()).0) / (2.0 * h);
+            let (_, d) = p.ln_pdf_dlog(s);
+            assert!((d - fd).abs() < 1e-7, "{}: {d} vs {fd}", p.name());
+        }
+    }
+}

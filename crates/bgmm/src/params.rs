@@ -1,0 +1,174 @@
+//! Parameters on the constrained space: weights on the simplex, locations, positive scales.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Model, Sharing};
+
+/// Values of the global sites of a mixture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Mixture weights, K values on the simplex.
+    pub weights: Vec<f64>,
+    /// Locations, K·D values, row-major (`locs[k * D + j]`).
+    pub locs: Vec<f64>,
+    /// Free scales, as many as the sharing has (see [`Sharing::n_scales`]).
+    pub scales: Vec<f64>,
+}
+
+/// A site's value shaped as it is reported: a number, a vector or a matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Shaped {
+    /// A scalar.
+    Scalar(f64),
+    /// A vector.
+    Vector(Vec<f64>),
+    /// A matrix, row by row.
+    Matrix(Vec<Vec<f64>>),
+}
+
+impl Shaped {
+    /// All values, flattened row-major.
+    pub fn flatten(&self) -> Vec<f64> {
+        match self {
+            Shaped::Scalar(v) => vec![*v],
+            Shaped::Vector(v) => v.clone(),
+            Shaped::Matrix(m) => m.iter().flatten().copied().collect(),
+        }
+    }
+
+    fn matrix(v: &[f64], cols: usize) -> Shaped {
+        Shaped::Matrix(v.chunks(cols).map(|c| c.to_vec()).collect())
+    }
+}
+
+/// Parameters shaped as the seeds print them: `weights` \[K\], `locs` \[K\] or \[K, D\],
+/// `scale` a number, \[K\], \[D\] or \[K, D\].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapedParams {
+    /// Mixture weights.
+    pub weights: Vec<f64>,
+    /// Locations.
+    pub locs: Shaped,
+    /// Scales.
+    pub scale: Shaped,
+}
+
+impl Params {
+    /// Check lengths and supports against the model.
+    pub fn check(&self, model: &Model) -> Result<()> {
+        let (k, d) = (model.k, model.d);
+        let ns = model.n_scales();
+        if self.weights.len() != k || self.locs.len() != k * d || self.scales.len() != ns {
+            return Err(Error::Params(format!(
+                "parameters have {} weights, {} locs and {} scales; the model needs {k}, {} and {ns}",
+                self.weights.len(),
+                self.locs.len(),
+                self.scales.len(),
+                k * d
+            )));
+        }
+        let sum: f64 = self.weights.iter().sum();
+        if self.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || (sum - 1.0).abs() > 1e-6
+        {
+            return Err(Error::Params(format!(
+                "weights must be non-negative and sum to 1, got {:?}",
+                self.weights
+            )));
+        }
+        if let Some(v) = self.locs.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Params(format!("locs must be finite, got {v}")));
+        }
+        if let Some(v) = self.scales.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return Err(Error::Params(format!(
+                "scales must be positive and finite, got {v}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Scale of component `k` in dimension `j`.
+    #[inline]
+    pub fn scale(&self, model: &Model, k: usize, j: usize) -> f64 {
+        self.scales[model.sharing.index(k, j, model.d)]
+    }
+
+    /// Location of component `k` in dimension `j`.
+    #[inline]
+    pub fn loc(&self, model: &Model, k: usize, j: usize) -> f64 {
+        self.locs[k * model.d + j]
+    }
+
+    /// Constrained values flattened in the order of [`Model::constrained_names`].
+    pub fn flat(&self) -> Vec<f64> {
+        let mut v = self.weights.clone();
+        v.extend_from_slice(&self.locs);
+        v.extend_from_slice(&self.scales);
+        v
+    }
+
+    /// Inverse of [`Params::flat`].
+    pub fn from_flat(model: &Model, v: &[f64]) -> Params {
+        let (k, kd) = (model.k, model.k * model.d);
+        Params {
+            weights: v[..k].to_vec(),
+            locs: v[k..k + kd].to_vec(),
+            scales: v[k + kd..].to_vec(),
+        }
+    }
+
+    /// The same parameters with components reordered: component `i` of the result is
+    /// component `perm[i]` of `self`.
+    pub fn permuted(&self, model: &Model, perm: &[usize]) -> Params {
+        let d = model.d;
+        let weights = perm.iter().map(|&p| self.weights[p]).collect();
+        let locs = perm
+            .iter()
+            .flat_map(|&p| self.locs[p * d..(p + 1) * d].iter().copied())
+            .collect();
+        let scales = match model.sharing {
+            Sharing::Shared | Sharing::Dimension => self.scales.clone(),
+            Sharing::Component => perm.iter().map(|&p| self.scales[p]).collect(),
+            Sharing::Diagonal => perm
+                .iter()
+                .flat_map(|&p| self.scales[p * d..(p + 1) * d].iter().copied())
+                .collect(),
+        };
+        Params {
+            weights,
+            locs,
+            scales,
+        }
+    }
+
+    /// Shaped for reporting.
+    pub fn shaped(&self, model: &Model) -> ShapedParams {
+        let locs = if model.d == 1 {
+            Shaped::Vector(self.locs.clone())
+        } else {
+            Shaped::matrix(&self.locs, model.d)
+        };
+        let scale = match model.sharing {
+            Sharing::Shared => Shaped::Scalar(self.scales[0]),
+            Sharing::Component | Sharing::Dimension => Shaped::Vector(self.scales.clone()),
+            Sharing::Diagonal => Shaped::matrix(&self.scales, model.d),
+        };
+        ShapedParams {
+            weights: self.weights.clone(),
+            locs,
+            scale,
+        }
+    }
+
+    /// From the shaped form (as read back from a fit's JSON), checked against the model.
+    pub fn from_shaped(model: &Model, s: &ShapedParams) -> Result<Params> {
+        let p = Params {
+            weights: s.weights.clone(),
+            locs: s.locs.flatten(),
+            scales: s.scale.flatten(),
+        };
+        p.check(model)?;
+        Ok(p)
+    }
+}
