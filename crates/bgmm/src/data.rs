@@ -52,7 +52,11 @@ impl Data {
                 rows[i].len()
             )));
         }
-        Data::from_columns((0..d).map(|j| rows.iter().map(|r| r[j]).collect()).collect())
+        Data::from_columns(
+            (0..d)
+                .map(|j| rows.iter().map(|r| r[j]).collect())
+                .collect(),
+        )
     }
 
     /// Number of points.

@@ -18,7 +18,12 @@ pub fn iris_column(name: &str) -> Option<Vec<f64>> {
             .lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.split(',').nth(j).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN))
+            .map(|l| {
+                l.split(',')
+                    .nth(j)
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(f64::NAN)
+            })
             .collect(),
     )
 }

@@ -108,7 +108,12 @@ struct Partial {
     t2: Vec<f64>,
 }
 
-fn chunk_pass(data: &Data, comps: &Components, range: std::ops::Range<usize>, grad: bool) -> Partial {
+fn chunk_pass(
+    data: &Data,
+    comps: &Components,
+    range: std::ops::Range<usize>,
+    grad: bool,
+) -> Partial {
     let (k, d) = (comps.k, comps.d);
     let mut p = Partial {
         loglik: 0.0,
@@ -258,7 +263,14 @@ pub fn log_joint_grad(model: &Model, data: &Data, params: &Params) -> (f64, Natu
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let mut g = NaturalGrad::zeros(model);
     let lp = log_prior(model, &logw, &params.locs, &params.scales, Some(&mut g))
-        + log_likelihood(model, data, &logw, &params.locs, &params.scales, Some(&mut g));
+        + log_likelihood(
+            model,
+            data,
+            &logw,
+            &params.locs,
+            &params.scales,
+            Some(&mut g),
+        );
     (lp, g)
 }
 
@@ -412,7 +424,14 @@ impl<'a> Transform<'a> {
 
     /// Pull a natural gradient (log-weights, locs, log-scales) back to `x`, adding the gradient
     /// of log |det J| when `jacobian` is set.
-    pub fn pull_back(&self, x: &[f64], u: &Unpacked, g: &NaturalGrad, jacobian: bool, out: &mut [f64]) {
+    pub fn pull_back(
+        &self,
+        x: &[f64],
+        u: &Unpacked,
+        g: &NaturalGrad,
+        jacobian: bool,
+        out: &mut [f64],
+    ) {
         let m = self.model;
         let (k, d) = (m.k, m.d);
         // stick-breaking: ∂/∂x_j = G_j (1 − z_j) − z_j Σ_{i>j} G_i;  log-det part: 1 − (K − j) z_j
@@ -482,7 +501,14 @@ impl<'a> MixtureDensity<'a> {
         let u = t.unpack(x);
         let mut g = NaturalGrad::zeros(self.model);
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, Some(&mut g));
-        lp += log_likelihood(self.model, self.data, &u.logw, &u.locs, &u.scales, Some(&mut g));
+        lp += log_likelihood(
+            self.model,
+            self.data,
+            &u.logw,
+            &u.locs,
+            &u.scales,
+            Some(&mut g),
+        );
         if self.jacobian {
             lp += u.log_jac;
         }

@@ -14,17 +14,25 @@
 //!     "scale": {"prior": "lognormal", "mu": 0.0, "sigma": 2.0}}"#).unwrap();
 //! let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).unwrap();
 //! let model = spec.build(Some(data.d())).unwrap();
-
-
+//! let fit = bgmm::map::fit(&model, &data, &bgmm::map::FitOptions::default()).unwrap();
+//! assert!((fit.loss - 17.443).abs() < 1e-3);
 //! ```
 #![warn(missing_docs)]
+// Numeric kernels index several arrays by component and dimension at once; index loops say so
+// more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
 
+pub mod classify;
 pub mod data;
 pub mod datasets;
 pub mod density;
 pub mod error;
+pub mod init;
+pub mod map;
 pub mod model;
+pub mod optim;
 pub mod params;
+pub mod simulate;
 
 pub use data::Data;
 pub use density::{LogDensity, MixtureDensity};

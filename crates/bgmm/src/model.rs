@@ -237,9 +237,9 @@ impl ScalePrior {
                 scale * (0.5 * std::f64::consts::PI * u).tan()
             }
             ScalePrior::HalfNormal { scale } => scale * z.abs(),
-            ScalePrior::Gamma { alpha, beta } => {
-                Gamma::new(alpha, 1.0 / beta).expect("validated").sample(rng)
-            }
+            ScalePrior::Gamma { alpha, beta } => Gamma::new(alpha, 1.0 / beta)
+                .expect("validated")
+                .sample(rng),
             ScalePrior::Exponential { rate } => Exp::new(rate).expect("validated").sample(rng),
         }
     }
@@ -707,12 +707,16 @@ sigma = 2.0
 
     #[test]
     fn rejects_bad_models_with_named_fields() {
-        let e = spec(&BASE.replace("k = 2", "k = 0")).build(None).unwrap_err();
+        let e = spec(&BASE.replace("k = 2", "k = 0"))
+            .build(None)
+            .unwrap_err();
         assert_eq!(e.to_string(), "'k' must be at least 1, got 0");
         let e = spec(&BASE.replace("concentration = 0.5", "concentration = -1"))
             .build(None)
             .unwrap_err();
-        assert!(e.to_string().contains("weights.concentration[0] must be positive"));
+        assert!(e
+            .to_string()
+            .contains("weights.concentration[0] must be positive"));
         let e = spec(&BASE.replace("scale = 10.0", "scale = 0.0"))
             .build(None)
             .unwrap_err();
@@ -725,16 +729,18 @@ sigma = 2.0
             .build(None)
             .unwrap_err();
         assert!(e.to_string().starts_with("unknown scale prior 'weibull'"));
-        let e = spec(&BASE.replace("mu = 0.0\n", "")).build(None).unwrap_err();
-        assert!(e.to_string().contains("missing 'mu'"));
-        let e = spec(&format!("d = 2\n{BASE}"))
-            .build(Some(3))
+        let e = spec(&BASE.replace("mu = 0.0\n", ""))
+            .build(None)
             .unwrap_err();
+        assert!(e.to_string().contains("missing 'mu'"));
+        let e = spec(&format!("d = 2\n{BASE}")).build(Some(3)).unwrap_err();
         assert!(e.to_string().starts_with("dimension mismatch"));
         let e = spec(&BASE.replace("concentration = 0.5", "concentration = [1, 2, 3]"))
             .build(None)
             .unwrap_err();
-        assert!(e.to_string().contains("has 3 values but the model has 2 components"));
+        assert!(e
+            .to_string()
+            .contains("has 3 values but the model has 2 components"));
     }
 
     #[test]
@@ -752,11 +758,17 @@ sigma = 2.0
         let s = 0.73;
         let cases: Vec<(ScalePrior, f64)> = vec![
             (
-                ScalePrior::LogNormal { mu: 0.3, sigma: 0.5 },
+                ScalePrior::LogNormal {
+                    mu: 0.3,
+                    sigma: 0.5,
+                },
                 LogNormal::new(0.3, 0.5).unwrap().ln_pdf(s),
             ),
             (
-                ScalePrior::InverseGamma { alpha: 2.5, beta: 1.5 },
+                ScalePrior::InverseGamma {
+                    alpha: 2.5,
+                    beta: 1.5,
+                },
                 InverseGamma::new(2.5, 1.5).unwrap().ln_pdf(s),
             ),
             (
@@ -765,13 +777,22 @@ sigma = 2.0
             ),
             (
                 ScalePrior::HalfCauchy { scale: 10.0 },
-                statrs::distribution::Cauchy::new(0.0, 10.0).unwrap().ln_pdf(s) + LN_2,
+                statrs::distribution::Cauchy::new(0.0, 10.0)
+                    .unwrap()
+                    .ln_pdf(s)
+                    + LN_2,
             ),
             (
-                ScalePrior::Gamma { alpha: 3.0, beta: 2.0 },
+                ScalePrior::Gamma {
+                    alpha: 3.0,
+                    beta: 2.0,
+                },
                 Gamma::new(3.0, 2.0).unwrap().ln_pdf(s),
             ),
-            (ScalePrior::Exponential { rate: 1.7 }, Exp::new(1.7).unwrap().ln_pdf(s)),
+            (
+                ScalePrior::Exponential { rate: 1.7 },
+                Exp::new(1.7).unwrap().ln_pdf(s),
+            ),
         ];
         for (p, want) in cases {
             let (got, _) = p.ln_pdf_dlog(s);

@@ -70,8 +70,7 @@ impl Params {
             )));
         }
         let sum: f64 = self.weights.iter().sum();
-        if self.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || (sum - 1.0).abs() > 1e-6
-        {
+        if self.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || (sum - 1.0).abs() > 1e-6 {
             return Err(Error::Params(format!(
                 "weights must be non-negative and sum to 1, got {:?}",
                 self.weights

@@ -1,4 +1,5 @@
 //! The log density against independent references: Pyro's loss, a naive statrs sum, finite
+#![allow(clippy::needless_range_loop)]
 //! differences for every gradient and a numerical Jacobian determinant.
 
 use bgmm::density::{log_joint, log_joint_grad, log_responsibilities, Transform};
@@ -9,7 +10,14 @@ use rand::{RngExt, SeedableRng};
 use statrs::distribution::{Continuous, Normal};
 use statrs::function::gamma::ln_gamma;
 
-fn spec(k: i64, d: i64, alpha: f64, prior: ScalePrior, sharing: Sharing, ordered: bool) -> ModelSpec {
+fn spec(
+    k: i64,
+    d: i64,
+    alpha: f64,
+    prior: ScalePrior,
+    sharing: Sharing,
+    ordered: bool,
+) -> ModelSpec {
     ModelSpec {
         k,
         d: Some(d),
@@ -26,11 +34,20 @@ fn spec(k: i64, d: i64, alpha: f64, prior: ScalePrior, sharing: Sharing, ordered
 }
 
 const PRIORS: [ScalePrior; 6] = [
-    ScalePrior::LogNormal { mu: 0.2, sigma: 0.5 },
-    ScalePrior::InverseGamma { alpha: 2.0, beta: 1.5 },
+    ScalePrior::LogNormal {
+        mu: 0.2,
+        sigma: 0.5,
+    },
+    ScalePrior::InverseGamma {
+        alpha: 2.0,
+        beta: 1.5,
+    },
     ScalePrior::HalfCauchy { scale: 3.0 },
     ScalePrior::HalfNormal { scale: 2.0 },
-    ScalePrior::Gamma { alpha: 2.5, beta: 1.2 },
+    ScalePrior::Gamma {
+        alpha: 2.5,
+        beta: 1.2,
+    },
     ScalePrior::Exponential { rate: 0.7 },
 ];
 const SHARINGS: [Sharing; 4] = [
@@ -61,7 +78,9 @@ fn naive_log_joint(model: &Model, data: &Data, p: &Params) -> f64 {
     // Dirichlet density written out with statrs's ln_gamma
     let a0: f64 = model.alpha.iter().sum();
     let mut lp = ln_gamma(a0) - model.alpha.iter().map(|&a| ln_gamma(a)).sum::<f64>()
-        + (0..k).map(|c| (model.alpha[c] - 1.0) * p.weights[c].ln()).sum::<f64>();
+        + (0..k)
+            .map(|c| (model.alpha[c] - 1.0) * p.weights[c].ln())
+            .sum::<f64>();
     for c in 0..k {
         for j in 0..d {
             lp += Normal::new(model.loc_mu[j], model.loc_sigma[j])
@@ -88,7 +107,6 @@ fn naive_log_joint(model: &Model, data: &Data, p: &Params) -> f64 {
     lp
 }
 
-
 #[test]
 fn pyro_tutorial_loss_at_pyros_map() {
     // ../shared/peers/results/pyro_tutorial_5pt.json: Pyro's MAP (float32) and the float64
@@ -98,7 +116,10 @@ fn pyro_tutorial_loss_at_pyros_map() {
         "/../../examples/models/tutorial.toml"
     ))
     .unwrap();
-    let model = toml::from_str::<ModelSpec>(&text).unwrap().build(Some(1)).unwrap();
+    let model = toml::from_str::<ModelSpec>(&text)
+        .unwrap()
+        .build(Some(1))
+        .unwrap();
     let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).unwrap();
     let p = Params {
         weights: vec![0.625, 0.375],
@@ -119,7 +140,10 @@ fn iris_reference_neg_log_joint() {
         "/../../examples/models/iris.toml"
     ))
     .unwrap();
-    let model = toml::from_str::<ModelSpec>(&text).unwrap().build(Some(1)).unwrap();
+    let model = toml::from_str::<ModelSpec>(&text)
+        .unwrap()
+        .build(Some(1))
+        .unwrap();
     let data = Data::from_1d(bgmm::datasets::iris_column("petal_length").unwrap()).unwrap();
     let p = Params {
         weights: vec![0.3331541861521335, 0.6668458138478666],
@@ -137,7 +161,9 @@ fn log_joint_matches_naive_statrs_sum_for_every_prior_and_sharing() {
         let data = random_data(&mut rng, 40, d);
         for prior in PRIORS {
             for sharing in SHARINGS {
-                let model = spec(3, d as i64, 1.7, prior, sharing, false).build(None).unwrap();
+                let model = spec(3, d as i64, 1.7, prior, sharing, false)
+                    .build(None)
+                    .unwrap();
                 let x = random_x(&mut rng, &model);
                 let p = Transform::new(&model).params(&x);
                 let got = log_joint(&model, &data, &p);
@@ -167,7 +193,11 @@ fn fd_check(dens: &MixtureDensity, x: &[f64], what: &str) {
         let fm = dens.logp_grad(&xp, &mut scratch);
         let fd = (fp - fm) / (2.0 * h);
         let tol = 1e-6 * (1.0 + g[i].abs().max(fd.abs()));
-        assert!((g[i] - fd).abs() < tol, "{what}: coordinate {i}: analytic {} vs fd {fd}", g[i]);
+        assert!(
+            (g[i] - fd).abs() < tol,
+            "{what}: coordinate {i}: analytic {} vs fd {fd}",
+            g[i]
+        );
     }
 }
 
@@ -201,7 +231,9 @@ fn gradients_match_finite_differences_for_every_prior_sharing_and_transform() {
 fn natural_gradient_matches_finite_differences_in_constrained_coordinates() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let data = random_data(&mut rng, 25, 2);
-    let model = spec(3, 2, 1.3, PRIORS[1], Sharing::Diagonal, false).build(None).unwrap();
+    let model = spec(3, 2, 1.3, PRIORS[1], Sharing::Diagonal, false)
+        .build(None)
+        .unwrap();
     let p = Params {
         weights: vec![0.2, 0.3, 0.5],
         locs: vec![0.1, -0.4, 1.2, 2.0, -1.0, 0.7],
@@ -230,7 +262,9 @@ fn log_abs_det(mut a: Vec<Vec<f64>>) -> f64 {
     let n = a.len();
     let mut ld = 0.0;
     for c in 0..n {
-        let p = (c..n).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs())).unwrap();
+        let p = (c..n)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .unwrap();
         a.swap(c, p);
         let piv = a[c][c];
         ld += piv.abs().ln();
@@ -247,10 +281,22 @@ fn log_abs_det(mut a: Vec<Vec<f64>>) -> f64 {
 #[test]
 fn log_jacobian_matches_numerical_determinant() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    for (k, d, ordered) in [(2usize, 1usize, false), (4, 1, true), (3, 2, true), (4, 2, false)] {
-        let model = spec(k as i64, d as i64, 1.0, PRIORS[0], Sharing::Component, ordered)
-            .build(None)
-            .unwrap();
+    for (k, d, ordered) in [
+        (2usize, 1usize, false),
+        (4, 1, true),
+        (3, 2, true),
+        (4, 2, false),
+    ] {
+        let model = spec(
+            k as i64,
+            d as i64,
+            1.0,
+            PRIORS[0],
+            Sharing::Component,
+            ordered,
+        )
+        .build(None)
+        .unwrap();
         let t = Transform::new(&model);
         let x = random_x(&mut rng, &model);
         // y = (w_0..w_{K-2}, locs, scales): the coordinates the densities are defined on
@@ -276,7 +322,10 @@ fn log_jacobian_matches_numerical_determinant() {
         }
         let want = log_abs_det(jac);
         let got = t.unpack(&x).log_jac;
-        assert!((got - want).abs() < 1e-6, "K={k} D={d} ordered={ordered}: {got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-6,
+            "K={k} D={d} ordered={ordered}: {got} vs {want}"
+        );
     }
 }
 
@@ -284,7 +333,9 @@ fn log_jacobian_matches_numerical_determinant() {
 fn pack_inverts_unpack() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for ordered in [false, true] {
-        let model = spec(4, 2, 1.0, PRIORS[2], Sharing::Diagonal, ordered).build(None).unwrap();
+        let model = spec(4, 2, 1.0, PRIORS[2], Sharing::Diagonal, ordered)
+            .build(None)
+            .unwrap();
         let t = Transform::new(&model);
         let x = random_x(&mut rng, &model);
         let back = t.pack(&t.params(&x));
@@ -298,10 +349,15 @@ fn pack_inverts_unpack() {
 fn same_result_whatever_the_thread_count() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let data = random_data(&mut rng, 3 * bgmm::density::CHUNK + 17, 2);
-    let model = spec(3, 2, 1.0, PRIORS[0], Sharing::Diagonal, false).build(None).unwrap();
+    let model = spec(3, 2, 1.0, PRIORS[0], Sharing::Diagonal, false)
+        .build(None)
+        .unwrap();
     let x = random_x(&mut rng, &model);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let dens = MixtureDensity::new(&model, &data, true);
             let mut g = vec![0.0; dens.dim()];
@@ -319,7 +375,9 @@ fn same_result_whatever_the_thread_count() {
 
 #[test]
 fn responsibilities_are_normalised_posteriors() {
-    let model = spec(2, 1, 1.0, PRIORS[0], Sharing::Shared, false).build(None).unwrap();
+    let model = spec(2, 1, 1.0, PRIORS[0], Sharing::Shared, false)
+        .build(None)
+        .unwrap();
     let data = Data::from_1d(vec![0.0, 5.0, 10.0]).unwrap();
     let p = Params {
         weights: vec![0.25, 0.75],

@@ -1,0 +1,307 @@
+//! Classification: assignment probabilities `p(z_n = k | x_n, θ)` and MAP or sampled
+//! assignments (Pyro's `infer_discrete` at temperature 0 or 1), and the guide-side route of
+//! the tutorial: per-point assignment probabilities trained by SVI with the globals fixed.
+
+use chacha20::ChaCha8Rng;
+use rand::SeedableRng;
+
+use crate::data::Data;
+use crate::density::{log_joint, log_prior, log_responsibilities, Components};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::optim::Adam;
+use crate::params::Params;
+use crate::simulate::sample_categorical;
+
+/// Assignments and their probabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// One component index per point.
+    pub assignments: Vec<usize>,
+    /// Assignment probabilities, one row of K per point.
+    pub probs: Vec<Vec<f64>>,
+}
+
+/// Temperature of `infer_discrete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temperature {
+    /// MAP assignment (ties go to the lower index).
+    Zero,
+    /// Assignments sampled from their posterior.
+    One,
+}
+
+fn check(model: &Model, params: &Params, data: &Data) -> Result<()> {
+    params.check(model)?;
+    if data.d() != model.d {
+        return Err(Error::Data(format!(
+            "dimension mismatch: the fit has d = {} but the data have {} column{}",
+            model.d,
+            data.d(),
+            if data.d() == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// Classify every point of `data` under the parameters `params`.
+pub fn classify(
+    model: &Model,
+    params: &Params,
+    data: &Data,
+    temperature: Temperature,
+    seed: u64,
+) -> Result<Classification> {
+    check(model, params, data)?;
+    let logr = log_responsibilities(model, data, params);
+    let probs: Vec<Vec<f64>> = logr
+        .iter()
+        .map(|row| row.iter().map(|v| v.exp()).collect())
+        .collect();
+    let assignments = match temperature {
+        Temperature::Zero => logr
+            .iter()
+            .map(|row| {
+                let mut best = 0;
+                for (k, v) in row.iter().enumerate() {
+                    if *v > row[best] {
+                        best = k;
+                    }
+                }
+                best
+            })
+            .collect(),
+        Temperature::One => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            probs
+                .iter()
+                .map(|p| sample_categorical(p, &mut rng))
+                .collect()
+        }
+    };
+    Ok(Classification { assignments, probs })
+}
+
+/// Options of [`classify_svi`]; defaults are the tutorial's (`Adam(lr 0.2, betas 0.8/0.99)`)
+/// with more steps, so that the probabilities settle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SviOptions {
+    /// Adam steps.
+    pub steps: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Adam betas.
+    pub betas: (f64, f64),
+}
+
+impl Default for SviOptions {
+    fn default() -> Self {
+        SviOptions {
+            steps: 3000,
+            lr: 0.2,
+            betas: (0.8, 0.99),
+        }
+    }
+}
+
+/// The SVI route's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SviClassification {
+    /// Trained assignment probabilities, one row of K per point.
+    pub probs: Vec<Vec<f64>>,
+    /// Loss (negative ELBO, globals fixed) at every step.
+    pub loss: Vec<f64>,
+}
+
+/// Train per-point assignment probabilities by SVI with the globals fixed, enumerating the
+/// assignments in the guide (the tutorial's `full_guide`): `q_n = p_n / Σ_k p_nk` with
+/// `p_nk = σ(u_nk)` (Pyro's `unit_interval` parameter, initialised to 1/K), loss
+/// `−[log p(θ) + Σ_n Σ_k q_nk (log w_k + log N(x_n | μ_k, s_k) − log q_nk)]`. Its optimum is
+/// the exact posterior of the assignments, where the loss equals `−log p(x, θ)`.
+pub fn classify_svi(
+    model: &Model,
+    params: &Params,
+    data: &Data,
+    opts: &SviOptions,
+) -> Result<SviClassification> {
+    check(model, params, data)?;
+    let (n, k) = (data.n(), model.k);
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let comps = Components::new(model, &logw, &params.locs, &params.scales);
+    let mut a = vec![0.0; n * k];
+    for i in 0..n {
+        comps.point_terms(data, i, &mut a[i * k..(i + 1) * k]);
+    }
+    let lprior = log_prior(model, &logw, &params.locs, &params.scales, None);
+    // logit(1/K); one component needs no training (its probability is 1 whatever u is)
+    let init = if k == 1 { 30.0 } else { -((k - 1) as f64).ln() };
+    let mut u = vec![init; n * k];
+    let mut adam = Adam::new(n * k, opts.lr, opts.betas.0, opts.betas.1);
+    let mut grad = vec![0.0; n * k];
+    let mut loss_hist = Vec::with_capacity(opts.steps);
+    let mut q = vec![0.0; k];
+    let mut p = vec![0.0; k];
+    let mut c = vec![0.0; k];
+    for _ in 0..opts.steps {
+        let mut elbo = lprior;
+        for i in 0..n {
+            let ui = &u[i * k..(i + 1) * k];
+            let ai = &a[i * k..(i + 1) * k];
+            let mut s = 0.0;
+            for j in 0..k {
+                p[j] = sigmoid(ui[j]);
+                s += p[j];
+            }
+            let mut mean_c = 0.0;
+            for j in 0..k {
+                q[j] = p[j] / s;
+                let lq = q[j].ln();
+                c[j] = if q[j] > 0.0 { ai[j] - lq } else { 0.0 };
+                if q[j] > 0.0 {
+                    elbo += q[j] * c[j];
+                }
+                mean_c += q[j] * c[j];
+            }
+            for j in 0..k {
+                // ∂ELBO/∂p_j = (c_j − Σ q c) / S;  ∂p/∂u = p (1 − p); the loss is −ELBO
+                grad[i * k + j] = -(c[j] - mean_c) / s * p[j] * (1.0 - p[j]);
+            }
+        }
+        loss_hist.push(-elbo);
+        adam.step(&mut u, &grad);
+    }
+    let probs = (0..n)
+        .map(|i| {
+            let row: Vec<f64> = u[i * k..(i + 1) * k].iter().map(|&v| sigmoid(v)).collect();
+            let s: f64 = row.iter().sum();
+            row.iter().map(|v| v / s).collect()
+        })
+        .collect();
+    Ok(SviClassification {
+        probs,
+        loss: loss_hist,
+    })
+}
+
+/// `−log p(x, θ)`: what the SVI loss converges to.
+pub fn exact_loss(model: &Model, params: &Params, data: &Data) -> f64 {
+    -log_joint(model, data, params)
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        LocsSpec, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, Sharing, WeightsSpec,
+    };
+
+    fn tutorial() -> (Model, Data, Params) {
+        let m = ModelSpec {
+            k: 2,
+            d: Some(1),
+            weights: WeightsSpec {
+                concentration: OneOrMany::One(0.5),
+            },
+            locs: LocsSpec {
+                loc: OneOrMany::One(0.0),
+                scale: OneOrMany::One(10.0),
+                ordered: false,
+            },
+            scale: ScaleSpec::from_prior(
+                ScalePrior::LogNormal {
+                    mu: 0.0,
+                    sigma: 2.0,
+                },
+                Sharing::Shared,
+            ),
+        }
+        .build(Some(1))
+        .unwrap();
+        let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).unwrap();
+        let p = Params {
+            weights: vec![0.375, 0.625],
+            locs: vec![0.498941, 10.984462],
+            scales: vec![0.651434],
+        };
+        (m, data, p)
+    }
+
+    #[test]
+    fn map_classifier_on_the_tutorial_grid_switches_once_at_the_analytic_boundary() {
+        let (m, _, p) = tutorial();
+        let grid: Vec<f64> = (0..180).map(|i| -3.0 + 0.1 * i as f64).collect();
+        let c = classify(
+            &m,
+            &p,
+            &Data::from_1d(grid.clone()).unwrap(),
+            Temperature::Zero,
+            0,
+        )
+        .unwrap();
+        let switches: Vec<usize> = (1..180)
+            .filter(|&i| c.assignments[i] != c.assignments[i - 1])
+            .collect();
+        assert_eq!(switches.len(), 1);
+        // shared scale: x* = (μ0+μ1)/2 + s² ln(w0/w1)/(μ1−μ0)
+        let xs = (p.locs[0] + p.locs[1]) / 2.0
+            + p.scales[0].powi(2) * (p.weights[0] / p.weights[1]).ln() / (p.locs[1] - p.locs[0]);
+        assert!((xs - 5.7210).abs() < 1e-3, "{xs}");
+        let i = switches[0];
+        assert!(
+            grid[i - 1] < xs && xs <= grid[i],
+            "switch between {} and {}",
+            grid[i - 1],
+            grid[i]
+        );
+    }
+
+    #[test]
+    fn sampled_assignments_follow_the_probabilities() {
+        let (m, _, p) = tutorial();
+        // at the boundary each class has probability 1/2: 4000 draws, sd of the share 0.0079
+        let data = Data::from_1d(vec![5.7210; 4000]).unwrap();
+        let c = classify(&m, &p, &data, Temperature::One, 3).unwrap();
+        let share = c.assignments.iter().filter(|&&a| a == 1).count() as f64 / 4000.0;
+        assert!((c.probs[0][1] - 0.5).abs() < 1e-3);
+        assert!((share - c.probs[0][1]).abs() < 0.04, "{share}");
+        let again = classify(&m, &p, &data, Temperature::One, 3).unwrap();
+        assert_eq!(c.assignments, again.assignments);
+    }
+
+    #[test]
+    fn svi_route_agrees_with_exact_responsibilities() {
+        let (m, data, p) = tutorial();
+        let exact = classify(&m, &p, &data, Temperature::Zero, 0).unwrap();
+        let svi = classify_svi(&m, &p, &data, &SviOptions::default()).unwrap();
+        for (a, b) in exact.probs.iter().zip(&svi.probs) {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-8, "{x} vs {y}");
+            }
+        }
+        let last = *svi.loss.last().unwrap();
+        let exact_loss = exact_loss(&m, &p, &data);
+        assert!((last - exact_loss).abs() < 1e-6, "{last} vs {exact_loss}");
+        // the ELBO is a lower bound: the loss never goes below −log p(x, θ)
+        assert!(svi.loss.iter().all(|l| *l >= exact_loss - 1e-9));
+    }
+
+    #[test]
+    fn svi_on_overlapping_points_agrees_too() {
+        let (m, _, p) = tutorial();
+        let data = Data::from_1d(vec![4.5, 5.0, 5.5, 5.72, 6.0, 6.5, 7.0]).unwrap();
+        let exact = classify(&m, &p, &data, Temperature::Zero, 0).unwrap();
+        let svi = classify_svi(&m, &p, &data, &SviOptions::default()).unwrap();
+        for (a, b) in exact.probs.iter().zip(&svi.probs) {
+            assert!((a[0] - b[0]).abs() < 1e-4, "{} vs {}", a[0], b[0]);
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Initial points for MAP: the tutorial's (`init_loc_fn`) and k-means++.
+
+use chacha20::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use crate::data::{mean_var, sample_var, Data};
+use crate::model::{Model, Sharing};
+use crate::params::Params;
+
+/// How restarts pick their initial point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// Pyro's tutorial: uniform weights, every scale `sqrt(var / 2)`, the locations K distinct
+    /// data points drawn at random.
+    #[default]
+    Pyro,
+    /// k-means++ seeding, then Lloyd iterations; weights and scales from the clusters.
+    KMeansPlusPlus,
+}
+
+impl Init {
+    /// Parse `pyro` or `kmeans++`.
+    pub fn parse(s: &str) -> Option<Init> {
+        match s {
+            "pyro" => Some(Init::Pyro),
+            "kmeans++" | "kmeans" | "k-means++" => Some(Init::KMeansPlusPlus),
+            _ => None,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Pyro => "pyro",
+            Init::KMeansPlusPlus => "kmeans++",
+        }
+    }
+}
+
+/// The RNG of restart `r` under `seed`: independent streams, whatever order restarts run in.
+pub fn restart_rng(seed: u64, r: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(r as u64 + 1);
+    rng
+}
+
+/// `k` distinct indices out of `0..n` (n ≥ k), uniformly (partial Fisher–Yates).
+fn distinct_indices(n: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    for i in 0..k {
+        let j = rng.random_range(i..n);
+        idx.swap(i, j);
+    }
+    idx.truncate(k);
+    idx
+}
+
+/// Per-dimension spread of the data used for initial scales: `sqrt(var_d / 2)` (sample
+/// variance, as `torch.var`), at least a tiny positive number so constant data still start.
+fn init_scales(model: &Model, data: &Data) -> Vec<f64> {
+    let d = model.d;
+    let per_dim: Vec<f64> = (0..d)
+        .map(|j| {
+            let v = sample_var(data.col(j));
+            let (m, _) = mean_var(data.col(j));
+            let floor = 1e-6 * m.abs().max(1.0);
+            (v / 2.0).sqrt().max(floor)
+        })
+        .collect();
+    let pooled = (per_dim.iter().map(|s| s * s).sum::<f64>() / d as f64).sqrt();
+    match model.sharing {
+        Sharing::Shared => vec![pooled],
+        Sharing::Component => vec![pooled; model.k],
+        Sharing::Dimension => per_dim,
+        Sharing::Diagonal => (0..model.k).flat_map(|_| per_dim.iter().copied()).collect(),
+    }
+}
+
+/// Make the locations strictly increasing on the first dimension (for `ordered` models):
+/// components are sorted by it and ties are pulled apart by a small fraction of the spread.
+fn order_locs(model: &Model, p: &mut Params, spread: f64) {
+    let (k, d) = (model.k, model.d);
+    let mut perm: Vec<usize> = (0..k).collect();
+    perm.sort_by(|&a, &b| p.locs[a * d].total_cmp(&p.locs[b * d]));
+    *p = p.permuted(model, &perm);
+    let gap = 1e-3 * spread.max(1e-12);
+    for c in 1..k {
+        let prev = p.locs[(c - 1) * d];
+        if p.locs[c * d] <= prev {
+            p.locs[c * d] = prev + gap.max(prev.abs() * 1e-12);
+        }
+    }
+}
+
+/// The tutorial's initial point for restart `rng`.
+pub fn pyro_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
+    let (k, d) = (model.k, model.d);
+    let idx = distinct_indices(data.n(), k, rng);
+    let locs = idx.iter().flat_map(|&i| data.row(i)).collect();
+    let mut p = Params {
+        weights: vec![1.0 / k as f64; k],
+        locs,
+        scales: init_scales(model, data),
+    };
+    if model.ordered {
+        let spread = sample_var(data.col(0)).sqrt();
+        order_locs(model, &mut p, spread);
+    }
+    let _ = d;
+    p
+}
+
+fn sq_dist(data: &Data, i: usize, centre: &[f64]) -> f64 {
+    centre
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (data.col(j)[i] - c) * (data.col(j)[i] - c))
+        .sum()
+}
+
+/// k-means++ seeding and up to 25 Lloyd iterations; weights are the cluster proportions and
+/// scales the within-cluster standard deviations (pooled as the sharing requires).
+pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
+    let (k, d, n) = (model.k, model.d, data.n());
+    let mut centres: Vec<Vec<f64>> = vec![data.row(rng.random_range(0..n))];
+    let mut dist: Vec<f64> = (0..n).map(|i| sq_dist(data, i, &centres[0])).collect();
+    while centres.len() < k {
+        let total: f64 = dist.iter().sum();
+        let next = if total > 0.0 {
+            let u = rng.random::<f64>() * total;
+            let mut acc = 0.0;
+            let mut pick = n - 1;
+            for (i, w) in dist.iter().enumerate() {
+                acc += w;
+                if u < acc {
+                    pick = i;
+                    break;
+                }
+            }
+            pick
+        } else {
+            rng.random_range(0..n)
+        };
+        let c = data.row(next);
+        for (i, di) in dist.iter_mut().enumerate() {
+            *di = di.min(sq_dist(data, i, &c));
+        }
+        centres.push(c);
+    }
+    let mut label = vec![0usize; n];
+    for _ in 0..25 {
+        let mut changed = false;
+        for (i, l) in label.iter_mut().enumerate() {
+            let best = (0..k)
+                .min_by(|&a, &b| {
+                    sq_dist(data, i, &centres[a]).total_cmp(&sq_dist(data, i, &centres[b]))
+                })
+                .unwrap_or(0);
+            if best != *l {
+                *l = best;
+                changed = true;
+            }
+        }
+        let mut sums = vec![vec![0.0; d]; k];
+        let mut counts = vec![0usize; k];
+        for (i, &l) in label.iter().enumerate() {
+            counts[l] += 1;
+            for j in 0..d {
+                sums[l][j] += data.col(j)[i];
+            }
+        }
+        for c in 0..k {
+            if counts[c] > 0 {
+                centres[c] = sums[c].iter().map(|s| s / counts[c] as f64).collect();
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // within-cluster variances per component and dimension
+    let mut counts = vec![0usize; k];
+    let mut ss = vec![vec![0.0; d]; k];
+    for (i, &l) in label.iter().enumerate() {
+        counts[l] += 1;
+        for j in 0..d {
+            let r = data.col(j)[i] - centres[l][j];
+            ss[l][j] += r * r;
+        }
+    }
+    let fallback = init_scales(model, data);
+    let floor: Vec<f64> = (0..d)
+        .map(|j| 1e-3 * sample_var(data.col(j)).sqrt().max(1e-9))
+        .collect();
+    let var_kd = |c: usize, j: usize| -> Option<f64> {
+        (counts[c] > 1).then(|| (ss[c][j] / counts[c] as f64).max(floor[j] * floor[j]))
+    };
+    let pooled = |cs: &[usize], js: &[usize]| -> f64 {
+        let (mut num, mut den) = (0.0, 0.0);
+        for &c in cs {
+            for &j in js {
+                num += ss[c][j];
+                den += counts[c] as f64;
+            }
+        }
+        if den > 0.0 && num > 0.0 {
+            (num / den).sqrt()
+        } else {
+            fallback[0]
+        }
+    };
+    let all_c: Vec<usize> = (0..k).collect();
+    let all_j: Vec<usize> = (0..d).collect();
+    let scales = match model.sharing {
+        Sharing::Shared => vec![pooled(&all_c, &all_j)],
+        Sharing::Component => (0..k).map(|c| pooled(&[c], &all_j)).collect(),
+        Sharing::Dimension => (0..d).map(|j| pooled(&all_c, &[j])).collect(),
+        Sharing::Diagonal => (0..k)
+            .flat_map(|c| {
+                (0..d)
+                    .map(|j| var_kd(c, j).map_or(fallback[c * d + j], f64::sqrt))
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    };
+    let weights: Vec<f64> = counts
+        .iter()
+        .map(|&c| (c as f64 + 0.5) / (n as f64 + 0.5 * k as f64))
+        .collect();
+    let mut p = Params {
+        weights,
+        locs: centres.into_iter().flatten().collect(),
+        scales,
+    };
+    if model.ordered {
+        let spread = sample_var(data.col(0)).sqrt();
+        order_locs(model, &mut p, spread);
+    }
+    p
+}
+
+/// The initial point of restart `r` under `seed`.
+pub fn initial_point(model: &Model, data: &Data, init: Init, seed: u64, r: usize) -> Params {
+    let mut rng = restart_rng(seed, r);
+    match init {
+        Init::Pyro => pyro_init(model, data, &mut rng),
+        Init::KMeansPlusPlus => kmeans_init(model, data, &mut rng),
+    }
+}
