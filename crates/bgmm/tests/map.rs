@@ -1,4 +1,5 @@
 //! MAP fits against the figures the seeds print and against simulated truth.
+#![allow(clippy::needless_range_loop)]
 
 use bgmm::classify::{classify, Temperature};
 use bgmm::init::Init;
