@@ -58,8 +58,16 @@ pub fn classify(
         .iter()
         .map(|row| row.iter().map(|v| v.exp()).collect())
         .collect();
-    let assignments = match temperature {
-        Temperature::Zero => logr
+    let assignments = assign(&probs, temperature, seed);
+    Ok(Classification { assignments, probs })
+}
+
+/// Assignments from assignment probabilities: the most probable component (ties go to the
+/// lower index) at temperature 0, a draw from each row at temperature 1 (seeded, one stream
+/// for all points in order).
+pub fn assign(probs: &[Vec<f64>], temperature: Temperature, seed: u64) -> Vec<usize> {
+    match temperature {
+        Temperature::Zero => probs
             .iter()
             .map(|row| {
                 let mut best = 0;
@@ -78,8 +86,7 @@ pub fn classify(
                 .map(|p| sample_categorical(p, &mut rng))
                 .collect()
         }
-    };
-    Ok(Classification { assignments, probs })
+    }
 }
 
 /// Options of [`classify_svi`]; defaults are the tutorial's (`Adam(lr 0.2, betas 0.8/0.99)`)

@@ -1,0 +1,604 @@
+//! Command-line arguments and the commands.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+use bgmm::classify::{classify, classify_svi, SviOptions, Temperature};
+use bgmm::init::Init;
+use bgmm::map::{fit, FitOptions, History};
+use bgmm::simulate::{simulate, sites};
+use bgmm::{Data, Model, ModelSpec, Params, ShapedParams, Sharing};
+
+use crate::atomic::{ensure_dir, write_atomic};
+use crate::output;
+use crate::table;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bgmm",
+    version,
+    about = "Bayesian Gaussian mixture models: simulate, fit the MAP with the assignments summed out, classify",
+    long_about = None,
+    after_help = "DATA is a CSV file with a header row, or builtin:iris / builtin:tutorial.\n\
+                  MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
+                  Errors print one line and exit with code 2."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Draw parameters from the priors, then N points and their true assignments (CSV).
+    Simulate(SimulateArgs),
+    /// Print every site of the model with its distribution and shape (Pyro's format_shapes).
+    Describe(DescribeArgs),
+    /// Fit the MAP: best of R initial points, Adam, then an L-BFGS polish to the mode.
+    Fit(FitArgs),
+    /// Assignments and assignment probabilities of points under a fit.
+    Classify(ClassifyArgs),
+}
+
+#[derive(Args, Debug)]
+struct OutputArgs {
+    /// Print JSON on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Also write the results as files into this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// Number of points.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    n: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Add the true assignment of each point as a last column `z`.
+    #[arg(long)]
+    with_assignments: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+struct DescribeArgs {
+    /// Model file (TOML).
+    model: PathBuf,
+    /// Number of data points the shapes are shown for.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    n: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ModelArgs {
+    /// Model file (TOML); or give -k.
+    model: Option<PathBuf>,
+    /// Number of components, for the default model (instead of a model file).
+    #[arg(short = 'k', long = "components", value_name = "K")]
+    k: Option<i64>,
+    /// Scale sharing of the default model: shared, component, dimension or diagonal.
+    #[arg(long = "scale", value_name = "SHARING")]
+    scale: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct FitArgs {
+    /// Data: a CSV file or builtin:iris / builtin:tutorial.
+    data: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Columns to use, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Initial points screened by their loss; the best one is optimised.
+    #[arg(long, default_value_t = 100)]
+    restarts: usize,
+    /// Adam steps.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    lr: f64,
+    /// Adam betas, b1,b2.
+    #[arg(long, default_value = "0.8,0.99", value_name = "B1,B2")]
+    betas: String,
+    /// Initial points: pyro (the tutorial's) or kmeans++.
+    #[arg(long, default_value = "pyro")]
+    init: String,
+    /// Seed of the initial points.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Skip the L-BFGS polish (stop where Adam stops, as Pyro does).
+    #[arg(long)]
+    no_polish: bool,
+    /// Convergence: max |gradient| ≤ TOL · max(1, |loss|).
+    #[arg(long, default_value_t = 1e-9, value_name = "TOL")]
+    grad_tol: f64,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+struct ClassifyArgs {
+    /// A fit: the JSON that `bgmm fit --json` prints, or the directory `fit --out` wrote.
+    fit: PathBuf,
+    /// Data: a CSV file or builtin:iris / builtin:tutorial.
+    data: String,
+    /// Columns to use (default: the fit's columns if the data have them, else every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// 0: MAP assignments; 1: assignments sampled from their posterior.
+    #[arg(long, default_value_t = 0)]
+    temperature: u8,
+    /// Seed of the sampled assignments.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// exact: responsibilities in closed form; svi: trained by SVI with the globals fixed.
+    #[arg(long, default_value = "exact")]
+    method: String,
+    /// SVI steps (with --method svi).
+    #[arg(long, default_value_t = 3000)]
+    svi_steps: usize,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Run a command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Simulate(a) => cmd_simulate(a),
+        Command::Describe(a) => cmd_describe(a),
+        Command::Fit(a) => cmd_fit(a),
+        Command::Classify(a) => cmd_classify(a),
+    }
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// Read and validate a model file; errors name the file and, for TOML syntax, line and column.
+pub fn load_model_spec(path: &Path) -> Result<ModelSpec> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("cannot read model file '{shown}': {e}"))?;
+    if text.trim().is_empty() {
+        bail!("model file '{shown}' is empty");
+    }
+    toml::from_str::<ModelSpec>(&text).map_err(|e| {
+        let msg = e.message().replace('\n', " ");
+        match e.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                anyhow!("model file '{shown}', line {line}, column {col}: {msg}")
+            }
+            None => anyhow!("model file '{shown}': {msg}"),
+        }
+    })
+}
+
+fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model> {
+    spec.build(d).map_err(|e| anyhow!("{origin}: {e}"))
+}
+
+fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
+    let t = table::load(spec, columns)?;
+    let names = t.names.clone();
+    let data = Data::from_columns(t.columns).map_err(|e| anyhow!("data '{spec}': {e}"))?;
+    Ok((data, names))
+}
+
+fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(&dir.join(name), bytes)
+}
+
+fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    let mut b = serde_json::to_vec_pretty(v)?;
+    b.push(b'\n');
+    Ok(b)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct SimulateRecord<'a> {
+    bgmm_version: &'a str,
+    command: String,
+    seed: u64,
+    model: &'a ModelSpec,
+    params: ShapedParams,
+    assignments: &'a [usize],
+    columns: Vec<String>,
+    data: Vec<Vec<f64>>,
+}
+
+fn cmd_simulate(a: SimulateArgs) -> Result<()> {
+    let origin = format!("model file '{}'", a.model.display());
+    let spec = load_model_spec(&a.model)?;
+    let model = build_model(&spec, &origin, None)?;
+    if a.n == 0 {
+        bail!("-n must be at least 1");
+    }
+    let sim = simulate(&model, a.n, a.seed).map_err(|e| anyhow!("{e}"))?;
+    let names = output::column_names(model.d);
+    let csv = output::data_csv(
+        &sim.data,
+        &names,
+        a.with_assignments.then_some(&sim.assignments[..]),
+    );
+    let record = SimulateRecord {
+        bgmm_version: env!("CARGO_PKG_VERSION"),
+        command: command_line(),
+        seed: a.seed,
+        model: model.spec(),
+        params: sim.params.shaped(&model),
+        assignments: &sim.assignments,
+        columns: names.clone(),
+        data: (0..sim.data.n()).map(|i| sim.data.row(i)).collect(),
+    };
+    if let Some(dir) = &a.output.out {
+        ensure_dir(dir)?;
+        write_out(
+            dir,
+            "data.csv",
+            output::data_csv(&sim.data, &names, None).as_bytes(),
+        )?;
+        let z: String = std::iter::once("z\n".to_string())
+            .chain(sim.assignments.iter().map(|z| format!("{z}\n")))
+            .collect();
+        write_out(dir, "assignments.csv", z.as_bytes())?;
+        let truth = serde_json::json!({
+            "bgmm_version": record.bgmm_version, "command": record.command, "seed": a.seed,
+            "model": model.spec(), "params": record.params, "n": a.n,
+        });
+        write_out(dir, "truth.json", &json_bytes(&truth)?)?;
+    }
+    if a.output.json {
+        print!("{}", String::from_utf8(json_bytes(&record)?)?);
+    } else {
+        // the drawn parameters go to stderr, so that stdout is the CSV alone
+        eprint!("{}", output::params_text(&model, &sim.params));
+        if a.output.out.is_none() {
+            print!("{csv}");
+        } else if let Some(dir) = &a.output.out {
+            eprintln!(
+                "wrote {}, {}, {}",
+                dir.join("data.csv").display(),
+                dir.join("assignments.csv").display(),
+                dir.join("truth.json").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn cmd_describe(a: DescribeArgs) -> Result<()> {
+    let origin = format!("model file '{}'", a.model.display());
+    let spec = load_model_spec(&a.model)?;
+    let model = build_model(&spec, &origin, None)?;
+    let s = sites(&model, a.n);
+    if a.json {
+        let v = serde_json::json!({"model": model.spec(), "n": a.n, "sites": s});
+        print!("{}", String::from_utf8(json_bytes(&v)?)?);
+    } else {
+        print!("{}", output::sites_text(&model, &s));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// What `fit --json` prints and `fit --out` writes; `classify` reads it back.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct FitRecord {
+    pub params: ShapedParams,
+    pub loss: f64,
+    pub converged: bool,
+    pub best_restart: usize,
+    pub steps: usize,
+    pub history: History,
+    pub grad_norm_max: f64,
+    pub polish_iterations: usize,
+    pub message: String,
+    pub warnings: Vec<String>,
+    pub init_params: ShapedParams,
+    pub model: ModelSpec,
+    pub data: DataInfo,
+    pub options: FitOptionsRecord,
+    pub bgmm_version: String,
+    pub command: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct DataInfo {
+    pub source: String,
+    pub columns: Vec<String>,
+    pub n: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct FitOptionsRecord {
+    pub restarts: usize,
+    pub init: String,
+    pub steps: usize,
+    pub lr: f64,
+    pub betas: [f64; 2],
+    pub polish: bool,
+    pub grad_tol: f64,
+    pub seed: u64,
+}
+
+fn parse_betas(s: &str) -> Result<(f64, f64)> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || anyhow!("--betas expects two numbers b1,b2 in [0, 1), got '{s}'");
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let b1: f64 = parts[0].parse().map_err(|_| bad())?;
+    let b2: f64 = parts[1].parse().map_err(|_| bad())?;
+    if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
+        return Err(bad());
+    }
+    Ok((b1, b2))
+}
+
+fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String)> {
+    match (&m.model, m.k) {
+        (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
+        (None, None) => bail!("no model: give a model file (TOML) or -k K"),
+        (Some(path), None) => {
+            if m.scale.is_some() {
+                bail!("--scale goes with -k; a model file sets its own scale sharing");
+            }
+            let origin = format!("model file '{}'", path.display());
+            let spec = load_model_spec(path)?;
+            Ok((build_model(&spec, &origin, Some(data.d()))?, origin))
+        }
+        (None, Some(k)) => {
+            if k < 1 {
+                bail!("-k must be at least 1, got {k}");
+            }
+            let sharing = match &m.scale {
+                None => Sharing::Component,
+                Some(s) => Sharing::parse(s).ok_or_else(|| {
+                    anyhow!("--scale: unknown sharing '{s}' (known: {})", Sharing::NAMES)
+                })?,
+            };
+            let spec = ModelSpec::quick(k, sharing, data);
+            Ok((
+                build_model(&spec, "-k", Some(data.d()))?,
+                format!("default model (-k {k} --scale {})", sharing.name()),
+            ))
+        }
+    }
+}
+
+fn cmd_fit(a: FitArgs) -> Result<()> {
+    let betas = parse_betas(&a.betas)?;
+    let init = Init::parse(&a.init)
+        .ok_or_else(|| anyhow!("--init: unknown '{}' (known: pyro, kmeans++)", a.init))?;
+    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
+    let (model, origin) = resolve_model(&a.model, &data)?;
+    let opts = FitOptions {
+        restarts: a.restarts,
+        init,
+        steps: a.steps,
+        lr: a.lr,
+        betas,
+        polish: !a.no_polish,
+        grad_tol: a.grad_tol,
+        seed: a.seed,
+        ..FitOptions::default()
+    };
+    let f = fit(&model, &data, &opts).map_err(|e| match e {
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.data),
+        other => anyhow!("{other}"),
+    })?;
+    let record = FitRecord {
+        params: f.params.shaped(&model),
+        loss: f.loss,
+        converged: f.converged,
+        best_restart: f.best_restart,
+        steps: f.steps,
+        history: f.history.clone(),
+        grad_norm_max: f.grad_norm,
+        polish_iterations: f.polish_iterations,
+        message: f.message.clone(),
+        warnings: f.warnings.clone(),
+        init_params: f.init_params.shaped(&model),
+        model: model.spec().clone(),
+        data: DataInfo {
+            source: a.data.clone(),
+            columns: names,
+            n: data.n(),
+        },
+        options: FitOptionsRecord {
+            restarts: opts.restarts,
+            init: init.name().into(),
+            steps: opts.steps,
+            lr: opts.lr,
+            betas: [betas.0, betas.1],
+            polish: opts.polish,
+            grad_tol: opts.grad_tol,
+            seed: opts.seed,
+        },
+        bgmm_version: env!("CARGO_PKG_VERSION").into(),
+        command: command_line(),
+    };
+    let bytes = json_bytes(&record)?;
+    if let Some(dir) = &a.output.out {
+        ensure_dir(dir)?;
+        write_out(dir, "fit.json", &bytes)?;
+    }
+    if a.output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!("{}", output::fit_text(&model, &origin, &record, &f));
+        if let Some(dir) = &a.output.out {
+            println!("wrote {}", dir.join("fit.json").display());
+        }
+    }
+    for w in &f.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// Read a fit record from a JSON file or a directory holding `fit.json`.
+pub fn load_fit(path: &Path) -> Result<(FitRecord, Model, Params)> {
+    let file = if path.is_dir() {
+        path.join("fit.json")
+    } else {
+        path.to_path_buf()
+    };
+    let shown = file.display();
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
+    let rec: FitRecord = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "fit '{shown}', line {}, column {}: not a bgmm fit ({})",
+            e.line(),
+            e.column(),
+            e.to_string().replace('\n', " ")
+        )
+    })?;
+    let model = rec
+        .model
+        .build(None)
+        .map_err(|e| anyhow!("fit '{shown}': its model is invalid: {e}"))?;
+    let params = Params::from_shaped(&model, &rec.params)
+        .map_err(|e| anyhow!("fit '{shown}': its parameters are invalid: {e}"))?;
+    Ok((rec, model, params))
+}
+
+#[derive(Serialize)]
+struct ClassifyRecord<'a> {
+    assignments: &'a [usize],
+    probs: &'a [Vec<f64>],
+    method: &'a str,
+    temperature: u8,
+    seed: u64,
+    data: DataInfo,
+    fit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    svi_loss: Option<&'a [f64]>,
+    bgmm_version: &'a str,
+    command: String,
+}
+
+fn cmd_classify(a: ClassifyArgs) -> Result<()> {
+    let temperature = match a.temperature {
+        0 => Temperature::Zero,
+        1 => Temperature::One,
+        t => bail!("--temperature must be 0 (MAP) or 1 (sampled), got {t}"),
+    };
+    if a.method != "exact" && a.method != "svi" {
+        bail!("--method: unknown '{}' (known: exact, svi)", a.method);
+    }
+    let (rec, model, params) = load_fit(&a.fit)?;
+    // default columns: the fit's, when the new data have all of them
+    let columns = match &a.columns {
+        Some(c) => Some(c.clone()),
+        None => {
+            let probe = table::load(&a.data, None)?;
+            let have_all = rec.data.columns.iter().all(|c| probe.names.contains(c));
+            have_all.then(|| rec.data.columns.clone())
+        }
+    };
+    let (data, names) = load_data(&a.data, columns.as_deref())?;
+    if data.d() != model.d {
+        bail!(
+            "dimension mismatch: the fit '{}' has d = {} but the data '{}' have {} column{} ({})",
+            a.fit.display(),
+            model.d,
+            a.data,
+            data.d(),
+            if data.d() == 1 { "" } else { "s" },
+            names.join(", ")
+        );
+    }
+    let mut c =
+        classify(&model, &params, &data, temperature, a.seed).map_err(|e| anyhow!("{e}"))?;
+    let mut svi_loss = None;
+    if a.method == "svi" {
+        let s = classify_svi(
+            &model,
+            &params,
+            &data,
+            &SviOptions {
+                steps: a.svi_steps,
+                ..SviOptions::default()
+            },
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        // assignments from the trained probabilities
+        let recomputed = bgmm::classify::assign(&s.probs, temperature, a.seed);
+        c.probs = s.probs;
+        c.assignments = recomputed;
+        svi_loss = Some(s.loss);
+    }
+    let record = ClassifyRecord {
+        assignments: &c.assignments,
+        probs: &c.probs,
+        method: &a.method,
+        temperature: a.temperature,
+        seed: a.seed,
+        data: DataInfo {
+            source: a.data.clone(),
+            columns: names.clone(),
+            n: data.n(),
+        },
+        fit: a.fit.display().to_string(),
+        svi_loss: svi_loss.as_deref(),
+        bgmm_version: env!("CARGO_PKG_VERSION"),
+        command: command_line(),
+    };
+    let bytes = json_bytes(&record)?;
+    if let Some(dir) = &a.output.out {
+        ensure_dir(dir)?;
+        write_out(dir, "classify.json", &bytes)?;
+        write_out(
+            dir,
+            "assignments.csv",
+            output::assignments_csv(&data, &names, &c.assignments, &c.probs).as_bytes(),
+        )?;
+    }
+    if a.output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!(
+            "{}",
+            output::classify_text(
+                &data,
+                &names,
+                &c.assignments,
+                &c.probs,
+                &a.method,
+                a.temperature
+            )
+        );
+        if let Some(dir) = &a.output.out {
+            println!(
+                "wrote {}, {}",
+                dir.join("classify.json").display(),
+                dir.join("assignments.csv").display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! Human-readable tables and CSV text.
+
+use std::fmt::Write;
+
+use bgmm::map::Fit;
+use bgmm::simulate::Site;
+use bgmm::{Data, Model, Params};
+
+use crate::cli::FitRecord;
+
+/// Column names of simulated data: `x` for one dimension, `x0, x1, …` otherwise.
+pub fn column_names(d: usize) -> Vec<String> {
+    if d == 1 {
+        vec!["x".into()]
+    } else {
+        (0..d).map(|j| format!("x{j}")).collect()
+    }
+}
+
+/// CSV of the data (shortest round-trip formatting of f64), with an optional `z` column.
+pub fn data_csv(data: &Data, names: &[String], z: Option<&[usize]>) -> String {
+    let mut s = names.join(",");
+    if z.is_some() {
+        s.push_str(",z");
+    }
+    s.push('\n');
+    for i in 0..data.n() {
+        let row: Vec<String> = (0..data.d())
+            .map(|j| format!("{:?}", data.col(j)[i]))
+            .collect();
+        s.push_str(&row.join(","));
+        if let Some(z) = z {
+            let _ = write!(s, ",{}", z[i]);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn fmt_vec(v: &[f64]) -> String {
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|x| format!("{x:.6}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The parameters as the seeds print them (`weights = [...]`, `locs = ...`, `scale = ...`).
+pub fn params_text(model: &Model, p: &Params) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "weights = {}", fmt_vec(&p.weights));
+    if model.d == 1 {
+        let _ = writeln!(s, "locs    = {}", fmt_vec(&p.locs));
+    } else {
+        let _ = writeln!(s, "locs    = [");
+        for c in 0..model.k {
+            let _ = writeln!(
+                s,
+                "    {},",
+                fmt_vec(&p.locs[c * model.d..(c + 1) * model.d])
+            );
+        }
+        let _ = writeln!(s, "]");
+    }
+    match model.sharing {
+        bgmm::Sharing::Shared => {
+            let _ = writeln!(s, "scale   = {:.6}", p.scales[0]);
+        }
+        bgmm::Sharing::Diagonal => {
+            let _ = writeln!(s, "scale   = [");
+            for c in 0..model.k {
+                let _ = writeln!(
+                    s,
+                    "    {},",
+                    fmt_vec(&p.scales[c * model.d..(c + 1) * model.d])
+                );
+            }
+            let _ = writeln!(s, "]");
+        }
+        _ => {
+            let _ = writeln!(s, "scale   = {}", fmt_vec(&p.scales));
+        }
+    }
+    s
+}
+
+fn shape(v: &[usize]) -> String {
+    if v.is_empty() {
+        "[]".into()
+    } else {
+        format!(
+            "[{}]",
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// The sites table (like Pyro's `format_shapes`).
+pub fn sites_text(model: &Model, sites: &[Site]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Mixture of K = {} components in D = {} dimension{}, scale sharing '{}'{}",
+        model.k,
+        model.d,
+        if model.d == 1 { "" } else { "s" },
+        model.sharing.name(),
+        if model.ordered { ", locs ordered" } else { "" }
+    );
+    let rows: Vec<[String; 5]> = sites
+        .iter()
+        .map(|x| {
+            let kind = if x.observed {
+                "observed"
+            } else if x.enumerated {
+                "enumerated"
+            } else {
+                "latent"
+            };
+            [
+                x.name.clone(),
+                x.dist.clone(),
+                format!("{} | {}", shape(&x.batch_shape), shape(&x.event_shape)),
+                if x.plates.is_empty() {
+                    "-".into()
+                } else {
+                    x.plates.join(", ")
+                },
+                kind.into(),
+            ]
+        })
+        .collect();
+    let head = ["site", "distribution", "batch | event", "plates", "kind"];
+    let mut w = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(s, "{}", line(&head.map(String::from)));
+    for r in &rows {
+        let _ = writeln!(s, "{}", line(r));
+    }
+    let _ = writeln!(
+        s,
+        "The assignments are summed out exactly (logsumexp over components); engines see {} unconstrained parameters.",
+        model.n_unconstrained()
+    );
+    s
+}
+
+/// The fit summary.
+pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "MAP fit of {} ({} points, {} dimension{}: {}) with {origin}",
+        rec.data.source,
+        rec.data.n,
+        model.d,
+        if model.d == 1 { "" } else { "s" },
+        rec.data.columns.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "  {} restarts ({} init), best #{} with initial loss {:.6}; Adam {} steps (lr {}, betas {}/{}); L-BFGS polish {} iterations",
+        rec.options.restarts,
+        rec.options.init,
+        f.best_restart,
+        f.history.restart_loss[f.best_restart],
+        f.steps,
+        rec.options.lr,
+        rec.options.betas[0],
+        rec.options.betas[1],
+        f.polish_iterations
+    );
+    let _ = writeln!(
+        s,
+        "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",
+        f.loss,
+        if f.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        f.grad_norm,
+        f.message
+    );
+    s.push_str(&params_text(model, &f.params));
+    s
+}
+
+/// CSV of the data with their assignment and probabilities.
+pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<f64>]) -> String {
+    let k = probs.first().map_or(0, Vec::len);
+    let mut s = names.join(",");
+    s.push_str(",assignment");
+    for c in 0..k {
+        let _ = write!(s, ",p{c}");
+    }
+    s.push('\n');
+    for i in 0..data.n() {
+        let row: Vec<String> = (0..data.d())
+            .map(|j| format!("{:?}", data.col(j)[i]))
+            .collect();
+        let _ = write!(s, "{},{}", row.join(","), z[i]);
+        for p in &probs[i] {
+            let _ = write!(s, ",{p:?}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Table of points, assignments and probabilities, then counts per component.
+pub fn classify_text(
+    data: &Data,
+    names: &[String],
+    z: &[usize],
+    probs: &[Vec<f64>],
+    method: &str,
+    temperature: u8,
+) -> String {
+    let k = probs.first().map_or(0, Vec::len);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} assignments ({}), probabilities by {method}",
+        if temperature == 0 { "MAP" } else { "sampled" },
+        if temperature == 0 {
+            "temperature 0"
+        } else {
+            "temperature 1"
+        },
+    );
+    let mut head: Vec<String> = names.to_vec();
+    head.push("assignment".into());
+    head.extend((0..k).map(|c| format!("p{c}")));
+    let _ = writeln!(
+        s,
+        "{}",
+        head.iter().map(|h| format!("{h:>12}")).collect::<String>()
+    );
+    for i in 0..data.n() {
+        for j in 0..data.d() {
+            let _ = write!(s, "{:>12.5}", data.col(j)[i]);
+        }
+        let _ = write!(s, "{:>12}", z[i]);
+        for p in &probs[i] {
+            let _ = write!(s, "{p:>12.6}");
+        }
+        s.push('\n');
+    }
+    let mut counts = vec![0usize; k];
+    for &c in z {
+        counts[c] += 1;
+    }
+    let _ = writeln!(
+        s,
+        "counts: {}",
+        counts
+            .iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s
+}
