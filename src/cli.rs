@@ -106,6 +106,9 @@ struct FitArgs {
     /// Initial points screened by their loss; the best one is optimised.
     #[arg(long, default_value_t = 100)]
     restarts: usize,
+    /// The best C restarts by initial loss are optimised fully; the lowest final loss wins (1 = Pyro's recipe).
+    #[arg(long, default_value_t = 10, value_name = "C")]
+    candidates: usize,
     /// Adam steps.
     #[arg(long, default_value_t = 200)]
     steps: usize,
@@ -150,7 +153,7 @@ struct ClassifyArgs {
     #[arg(long, default_value = "exact")]
     method: String,
     /// SVI steps (with --method svi).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 10_000)]
     svi_steps: usize,
     #[command(flatten)]
     output: OutputArgs,
@@ -334,6 +337,7 @@ pub struct DataInfo {
 #[derive(Serialize, Deserialize, Debug)]
 pub struct FitOptionsRecord {
     pub restarts: usize,
+    pub candidates: usize,
     pub init: String,
     pub steps: usize,
     pub lr: f64,
@@ -396,6 +400,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let (model, origin) = resolve_model(&a.model, &data)?;
     let opts = FitOptions {
         restarts: a.restarts,
+        candidates: a.candidates,
         init,
         steps: a.steps,
         lr: a.lr,
@@ -429,6 +434,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         },
         options: FitOptionsRecord {
             restarts: opts.restarts,
+            candidates: opts.candidates,
             init: init.name().into(),
             steps: opts.steps,
             lr: opts.lr,

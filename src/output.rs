@@ -178,9 +178,10 @@ pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String
     );
     let _ = writeln!(
         s,
-        "  {} restarts ({} init), best #{} with initial loss {:.6}; Adam {} steps (lr {}, betas {}/{}); L-BFGS polish {} iterations",
+        "  {} restarts ({} init), {} optimised; best #{} (initial loss {:.6}); Adam {} steps (lr {}, betas {}/{}); L-BFGS polish {} iterations",
         rec.options.restarts,
         rec.options.init,
+        f.history.candidate_loss.len(),
         f.best_restart,
         f.history.restart_loss[f.best_restart],
         f.steps,

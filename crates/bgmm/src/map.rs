@@ -1,6 +1,7 @@
-//! MAP estimation with the assignments summed out exactly: best of R initial points by
-//! initial loss (as Pyro's tutorial), then Adam (Pyro's `AutoDelta` + `SVI`), then an L-BFGS
-//! polish until the gradient vanishes, so the answer is the local mode itself.
+//! MAP estimation with the assignments summed out exactly: R initial points screened by their
+//! loss (as Pyro's tutorial), the best few optimised by Adam (Pyro's `AutoDelta` + `SVI`) and
+//! an L-BFGS polish until the gradient vanishes, so each answer is a mode itself; the lowest
+//! proper mode wins.
 //!
 //! The loss is `−log p(x, θ)` on the constrained space (Pyro's `TraceEnum_ELBO` loss with an
 //! `AutoDelta` guide), optimised over the unconstrained coordinates of [`Transform`].
@@ -25,6 +26,9 @@ pub struct FitOptions {
     pub restarts: usize,
     /// How initial points are drawn.
     pub init: Init,
+    /// The best `candidates` restarts by initial loss are optimised fully and the lowest final
+    /// loss wins (Pyro's tutorial optimises only the best one: `candidates = 1`).
+    pub candidates: usize,
     /// Adam steps from the best initial point.
     pub steps: usize,
     /// Adam learning rate.
@@ -46,6 +50,7 @@ impl Default for FitOptions {
         FitOptions {
             restarts: 100,
             init: Init::Pyro,
+            candidates: 10,
             steps: 200,
             lr: 0.1,
             betas: (0.8, 0.99),
@@ -61,6 +66,9 @@ impl FitOptions {
     fn validate(&self) -> Result<()> {
         if self.restarts == 0 {
             return Err(Error::Option("--restarts must be at least 1".into()));
+        }
+        if self.candidates == 0 {
+            return Err(Error::Option("--candidates must be at least 1".into()));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::Option(format!(
@@ -96,6 +104,9 @@ pub struct History {
     pub polish_loss: Vec<f64>,
     /// Initial loss of every restart, in restart order.
     pub restart_loss: Vec<f64>,
+    /// (restart, final loss) of every fully optimised candidate, best initial loss first.
+    #[serde(default)]
+    pub candidate_loss: Vec<(usize, f64)>,
 }
 
 /// A MAP fit.
@@ -109,7 +120,8 @@ pub struct Fit {
     pub converged: bool,
     /// Max-abs gradient of the loss on the unconstrained space at the end.
     pub grad_norm: f64,
-    /// Which restart won (index into `history.restart_loss`).
+    /// Which restart won (index into `history.restart_loss`): the candidate with the lowest
+    /// final loss among proper modes.
     pub best_restart: usize,
     /// Initial point of the winning restart.
     pub init_params: Params,
@@ -152,29 +164,86 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
         })
         .collect();
     let restart_loss: Vec<f64> = inits.iter().map(|(_, l)| *l).collect();
-    let best_restart = restart_loss
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.is_finite())
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i)
-        .ok_or_else(|| {
-            Error::Numerical(format!(
-                "no finite initial loss in {} restarts: the data are too far from what the priors allow",
-                opts.restarts
-            ))
-        })?;
-    let init_params = inits[best_restart].0.clone();
-    let mut x = t.pack(&init_params);
+    let mut order: Vec<usize> = (0..inits.len())
+        .filter(|&i| restart_loss[i].is_finite())
+        .collect();
+    if order.is_empty() {
+        return Err(Error::Numerical(format!(
+            "no finite initial loss in {} restarts: the data are too far from what the priors allow",
+            opts.restarts
+        )));
+    }
+    order.sort_by(|&a, &b| restart_loss[a].total_cmp(&restart_loss[b]).then(a.cmp(&b)));
+    order.truncate(opts.candidates.max(1));
 
-    // 2. Adam
+    // 2. optimise the best candidates fully; each is deterministic, so running them in
+    // parallel changes nothing but the wall time
+    let runs: Vec<Run> = order
+        .par_iter()
+        .map(|&r| optimise(model, &dens, &t, &inits[r].0, opts))
+        .collect();
+    let candidate_loss: Vec<(usize, f64)> = order
+        .iter()
+        .zip(&runs)
+        .map(|(&r, run)| (r, run.loss))
+        .collect();
+    // the winner: the lowest loss among proper modes (no empty component, no collapsed scale);
+    // among degenerate ones only if every candidate is degenerate
+    let warnings: Vec<Vec<String>> = runs
+        .iter()
+        .map(|run| mode_warnings(model, data, &t.params(&run.x)))
+        .collect();
+    let pick = |proper: bool| {
+        (0..runs.len())
+            .filter(|&i| runs[i].loss.is_finite() && (!proper || warnings[i].is_empty()))
+            .min_by(|&a, &b| runs[a].loss.total_cmp(&runs[b].loss).then(a.cmp(&b)))
+    };
+    let w = pick(true).or_else(|| pick(false)).unwrap_or(0);
+    let best_restart = order[w];
+    let run = runs.into_iter().nth(w).expect("index in range");
+    let mut history = run.history;
+    history.restart_loss = restart_loss;
+    history.candidate_loss = candidate_loss;
+    Ok(Fit {
+        params: t.params(&run.x),
+        loss: run.loss,
+        converged: run.converged,
+        grad_norm: run.grad_norm,
+        best_restart,
+        init_params: inits[best_restart].0.clone(),
+        steps: run.steps,
+        polish_iterations: run.polish_iterations,
+        message: run.message,
+        history,
+        warnings: warnings[w].clone(),
+    })
+}
+
+/// One optimisation from an initial point.
+struct Run {
+    x: Vec<f64>,
+    loss: f64,
+    converged: bool,
+    grad_norm: f64,
+    steps: usize,
+    polish_iterations: usize,
+    message: String,
+    history: History,
+}
+
+/// Adam from `init`, then the L-BFGS polish.
+fn optimise(
+    model: &Model,
+    dens: &MixtureDensity,
+    t: &Transform,
+    init: &Params,
+    opts: &FitOptions,
+) -> Run {
+    let mut x = t.pack(init);
     let dim = x.len();
     let mut adam = Adam::new(dim, opts.lr, opts.betas.0, opts.betas.1);
     let mut grad = vec![0.0; dim];
-    let mut history = History {
-        restart_loss,
-        ..History::default()
-    };
+    let mut history = History::default();
     let names = ["weights", "locs", "scale"];
     let mut norms: [Vec<f64>; 3] = Default::default();
     let mut best = (f64::INFINITY, x.clone());
@@ -204,7 +273,6 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
         x = best.1.clone();
     }
 
-    // 3. L-BFGS polish
     let mut objective = |x: &[f64], g: &mut [f64]| -> f64 {
         let lp = dens.logp_grad(x, g);
         g.iter_mut().for_each(|v| *v = -*v);
@@ -214,7 +282,7 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
         let mut g = vec![0.0; dim];
         objective(&x, &mut g)
     };
-    let (x, polish_iterations, message) = if opts.polish {
+    let (x, polish_iterations, message) = if opts.polish && f_now.is_finite() {
         let lo = LbfgsOptions {
             grad_tol: opts.grad_tol * f_now.abs().max(1.0),
             max_iter: opts.max_polish_iter,
@@ -239,21 +307,16 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     let loss = objective(&x, &mut g);
     let grad_norm = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let converged = loss.is_finite() && grad_norm <= opts.grad_tol * loss.abs().max(1.0);
-    let params = t.params(&x);
-    let warnings = mode_warnings(model, data, &params);
-    Ok(Fit {
-        params,
+    Run {
+        x,
         loss,
         converged,
         grad_norm,
-        best_restart,
-        init_params,
         steps,
         polish_iterations,
         message,
         history,
-        warnings,
-    })
+    }
 }
 
 /// The model and data agree: same dimension, at least K points.

@@ -439,6 +439,13 @@ impl ScaleSpec {
     }
 }
 
+/// Largest number of components.
+pub const MAX_K: usize = 100_000;
+/// Largest number of dimensions.
+pub const MAX_D: usize = 100_000;
+/// Largest number of locations K · D.
+pub const MAX_KD: usize = 10_000_000;
+
 /// A model as written in a TOML file.
 ///
 /// ```toml
@@ -481,10 +488,21 @@ impl ModelSpec {
                 self.k
             )));
         }
+        if self.k > MAX_K as i64 {
+            return Err(Error::Model(format!(
+                "'k' = {} is too large (at most {MAX_K})",
+                self.k
+            )));
+        }
         let k = self.k as usize;
         let d = match (self.d, data_dim) {
             (Some(d), _) if d < 1 => {
                 return Err(Error::Model(format!("'d' must be at least 1, got {d}")))
+            }
+            (Some(d), _) if d > MAX_D as i64 => {
+                return Err(Error::Model(format!(
+                    "'d' = {d} is too large (at most {MAX_D})"
+                )))
             }
             (Some(d), Some(dd)) if d as usize != dd => {
                 return Err(Error::Model(format!(
@@ -496,6 +514,12 @@ impl ModelSpec {
             (None, Some(dd)) => dd,
             (None, None) => 1,
         };
+        if k * d > MAX_KD {
+            return Err(Error::Model(format!(
+                "k · d = {} locations is too many (at most {MAX_KD})",
+                k * d
+            )));
+        }
         let alpha = self
             .weights
             .concentration
@@ -735,6 +759,20 @@ sigma = 2.0
         assert!(e.to_string().contains("missing 'mu'"));
         let e = spec(&format!("d = 2\n{BASE}")).build(Some(3)).unwrap_err();
         assert!(e.to_string().starts_with("dimension mismatch"));
+        let e = spec(&BASE.replace("k = 2", "k = 9223372036854775807"))
+            .build(None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'k' = 9223372036854775807 is too large (at most 100000)"
+        );
+        let e = spec(&format!(
+            "d = 100000\n{}",
+            BASE.replace("k = 2", "k = 100000")
+        ))
+        .build(None)
+        .unwrap_err();
+        assert!(e.to_string().contains("too many"), "{e}");
         let e = spec(&BASE.replace("concentration = 0.5", "concentration = [1, 2, 3]"))
             .build(None)
             .unwrap_err();

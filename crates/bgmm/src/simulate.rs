@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 use crate::model::{Model, ScalePrior, Sharing};
 use crate::params::Params;
 
+/// Most values (N · D) a simulation holds in memory.
+pub const MAX_SIMULATED_VALUES: usize = 2_000_000_000;
+
 /// Parameters drawn from the priors, and data drawn given them.
 #[derive(Debug, Clone)]
 pub struct Simulation {
@@ -27,6 +30,14 @@ pub struct Simulation {
 pub fn simulate(model: &Model, n: usize, seed: u64) -> Result<Simulation> {
     if n == 0 {
         return Err(Error::Option("-n must be at least 1".into()));
+    }
+    if n.checked_mul(model.d)
+        .is_none_or(|v| v > MAX_SIMULATED_VALUES)
+    {
+        return Err(Error::Option(format!(
+            "-n {n} with d = {}: more than {MAX_SIMULATED_VALUES} values to hold in memory",
+            model.d
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let params = draw_params(model, &mut rng);

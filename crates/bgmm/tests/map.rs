@@ -140,9 +140,9 @@ fn kmeans_init_reaches_the_same_iris_mode() {
 /// s²/(16 n_k)). We allow 5 sd, with n_k counted from the true assignments: a failure
 /// means the fit found another mode, not noise. Seeds are chosen (and checked below) so that
 /// every component holds at least 50 points.
-fn recover(name: &str, seed: u64) {
+fn recover(name: &str, seed: u64, n: usize) {
     let m = model(name, None);
-    let sim = simulate(&m, 2000, seed).unwrap();
+    let sim = simulate(&m, n, seed).unwrap();
     let counts: Vec<usize> = (0..m.k)
         .map(|c| sim.assignments.iter().filter(|&&a| a == c).count())
         .collect();
@@ -169,17 +169,20 @@ fn recover(name: &str, seed: u64) {
 
 #[test]
 fn homework_2d_shared_recovers_simulated_locs() {
-    recover("homework-2d-shared", 59);
+    recover("homework-2d-shared", 59, 2000);
+    recover("homework-2d-shared", 59, 1000);
 }
 
 #[test]
 fn homework_2d_component_recovers_simulated_locs() {
-    recover("homework-2d-component", 59);
+    recover("homework-2d-component", 59, 2000);
+    recover("homework-2d-component", 59, 1000);
 }
 
 #[test]
 fn homework_2d_dimension_recovers_simulated_locs() {
-    recover("homework-2d-dimension", 59);
+    recover("homework-2d-dimension", 59, 2000);
+    recover("homework-2d-dimension", 59, 1000);
 }
 
 #[test]

@@ -1,0 +1,1394 @@
+//! End-to-end tests of the `bgmm` binary: every bad input is one `error: …` line on stderr
+//! with exit code 2 (and no output file), and the seeds' numbers come out of the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bgmm");
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/// What a run of the binary produced.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    args: Vec<String>,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "bgmm {:?}\nexit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args,
+            self.code,
+            truncate(&self.stdout),
+            truncate(&self.stderr)
+        )
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() > 3000 {
+        let mut cut = 3000;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}…[{} bytes]", &s[..cut], s.len())
+    } else {
+        s.to_string()
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Path of a model file in examples/models.
+fn model(name: &str) -> String {
+    path_str(&root().join("examples/models").join(name))
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("UTF-8 path").to_string()
+}
+
+/// Run the binary with `args` and extra environment variables.
+fn bgmm_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // backtraces would make a panic's stderr longer, never shorter: keep the default
+    let out = cmd.output().expect("cannot run the bgmm binary");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        run.show()
+    );
+    run
+}
+
+fn bgmm(args: &[&str]) -> Run {
+    bgmm_env(args, &[])
+}
+
+/// Run and require success.
+fn ok(args: &[&str]) -> Run {
+    let r = bgmm(args);
+    assert_eq!(r.code, Some(0), "expected success:\n{}", r.show());
+    r
+}
+
+/// Run, require success, parse stdout as JSON.
+fn json(args: &[&str]) -> Value {
+    let r = ok(args);
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", r.show()))
+}
+
+/// Require the failure contract: exit code 2, empty stdout, stderr exactly one line
+/// `error: …` containing every one of `parts`. Returns that line.
+fn check_failure(r: &Run, parts: &[&str]) -> String {
+    assert_eq!(r.code, Some(2), "expected exit code 2:\n{}", r.show());
+    assert!(r.stdout.is_empty(), "stdout not empty:\n{}", r.show());
+    assert!(
+        r.stderr.ends_with('\n') && r.stderr.matches('\n').count() == 1,
+        "stderr is not exactly one line:\n{}",
+        r.show()
+    );
+    let line = r.stderr.trim_end_matches('\n').to_string();
+    assert!(
+        line.starts_with("error: "),
+        "stderr does not start with 'error: ':\n{}",
+        r.show()
+    );
+    assert!(!line.contains('\r'), "carriage return in: {line:?}");
+    for p in parts {
+        assert!(
+            line.contains(p),
+            "error line does not mention {p:?}:\n{line}\n{}",
+            r.show()
+        );
+    }
+    line
+}
+
+/// Expect a one-line failure (exit 2) mentioning `parts`.
+fn fails(args: &[&str], parts: &[&str]) -> String {
+    check_failure(&bgmm(args), parts)
+}
+
+/// As [`fails`], with `--out DIR` added: DIR must not exist afterwards, or be empty
+/// (no output file, no half-written temporary file).
+fn fails_out(args: &[&str], parts: &[&str]) -> String {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let out_s = path_str(&out);
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--out");
+    all.push(&out_s);
+    let line = check_failure(&bgmm(&all), parts);
+    if out.exists() {
+        let names: Vec<String> = out
+            .read_dir()
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.is_empty(),
+            "bgmm {all:?} failed but left files in --out: {names:?}"
+        );
+    }
+    line
+}
+
+/// Write a file into `dir`; returns its path.
+fn write(dir: &TempDir, name: &str, contents: &[u8]) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, contents).unwrap();
+    path_str(&p)
+}
+
+/// The tutorial model's TOML with one line replaced (the replacement must happen).
+fn tutorial_with(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(model("tutorial.toml")).unwrap();
+    assert!(
+        text.lines().any(|l| l == from),
+        "tutorial.toml has no line {from:?}"
+    );
+    text.lines()
+        .map(|l| if l == from { to } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Write the tutorial model with one line replaced.
+fn tutorial_file(dir: &TempDir, name: &str, from: &str, to: &str) -> String {
+    write(dir, name, tutorial_with(from, to).as_bytes())
+}
+
+fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap_or_else(|| panic!("not a number: {x}")))
+        .collect()
+}
+
+fn matrix(v: &Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(f64s)
+        .collect()
+}
+
+fn usizes(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_u64().unwrap_or_else(|| panic!("not an index: {x}")) as usize)
+        .collect()
+}
+
+/// `got` equals `want` to 3 decimals (|Δ| ≤ half a unit in the third decimal).
+fn assert3(what: &str, got: f64, want: f64) {
+    assert!(
+        (got - want).abs() <= 5e-4 + 1e-12,
+        "{what}: got {got}, want {want} to 3 decimals"
+    );
+}
+
+/// Indices of `v` sorted by value.
+fn order(v: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].partial_cmp(&v[b]).unwrap());
+    idx
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for pos in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(pos, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
+
+fn tutorial_fit_dir(tmp: &TempDir) -> String {
+    let dir = path_str(&tmp.path().join("fit-tut"));
+    ok(&[
+        "fit",
+        "builtin:tutorial",
+        &model("tutorial.toml"),
+        "--out",
+        &dir,
+    ]);
+    assert!(Path::new(&dir).join("fit.json").is_file());
+    dir
+}
+
+// ---------------------------------------------------------------------------------------------
+// A. bad input: one line `error: …`, exit code 2, nothing on stdout, no output file
+
+#[test]
+fn missing_data_file() {
+    let tmp = TempDir::new().unwrap();
+    let p = path_str(&tmp.path().join("nope.csv"));
+    fails_out(&["fit", &p, "-k", "2"], &["data file", "nope.csv"]);
+    let fit = tutorial_fit_dir(&tmp);
+    fails_out(&["classify", &fit, &p], &["data file", "nope.csv"]);
+}
+
+#[test]
+fn empty_data_file() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "empty.csv", b"");
+    fails_out(&["fit", &p, "-k", "2"], &["empty.csv", "empty"]);
+    let p = write(&tmp, "blank.csv", b"\n  \n");
+    fails_out(&["fit", &p, "-k", "2"], &["blank.csv", "empty"]);
+}
+
+#[test]
+fn header_only_data_file() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "hdr.csv", b"x,y\n");
+    fails_out(&["fit", &p, "-k", "2"], &["hdr.csv", "no data rows"]);
+}
+
+#[test]
+fn no_numeric_column() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "txt.csv", b"a,b\nx,y\nz,w\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["txt.csv", "no numeric column", "a, b"],
+    );
+}
+
+#[test]
+fn unknown_column_in_columns() {
+    fails_out(
+        &[
+            "fit",
+            "builtin:iris",
+            "--columns",
+            "petal_length,nope",
+            "-k",
+            "2",
+        ],
+        &["builtin:iris", "'nope'", "--columns", "petal_length"],
+    );
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "d.csv", b"x,y\n1,2\n3,4\n5,6\n");
+    fails_out(
+        &["fit", &p, "--columns", "z", "-k", "1"],
+        &["d.csv", "'z'", "--columns"],
+    );
+}
+
+#[test]
+fn missing_value_names_row_and_column() {
+    let tmp = TempDir::new().unwrap();
+    // header = row 1, so the empty cell is in row 3
+    let p = write(&tmp, "miss.csv", b"x,y\n1,2\n3,\n5,6\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["miss.csv", "row 3", "column 'y'", "missing value"],
+    );
+    fails_out(
+        &["fit", &p, "--columns", "y", "-k", "2"],
+        &["miss.csv", "row 3", "column 'y'", "missing value"],
+    );
+    // empty in the first data row, before the column is known to be numeric
+    let p = write(&tmp, "miss1.csv", b"x,y\n,1\n2,3\n4,5\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["miss1.csv", "row 2", "column 'x'", "missing value"],
+    );
+}
+
+#[test]
+fn non_numeric_cell() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "nn.csv", b"x,y\n1,2\n3,abc\n5,6\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["nn.csv", "row 3", "column 'y'", "'abc'"],
+    );
+    let p = write(&tmp, "nn2.csv", b"x\r\n1\r\n2\r\n3\r\nabc\r\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["nn2.csv", "row 5", "column 'x'", "'abc'"],
+    );
+}
+
+#[test]
+fn non_finite_cells() {
+    let tmp = TempDir::new().unwrap();
+    for v in ["NaN", "nan", "inf", "-inf", "1e400", "-1e400", "Infinity"] {
+        let p = write(&tmp, "v.csv", format!("x,y\n1,2\n3,{v}\n5,6\n").as_bytes());
+        let quoted = format!("'{v}'");
+        fails_out(
+            &["fit", &p, "-k", "2"],
+            &["v.csv", "row 3", "column 'y'", &quoted, "not finite"],
+        );
+        fails_out(
+            &["fit", &p, "--columns", "y", "-k", "2"],
+            &["v.csv", "row 3", "column 'y'", &quoted, "not finite"],
+        );
+        // first data row: the column is not yet known to be numeric
+        let p = write(&tmp, "w.csv", format!("x\n{v}\n1\n2\n").as_bytes());
+        fails_out(
+            &["fit", &p, "-k", "2"],
+            &["w.csv", "row 2", "column 'x'", &quoted, "not finite"],
+        );
+    }
+}
+
+#[test]
+fn ragged_row() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "rag.csv", b"x,y\n1,2\n3\n5,6\n");
+    fails_out(
+        &["fit", &p, "-k", "2"],
+        &["rag.csv", "row 3", "expected 2 fields, found 1"],
+    );
+    let p = write(&tmp, "rag2.csv", b"x,y\n1,2\n3,4,5\n");
+    fails_out(
+        &["fit", &p, "-k", "1"],
+        &["rag2.csv", "row 3", "expected 2 fields, found 3"],
+    );
+}
+
+#[test]
+fn fewer_points_than_components() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "two.csv", b"x\n1\n2\n");
+    fails_out(
+        &["fit", &p, "-k", "3"],
+        &["two.csv", "fewer points (2)", "k = 3"],
+    );
+    // numpyro.toml: k = 3, d = 1
+    fails_out(
+        &["fit", &p, &model("numpyro.toml")],
+        &["two.csv", "numpyro.toml", "fewer points (2)", "k = 3"],
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", "-k", "6"],
+        &["builtin:tutorial", "fewer points (5)", "k = 6"],
+    );
+}
+
+#[test]
+fn k_zero() {
+    let tmp = TempDir::new().unwrap();
+    let m = tutorial_file(&tmp, "k0.toml", "k = 2", "k = 0");
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["k0.toml", "'k' must be at least 1", "got 0"],
+    );
+    fails_out(&["simulate", &m], &["k0.toml", "'k'", "got 0"]);
+    fails(&["describe", &m], &["k0.toml", "'k'", "got 0"]);
+    let m = tutorial_file(&tmp, "kneg.toml", "k = 2", "k = -1");
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["kneg.toml", "'k'", "-1"],
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", "-k", "0"],
+        &["-k", "at least 1", "got 0"],
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", "--components=-3"],
+        &["-k", "got -3"],
+    );
+}
+
+#[test]
+fn dimension_mismatch_model_and_data() {
+    // homework-2d-shared.toml has d = 2; the tutorial data have one column
+    fails_out(
+        &["fit", "builtin:tutorial", &model("homework-2d-shared.toml")],
+        &[
+            "homework-2d-shared.toml",
+            "dimension mismatch",
+            "d = 2",
+            "1 column",
+        ],
+    );
+    // and the other way round: d = 1 model, two columns
+    fails_out(
+        &[
+            "fit",
+            "builtin:iris",
+            "--columns",
+            "petal_length,petal_width",
+            &model("iris.toml"),
+        ],
+        &["iris.toml", "dimension mismatch", "d = 1", "2 columns"],
+    );
+}
+
+#[test]
+fn dimension_mismatch_fit_and_data_in_classify() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    fails_out(
+        &[
+            "classify",
+            &fit,
+            "builtin:iris",
+            "--columns",
+            "sepal_length,sepal_width",
+        ],
+        &[
+            "dimension mismatch",
+            "fit-tut",
+            "d = 1",
+            "builtin:iris",
+            "2 columns",
+            "sepal_length, sepal_width",
+        ],
+    );
+    // the fit's column 'x' is absent: every numeric column is used, two of them
+    let p = write(&tmp, "ab.csv", b"a,b\n1,2\n3,4\n");
+    fails_out(
+        &["classify", &fit, &p],
+        &["dimension mismatch", "d = 1", "ab.csv", "2 columns", "a, b"],
+    );
+    // a fit given as the JSON file rather than the directory
+    let fit_json = path_str(&Path::new(&fit).join("fit.json"));
+    fails_out(
+        &["classify", &fit_json, &p],
+        &["dimension mismatch", "fit.json", "2 columns"],
+    );
+}
+
+#[test]
+fn bad_prior_parameters() {
+    let tmp = TempDir::new().unwrap();
+    let cases = [
+        (
+            "ls0.toml",
+            "scale = 10.0",
+            "scale = 0.0",
+            vec!["locs.scale", "positive", "got 0"],
+        ),
+        (
+            "lsneg.toml",
+            "scale = 10.0",
+            "scale = -2.0",
+            vec!["locs.scale", "positive", "got -2"],
+        ),
+        (
+            "sig.toml",
+            "sigma = 2.0",
+            "sigma = -1.0",
+            vec!["'sigma'", "positive", "got -1"],
+        ),
+        (
+            "sig0.toml",
+            "sigma = 2.0",
+            "sigma = 0.0",
+            vec!["'sigma'", "positive", "got 0"],
+        ),
+        (
+            "conc.toml",
+            "concentration = 0.5",
+            "concentration = -0.5",
+            vec!["weights.concentration", "positive", "got -0.5"],
+        ),
+        (
+            "conc2.toml",
+            "concentration = 0.5",
+            "concentration = [0.5, -1.0]",
+            vec!["weights.concentration[1]", "got -1"],
+        ),
+        (
+            "conc0.toml",
+            "concentration = 0.5",
+            "concentration = 0.0",
+            vec!["weights.concentration", "got 0"],
+        ),
+    ];
+    for (name, from, to, parts) in cases {
+        let m = tutorial_file(&tmp, name, from, to);
+        let mut p = parts.clone();
+        p.push(name);
+        fails_out(&["fit", "builtin:tutorial", &m], &p);
+        fails_out(&["simulate", &m, "-n", "5"], &p);
+        fails(&["describe", &m], &p);
+    }
+}
+
+#[test]
+fn unknown_prior_name() {
+    let tmp = TempDir::new().unwrap();
+    let m = tutorial_file(
+        &tmp,
+        "prior.toml",
+        "prior = \"lognormal\"",
+        "prior = \"weibull\"",
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["prior.toml", "unknown scale prior 'weibull'", "lognormal"],
+    );
+    fails(&["describe", &m], &["prior.toml", "'weibull'"]);
+}
+
+#[test]
+fn unknown_sharing_name() {
+    let tmp = TempDir::new().unwrap();
+    let m = tutorial_file(
+        &tmp,
+        "shar.toml",
+        "sharing = \"shared\"",
+        "sharing = \"bogus\"",
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["shar.toml", "sharing", "'bogus'"],
+    );
+    fails_out(&["simulate", &m], &["shar.toml", "'bogus'"]);
+    fails_out(
+        &["fit", "builtin:tutorial", "-k", "2", "--scale", "bogus"],
+        &["--scale", "'bogus'", "component"],
+    );
+}
+
+#[test]
+fn malformed_toml_names_line_and_column() {
+    let tmp = TempDir::new().unwrap();
+    // line 17 of tutorial.toml is `sigma = 2.0`; the second '=' is at column 9
+    let m = tutorial_file(&tmp, "bad.toml", "sigma = 2.0", "sigma = = 2.0");
+    let line_no = tutorial_with("sigma = 2.0", "sigma = = 2.0")
+        .lines()
+        .position(|l| l == "sigma = = 2.0")
+        .unwrap()
+        + 1;
+    let at = format!("line {line_no}, column 9");
+    fails_out(&["fit", "builtin:tutorial", &m], &["bad.toml", &at]);
+    fails_out(&["simulate", &m], &["bad.toml", &at]);
+    fails(&["describe", &m], &["bad.toml", &at]);
+    // a type error: k on line 1, its value at column 5
+    let text = format!(
+        "k = \"two\"\n{}",
+        tutorial_with("k = 2", "# k is on line 1")
+    );
+    let m = write(&tmp, "type.toml", text.as_bytes());
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["type.toml", "line 1, column 5"],
+    );
+    // an unknown key on a known line
+    let m = write(&tmp, "key.toml", b"k = 2\nfoo = 1\n");
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["key.toml", "line 2, column 1", "foo"],
+    );
+}
+
+#[test]
+fn missing_model_file() {
+    let tmp = TempDir::new().unwrap();
+    let m = path_str(&tmp.path().join("nope.toml"));
+    fails_out(
+        &["fit", "builtin:tutorial", &m],
+        &["model file", "nope.toml"],
+    );
+    fails_out(&["simulate", &m], &["model file", "nope.toml"]);
+    fails(&["describe", &m], &["model file", "nope.toml"]);
+    let e = write(&tmp, "empty.toml", b"");
+    fails_out(&["fit", "builtin:tutorial", &e], &["empty.toml", "empty"]);
+}
+
+#[test]
+fn missing_or_invalid_fit_file() {
+    let tmp = TempDir::new().unwrap();
+    let nope = path_str(&tmp.path().join("nope.json"));
+    fails_out(
+        &["classify", &nope, "builtin:tutorial"],
+        &["fit", "nope.json"],
+    );
+    // a directory without fit.json
+    let dir = tmp.path().join("empty-dir");
+    std::fs::create_dir(&dir).unwrap();
+    fails_out(
+        &["classify", &path_str(&dir), "builtin:tutorial"],
+        &["fit", "fit.json"],
+    );
+    // not JSON
+    let nj = write(&tmp, "nj.json", b"not json\n");
+    fails_out(
+        &["classify", &nj, "builtin:tutorial"],
+        &["nj.json", "not a bgmm fit", "line 1, column"],
+    );
+    // JSON, not a fit
+    let nf = write(&tmp, "nf.json", b"{\"a\": 1}\n");
+    fails_out(
+        &["classify", &nf, "builtin:tutorial"],
+        &["nf.json", "not a bgmm fit", "line 1, column"],
+    );
+    // a model file given as the fit
+    fails_out(
+        &["classify", &model("tutorial.toml"), "builtin:tutorial"],
+        &["tutorial.toml", "not a bgmm fit"],
+    );
+    // a fit whose parameters were tampered with
+    let fit = json(&["fit", "builtin:tutorial", &model("tutorial.toml"), "--json"]);
+    let mut bad = fit.clone();
+    bad["params"]["scale"] = serde_json::json!(-1.0);
+    let p = write(&tmp, "neg.json", bad.to_string().as_bytes());
+    fails_out(
+        &["classify", &p, "builtin:tutorial"],
+        &["neg.json", "scale"],
+    );
+    let mut bad = fit.clone();
+    bad["params"]["weights"] = serde_json::json!([0.5, 0.6]);
+    let p = write(&tmp, "w.json", bad.to_string().as_bytes());
+    fails_out(
+        &["classify", &p, "builtin:tutorial"],
+        &["w.json", "weights"],
+    );
+    let mut bad = fit;
+    bad["model"]["k"] = serde_json::json!(0);
+    let p = write(&tmp, "k0.json", bad.to_string().as_bytes());
+    fails_out(&["classify", &p, "builtin:tutorial"], &["k0.json", "'k'"]);
+}
+
+#[test]
+fn unknown_init() {
+    fails_out(
+        &[
+            "fit",
+            "builtin:tutorial",
+            &model("tutorial.toml"),
+            "--init",
+            "foo",
+        ],
+        &["--init", "'foo'", "pyro", "kmeans++"],
+    );
+}
+
+#[test]
+fn bad_betas() {
+    for b in [
+        "0.9",
+        "0.9,1.0",
+        "1.5,0.9",
+        "-0.1,0.9",
+        "a,b",
+        "0.8,0.9,0.99",
+        "nan,0.9",
+    ] {
+        let arg = format!("--betas={b}");
+        let quoted = format!("'{b}'");
+        fails_out(
+            &["fit", "builtin:tutorial", &model("tutorial.toml"), &arg],
+            &["--betas", &quoted],
+        );
+    }
+}
+
+#[test]
+fn bad_temperature_and_method() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    fails_out(
+        &["classify", &fit, "builtin:tutorial", "--temperature", "2"],
+        &["--temperature", "got 2"],
+    );
+    fails_out(
+        &["classify", &fit, "builtin:tutorial", "--method", "mcmc"],
+        &["--method", "'mcmc'", "exact", "svi"],
+    );
+}
+
+#[test]
+fn model_file_and_k_both_or_neither() {
+    fails_out(
+        &[
+            "fit",
+            "builtin:tutorial",
+            &model("tutorial.toml"),
+            "-k",
+            "2",
+        ],
+        &["model file", "-k", "not both"],
+    );
+    fails_out(&["fit", "builtin:tutorial"], &["no model", "-k"]);
+    fails_out(
+        &[
+            "fit",
+            "builtin:tutorial",
+            &model("tutorial.toml"),
+            "--scale",
+            "shared",
+        ],
+        &["--scale", "-k"],
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", "-k", "2", "--scale", "unknown"],
+        &["--scale", "'unknown'"],
+    );
+}
+
+#[test]
+fn malformed_grid_specs() {
+    let cases: &[(&str, &str)] = &[
+        ("grid:", "three numbers"),
+        ("grid:1,2", "three numbers"),
+        ("grid:1,2,3,4", "three numbers"),
+        ("grid:a,2,0.1", "'a'"),
+        ("grid:0,inf,1", "'inf'"),
+        ("grid:0,nan,1", "'nan'"),
+        ("grid:0,1,0", "STEP must be positive"),
+        ("grid:0,1,-1", "STEP must be positive"),
+        ("grid:2,1,0.1", "empty"),
+        ("grid:1,1,0.1", "empty"),
+        ("grid:0,1e9,1e-9", "more than"),
+    ];
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    for (spec, why) in cases {
+        let shown = format!("'{spec}'");
+        fails_out(
+            &["fit", spec, "-k", "1"],
+            &[&shown, why, "grid:START,STOP,STEP"],
+        );
+        fails_out(&["classify", &fit, spec], &[&shown, why]);
+    }
+}
+
+#[test]
+fn simulate_n_zero() {
+    fails_out(
+        &["simulate", &model("tutorial.toml"), "-n", "0"],
+        &["-n", "at least 1"],
+    );
+    fails_out(
+        &["simulate", &model("tutorial.toml"), "-n", "0", "--json"],
+        &["-n"],
+    );
+}
+
+#[test]
+fn unknown_builtin() {
+    fails_out(
+        &["fit", "builtin:nope", "-k", "2"],
+        &["'builtin:nope'", "builtin:iris", "builtin:tutorial"],
+    );
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    fails_out(&["classify", &fit, "builtin:nope"], &["'builtin:nope'"]);
+}
+
+#[test]
+fn bad_fit_options() {
+    let m = model("tutorial.toml");
+    fails_out(
+        &["fit", "builtin:tutorial", &m, "--restarts", "0"],
+        &["--restarts"],
+    );
+    for lr in ["0", "-1", "nan", "inf"] {
+        let arg = format!("--lr={lr}");
+        fails_out(&["fit", "builtin:tutorial", &m, &arg], &["--lr"]);
+    }
+    fails_out(
+        &["fit", "builtin:tutorial", &m, "--grad-tol=-1"],
+        &["--grad-tol"],
+    );
+    fails_out(
+        &["fit", "builtin:tutorial", &m, "--columns", "x,x"],
+        &["--columns", "'x' twice"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A'. inputs so large that a vector of that size cannot exist: still one line, exit 2
+
+#[test]
+fn huge_k_flag_is_an_error() {
+    fails_out(
+        &["fit", "builtin:tutorial", "-k", "9223372036854775807"],
+        &["9223372036854775807"],
+    );
+}
+
+#[test]
+fn huge_k_in_model_file_is_an_error() {
+    let tmp = TempDir::new().unwrap();
+    let m = tutorial_file(&tmp, "huge.toml", "k = 2", "k = 9223372036854775807");
+    fails_out(&["fit", "builtin:tutorial", &m], &["huge.toml"]);
+    fails_out(&["simulate", &m, "-n", "1"], &["huge.toml"]);
+    // describe could print the shapes or refuse; it must not crash
+    let r = bgmm(&["describe", &m]);
+    if r.code != Some(0) {
+        check_failure(&r, &["huge.toml"]);
+    }
+    let m = tutorial_file(&tmp, "huged.toml", "d = 1", "d = 9223372036854775807");
+    let r = bgmm(&["describe", &m]);
+    if r.code != Some(0) {
+        check_failure(&r, &["huged.toml"]);
+    }
+}
+
+#[test]
+fn huge_k_in_fit_file_is_an_error() {
+    let tmp = TempDir::new().unwrap();
+    let mut fit = json(&["fit", "builtin:tutorial", &model("tutorial.toml"), "--json"]);
+    fit["model"]["k"] = serde_json::json!(9223372036854775807_i64);
+    let p = write(&tmp, "huge.json", fit.to_string().as_bytes());
+    fails_out(&["classify", &p, "builtin:tutorial"], &["huge.json"]);
+}
+
+#[test]
+fn huge_n_in_simulate_is_an_error() {
+    fails_out(
+        &[
+            "simulate",
+            &model("tutorial.toml"),
+            "-n",
+            "18446744073709551615",
+        ],
+        &["-n"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// B. the seeds, end to end
+
+#[test]
+fn tutorial_fit_json() {
+    let v = json(&["fit", "builtin:tutorial", &model("tutorial.toml"), "--json"]);
+    let w = f64s(&v["params"]["weights"]);
+    let locs = f64s(&v["params"]["locs"]);
+    assert_eq!(w.len(), 2);
+    assert_eq!(locs.len(), 2, "params.locs must be an array of K numbers");
+    let scale = v["params"]["scale"]
+        .as_f64()
+        .expect("params.scale is one number (shared)");
+    let o = order(&locs);
+    assert3("weights[small]", w[o[0]], 0.375);
+    assert3("weights[large]", w[o[1]], 0.625);
+    assert3("locs[small]", locs[o[0]], 0.499);
+    assert3("locs[large]", locs[o[1]], 10.984);
+    assert3("scale", scale, 0.651);
+    assert3("loss", v["loss"].as_f64().unwrap(), 17.443);
+    assert_eq!(v["converged"], Value::Bool(true));
+    assert!(
+        v["best_restart"].is_u64(),
+        "best_restart: {}",
+        v["best_restart"]
+    );
+    let steps = v["steps"].as_u64().expect("steps") as usize;
+    assert_eq!(steps, 200, "default --steps");
+    assert_eq!(f64s(&v["history"]["loss"]).len(), steps);
+    let gn = v["history"]["grad_norm"]
+        .as_object()
+        .expect("history.grad_norm");
+    let mut keys: Vec<&str> = gn.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["locs", "scale", "weights"]);
+    for (k, vals) in gn {
+        assert_eq!(f64s(vals).len(), steps, "history.grad_norm.{k}");
+    }
+}
+
+#[test]
+fn tutorial_classify() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+
+    let v = json(&["classify", &fit, "builtin:tutorial", "--json"]);
+    let a = usizes(&v["assignments"]);
+    assert!(
+        a == [0, 0, 1, 1, 1] || a == [1, 1, 0, 0, 0],
+        "assignments {a:?}"
+    );
+    let probs = matrix(&v["probs"]);
+    assert_eq!(probs.len(), 5);
+    for (i, row) in probs.iter().enumerate() {
+        assert_eq!(row.len(), 2);
+        let s: f64 = row.iter().sum();
+        assert!((s - 1.0).abs() < 1e-12, "probs[{i}] sums to {s}");
+        assert!(row.iter().all(|p| (0.0..=1.0).contains(p)));
+        // MAP assignment is the most probable component
+        assert!(row[a[i]] >= row[1 - a[i]]);
+    }
+
+    // the grid: numpy.arange(-3, 15, 0.1) has 180 points; one switch between 5.7 and 5.8
+    let g = json(&["classify", &fit, "grid:-3,15,0.1", "--json"]);
+    let a = usizes(&g["assignments"]);
+    assert_eq!(a.len(), 180);
+    assert_eq!(matrix(&g["probs"]).len(), 180);
+    let switches: Vec<usize> = (0..a.len() - 1).filter(|&i| a[i] != a[i + 1]).collect();
+    assert_eq!(switches.len(), 1, "assignments switch at {switches:?}");
+    let i = switches[0];
+    let (x0, x1) = (-3.0 + 0.1 * i as f64, -3.0 + 0.1 * (i + 1) as f64);
+    assert!(
+        (x0 - 5.7).abs() < 1e-9 && (x1 - 5.8).abs() < 1e-9,
+        "switch between {x0} and {x1}"
+    );
+
+    // sampled assignments: the same seed gives the same output
+    let args = [
+        "classify",
+        &fit,
+        "grid:-3,15,0.1",
+        "--temperature",
+        "1",
+        "--seed",
+        "5",
+        "--json",
+    ];
+    let r1 = ok(&args);
+    let r2 = ok(&args);
+    assert_eq!(r1.stdout, r2.stdout);
+    let t: Value = serde_json::from_str(&r1.stdout).unwrap();
+    assert_eq!(usizes(&t["assignments"]).len(), 180);
+    assert_eq!(t["temperature"], serde_json::json!(1));
+}
+
+#[test]
+fn tutorial_classify_svi_matches_exact() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    let exact = json(&["classify", &fit, "builtin:tutorial", "--json"]);
+    let svi = json(&[
+        "classify",
+        &fit,
+        "builtin:tutorial",
+        "--method",
+        "svi",
+        "--json",
+    ]);
+    assert_eq!(svi["method"], "svi");
+    assert_eq!(svi["assignments"], exact["assignments"]);
+    let (pe, ps) = (matrix(&exact["probs"]), matrix(&svi["probs"]));
+    for (i, (re, rs)) in pe.iter().zip(&ps).enumerate() {
+        for (k, (e, s)) in re.iter().zip(rs).enumerate() {
+            assert!((e - s).abs() < 1e-6, "probs[{i}][{k}]: svi {s}, exact {e}");
+        }
+    }
+}
+
+#[test]
+fn tutorial_classify_svi_matches_exact_on_grid() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    let exact = json(&["classify", &fit, "grid:-3,15,0.1", "--json"]);
+    let svi = json(&[
+        "classify",
+        &fit,
+        "grid:-3,15,0.1",
+        "--method",
+        "svi",
+        "--json",
+    ]);
+    let (pe, ps) = (matrix(&exact["probs"]), matrix(&svi["probs"]));
+    assert_eq!(pe.len(), ps.len());
+    for (i, (re, rs)) in pe.iter().zip(&ps).enumerate() {
+        for (k, (e, s)) in re.iter().zip(rs).enumerate() {
+            assert!(
+                (e - s).abs() < 1e-6,
+                "x = {:.1}, probs[{k}]: svi {s}, exact {e}",
+                -3.0 + 0.1 * i as f64
+            );
+        }
+    }
+}
+
+#[test]
+fn iris_fit() {
+    let v = json(&[
+        "fit",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        &model("iris.toml"),
+        "--json",
+    ]);
+    let w = f64s(&v["params"]["weights"]);
+    let mu = f64s(&v["params"]["locs"]);
+    let sigma = f64s(&v["params"]["scale"]);
+    assert_eq!((w.len(), mu.len(), sigma.len()), (2, 2, 2));
+    // the large component first, as the blog prints it
+    let o = order(&mu);
+    let (big, small) = (o[1], o[0]);
+    assert3("p[big]", w[big], 0.667);
+    assert3("p[small]", w[small], 0.333);
+    assert3("mu[big]", mu[big], 4.905);
+    assert3("mu[small]", mu[small], 1.462);
+    assert3("sigma[big]", sigma[big], 0.820);
+    assert3("sigma[small]", sigma[small], 0.178);
+    assert3("loss", v["loss"].as_f64().unwrap(), 210.206);
+    assert_eq!(v["converged"], Value::Bool(true));
+    assert_eq!(v["data"]["columns"], serde_json::json!(["petal_length"]));
+    assert_eq!(v["data"]["n"], serde_json::json!(150));
+}
+
+/// Simulate 1000 points from a homework model (seed 59), fit the model to them, and compare
+/// the fitted locations with the true ones up to a relabelling of the components.
+///
+/// Tolerance: the MAP location of component k in dimension j is, to first order, the mean of
+/// the n_k points assigned to it (the Normal(0, 4) prior is negligible against n_k ≥ ~50
+/// points), so its error about the true location has standard deviation s_kj / √n_k, with s_kj
+/// the true scale of that component / dimension and n_k the number of points whose true
+/// assignment is k. Five such standard deviations is a bound a correct MAP essentially never
+/// exceeds (two-sided p ≈ 6e-7 per coordinate), while a wrong mode (two components merged,
+/// one split or emptied) misses by many.
+fn homework_recovers_truth(name: &str, extra: &[&str]) {
+    let tmp = TempDir::new().unwrap();
+    let m = model(name);
+    let dir = tmp.path().join("sim");
+    let dir_s = path_str(&dir);
+    ok(&[
+        "simulate", &m, "-n", "1000", "--seed", "59", "--out", &dir_s,
+    ]);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    let z: Vec<usize> = std::fs::read_to_string(dir.join("assignments.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(z.len(), 1000);
+    let data = path_str(&dir.join("data.csv"));
+    let mut args = vec!["fit", data.as_str(), m.as_str(), "--json"];
+    args.extend_from_slice(extra);
+    let fit = json(&args);
+
+    let t_locs = matrix(&truth["params"]["locs"]);
+    let f_locs = matrix(&fit["params"]["locs"]);
+    let (k, d) = (t_locs.len(), t_locs[0].len());
+    assert_eq!((k, d), (3, 2));
+    assert_eq!(f_locs.len(), 3, "fitted locs shape [3][2]");
+    assert!(
+        f_locs.iter().all(|r| r.len() == 2),
+        "fitted locs shape [3][2]"
+    );
+
+    let sharing = truth["model"]["scale"]["sharing"].as_str().unwrap();
+    let s_true = |c: usize, j: usize| -> f64 {
+        let s = &truth["params"]["scale"];
+        match sharing {
+            "shared" => s.as_f64().unwrap(),
+            "component" => s[c].as_f64().unwrap(),
+            "dimension" => s[j].as_f64().unwrap(),
+            _ => s[c][j].as_f64().unwrap(),
+        }
+    };
+    let n_k: Vec<usize> = (0..k)
+        .map(|c| z.iter().filter(|&&x| x == c).count())
+        .collect();
+    assert!(
+        n_k.iter().all(|&n| n > 0),
+        "an empty true component: {n_k:?}"
+    );
+    let tol = |c: usize, j: usize| 5.0 * s_true(c, j) / (n_k[c] as f64).sqrt();
+
+    // the relabelling that fits best (max error in units of the tolerance)
+    let score = |p: &[usize]| -> f64 {
+        (0..k)
+            .flat_map(|c| (0..d).map(move |j| (c, j)))
+            .map(|(c, j)| (f_locs[p[c]][j] - t_locs[c][j]).abs() / tol(c, j))
+            .fold(0.0, f64::max)
+    };
+    let best = permutations(k)
+        .into_iter()
+        .min_by(|a, b| score(a).partial_cmp(&score(b)).unwrap())
+        .unwrap();
+    let mut report = String::new();
+    let mut bad = false;
+    for c in 0..k {
+        for j in 0..d {
+            let err = (f_locs[best[c]][j] - t_locs[c][j]).abs();
+            report.push_str(&format!(
+                "\n  component {c} (n = {}), dim {j}: true {:.4}, fitted {:.4}, |error| {err:.4}, tolerance {:.4}",
+                n_k[c], t_locs[c][j], f_locs[best[c]][j], tol(c, j)
+            ));
+            bad |= err > tol(c, j);
+        }
+    }
+    assert!(
+        !bad,
+        "{name}: fitted locations off the truth (fit loss {}, converged {}):{report}",
+        fit["loss"], fit["converged"]
+    );
+}
+
+#[test]
+fn homework_2d_shared_recovers_truth() {
+    homework_recovers_truth("homework-2d-shared.toml", &[]);
+}
+
+#[test]
+fn homework_2d_component_recovers_truth() {
+    homework_recovers_truth("homework-2d-component.toml", &[]);
+}
+
+#[test]
+fn homework_2d_dimension_recovers_truth() {
+    homework_recovers_truth("homework-2d-dimension.toml", &[]);
+}
+
+#[test]
+fn homework_2d_kmeanspp_recovers_truth() {
+    for name in [
+        "homework-2d-shared.toml",
+        "homework-2d-component.toml",
+        "homework-2d-dimension.toml",
+    ] {
+        homework_recovers_truth(name, &["--init", "kmeans++"]);
+    }
+}
+
+#[test]
+fn describe_shapes() {
+    let v = json(&[
+        "describe",
+        &model("homework-2d-dimension.toml"),
+        "-n",
+        "11",
+        "--json",
+    ]);
+    let sites = v["sites"].as_array().expect("sites");
+    let names: Vec<&str> = sites.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["weights", "scale", "locs", "assignment", "obs"]);
+    let shape = |name: &str| -> (Vec<usize>, Vec<usize>) {
+        let s = sites.iter().find(|s| s["name"] == name).unwrap();
+        (usizes(&s["batch_shape"]), usizes(&s["event_shape"]))
+    };
+    assert_eq!(shape("weights"), (vec![], vec![3]));
+    assert_eq!(shape("scale"), (vec![2], vec![]));
+    assert_eq!(shape("locs"), (vec![3, 2], vec![]));
+    assert_eq!(shape("assignment"), (vec![11], vec![]));
+    assert_eq!(shape("obs"), (vec![11], vec![2]));
+    let obs = sites.iter().find(|s| s["name"] == "obs").unwrap();
+    assert_eq!(obs["observed"], Value::Bool(true));
+    let asg = sites.iter().find(|s| s["name"] == "assignment").unwrap();
+    assert_eq!(asg["enumerated"], Value::Bool(true));
+    // the table form works too
+    let t = ok(&["describe", &model("homework-2d-dimension.toml"), "-n", "11"]);
+    assert!(t.stdout.contains("obs") && t.stdout.contains("locs"));
+}
+
+#[test]
+fn simulate_seeds() {
+    let m = model("homework-2d-shared.toml");
+    let a = ok(&["simulate", &m, "-n", "50", "--seed", "3"]);
+    let b = ok(&["simulate", &m, "-n", "50", "--seed", "3"]);
+    let c = ok(&["simulate", &m, "-n", "50", "--seed", "4"]);
+    assert_eq!(a.stdout, b.stdout, "same seed, different output");
+    assert_ne!(a.stdout, c.stdout, "different seeds, same output");
+    let lines: Vec<&str> = a.stdout.lines().collect();
+    assert_eq!(lines.len(), 51, "header and 50 rows");
+    assert_eq!(lines[0], "x0,x1");
+
+    let v = json(&["simulate", &m, "-n", "50", "--seed", "3", "--json"]);
+    for key in ["weights", "locs", "scale"] {
+        assert!(v["params"].get(key).is_some(), "params.{key}");
+    }
+    let z = usizes(&v["assignments"]);
+    assert_eq!(z.len(), 50);
+    assert!(z.iter().all(|&k| k < 3));
+    let data = matrix(&v["data"]);
+    assert_eq!(data.len(), 50);
+    assert!(data.iter().all(|r| r.len() == 2));
+    // the JSON's data are the CSV's data
+    let first: Vec<f64> = lines[1].split(',').map(|x| x.parse().unwrap()).collect();
+    assert_eq!(first, data[0]);
+    // --with-assignments: the true z as a last column
+    let w = ok(&[
+        "simulate",
+        &m,
+        "-n",
+        "50",
+        "--seed",
+        "3",
+        "--with-assignments",
+    ]);
+    let wl: Vec<&str> = w.stdout.lines().collect();
+    assert_eq!(wl[0], "x0,x1,z");
+    for (i, l) in wl[1..].iter().enumerate() {
+        assert_eq!(l.rsplit(',').next().unwrap(), z[i].to_string());
+    }
+}
+
+#[test]
+fn fit_is_identical_on_one_and_two_threads() {
+    let tmp = TempDir::new().unwrap();
+    let m = model("homework-2d-component.toml");
+    let r = ok(&["simulate", &m, "-n", "5000", "--seed", "7"]);
+    let data = write(&tmp, "big.csv", r.stdout.as_bytes());
+    let args = ["fit", data.as_str(), m.as_str(), "--json"];
+    let run = |threads: &str| -> Value {
+        let r = bgmm_env(&args, &[("RAYON_NUM_THREADS", threads)]);
+        assert_eq!(r.code, Some(0), "{}", r.show());
+        let mut v: Value = serde_json::from_str(&r.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("command");
+        v
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one["data"]["n"], serde_json::json!(5000));
+    // byte-identical once re-serialised
+    assert_eq!(
+        serde_json::to_string(&one).unwrap(),
+        serde_json::to_string(&two).unwrap()
+    );
+}
+
+#[test]
+fn default_model_from_k() {
+    let args = [
+        "fit",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "2",
+        "--scale",
+        "component",
+        "--json",
+    ];
+    let a = json(&args);
+    let b = json(&args);
+    let (la, lb) = (a["loss"].as_f64().unwrap(), b["loss"].as_f64().unwrap());
+    assert!((la - lb).abs() <= 1e-6, "two runs: loss {la} vs {lb}");
+    assert_eq!(a["params"], b["params"], "two runs differ");
+    assert_eq!(a["converged"], Value::Bool(true));
+    // --scale component is the default sharing
+    let c = json(&[
+        "fit",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "2",
+        "--json",
+    ]);
+    assert!((c["loss"].as_f64().unwrap() - la).abs() <= 1e-6);
+    assert_eq!(c["model"], a["model"]);
+
+    // the resolved default priors are recorded: Dirichlet(1), Normal(mean, 10·sd),
+    // LogNormal(ln sd, 2) per component
+    let text = std::fs::read_to_string(root().join("crates/bgmm/data/iris.csv")).unwrap();
+    let mut lines = text.lines();
+    let col = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "petal_length")
+        .unwrap();
+    let x: Vec<f64> = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(x.len(), 150);
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let ss: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
+    // the README says "sd"; accept the population (N) or the sample (N − 1) divisor
+    let sds = [(ss / n).sqrt(), (ss / (n - 1.0)).sqrt()];
+
+    let m = &a["model"];
+    assert_eq!(m["k"], serde_json::json!(2));
+    assert_eq!(m["d"], serde_json::json!(1));
+    let num = |v: &Value| -> f64 {
+        v.as_f64()
+            .or_else(|| {
+                v.as_array()
+                    .filter(|a| a.len() == 1)
+                    .and_then(|a| a[0].as_f64())
+            })
+            .unwrap_or_else(|| panic!("not one number: {v}"))
+    };
+    assert_eq!(num(&m["weights"]["concentration"]), 1.0);
+    let loc = num(&m["locs"]["loc"]);
+    assert!(
+        (loc - mean).abs() < 1e-9,
+        "locs.loc {loc}, data mean {mean}"
+    );
+    let loc_scale = num(&m["locs"]["scale"]);
+    assert_eq!(m["scale"]["sharing"], "component");
+    assert_eq!(m["scale"]["prior"], "lognormal");
+    assert_eq!(num(&m["scale"]["sigma"]), 2.0);
+    let mu = num(&m["scale"]["mu"]);
+    let sd = sds
+        .into_iter()
+        .find(|s| (loc_scale - 10.0 * s).abs() < 1e-9)
+        .unwrap_or_else(|| panic!("locs.scale {loc_scale} is not 10·sd, sd in {sds:?}"));
+    assert!(
+        (mu - sd.ln()).abs() < 1e-9,
+        "scale.mu {mu}, ln sd {}",
+        sd.ln()
+    );
+
+    // the recorded model is a model file: fitting with it gives the same loss
+    let tmp = TempDir::new().unwrap();
+    let spec: toml::Value = serde_json::from_value(m.clone()).unwrap();
+    let mf = write(
+        &tmp,
+        "resolved.toml",
+        toml::to_string(&spec).unwrap().as_bytes(),
+    );
+    let d = json(&[
+        "fit",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        &mf,
+        "--json",
+    ]);
+    assert!((d["loss"].as_f64().unwrap() - la).abs() <= 1e-6);
+}
+
+#[test]
+fn outputs_are_written() {
+    let tmp = TempDir::new().unwrap();
+    let fit = tutorial_fit_dir(&tmp);
+    let out = tmp.path().join("cls");
+    let out_s = path_str(&out);
+    let r = ok(&["classify", &fit, "builtin:tutorial", "--out", &out_s]);
+    assert!(r.stdout.contains("classify.json"));
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("classify.json")).unwrap()).unwrap();
+    assert_eq!(usizes(&v["assignments"]).len(), 5);
+    let csv = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    let mut names: Vec<String> = out
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["assignments.csv", "classify.json"],
+        "no temporary files left"
+    );
+}
