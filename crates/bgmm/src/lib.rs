@@ -26,6 +26,7 @@ pub mod classify;
 pub mod data;
 pub mod datasets;
 pub mod density;
+pub mod diagnostics;
 pub mod error;
 pub mod init;
 pub mod map;
