@@ -31,8 +31,10 @@ pub mod error;
 pub mod init;
 pub mod map;
 pub mod model;
+pub mod nuts;
 pub mod optim;
 pub mod params;
+pub mod posterior;
 pub mod simulate;
 
 pub use data::Data;
