@@ -41,16 +41,55 @@ enum Command {
     Fit(FitArgs),
     /// Assignments and assignment probabilities of points under a fit.
     Classify(ClassifyArgs),
+    /// Sample the posterior by collapsed NUTS over several chains, relabel, summarise.
+    Sample(SampleArgs),
 }
 
 #[derive(Args, Debug)]
-struct OutputArgs {
+pub struct SampleArgs {
+    /// Data: a CSV file or builtin:iris / builtin:tutorial.
+    pub(crate) data: String,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Columns to use, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) columns: Option<Vec<String>>,
+    /// Number of chains (each on its own thread).
+    #[arg(long, default_value_t = 4)]
+    pub(crate) chains: usize,
+    /// Warmup iterations per chain (step size and mass matrix adaptation), discarded.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) warmup: u64,
+    /// Kept draws per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) draws: u64,
+    /// Seed; chain c uses its own stream under it.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Target acceptance rate of the step-size adaptation.
+    #[arg(long, default_value_t = 0.8)]
+    pub(crate) target_accept: f64,
+    /// Maximum tree depth.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) max_depth: u64,
+    /// Initial points: map (a short MAP fit, jittered per chain) or prior.
+    #[arg(long, default_value = "map")]
+    pub(crate) init: String,
+    /// No progress bars.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct OutputArgs {
     /// Print JSON on stdout instead of tables.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Also write the results as files into this directory.
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -83,7 +122,7 @@ struct DescribeArgs {
 }
 
 #[derive(Args, Debug)]
-struct ModelArgs {
+pub(crate) struct ModelArgs {
     /// Model file (TOML); or give -k.
     model: Option<PathBuf>,
     /// Number of components, for the default model (instead of a model file).
@@ -166,10 +205,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Describe(a) => cmd_describe(a),
         Command::Fit(a) => cmd_fit(a),
         Command::Classify(a) => cmd_classify(a),
+        Command::Sample(a) => crate::sample::cmd_sample(a),
     }
 }
 
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
@@ -199,18 +239,18 @@ fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model
     spec.build(d).map_err(|e| anyhow!("{origin}: {e}"))
 }
 
-fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
+pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
     let t = table::load(spec, columns)?;
     let names = t.names.clone();
     let data = Data::from_columns(t.columns).map_err(|e| anyhow!("data '{spec}': {e}"))?;
     Ok((data, names))
 }
 
-fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&dir.join(name), bytes)
 }
 
-fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v)?;
     b.push(b'\n');
     Ok(b)
@@ -361,7 +401,7 @@ fn parse_betas(s: &str) -> Result<(f64, f64)> {
     Ok((b1, b2))
 }
 
-fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String)> {
+pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String)> {
     match (&m.model, m.k) {
         (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
         (None, None) => bail!("no model: give a model file (TOML) or -k K"),

@@ -5,6 +5,7 @@
 mod atomic;
 mod cli;
 mod output;
+mod sample;
 mod table;
 
 use std::process::ExitCode;
