@@ -325,6 +325,59 @@ pub fn sample_posterior(
     })
 }
 
+/// Posterior assignment probabilities, and sampled assignments per draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosteriorAssignments {
+    /// `probs[n][k]`: average over draws of `p(z_n = k | x_n, θ_s)`.
+    pub probs: Vec<Vec<f64>>,
+    /// `sampled[s][n]`: an assignment drawn for every point at every draw (empty unless asked).
+    pub sampled: Vec<Vec<usize>>,
+}
+
+/// Posterior assignment probabilities of every point: the average over the (relabelled)
+/// draws of each draw's responsibilities, `p(z_n = k | x) ≈ (1/S) Σ_s p(z_n = k | x_n, θ_s)`.
+/// Also one sampled assignment per point and draw (temperature 1), when `sampled` is set:
+/// `sampled[s][n]`, over the draws of all chains in order, seeded by `seed`.
+pub fn assignment_probabilities(
+    model: &Model,
+    data: &Data,
+    post: &Posterior,
+    sampled: bool,
+    seed: u64,
+) -> Result<PosteriorAssignments> {
+    use crate::classify::{classify, Temperature};
+    let mut mean = vec![vec![0.0; model.k]; data.n()];
+    let mut draws_z = Vec::new();
+    let mut s = 0usize;
+    for chain in &post.draws {
+        for flat in chain {
+            let p = Params::from_flat(model, flat);
+            let t = if sampled {
+                Temperature::One
+            } else {
+                Temperature::Zero
+            };
+            let c = classify(model, &p, data, t, seed.wrapping_add(s as u64))?;
+            for (m, row) in mean.iter_mut().zip(&c.probs) {
+                for (a, b) in m.iter_mut().zip(row) {
+                    *a += b;
+                }
+            }
+            if sampled {
+                draws_z.push(c.assignments);
+            }
+            s += 1;
+        }
+    }
+    for row in &mut mean {
+        row.iter_mut().for_each(|v| *v /= s.max(1) as f64);
+    }
+    Ok(PosteriorAssignments {
+        probs: mean,
+        sampled: draws_z,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

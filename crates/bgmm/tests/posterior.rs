@@ -1,4 +1,5 @@
 //! Collapsed NUTS against reference posteriors: posteriordb's low_dim_gauss_mix (Stan, 10
+#![allow(clippy::needless_range_loop)]
 //! chains) and the seed-003 recipe (NumPyro's 2500 points, generating values known).
 
 use bgmm::nuts::NutsOptions;
@@ -107,6 +108,43 @@ fn seed_003_recipe_four_chains_relabelled() {
         assert!(s.r_hat < 1.01, "{name}: r_hat {}", s.r_hat);
         assert!(s.ess_bulk > 1000.0, "{name}: ess_bulk {}", s.ess_bulk);
     }
+    // posterior assignment probabilities: rows sum to 1, and for the well-separated cluster
+    // at 4 they agree with the MAP responsibilities (the posterior is tight around the MAP)
+    let pa = bgmm::posterior::assignment_probabilities(&m, &data, &post, true, 1).unwrap();
+    let (probs, z) = (pa.probs, pa.sampled);
+    assert_eq!(z.len(), 8000);
+    assert_eq!(z[0].len(), 2500);
+    let map = bgmm::classify::classify(
+        &m,
+        post.reference.as_ref().unwrap(),
+        &data,
+        bgmm::classify::Temperature::Zero,
+        0,
+    )
+    .unwrap();
+    let mut worst: f64 = 0.0;
+    for (i, row) in probs.iter().enumerate() {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        if data.col(0)[i] > 3.5 {
+            for k in 0..3 {
+                worst = worst.max((row[k] - map.probs[i][k]).abs());
+            }
+        }
+    }
+    assert!(
+        worst < 0.05,
+        "posterior vs MAP responsibilities differ by {worst}"
+    );
+    // sampled assignments follow the averaged probabilities: share of z = argmax for point 0
+    let k0 = (0..3)
+        .max_by(|&a, &b| probs[0][a].total_cmp(&probs[0][b]))
+        .unwrap();
+    let share = z.iter().filter(|d| d[0] == k0).count() as f64 / 8000.0;
+    assert!(
+        (share - probs[0][k0]).abs() < 0.03,
+        "{share} vs {}",
+        probs[0][k0]
+    );
 }
 
 #[test]
