@@ -43,6 +43,8 @@ enum Command {
     Classify(ClassifyArgs),
     /// Sample the posterior by collapsed NUTS over several chains, relabel, summarise.
     Sample(SampleArgs),
+    /// Posterior predictive data sets from a sampling run (or plug-in ones from a MAP fit).
+    Predict(crate::predict::PredictArgs),
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +208,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fit(a) => cmd_fit(a),
         Command::Classify(a) => cmd_classify(a),
         Command::Sample(a) => crate::sample::cmd_sample(a),
+        Command::Predict(a) => crate::predict::cmd_predict(a),
     }
 }
 
@@ -377,6 +380,7 @@ pub struct DataInfo {
 #[derive(Serialize, Deserialize, Debug)]
 pub struct FitOptionsRecord {
     pub restarts: usize,
+    #[serde(default = "one")]
     pub candidates: usize,
     pub init: String,
     pub steps: usize,
@@ -385,6 +389,10 @@ pub struct FitOptionsRecord {
     pub polish: bool,
     pub grad_tol: f64,
     pub seed: u64,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn parse_betas(s: &str) -> Result<(f64, f64)> {

@@ -1510,3 +1510,55 @@ fn sample_writes_cmdstan_csv_and_a_summary_that_recovers_iris() {
     assert!(tmp.path().join("run/summary.json").exists());
     assert!(tmp.path().join("run/raw-chain-0.csv").exists());
 }
+
+#[test]
+fn predict_from_a_run_and_from_a_fit() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    ok(&[
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        &model("iris.toml"),
+        "--chains",
+        "2",
+        "--warmup",
+        "300",
+        "--draws",
+        "200",
+        "--seed",
+        "2",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    let v = json(&["predict", &run, "--json", "--seed", "1"]);
+    assert_eq!(v["sets"], 400);
+    assert_eq!(v["n"], 150);
+    // the predictive mean of petal length is close to the data's (3.758; posterior sd of the
+    // mixture mean ≈ 0.14, plus the predictive noise of 60 000 points)
+    let mean = v["summary"][0]["mean"].as_f64().unwrap();
+    assert!((mean - 3.758).abs() < 0.3, "{mean}");
+    assert_eq!(v["data_sets"][0]["data"].as_array().unwrap().len(), 150);
+    // same seed, same sets
+    let again = json(&["predict", &run, "--json", "--seed", "1"]);
+    assert_eq!(v, again);
+    // plug-in predictive from a MAP fit
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&[
+        "fit",
+        "builtin:tutorial",
+        &model("tutorial.toml"),
+        "--out",
+        &fit,
+    ]);
+    let csv = ok(&["predict", &fit, "--sets", "3", "-n", "4"]).stdout;
+    assert_eq!(csv.lines().count(), 1 + 12);
+    assert!(csv.starts_with("set,x,z\n"));
+    fails(
+        &["predict", &path_str(&tmp.path().join("none"))],
+        &["cannot read fit"],
+    );
+    fails(&["predict", &run, "-n", "0"], &["-n must be at least 1"]);
+}

@@ -1,0 +1,207 @@
+//! `bgmm predict`: posterior predictive data sets from a sampling run (one per draw), or
+//! plug-in predictive data sets from a MAP fit (NumPyro's `Predictive`).
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
+
+use bgmm::nuts::chain_rng;
+use bgmm::simulate::draw_data;
+use bgmm::{Model, ModelSpec, Params};
+
+use crate::atomic::ensure_dir;
+use crate::cli::{json_bytes, load_fit, write_out};
+use crate::output::column_names;
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A sampling run directory (`sample --out`), or a fit (`fit --out` directory or fit JSON).
+    run: PathBuf,
+    /// Points per predictive data set (default: as many as the data had).
+    #[arg(short = 'n', long)]
+    n: Option<usize>,
+    /// Data sets from a MAP fit (a run gives one per draw).
+    #[arg(long, default_value_t = 100)]
+    sets: usize,
+    /// Use at most this many draws of a run, evenly spaced (default: all).
+    #[arg(long)]
+    max_draws: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON (summary and every data set) instead of CSV.
+    #[arg(long)]
+    json: bool,
+    /// Write `predictive.csv` into this directory instead of printing the CSV.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Parameter draws of a sampling run: the model, the data's size and the relabelled draws.
+fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
+    let summary = dir.join("summary.json");
+    let shown = summary.display();
+    let text = std::fs::read_to_string(&summary)
+        .map_err(|e| anyhow!("cannot read run summary '{shown}': {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("run summary '{shown}', line {}: not JSON ({e})", e.line()))?;
+    let spec: ModelSpec = serde_json::from_value(v["model"].clone())
+        .map_err(|e| anyhow!("run summary '{shown}': no valid model ({e})"))?;
+    let model = spec
+        .build(None)
+        .map_err(|e| anyhow!("run summary '{shown}': its model is invalid: {e}"))?;
+    let n = v["data"]["n"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("run summary '{shown}': no data.n"))? as usize;
+    let width = model.n_constrained();
+    let mut draws = Vec::new();
+    for c in 0.. {
+        let path = dir.join(format!("chain-{c}.csv"));
+        if !path.exists() {
+            if c == 0 {
+                bail!("run directory '{}' has no chain-0.csv", dir.display());
+            }
+            break;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow!("cannot read '{}': {e}", path.display()))?;
+        let mut header_seen = false;
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            if !header_seen {
+                header_seen = true;
+                continue;
+            }
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != 5 + width {
+                bail!(
+                    "'{}', row {}: expected {} fields, found {}",
+                    path.display(),
+                    i + 1,
+                    5 + width,
+                    cells.len()
+                );
+            }
+            let flat = cells[5..]
+                .iter()
+                .map(|c| c.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+                .collect::<Option<Vec<f64>>>()
+                .ok_or_else(|| anyhow!("'{}', row {}: not a number", path.display(), i + 1))?;
+            let p = Params::from_flat(&model, &flat);
+            p.check(&model)
+                .map_err(|e| anyhow!("'{}', row {}: {e}", path.display(), i + 1))?;
+            draws.push(p);
+        }
+    }
+    Ok((model, n, draws))
+}
+
+/// Run `bgmm predict`.
+pub fn cmd_predict(a: PredictArgs) -> Result<()> {
+    let is_run = a.run.join("summary.json").exists();
+    let (model, n_data, mut draws, kind) = if is_run {
+        let (m, n, d) = load_run(&a.run)?;
+        (m, n, d, "posterior predictive")
+    } else {
+        let (rec, m, p) = load_fit(&a.run)?;
+        if a.sets == 0 {
+            bail!("--sets must be at least 1");
+        }
+        (
+            m,
+            rec.data.n,
+            vec![p; a.sets],
+            "plug-in predictive at the MAP",
+        )
+    };
+    if let Some(max) = a.max_draws {
+        if max == 0 {
+            bail!("--max-draws must be at least 1");
+        }
+        if draws.len() > max {
+            let step = draws.len() as f64 / max as f64;
+            draws = (0..max)
+                .map(|i| draws[(i as f64 * step) as usize].clone())
+                .collect();
+        }
+    }
+    let n = a.n.unwrap_or(n_data);
+    if n == 0 {
+        bail!("-n must be at least 1");
+    }
+    if n.saturating_mul(draws.len()).saturating_mul(model.d) > 200_000_000 {
+        bail!(
+            "{} data sets of {n} points is more than 2e8 values; use --max-draws or -n",
+            draws.len()
+        );
+    }
+    let names = column_names(model.d);
+    let mut csv = format!("set,{},z\n", names.join(","));
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); model.d];
+    let mut sets_json = Vec::new();
+    for (s, p) in draws.iter().enumerate() {
+        let mut rng = chain_rng(a.seed, s);
+        let (z, data) = draw_data(&model, p, n, &mut rng).map_err(|e| anyhow!("{e}"))?;
+        for (i, zi) in z.iter().enumerate() {
+            let _ = write!(csv, "{s}");
+            for (j, col) in all.iter_mut().enumerate() {
+                let v = data.col(j)[i];
+                let _ = write!(csv, ",{v:?}");
+                col.push(v);
+            }
+            let _ = writeln!(csv, ",{zi}");
+        }
+        if a.json {
+            sets_json.push(serde_json::json!({
+                "assignments": z,
+                "data": (0..n).map(|i| data.row(i)).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    // a short predictive summary per dimension: mean, sd and quantiles over all sets
+    let mut summary = Vec::new();
+    for (j, v) in all.iter_mut().enumerate() {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| bgmm::diagnostics::quantile_sorted(v, p);
+        summary.push(serde_json::json!({
+            "column": names[j], "mean": m, "sd": sd, "q5": q(0.05), "median": q(0.5), "q95": q(0.95),
+        }));
+    }
+    if let Some(dir) = &a.out {
+        ensure_dir(dir)?;
+        write_out(dir, "predictive.csv", csv.as_bytes())?;
+    }
+    if a.json {
+        let v = serde_json::json!({
+            "kind": kind, "sets": draws.len(), "n": n, "seed": a.seed, "summary": summary,
+            "data_sets": sets_json,
+        });
+        print!("{}", String::from_utf8(json_bytes(&v)?)?);
+    } else if let Some(dir) = &a.out {
+        println!(
+            "{kind}: {} data sets of {n} points → {}",
+            draws.len(),
+            dir.join("predictive.csv").display()
+        );
+        for s in &summary {
+            println!(
+                "  {}: mean {:.4}, sd {:.4}, 5% {:.4}, median {:.4}, 95% {:.4}",
+                s["column"].as_str().unwrap_or(""),
+                s["mean"].as_f64().unwrap_or(f64::NAN),
+                s["sd"].as_f64().unwrap_or(f64::NAN),
+                s["q5"].as_f64().unwrap_or(f64::NAN),
+                s["median"].as_f64().unwrap_or(f64::NAN),
+                s["q95"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    } else {
+        print!("{csv}");
+    }
+    Ok(())
+}
