@@ -45,6 +45,36 @@ enum Command {
     Sample(SampleArgs),
     /// Posterior predictive data sets from a sampling run (or plug-in ones from a MAP fit).
     Predict(crate::predict::PredictArgs),
+    /// Mean-field Gaussian variational posterior (Pyro's AutoNormal), as draws like `sample`.
+    Vi(ViArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ViArgs {
+    /// Data: a CSV file or builtin:iris / builtin:tutorial.
+    pub(crate) data: String,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Columns to use, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) columns: Option<Vec<String>>,
+    /// Adam steps on the negative ELBO.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) steps: usize,
+    /// Adam learning rate (decays to 1 % of it at the last step).
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) lr: f64,
+    /// Reparameterised Monte Carlo draws per step.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) mc_samples: usize,
+    /// Draws from the fitted approximation.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) draws: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +107,9 @@ pub struct SampleArgs {
     /// Initial points: map (a short MAP fit, jittered per chain) or prior.
     #[arg(long, default_value = "map")]
     pub(crate) init: String,
+    /// Adapt a low-rank plus diagonal mass matrix (for strongly correlated posteriors).
+    #[arg(long)]
+    pub(crate) low_rank: bool,
     /// No progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
@@ -209,6 +242,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Classify(a) => cmd_classify(a),
         Command::Sample(a) => crate::sample::cmd_sample(a),
         Command::Predict(a) => crate::predict::cmd_predict(a),
+        Command::Vi(a) => crate::sample::cmd_vi(a),
     }
 }
 

@@ -9,11 +9,15 @@ use serde::Serialize;
 
 use bgmm::diagnostics::ParamSummary;
 use bgmm::nuts::{NutsOptions, Progress};
-use bgmm::posterior::{sample_posterior, ChainStats, InitFrom, Posterior, SampleOptions};
+use bgmm::posterior::{
+    sample_posterior, vi_posterior, ChainStats, InitFrom, Posterior, SampleOptions,
+};
+use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, SampleArgs,
+    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, OutputArgs,
+    SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -128,6 +132,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
             seed: a.seed,
             target_accept: a.target_accept,
             max_depth: a.max_depth,
+            low_rank: a.low_rank,
         },
         init,
     };
@@ -170,6 +175,38 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     for b in &bars {
         b.finish();
     }
+    let options = serde_json::json!({
+        "method": "nuts", "chains": a.chains, "warmup": a.warmup, "draws": a.draws, "seed": a.seed,
+        "target_accept": a.target_accept, "max_depth": a.max_depth, "init": a.init,
+        "low_rank": a.low_rank,
+    });
+    let title = format!(
+        "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
+        a.data,
+        data.n(),
+        a.chains,
+        a.draws,
+        a.warmup
+    );
+    let info = DataInfo {
+        source: a.data.clone(),
+        columns: names,
+        n: data.n(),
+    };
+    report(&post, &model, info, options, &a.output, &title, wall_s)
+}
+
+/// Print and write a posterior (NUTS or VI) the same way.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report(
+    post: &Posterior,
+    model: &bgmm::Model,
+    data: DataInfo,
+    options: serde_json::Value,
+    output: &OutputArgs,
+    title: &str,
+    wall_s: f64,
+) -> Result<()> {
     let summary = post
         .summary
         .iter()
@@ -184,80 +221,62 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         chains: &post.chain_stats,
         warnings: &post.warnings,
         model: model.spec(),
-        data: DataInfo {
-            source: a.data.clone(),
-            columns: names,
-            n: data.n(),
-        },
-        options: serde_json::json!({
-            "chains": a.chains, "warmup": a.warmup, "draws": a.draws, "seed": a.seed,
-            "target_accept": a.target_accept, "max_depth": a.max_depth, "init": a.init,
-        }),
+        data,
+        options,
         bgmm_version: env!("CARGO_PKG_VERSION"),
         command: command_line(),
     };
     let bytes = json_bytes(&record)?;
-    if let Some(dir) = &a.output.out {
+    if let Some(dir) = &output.out {
         ensure_dir(dir)?;
         let header = format!(
-            "bgmm {} collapsed NUTS (nuts-rs), {}\ncommand: {}\nchains {} warmup {} draws {} seed {}\ndraws relabelled to the MAP's labelling: {}",
+            "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
             env!("CARGO_PKG_VERSION"),
-            origin,
             record.command,
-            a.chains,
-            a.warmup,
-            a.draws,
-            a.seed,
             post.relabelled
         );
         for c in 0..post.draws.len() {
             write_out(
                 dir,
                 &format!("chain-{c}.csv"),
-                cmdstan_csv(&post, c, &post.draws[c], &header).as_bytes(),
+                cmdstan_csv(post, c, &post.draws[c], &header).as_bytes(),
             )?;
             write_out(
                 dir,
                 &format!("raw-chain-{c}.csv"),
-                cmdstan_csv(&post, c, &post.raw_draws[c], &header).as_bytes(),
+                cmdstan_csv(post, c, &post.raw_draws[c], &header).as_bytes(),
             )?;
         }
         write_out(dir, "summary.json", &bytes)?;
     }
-    if a.output.json {
+    if output.json {
         print!("{}", String::from_utf8(bytes)?);
     } else {
-        println!(
-            "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup, {:.2} s",
-            a.data,
-            data.n(),
-            a.chains,
-            a.draws,
-            a.warmup,
-            wall_s
-        );
+        println!("{title}, {wall_s:.2} s");
         print!("{}", summary_table(&post.summary));
-        println!(
-            "Number of divergences: {}. Step size per chain: {}. Mean tree depth: {}.",
-            post.divergences,
-            post.chain_stats
-                .iter()
-                .map(|c| format!("{:.3}", c.step_size))
-                .collect::<Vec<_>>()
-                .join(", "),
-            post.chain_stats
-                .iter()
-                .map(|c| format!("{:.2}", c.mean_tree_depth))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
+            println!(
+                "Number of divergences: {}. Step size per chain: {}. Mean tree depth: {}.",
+                post.divergences,
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.3}", c.step_size))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.2}", c.mean_tree_depth))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if post.relabelled {
             println!(
                 "Label switching: {:.1} % of the draws were relabelled to the MAP's component order (raw draws in raw-chain-*.csv with --out).",
                 100.0 * post.relabelled_share
             );
         }
-        if let Some(dir) = &a.output.out {
+        if let Some(dir) = &output.out {
             println!(
                 "wrote {}/chain-*.csv (CmdStan CSV: arviz.from_cmdstan(glob)), raw-chain-*.csv, summary.json",
                 dir.display()
@@ -268,6 +287,45 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     Ok(())
+}
+
+/// Run `bgmm vi`.
+pub fn cmd_vi(a: ViArgs) -> Result<()> {
+    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
+    let (model, origin) = resolve_model(&a.model, &data)?;
+    let opts = ViOptions {
+        steps: a.steps,
+        lr: a.lr,
+        mc_samples: a.mc_samples,
+        seed: a.seed,
+        draws: a.draws,
+        ..ViOptions::default()
+    };
+    let t0 = Instant::now();
+    let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.data),
+        other => anyhow!("{other}"),
+    })?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    let tail = &res.elbo[res.elbo.len().saturating_sub(100)..];
+    let elbo = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+    let options = serde_json::json!({
+        "method": "vi", "steps": a.steps, "lr": a.lr, "mc_samples": a.mc_samples,
+        "draws": a.draws, "seed": a.seed, "elbo_last_100_mean": elbo,
+    });
+    let title = format!(
+        "Mean-field VI (AutoNormal, Trace_ELBO) on {} ({} points) with {origin}: {} steps, ELBO {elbo:.3}; {} draws",
+        a.data,
+        data.n(),
+        a.steps,
+        a.draws
+    );
+    let info = DataInfo {
+        source: a.data.clone(),
+        columns: names,
+        n: data.n(),
+    };
+    report(&post, &model, info, options, &a.output, &title, wall_s)
 }
 
 #[cfg(test)]

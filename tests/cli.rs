@@ -1562,3 +1562,53 @@ fn predict_from_a_run_and_from_a_fit() {
     );
     fails(&["predict", &run, "-n", "0"], &["-n must be at least 1"]);
 }
+
+#[test]
+fn vi_and_low_rank_nuts_agree_on_iris() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("vi"));
+    let args = ["builtin:iris", "--columns", "petal_length"];
+    let m = model("iris.toml");
+    let vi = json(&[
+        "vi", args[0], args[1], args[2], &m, "--steps", "3000", "--json", "--out", &run,
+    ]);
+    let nuts = json(&[
+        "sample",
+        args[0],
+        args[1],
+        args[2],
+        &m,
+        "--low-rank",
+        "--quiet",
+        "--json",
+        "--seed",
+        "4",
+    ]);
+    let sorted = |v: &Value| {
+        let mut l = [
+            v["summary"]["locs[0]"]["mean"].as_f64().unwrap(),
+            v["summary"]["locs[1]"]["mean"].as_f64().unwrap(),
+        ];
+        l.sort_by(f64::total_cmp);
+        l
+    };
+    let (a, b) = (sorted(&vi), sorted(&nuts));
+    // posterior sds of the locations are about 0.025 and 0.08
+    assert!(
+        (a[0] - b[0]).abs() < 0.02 && (a[1] - b[1]).abs() < 0.05,
+        "vi {a:?} vs nuts {b:?}"
+    );
+    assert_eq!(vi["options"]["method"], "vi");
+    assert_eq!(nuts["options"]["low_rank"], true);
+    // VI draws feed predict like NUTS draws do
+    let p = json(&["predict", &run, "--json", "--max-draws", "10"]);
+    assert_eq!(p["sets"], 10);
+    fails_out(
+        &["vi", args[0], args[1], args[2], &m, "--steps", "0"],
+        &["--steps"],
+    );
+    fails_out(
+        &["vi", args[0], args[1], args[2], &m, "--mc-samples", "0"],
+        &["--mc-samples"],
+    );
+}

@@ -36,6 +36,7 @@ pub mod optim;
 pub mod params;
 pub mod posterior;
 pub mod simulate;
+pub mod vi;
 
 pub use data::Data;
 pub use density::{LogDensity, MixtureDensity};

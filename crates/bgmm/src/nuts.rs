@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use chacha20::ChaCha8Rng;
 use nuts_rs::{
-    Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError, Settings,
+    Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError,
+    LowRankNutsSettings, Settings,
 };
 use rand::SeedableRng;
 
@@ -29,6 +30,9 @@ pub struct NutsOptions {
     pub target_accept: f64,
     /// Maximum tree depth (at most 2^depth leapfrog steps).
     pub max_depth: u64,
+    /// Adapt a low-rank plus diagonal mass matrix (nutpie's) instead of a diagonal one: for
+    /// posteriors with strong correlations.
+    pub low_rank: bool,
 }
 
 impl Default for NutsOptions {
@@ -40,6 +44,7 @@ impl Default for NutsOptions {
             seed: 0,
             target_accept: 0.8,
             max_depth: 10,
+            low_rank: false,
         }
     }
 }
@@ -173,15 +178,39 @@ fn run_chain<L: LogDensity + ?Sized>(
     opts: &NutsOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ChainOutput> {
-    let mut settings = DiagNutsSettings {
-        num_tune: opts.warmup,
-        num_draws: opts.draws,
-        maxdepth: opts.max_depth,
-        num_chains: opts.chains,
-        seed: opts.seed,
-        ..DiagNutsSettings::default()
-    };
-    settings.adapt_options.step_size_settings.target_accept = opts.target_accept;
+    if opts.low_rank {
+        let mut settings = LowRankNutsSettings {
+            num_tune: opts.warmup,
+            num_draws: opts.draws,
+            maxdepth: opts.max_depth,
+            num_chains: opts.chains,
+            seed: opts.seed,
+            ..LowRankNutsSettings::default()
+        };
+        settings.adapt_options.step_size_settings.target_accept = opts.target_accept;
+        run_with(settings, dens, init, c, opts, progress)
+    } else {
+        let mut settings = DiagNutsSettings {
+            num_tune: opts.warmup,
+            num_draws: opts.draws,
+            maxdepth: opts.max_depth,
+            num_chains: opts.chains,
+            seed: opts.seed,
+            ..DiagNutsSettings::default()
+        };
+        settings.adapt_options.step_size_settings.target_accept = opts.target_accept;
+        run_with(settings, dens, init, c, opts, progress)
+    }
+}
+
+fn run_with<S: Settings, L: LogDensity + ?Sized>(
+    settings: S,
+    dens: &L,
+    init: &[f64],
+    c: usize,
+    opts: &NutsOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ChainOutput> {
     let math = CpuMath::new(Adapter { dens });
     let mut rng = chain_rng(opts.seed, c);
     let mut chain = settings
@@ -312,5 +341,14 @@ mod tests {
         assert!((v1.sqrt() / 3.0 - 1.0).abs() < 0.1, "{v1}");
         let again = sample(&Gauss, &inits, &opts, &|_| {}).unwrap();
         assert_eq!(out, again);
+        // the low-rank mass matrix samples the same distribution
+        let lr = NutsOptions {
+            low_rank: true,
+            ..opts
+        };
+        let out = sample(&Gauss, &inits, &lr, &|_| {}).unwrap();
+        let all: Vec<&Vec<f64>> = out.iter().flat_map(|c| c.draws.iter()).collect();
+        let m1 = all.iter().map(|d| d[1]).sum::<f64>() / all.len() as f64;
+        assert!((m1 + 2.0).abs() < 0.45, "{m1}");
     }
 }

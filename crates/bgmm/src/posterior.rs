@@ -325,6 +325,81 @@ pub fn sample_posterior(
     })
 }
 
+/// The mean-field Gaussian variational posterior (Pyro's `AutoNormal` + `Trace_ELBO`) on the
+/// unconstrained space, started from the MAP, returned as one chain of draws so that every
+/// summary, output and predictive works on it as on NUTS draws.
+pub fn vi_posterior(
+    model: &Model,
+    data: &Data,
+    opts: &crate::vi::ViOptions,
+) -> Result<(Posterior, crate::vi::ViResult)> {
+    check_data(model, data)?;
+    let t = Transform::new(model);
+    let map = fit(
+        model,
+        data,
+        &FitOptions {
+            restarts: 20,
+            candidates: 4,
+            seed: opts.seed,
+            ..FitOptions::default()
+        },
+    )?;
+    let dens = MixtureDensity::new(model, data, true);
+    let res = crate::vi::fit_vi(&dens, &t.pack(&map.params), opts)?;
+    let mut grad = vec![0.0; dens.dim()];
+    let n = res.draws.len();
+    let chain = ChainOutput {
+        logp: res
+            .draws
+            .iter()
+            .map(|x| dens.logp_grad(x, &mut grad))
+            .collect(),
+        draws: res.draws.clone(),
+        step_size: vec![0.0; n],
+        n_leapfrog: vec![0; n],
+        tree_depth: vec![0; n],
+        divergent: vec![false; n],
+        warmup_divergences: 0,
+    };
+    let draws: Vec<Vec<Vec<f64>>> = vec![res.draws.iter().map(|x| t.params(x).flat()).collect()];
+    let names = model.constrained_names();
+    let summary = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let col: Vec<Vec<f64>> = vec![draws[0].iter().map(|d| d[i]).collect()];
+            (name.clone(), summarize(&col))
+        })
+        .collect();
+    let post = Posterior {
+        names,
+        raw_draws: draws.clone(),
+        draws,
+        chains: vec![chain],
+        relabelled: false,
+        relabelled_share: 0.0,
+        reference: Some(map.params),
+        summary,
+        chain_stats: vec![ChainStats {
+            divergences: 0,
+            mean_tree_depth: 0.0,
+            step_size: 0.0,
+            mean_leapfrog: 0.0,
+        }],
+        divergences: 0,
+        warnings: if res.skipped > 0 {
+            vec![format!(
+                "{} Monte Carlo draws had a non-finite density and were skipped",
+                res.skipped
+            )]
+        } else {
+            vec![]
+        },
+    };
+    Ok((post, res))
+}
+
 /// Posterior assignment probabilities, and sampled assignments per draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PosteriorAssignments {

@@ -187,3 +187,34 @@ fn chains_started_from_the_prior_are_relabelled_to_agree() {
         );
     }
 }
+
+#[test]
+fn vi_means_are_within_0_05_of_nuts_means_on_the_seed_003_data() {
+    // NUTS means on these data (4 chains × 2000, `bgmm sample … --seed 42`): locs 0.989,
+    // −1.001, 3.997; scales 0.913, 0.198, 0.505; weights 0.282, 0.214, 0.504
+    let m = model("numpyro");
+    let data = column("examples/data/numpyro_2500.csv");
+    let (post, _) =
+        bgmm::posterior::vi_posterior(&m, &data, &bgmm::vi::ViOptions::default()).unwrap();
+    let mut got: Vec<(f64, f64, f64)> = (0..3)
+        .map(|c| {
+            (
+                get(&post, &format!("locs[{c}]")).mean,
+                get(&post, &format!("scale[{c}]")).mean,
+                get(&post, &format!("weights[{c}]")).mean,
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let nuts = [
+        (-1.001, 0.198, 0.214),
+        (0.989, 0.913, 0.282),
+        (3.997, 0.505, 0.504),
+    ];
+    for (g, n) in got.iter().zip(&nuts) {
+        assert!(
+            (g.0 - n.0).abs() < 0.05 && (g.1 - n.1).abs() < 0.05 && (g.2 - n.2).abs() < 0.05,
+            "{g:?} vs {n:?}"
+        );
+    }
+}
