@@ -77,16 +77,16 @@ fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
                 continue;
             }
             let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != 5 + width {
+            if cells.len() != 7 + width {
                 bail!(
                     "'{}', row {}: expected {} fields, found {}",
                     path.display(),
                     i + 1,
-                    5 + width,
+                    7 + width,
                     cells.len()
                 );
             }
-            let flat = cells[5..]
+            let flat = cells[7..]
                 .iter()
                 .map(|c| c.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
                 .collect::<Option<Vec<f64>>>()

@@ -60,10 +60,12 @@ fn cmdstan_csv(post: &Posterior, c: usize, draws: &[Vec<f64>], header: &str) -> 
     }
     let mut cols: Vec<String> = [
         "lp__",
+        "accept_stat__",
         "stepsize__",
         "treedepth__",
         "n_leapfrog__",
         "divergent__",
+        "energy__",
     ]
     .iter()
     .map(|x| x.to_string())
@@ -73,8 +75,14 @@ fn cmdstan_csv(post: &Posterior, c: usize, draws: &[Vec<f64>], header: &str) -> 
     for (i, d) in draws.iter().enumerate() {
         let _ = write!(
             s,
-            "{:?},{:?},{},{},{}",
-            ch.logp[i], ch.step_size[i], ch.tree_depth[i], ch.n_leapfrog[i], ch.divergent[i] as u8
+            "{:?},{:?},{:?},{},{},{},{:?}",
+            ch.logp[i],
+            ch.accept[i],
+            ch.step_size[i],
+            ch.tree_depth[i],
+            ch.n_leapfrog[i],
+            ch.divergent[i] as u8,
+            ch.energy[i]
         );
         for v in d {
             let _ = write!(s, ",{v:?}");
@@ -159,9 +167,10 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         b.set_position(p.done);
         if p.done.is_multiple_of(20) || p.done == p.total {
             b.set_message(format!(
-                "{} step size {:.2e}, divergences {}",
+                "{} step size {:.2e}, acc. {:.2}, divergences {}",
                 if p.tuning { "warmup," } else { "sampling," },
                 p.step_size,
+                p.accept,
                 p.divergences
             ));
         }
@@ -256,11 +265,16 @@ pub(crate) fn report(
         print!("{}", summary_table(&post.summary));
         if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
             println!(
-                "Number of divergences: {}. Step size per chain: {}. Mean tree depth: {}.",
+                "Number of divergences: {}. Step size per chain: {}. Mean acceptance: {}. Mean tree depth: {}.",
                 post.divergences,
                 post.chain_stats
                     .iter()
                     .map(|c| format!("{:.3}", c.step_size))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.3}", c.mean_accept))
                     .collect::<Vec<_>>()
                     .join(", "),
                 post.chain_stats

@@ -1504,9 +1504,15 @@ fn sample_writes_cmdstan_csv_and_a_summary_that_recovers_iris() {
     let csv = std::fs::read_to_string(tmp.path().join("run/chain-1.csv")).unwrap();
     let header = csv.lines().find(|l| !l.starts_with('#')).unwrap();
     assert!(header.starts_with(
-        "lp__,stepsize__,treedepth__,n_leapfrog__,divergent__,weights.1,weights.2,locs.1"
+        "lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__,weights.1,weights.2,locs.1"
     ));
     assert_eq!(csv.lines().filter(|l| !l.starts_with('#')).count(), 501);
+    let width = header.split(',').count();
+    for row in csv.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        assert_eq!(row.split(',').count(), width, "row {row}");
+        let accept: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&accept), "accept_stat__ {accept}");
+    }
     assert!(tmp.path().join("run/summary.json").exists());
     assert!(tmp.path().join("run/raw-chain-0.csv").exists());
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chacha20::ChaCha8Rng;
 use nuts_rs::{
     Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError,
-    LowRankNutsSettings, Settings,
+    LowRankNutsSettings, Settings, Storable, Value,
 };
 use rand::SeedableRng;
 
@@ -91,6 +91,10 @@ pub struct ChainOutput {
     pub tree_depth: Vec<u64>,
     /// Whether each kept draw's trajectory diverged.
     pub divergent: Vec<bool>,
+    /// Mean acceptance probability over each kept draw's tree.
+    pub accept: Vec<f64>,
+    /// Hamiltonian energy at each kept draw.
+    pub energy: Vec<f64>,
     /// Divergences during warmup (not counted against the posterior).
     pub warmup_divergences: usize,
 }
@@ -110,6 +114,8 @@ pub struct Progress {
     pub step_size: f64,
     /// Divergences among the kept draws so far.
     pub divergences: usize,
+    /// Mean tree acceptance of this iteration.
+    pub accept: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -228,13 +234,26 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
         n_leapfrog: Vec::with_capacity(n),
         tree_depth: Vec::with_capacity(n),
         divergent: Vec::with_capacity(n),
+        accept: Vec::with_capacity(n),
+        energy: Vec::with_capacity(n),
         warmup_divergences: 0,
     };
     let mut grad = vec![0.0; dens.dim()];
     for i in 0..total {
-        let (draw, info) = chain
-            .draw()
+        let (draw, _, mut stats, info) = chain
+            .expanded_draw()
             .map_err(|e| Error::Numerical(format!("chain {c}, iteration {i}: {e}")))?;
+        let (mut accept, mut energy) = (f64::NAN, f64::NAN);
+        {
+            let math = chain.math();
+            for (name, value) in stats.get_all(&(&*math).into()) {
+                match (name, value) {
+                    ("mean_tree_accept", Some(Value::ScalarF64(v))) => accept = v,
+                    ("energy", Some(Value::ScalarF64(v))) => energy = v,
+                    _ => {}
+                }
+            }
+        }
         if i < opts.warmup {
             out.warmup_divergences += info.diverging as usize;
         } else {
@@ -246,6 +265,8 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
             out.tree_depth
                 .push(64 - info.num_steps.leading_zeros() as u64);
             out.divergent.push(info.diverging);
+            out.accept.push(accept);
+            out.energy.push(energy);
         }
         progress(Progress {
             chain: c,
@@ -254,6 +275,7 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
             tuning: i < opts.warmup,
             step_size: info.step_size,
             divergences: out.divergent.iter().filter(|d| **d).count(),
+            accept,
         });
     }
     Ok(out)
@@ -339,6 +361,11 @@ mod tests {
         assert!((m0 - 1.0).abs() < 0.15, "{m0}");
         assert!((m1 + 2.0).abs() < 0.45, "{m1}");
         assert!((v1.sqrt() / 3.0 - 1.0).abs() < 0.1, "{v1}");
+        // the step size adaptation reaches the target acceptance (0.8) on average
+        let acc: Vec<f64> = out.iter().flat_map(|c| c.accept.iter().copied()).collect();
+        let mean_acc = acc.iter().sum::<f64>() / acc.len() as f64;
+        assert!((mean_acc - 0.8).abs() < 0.1, "mean acceptance {mean_acc}");
+        assert!(out.iter().all(|c| c.energy.iter().all(|e| e.is_finite())));
         let again = sample(&Gauss, &inits, &opts, &|_| {}).unwrap();
         assert_eq!(out, again);
         // the low-rank mass matrix samples the same distribution

@@ -48,6 +48,8 @@ pub struct ChainStats {
     pub step_size: f64,
     /// Mean leapfrog steps per draw.
     pub mean_leapfrog: f64,
+    /// Mean acceptance probability.
+    pub mean_accept: f64,
 }
 
 /// A sampled posterior.
@@ -289,6 +291,7 @@ pub fn sample_posterior(
                 mean_tree_depth: c.tree_depth.iter().sum::<u64>() as f64 / n,
                 step_size: c.step_size.last().copied().unwrap_or(f64::NAN),
                 mean_leapfrog: c.n_leapfrog.iter().sum::<u64>() as f64 / n,
+                mean_accept: c.accept.iter().sum::<f64>() / n,
             }
         })
         .collect();
@@ -360,6 +363,8 @@ pub fn vi_posterior(
         n_leapfrog: vec![0; n],
         tree_depth: vec![0; n],
         divergent: vec![false; n],
+        accept: vec![f64::NAN; n],
+        energy: vec![f64::NAN; n],
         warmup_divergences: 0,
     };
     let draws: Vec<Vec<Vec<f64>>> = vec![res.draws.iter().map(|x| t.params(x).flat()).collect()];
@@ -386,6 +391,7 @@ pub fn vi_posterior(
             mean_tree_depth: 0.0,
             step_size: 0.0,
             mean_leapfrog: 0.0,
+            mean_accept: f64::NAN,
         }],
         divergences: 0,
         warnings: if res.skipped > 0 {
