@@ -210,7 +210,8 @@ struct FitArgs {
 
 #[derive(Args, Debug)]
 struct ClassifyArgs {
-    /// A fit: the JSON that `bgmm fit --json` prints, or the directory `fit --out` wrote.
+    /// A fit (the JSON `bgmm fit --json` prints, or the directory `fit --out` wrote), or a sampling
+    /// run directory (`sample --out`) for posterior assignment probabilities.
     fit: PathBuf,
     /// Data: a CSV file or builtin:iris / builtin:tutorial.
     data: String,
@@ -547,6 +548,68 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
+/// `classify RUN_DIR DATA`: posterior assignment probabilities (the average over the run's
+/// draws of each draw's responsibilities) and, with `--temperature 1`, one sampled assignment
+/// per point and draw.
+fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
+    if a.method != "exact" {
+        bail!("--method svi needs a MAP fit, not a sampling run");
+    }
+    let (model, _, draws) = crate::predict::load_run(&a.fit)?;
+    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
+    if data.d() != model.d {
+        bail!(
+            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{}",
+            a.fit.display(),
+            model.d,
+            a.data,
+            data.d(),
+            if data.d() == 1 { "" } else { "s" }
+        );
+    }
+    let sampled = a.temperature == 1;
+    let pa = bgmm::posterior::assignment_probabilities_of(&model, &data, &draws, sampled, a.seed)
+        .map_err(|e| anyhow!("{e}"))?;
+    let z = bgmm::classify::assign(&pa.probs, Temperature::Zero, 0);
+    let v = serde_json::json!({
+        "assignments": z,
+        "probs": pa.probs,
+        "method": "posterior",
+        "draws": draws.len(),
+        "sampled_assignments": if sampled { serde_json::to_value(&pa.sampled)? } else { serde_json::Value::Null },
+        "data": DataInfo { source: a.data.clone(), columns: names.clone(), n: data.n() },
+        "run": a.fit.display().to_string(),
+        "bgmm_version": env!("CARGO_PKG_VERSION"),
+        "command": command_line(),
+    });
+    let bytes = json_bytes(&v)?;
+    if let Some(dir) = &a.output.out {
+        ensure_dir(dir)?;
+        write_out(dir, "classify.json", &bytes)?;
+        write_out(
+            dir,
+            "assignments.csv",
+            output::assignments_csv(&data, &names, &z, &pa.probs).as_bytes(),
+        )?;
+    }
+    if a.output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!(
+            "{}",
+            output::classify_text(
+                &data,
+                &names,
+                &z,
+                &pa.probs,
+                "posterior average over draws",
+                0
+            )
+        );
+    }
+    Ok(())
+}
+
 /// Read a fit record from a JSON file or a directory holding `fit.json`.
 pub fn load_fit(path: &Path) -> Result<(FitRecord, Model, Params)> {
     let file = if path.is_dir() {
@@ -597,6 +660,9 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     };
     if a.method != "exact" && a.method != "svi" {
         bail!("--method: unknown '{}' (known: exact, svi)", a.method);
+    }
+    if a.fit.join("summary.json").exists() {
+        return classify_posterior(&a);
     }
     let (rec, model, params) = load_fit(&a.fit)?;
     // default columns: the fit's, when the new data have all of them

@@ -40,7 +40,7 @@ pub struct PredictArgs {
 }
 
 /// Parameter draws of a sampling run: the model, the data's size and the relabelled draws.
-fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
+pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
     let summary = dir.join("summary.json");
     let shown = summary.display();
     let text = std::fs::read_to_string(&summary)

@@ -1618,3 +1618,61 @@ fn vi_and_low_rank_nuts_agree_on_iris() {
         &["--mc-samples"],
     );
 }
+
+#[test]
+fn classify_with_a_sampling_run_gives_posterior_assignment_probabilities() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    let fit = path_str(&tmp.path().join("fit"));
+    let m = model("tutorial.toml");
+    ok(&[
+        "sample",
+        "builtin:tutorial",
+        &m,
+        "--chains",
+        "2",
+        "--warmup",
+        "300",
+        "--draws",
+        "300",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    ok(&["fit", "builtin:tutorial", &m, "--out", &fit]);
+    let post = json(&[
+        "classify",
+        &run,
+        "grid:-3,15,0.5",
+        "--json",
+        "--temperature",
+        "1",
+        "--seed",
+        "2",
+    ]);
+    let map = json(&["classify", &fit, "grid:-3,15,0.5", "--json"]);
+    assert_eq!(post["method"], "posterior");
+    assert_eq!(post["draws"], 600);
+    let pp = matrix(&post["probs"]);
+    let mp = matrix(&map["probs"]);
+    assert_eq!(pp.len(), 36);
+    // far from the boundary the posterior sides with the MAP classifier (up to labels); with
+    // five points the posterior is wide (Pyro's NUTS: scale 1.07 ± 1.03), so it is less sure
+    let flip = (pp[0][0] - mp[0][0]).abs() > 0.5;
+    for i in [0usize, 1, 34, 35] {
+        let m0 = if flip { mp[i][1] } else { mp[i][0] };
+        let side = if m0 > 0.5 { pp[i][0] } else { pp[i][1] };
+        assert!(
+            side > 0.8,
+            "x index {i}: posterior {:?} vs MAP {:?}",
+            pp[i],
+            mp[i]
+        );
+        assert!((pp[i].iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+    assert_eq!(post["sampled_assignments"].as_array().unwrap().len(), 600);
+    fails(
+        &["classify", &run, "builtin:tutorial", "--method", "svi"],
+        &["--method svi"],
+    );
+}

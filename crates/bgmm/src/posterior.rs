@@ -426,32 +426,44 @@ pub fn assignment_probabilities(
     sampled: bool,
     seed: u64,
 ) -> Result<PosteriorAssignments> {
+    let draws: Vec<Params> = post
+        .draws
+        .iter()
+        .flatten()
+        .map(|flat| Params::from_flat(model, flat))
+        .collect();
+    assignment_probabilities_of(model, data, &draws, sampled, seed)
+}
+
+/// [`assignment_probabilities`] over any list of parameter draws (e.g. read back from a run).
+pub fn assignment_probabilities_of(
+    model: &Model,
+    data: &Data,
+    draws: &[Params],
+    sampled: bool,
+    seed: u64,
+) -> Result<PosteriorAssignments> {
     use crate::classify::{classify, Temperature};
     let mut mean = vec![vec![0.0; model.k]; data.n()];
     let mut draws_z = Vec::new();
-    let mut s = 0usize;
-    for chain in &post.draws {
-        for flat in chain {
-            let p = Params::from_flat(model, flat);
-            let t = if sampled {
-                Temperature::One
-            } else {
-                Temperature::Zero
-            };
-            let c = classify(model, &p, data, t, seed.wrapping_add(s as u64))?;
-            for (m, row) in mean.iter_mut().zip(&c.probs) {
-                for (a, b) in m.iter_mut().zip(row) {
-                    *a += b;
-                }
+    for (s, p) in draws.iter().enumerate() {
+        let t = if sampled {
+            Temperature::One
+        } else {
+            Temperature::Zero
+        };
+        let c = classify(model, p, data, t, seed.wrapping_add(s as u64))?;
+        for (m, row) in mean.iter_mut().zip(&c.probs) {
+            for (a, b) in m.iter_mut().zip(row) {
+                *a += b;
             }
-            if sampled {
-                draws_z.push(c.assignments);
-            }
-            s += 1;
+        }
+        if sampled {
+            draws_z.push(c.assignments);
         }
     }
     for row in &mut mean {
-        row.iter_mut().for_each(|v| *v /= s.max(1) as f64);
+        row.iter_mut().for_each(|v| *v /= draws.len().max(1) as f64);
     }
     Ok(PosteriorAssignments {
         probs: mean,
