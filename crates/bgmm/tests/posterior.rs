@@ -218,3 +218,73 @@ fn vi_means_are_within_0_05_of_nuts_means_on_the_seed_003_data() {
         );
     }
 }
+
+#[test]
+fn one_component_posterior_matches_quadrature() {
+    // K = 1: x_n ~ Normal(μ, s), μ ~ Normal(0, 2), s ~ LogNormal(0, 0.5). The posterior of
+    // (μ, log s) is computed by quadrature on a fine grid: an independent reference.
+    let spec: ModelSpec = toml::from_str(
+        "k = 1\nd = 1\n[weights]\nconcentration = 1.0\n[locs]\nloc = 0.0\nscale = 2.0\n\
+         [scale]\nprior = \"lognormal\"\nmu = 0.0\nsigma = 0.5\n",
+    )
+    .unwrap();
+    let m = spec.build(Some(1)).unwrap();
+    let sim = bgmm::simulate::simulate(&m, 30, 5).unwrap();
+    let x = sim.data.col(0).to_vec();
+    let xbar = x.iter().sum::<f64>() / 30.0;
+    let (mut z, mut m1, mut m2, mut s1, mut s2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (nm, nl) = (600, 600);
+    let mut logs = Vec::with_capacity(nm * nl);
+    for i in 0..nm {
+        let mu = xbar - 2.0 + 4.0 * (i as f64 + 0.5) / nm as f64;
+        for j in 0..nl {
+            let ls = -2.5 + 4.0 * (j as f64 + 0.5) / nl as f64;
+            let s = ls.exp();
+            // density of (μ, log s): Normal(μ) · LogNormal(s) · s (Jacobian) · likelihood
+            let mut lp = -0.5 * (mu / 2.0).powi(2) - 0.5 * (ls / 0.5).powi(2);
+            for &xi in &x {
+                lp += -ls - 0.5 * ((xi - mu) / s).powi(2);
+            }
+            logs.push((mu, s, lp));
+        }
+    }
+    let top = logs.iter().map(|t| t.2).fold(f64::NEG_INFINITY, f64::max);
+    for &(mu, s, lp) in &logs {
+        let w = (lp - top).exp();
+        z += w;
+        m1 += w * mu;
+        m2 += w * mu * mu;
+        s1 += w * s;
+        s2 += w * s * s;
+    }
+    let (mu_mean, s_mean) = (m1 / z, s1 / z);
+    let (mu_sd, s_sd) = (
+        (m2 / z - mu_mean.powi(2)).sqrt(),
+        (s2 / z - s_mean.powi(2)).sqrt(),
+    );
+    let opts = SampleOptions {
+        nuts: NutsOptions {
+            chains: 4,
+            warmup: 1000,
+            draws: 2000,
+            seed: 9,
+            ..NutsOptions::default()
+        },
+        ..SampleOptions::default()
+    };
+    let post = sample_posterior(&m, &sim.data, &opts, &|_| {}).unwrap();
+    let (pm, ps) = (get(&post, "locs[0]"), get(&post, "scale"));
+    // 4 Monte Carlo standard errors; sds within 5 %
+    assert!(
+        (pm.mean - mu_mean).abs() < 4.0 * pm.mcse_mean,
+        "{} vs {mu_mean}",
+        pm.mean
+    );
+    assert!(
+        (ps.mean - s_mean).abs() < 4.0 * ps.mcse_mean,
+        "{} vs {s_mean}",
+        ps.mean
+    );
+    assert!((pm.sd / mu_sd - 1.0).abs() < 0.05, "{} vs {mu_sd}", pm.sd);
+    assert!((ps.sd / s_sd - 1.0).abs() < 0.05, "{} vs {s_sd}", ps.sd);
+}
