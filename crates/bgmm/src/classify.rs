@@ -6,7 +6,7 @@ use chacha20::ChaCha8Rng;
 use rand::SeedableRng;
 
 use crate::data::Data;
-use crate::density::{log_joint, log_prior, log_responsibilities, Components};
+use crate::density::{log_joint, log_prior, log_responsibilities, sigmoid, Components};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::optim::Adam;
@@ -202,15 +202,6 @@ pub fn classify_svi(
 /// `−log p(x, θ)`: what the SVI loss converges to.
 pub fn exact_loss(model: &Model, params: &Params, data: &Data) -> f64 {
     -log_joint(model, data, params)
-}
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 #[cfg(test)]

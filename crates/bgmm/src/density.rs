@@ -307,8 +307,9 @@ fn log_sigmoid(x: f64) -> f64 {
     }
 }
 
+/// `σ(x) = 1 / (1 + e^{−x})` without overflow.
 #[inline]
-fn sigmoid(x: f64) -> f64 {
+pub(crate) fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {

@@ -170,6 +170,21 @@ pub fn match_labels(
     hungarian(&cost)
 }
 
+/// The MAP that starts the chains (or VI) and fixes the reference labelling: a lighter search
+/// than `fit`'s default (20 restarts, the best 4 optimised), as it only needs the main mode.
+fn reference_map(model: &Model, data: &Data, seed: u64) -> Result<crate::map::Fit> {
+    fit(
+        model,
+        data,
+        &FitOptions {
+            restarts: 20,
+            candidates: 4,
+            seed,
+            ..FitOptions::default()
+        },
+    )
+}
+
 fn initial_points(
     model: &Model,
     data: &Data,
@@ -180,16 +195,7 @@ fn initial_points(
     let t = Transform::new(model);
     let dens = MixtureDensity::new(model, data, true);
     let mut grad = vec![0.0; dens.dim()];
-    let map = fit(
-        model,
-        data,
-        &FitOptions {
-            restarts: 20,
-            candidates: 4,
-            seed: opts.nuts.seed,
-            ..FitOptions::default()
-        },
-    )?;
+    let map = reference_map(model, data, opts.nuts.seed)?;
     let mut inits = Vec::with_capacity(opts.nuts.chains);
     for c in 0..opts.nuts.chains {
         // a stream apart from the chains' own
@@ -338,16 +344,7 @@ pub fn vi_posterior(
 ) -> Result<(Posterior, crate::vi::ViResult)> {
     check_data(model, data)?;
     let t = Transform::new(model);
-    let map = fit(
-        model,
-        data,
-        &FitOptions {
-            restarts: 20,
-            candidates: 4,
-            seed: opts.seed,
-            ..FitOptions::default()
-        },
-    )?;
+    let map = reference_map(model, data, opts.seed)?;
     let dens = MixtureDensity::new(model, data, true);
     let res = crate::vi::fit_vi(&dens, &t.pack(&map.params), opts)?;
     let mut grad = vec![0.0; dens.dim()];
