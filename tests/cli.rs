@@ -1676,3 +1676,43 @@ fn classify_with_a_sampling_run_gives_posterior_assignment_probabilities() {
         &["--method svi"],
     );
 }
+
+#[test]
+fn sample_is_identical_on_one_and_three_threads() {
+    let tmp = TempDir::new().unwrap();
+    let m = model("homework-2d-component.toml");
+    let r = ok(&["simulate", &m, "-n", "5000", "--seed", "3"]);
+    let data = write(&tmp, "big.csv", r.stdout.as_bytes());
+    let run = |threads: &str| -> String {
+        let out = path_str(&tmp.path().join(format!("run{threads}")));
+        let args = [
+            "sample",
+            data.as_str(),
+            m.as_str(),
+            "--chains",
+            "3",
+            "--warmup",
+            "100",
+            "--draws",
+            "100",
+            "--quiet",
+            "--out",
+            out.as_str(),
+        ];
+        let r = bgmm_env(&args, &[("RAYON_NUM_THREADS", threads)]);
+        assert_eq!(r.code, Some(0), "{}", r.show());
+        // the draws and sampler statistics, without the header comments (command line)
+        (0..3)
+            .map(|c| {
+                std::fs::read_to_string(tmp.path().join(format!("run{threads}/chain-{c}.csv")))
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(run("1"), run("3"));
+}
