@@ -47,6 +47,17 @@ enum Command {
     Predict(crate::predict::PredictArgs),
     /// Mean-field Gaussian variational posterior (Pyro's AutoNormal), as draws like `sample`.
     Vi(ViArgs),
+    /// Draw the pictures of a fit directory (`fit --out DIR`) as SVG files into it.
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// A directory written by `fit --out`.
+    dir: PathBuf,
+    /// Write the pictures here instead of into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -244,6 +255,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => crate::sample::cmd_sample(a),
         Command::Predict(a) => crate::predict::cmd_predict(a),
         Command::Vi(a) => crate::sample::cmd_vi(a),
+        Command::Plot(a) => cmd_plot(a),
     }
 }
 
@@ -606,6 +618,44 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
                 0
             )
         );
+    }
+    Ok(())
+}
+
+fn cmd_plot(a: PlotArgs) -> Result<()> {
+    if !a.dir.join("fit.json").exists() {
+        bail!(
+            "'{}' holds nothing to plot (no fit.json; run `bgmm fit … --out {}` first)",
+            a.dir.display(),
+            a.dir.display()
+        );
+    }
+    let (rec, model, params) = load_fit(&a.dir)?;
+    let (data, names) = load_data(&rec.data.source, Some(&rec.data.columns))
+        .map_err(|e| anyhow!("the fit's data: {e}"))?;
+    let out = a.out.clone().unwrap_or_else(|| a.dir.clone());
+    ensure_dir(&out)?;
+    let files = [
+        (
+            "loss.svg",
+            crate::plot::loss_svg(&rec.history.loss, &rec.history.polish_loss)?,
+        ),
+        (
+            "grad_norm.svg",
+            crate::plot::grad_norm_svg(&rec.history.grad_norm)?,
+        ),
+        (
+            if model.d == 1 {
+                "density.svg"
+            } else {
+                "assignments.svg"
+            },
+            crate::plot::density_svg(&model, &params, &data, &names)?,
+        ),
+    ];
+    for (name, svg) in &files {
+        write_out(&out, name, svg.as_bytes())?;
+        println!("wrote {}", out.join(name).display());
     }
     Ok(())
 }

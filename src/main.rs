@@ -5,6 +5,7 @@
 mod atomic;
 mod cli;
 mod output;
+mod plot;
 mod predict;
 mod sample;
 mod table;

@@ -1716,3 +1716,28 @@ fn sample_is_identical_on_one_and_three_threads() {
     };
     assert_eq!(run("1"), run("3"));
 }
+
+#[test]
+fn plot_draws_the_pictures_of_a_fit() {
+    let tmp = TempDir::new().unwrap();
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&[
+        "fit",
+        "builtin:tutorial",
+        &model("tutorial.toml"),
+        "--out",
+        &fit,
+    ]);
+    let r = ok(&["plot", &fit]);
+    for name in ["loss.svg", "grad_norm.svg", "density.svg"] {
+        assert!(r.stdout.contains(name), "{}", r.stdout);
+        let svg = std::fs::read_to_string(tmp.path().join("fit").join(name)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{name}"
+        );
+    }
+    let density = std::fs::read_to_string(tmp.path().join("fit/density.svg")).unwrap();
+    assert_eq!(density.matches("<circle").count(), 5);
+    fails(&["plot", &path_str(tmp.path())], &["nothing to plot"]);
+}
