@@ -47,13 +47,13 @@ enum Command {
     Predict(crate::predict::PredictArgs),
     /// Mean-field Gaussian variational posterior (Pyro's AutoNormal), as draws like `sample`.
     Vi(ViArgs),
-    /// Draw the pictures of a fit directory (`fit --out DIR`) as SVG files into it.
+    /// Draw the pictures of a fit or sampling run directory as SVG files into it.
     Plot(PlotArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A directory written by `fit --out`.
+    /// A directory written by `fit --out` or `sample --out` / `vi --out`.
     dir: PathBuf,
     /// Write the pictures here instead of into DIR.
     #[arg(long, value_name = "DIR")]
@@ -567,7 +567,8 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     if a.method != "exact" {
         bail!("--method svi needs a MAP fit, not a sampling run");
     }
-    let (model, _, draws) = crate::predict::load_run(&a.fit)?;
+    let (model, _, chains) = crate::predict::load_run(&a.fit)?;
+    let draws = chains.concat();
     let (data, names) = load_data(&a.data, a.columns.as_deref())?;
     if data.d() != model.d {
         bail!(
@@ -623,9 +624,28 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
 }
 
 fn cmd_plot(a: PlotArgs) -> Result<()> {
+    let out = a.out.clone().unwrap_or_else(|| a.dir.clone());
+    if a.dir.join("summary.json").exists() {
+        let (model, _, chains) = crate::predict::load_run(&a.dir)?;
+        let flat: Vec<Vec<Vec<f64>>> = chains
+            .iter()
+            .map(|c| c.iter().map(|p| p.flat()).collect())
+            .collect();
+        let names = model.constrained_names();
+        ensure_dir(&out)?;
+        for (name, svg) in [
+            ("trace.svg", crate::plot::trace_svg(&names, &flat)?),
+            ("posterior.svg", crate::plot::histograms_svg(&names, &flat)?),
+        ] {
+            write_out(&out, name, svg.as_bytes())?;
+            println!("wrote {}", out.join(name).display());
+        }
+        return Ok(());
+    }
     if !a.dir.join("fit.json").exists() {
         bail!(
-            "'{}' holds nothing to plot (no fit.json; run `bgmm fit … --out {}` first)",
+            "'{}' holds nothing to plot (no fit.json or summary.json; run `bgmm fit … --out {}` or `bgmm sample … --out {}` first)",
+            a.dir.display(),
             a.dir.display(),
             a.dir.display()
         );
@@ -633,7 +653,6 @@ fn cmd_plot(a: PlotArgs) -> Result<()> {
     let (rec, model, params) = load_fit(&a.dir)?;
     let (data, names) = load_data(&rec.data.source, Some(&rec.data.columns))
         .map_err(|e| anyhow!("the fit's data: {e}"))?;
-    let out = a.out.clone().unwrap_or_else(|| a.dir.clone());
     ensure_dir(&out)?;
     let files = [
         (

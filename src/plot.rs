@@ -308,6 +308,106 @@ pub fn density_svg(model: &Model, p: &Params, data: &Data, names: &[String]) -> 
     Ok(s)
 }
 
+/// Trace plots: one panel per parameter, draws against iteration, one colour per chain
+/// (seeds 001 and 003). `chains[c][s][i]` is parameter `i` of draw `s` in chain `c`.
+pub fn trace_svg(names: &[String], chains: &[Vec<Vec<f64>>]) -> Result<String> {
+    fonts();
+    let rows = names.len().max(1);
+    let mut s = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut s, (1000, 40 + 160 * rows as u32)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root
+            .titled("Trace plots (chains in colours)", ("sans-serif", 20))
+            .map_err(err)?;
+        let panels = root.split_evenly((rows, 1));
+        let n = chains.iter().map(Vec::len).max().unwrap_or(2).max(2);
+        for (i, (name, area)) in names.iter().zip(panels.iter()).enumerate() {
+            let vals = chains.iter().flatten().map(|d| d[i]);
+            let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+            let pad = 0.05 * (hi - lo).max(1e-12);
+            let mut c = ChartBuilder::on(area)
+                .margin(6)
+                .x_label_area_size(25)
+                .y_label_area_size(70)
+                .caption(name.as_str(), ("sans-serif", 14))
+                .build_cartesian_2d(0f64..(n - 1) as f64, (lo - pad)..(hi + pad))
+                .map_err(err)?;
+            c.configure_mesh()
+                .x_desc("draw")
+                .max_light_lines(2)
+                .draw()
+                .map_err(err)?;
+            for (k, chain) in chains.iter().enumerate() {
+                let col = PALETTE[k % PALETTE.len()];
+                c.draw_series(LineSeries::new(
+                    chain.iter().enumerate().map(|(s, d)| (s as f64, d[i])),
+                    col.mix(0.7),
+                ))
+                .map_err(err)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(s)
+}
+
+/// Marginal posterior histograms, one panel per parameter, all chains pooled (seed 003).
+pub fn histograms_svg(names: &[String], chains: &[Vec<Vec<f64>>]) -> Result<String> {
+    fonts();
+    let cols = 3usize;
+    let rows = names.len().div_ceil(cols).max(1);
+    let bins = 40usize;
+    let mut s = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut s, (1000, 40 + 220 * rows as u32)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root
+            .titled("Posterior histograms", ("sans-serif", 20))
+            .map_err(err)?;
+        let panels = root.split_evenly((rows, cols));
+        for (i, (name, area)) in names.iter().zip(panels.iter()).enumerate() {
+            let mut v: Vec<f64> = chains.iter().flatten().map(|d| d[i]).collect();
+            v.sort_by(f64::total_cmp);
+            let (lo, hi) = (v[0], v[v.len() - 1]);
+            let width = ((hi - lo) / bins as f64).max(1e-12);
+            let mut counts = vec![0usize; bins];
+            for x in &v {
+                counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
+            }
+            let top = counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let mut c = ChartBuilder::on(area)
+                .margin(8)
+                .x_label_area_size(25)
+                .y_label_area_size(45)
+                .caption(format!("{name}  (mean {mean:.3})"), ("sans-serif", 14))
+                .build_cartesian_2d(lo..(lo + width * bins as f64), 0f64..top)
+                .map_err(err)?;
+            c.configure_mesh()
+                .max_light_lines(1)
+                .x_labels(4)
+                .y_labels(3)
+                .draw()
+                .map_err(err)?;
+            c.draw_series(counts.iter().enumerate().map(|(b, &n)| {
+                let x0 = lo + b as f64 * width;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width, n as f64)],
+                    PALETTE[1].mix(0.6).filled(),
+                )
+            }))
+            .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +449,27 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 5);
         assert!(svg.contains("component 0: w 0.375, loc 0.499, scale 0.651"));
         assert!(svg.contains("Density of the 2-component mixture"));
+    }
+
+    #[test]
+    fn trace_and_histograms_have_a_panel_per_parameter() {
+        let names = vec!["locs[0]".to_string(), "scale".to_string()];
+        let chains: Vec<Vec<Vec<f64>>> = (0..2)
+            .map(|c| {
+                (0..50)
+                    .map(|s| vec![c as f64 + 0.01 * s as f64, 1.0 + 0.001 * s as f64])
+                    .collect()
+            })
+            .collect();
+        let t = trace_svg(&names, &chains).unwrap();
+        assert!(t.contains("\nlocs[0]\n") && t.contains("\nscale\n"));
+        // one line per chain and parameter: chain 0 red, chain 1 blue
+        assert_eq!(t.matches("stroke=\"#D62728\"").count(), 2);
+        assert_eq!(t.matches("stroke=\"#1F77B4\"").count(), 2);
+        let h = histograms_svg(&names, &chains).unwrap();
+        assert!(h.contains("locs[0]  (mean 0.745)"), "{}", &h[..300]);
+        // 40 bars per parameter
+        assert_eq!(h.matches("fill=\"#1F77B4\"").count(), 80);
     }
 
     #[test]

@@ -39,8 +39,9 @@ pub struct PredictArgs {
     out: Option<PathBuf>,
 }
 
-/// Parameter draws of a sampling run: the model, the data's size and the relabelled draws.
-pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
+/// Parameter draws of a sampling run: the model, the data's size and the relabelled draws,
+/// chain by chain.
+pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
     let summary = dir.join("summary.json");
     let shown = summary.display();
     let text = std::fs::read_to_string(&summary)
@@ -56,8 +57,9 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
         .as_u64()
         .ok_or_else(|| anyhow!("run summary '{shown}': no data.n"))? as usize;
     let width = model.n_constrained();
-    let mut draws = Vec::new();
+    let mut chains = Vec::new();
     for c in 0.. {
+        let mut draws = Vec::new();
         let path = dir.join(format!("chain-{c}.csv"));
         if !path.exists() {
             if c == 0 {
@@ -96,8 +98,9 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Params>)> {
                 .map_err(|e| anyhow!("'{}', row {}: {e}", path.display(), i + 1))?;
             draws.push(p);
         }
+        chains.push(draws);
     }
-    Ok((model, n, draws))
+    Ok((model, n, chains))
 }
 
 /// Run `bgmm predict`.
@@ -105,7 +108,7 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
     let is_run = a.run.join("summary.json").exists();
     let (model, n_data, mut draws, kind) = if is_run {
         let (m, n, d) = load_run(&a.run)?;
-        (m, n, d, "posterior predictive")
+        (m, n, d.concat(), "posterior predictive")
     } else {
         let (rec, m, p) = load_fit(&a.run)?;
         if a.sets == 0 {

@@ -1740,4 +1740,29 @@ fn plot_draws_the_pictures_of_a_fit() {
     let density = std::fs::read_to_string(tmp.path().join("fit/density.svg")).unwrap();
     assert_eq!(density.matches("<circle").count(), 5);
     fails(&["plot", &path_str(tmp.path())], &["nothing to plot"]);
+    // a sampling run: trace plots and posterior histograms
+    let run = path_str(&tmp.path().join("run"));
+    ok(&[
+        "sample",
+        "builtin:tutorial",
+        &model("tutorial.toml"),
+        "--chains",
+        "2",
+        "--warmup",
+        "100",
+        "--draws",
+        "100",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    let r = ok(&["plot", &run]);
+    assert!(r.stdout.contains("trace.svg") && r.stdout.contains("posterior.svg"));
+    let trace = std::fs::read_to_string(tmp.path().join("run/trace.svg")).unwrap();
+    for name in ["weights[0]", "locs[1]", "scale"] {
+        assert!(
+            trace.contains(&format!("\n{name}\n")),
+            "{name} panel missing"
+        );
+    }
 }
