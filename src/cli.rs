@@ -62,13 +62,8 @@ pub struct PlotArgs {
 
 #[derive(Args, Debug)]
 pub struct ViArgs {
-    /// Data: a CSV file or builtin:iris / builtin:tutorial.
-    pub(crate) data: String,
     #[command(flatten)]
-    pub(crate) model: ModelArgs,
-    /// Columns to use, comma-separated (default: every numeric column).
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) columns: Option<Vec<String>>,
+    pub(crate) input: InputArgs,
     /// Adam steps on the negative ELBO.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) steps: usize,
@@ -90,13 +85,8 @@ pub struct ViArgs {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// Data: a CSV file or builtin:iris / builtin:tutorial.
-    pub(crate) data: String,
     #[command(flatten)]
-    pub(crate) model: ModelArgs,
-    /// Columns to use, comma-separated (default: every numeric column).
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) columns: Option<Vec<String>>,
+    pub(crate) input: InputArgs,
     /// Number of chains (each on its own thread).
     #[arg(long, default_value_t = 4)]
     pub(crate) chains: usize,
@@ -167,6 +157,18 @@ struct DescribeArgs {
     json: bool,
 }
 
+/// The data and the model of `fit`, `sample` and `vi`.
+#[derive(Args, Debug)]
+pub(crate) struct InputArgs {
+    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    pub(crate) data: String,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Columns to use, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) columns: Option<Vec<String>>,
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct ModelArgs {
     /// Model file (TOML); or give -k.
@@ -181,13 +183,8 @@ pub(crate) struct ModelArgs {
 
 #[derive(Args, Debug)]
 struct FitArgs {
-    /// Data: a CSV file or builtin:iris / builtin:tutorial.
-    data: String,
     #[command(flatten)]
-    model: ModelArgs,
-    /// Columns to use, comma-separated (default: every numeric column).
-    #[arg(long, value_delimiter = ',')]
-    columns: Option<Vec<String>>,
+    input: InputArgs,
     /// Initial points screened by their loss; the best one is optimised.
     #[arg(long, default_value_t = 100)]
     restarts: usize,
@@ -224,7 +221,7 @@ struct ClassifyArgs {
     /// A fit (the JSON `bgmm fit --json` prints, or the directory `fit --out` wrote), or a sampling
     /// run directory (`sample --out`) for posterior assignment probabilities.
     fit: PathBuf,
-    /// Data: a CSV file or builtin:iris / builtin:tutorial.
+    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     data: String,
     /// Columns to use (default: the fit's columns if the data have them, else every numeric column).
     #[arg(long, value_delimiter = ',')]
@@ -491,8 +488,8 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let betas = parse_betas(&a.betas)?;
     let init = Init::parse(&a.init)
         .ok_or_else(|| anyhow!("--init: unknown '{}' (known: pyro, kmeans++)", a.init))?;
-    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.model, &data)?;
+    let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
+    let (model, origin) = resolve_model(&a.input.model, &data)?;
     let opts = FitOptions {
         restarts: a.restarts,
         candidates: a.candidates,
@@ -506,7 +503,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         ..FitOptions::default()
     };
     let f = fit(&model, &data, &opts).map_err(|e| match e {
-        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.data),
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => anyhow!("{other}"),
     })?;
     let record = FitRecord {
@@ -523,7 +520,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         init_params: f.init_params.shaped(&model),
         model: model.spec().clone(),
         data: DataInfo {
-            source: a.data.clone(),
+            source: a.input.data.clone(),
             columns: names,
             n: data.n(),
         },

@@ -130,8 +130,8 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         "prior" => InitFrom::Prior,
         other => bail!("--init: unknown '{other}' (known: map, prior)"),
     };
-    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.model, &data)?;
+    let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
+    let (model, origin) = resolve_model(&a.input.model, &data)?;
     let opts = SampleOptions {
         nuts: NutsOptions {
             chains: a.chains,
@@ -177,7 +177,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     };
     let t0 = Instant::now();
     let post = sample_posterior(&model, &data, &opts, &progress).map_err(|e| match e {
-        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.data),
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => anyhow!("{other}"),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
@@ -191,14 +191,14 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     });
     let title = format!(
         "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
-        a.data,
+        a.input.data,
         data.n(),
         a.chains,
         a.draws,
         a.warmup
     );
     let info = DataInfo {
-        source: a.data.clone(),
+        source: a.input.data.clone(),
         columns: names,
         n: data.n(),
     };
@@ -305,8 +305,8 @@ pub(crate) fn report(
 
 /// Run `bgmm vi`.
 pub fn cmd_vi(a: ViArgs) -> Result<()> {
-    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.model, &data)?;
+    let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
+    let (model, origin) = resolve_model(&a.input.model, &data)?;
     let opts = ViOptions {
         steps: a.steps,
         lr: a.lr,
@@ -317,7 +317,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     };
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
-        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.data),
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => anyhow!("{other}"),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
@@ -329,13 +329,13 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     });
     let title = format!(
         "Mean-field VI (AutoNormal, Trace_ELBO) on {} ({} points) with {origin}: {} steps, ELBO {elbo:.3}; {} draws",
-        a.data,
+        a.input.data,
         data.n(),
         a.steps,
         a.draws
     );
     let info = DataInfo {
-        source: a.data.clone(),
+        source: a.input.data.clone(),
         columns: names,
         n: data.n(),
     };
