@@ -620,6 +620,39 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
+/// `classify.svg` from a `classify --out DIR` (1-D data).
+fn plot_classification(dir: &Path, out: &Path) -> Result<()> {
+    let file = dir.join("classify.json");
+    let shown = file.display();
+    let text = std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("'{shown}', line {}: not JSON ({e})", e.line()))?;
+    let bad = || anyhow!("'{shown}' is not a bgmm classification");
+    let source = v["data"]["source"].as_str().ok_or_else(bad)?;
+    let columns: Vec<String> =
+        serde_json::from_value(v["data"]["columns"].clone()).map_err(|_| bad())?;
+    let z: Vec<usize> = serde_json::from_value(v["assignments"].clone()).map_err(|_| bad())?;
+    let probs: Vec<Vec<f64>> = serde_json::from_value(v["probs"].clone()).map_err(|_| bad())?;
+    let (data, _) =
+        load_data(source, Some(&columns)).map_err(|e| anyhow!("the classification's data: {e}"))?;
+    if data.d() != 1 {
+        println!(
+            "classification plots are drawn for 1-D data only (these have {} columns)",
+            data.d()
+        );
+        return Ok(());
+    }
+    if z.len() != data.n() || probs.len() != data.n() {
+        bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
+    }
+    let sampled = v["temperature"].as_u64() == Some(1);
+    let svg = crate::plot::classify_svg(data.col(0), &z, &probs, sampled)?;
+    ensure_dir(out)?;
+    write_out(out, "classify.svg", svg.as_bytes())?;
+    println!("wrote {}", out.join("classify.svg").display());
+    Ok(())
+}
+
 fn cmd_plot(a: PlotArgs) -> Result<()> {
     let out = a.out.clone().unwrap_or_else(|| a.dir.clone());
     if a.dir.join("summary.json").exists() {
@@ -638,6 +671,12 @@ fn cmd_plot(a: PlotArgs) -> Result<()> {
             println!("wrote {}", out.join(name).display());
         }
         return Ok(());
+    }
+    if a.dir.join("classify.json").exists() {
+        plot_classification(&a.dir, &out)?;
+        if !a.dir.join("fit.json").exists() {
+            return Ok(());
+        }
     }
     if !a.dir.join("fit.json").exists() {
         bail!(

@@ -408,6 +408,90 @@ pub fn histograms_svg(names: &[String], chains: &[Vec<Vec<f64>>]) -> Result<Stri
     Ok(s)
 }
 
+/// 1-D classification: the assignment of each point against x (seed 001's "MAP assignment" or
+/// "Random posterior assignment") above its assignment probabilities (seed 001's "Mixture
+/// assignment probabilities").
+pub fn classify_svg(x: &[f64], z: &[usize], probs: &[Vec<f64>], sampled: bool) -> Result<String> {
+    fonts();
+    let k = probs.first().map_or(1, Vec::len);
+    let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = 0.03 * (hi - lo).max(1e-9);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (1000, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (top, bottom) = root.split_vertically(240);
+        let mut c = ChartBuilder::on(&top)
+            .caption(
+                if sampled {
+                    "Random posterior assignment"
+                } else {
+                    "MAP assignment"
+                },
+                ("sans-serif", 18),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(lo..hi, -0.5f64..(k as f64 - 0.5))
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc("data value")
+            .y_desc("class assignment")
+            .y_labels(k.min(10))
+            .draw()
+            .map_err(err)?;
+        if sampled {
+            c.draw_series(
+                order
+                    .iter()
+                    .map(|&i| Cross::new((x[i], z[i] as f64), 4, PALETTE[1].stroke_width(1))),
+            )
+            .map_err(err)?;
+        } else {
+            c.draw_series(LineSeries::new(
+                order.iter().map(|&i| (x[i], z[i] as f64)),
+                PALETTE[1].stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
+        let mut c = ChartBuilder::on(&bottom)
+            .caption("Mixture assignment probabilities", ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(lo..hi, -0.02f64..1.02)
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc("data value")
+            .y_desc("assignment probability")
+            .draw()
+            .map_err(err)?;
+        for comp in 0..k {
+            let col = PALETTE[comp % PALETTE.len()];
+            c.draw_series(
+                order
+                    .iter()
+                    .map(|&i| Circle::new((x[i], probs[i][comp]), 3, col.filled())),
+            )
+            .map_err(err)?
+            .label(format!("component {comp}"))
+            .legend(move |(a, b)| Circle::new((a + 10, b), 4, col.filled()));
+        }
+        c.configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,6 +554,28 @@ mod tests {
         assert!(h.contains("locs[0]  (mean 0.745)"), "{}", &h[..300]);
         // 40 bars per parameter
         assert_eq!(h.matches("fill=\"#1F77B4\"").count(), 80);
+    }
+
+    #[test]
+    fn classify_plot_shows_every_point_with_its_probabilities() {
+        let x = [0.0, 1.0, 10.0, 11.0, 12.0];
+        let z = [0, 0, 1, 1, 1];
+        let probs: Vec<Vec<f64>> = z
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    vec![1.0, 0.0]
+                } else {
+                    vec![0.0, 1.0]
+                }
+            })
+            .collect();
+        let svg = classify_svg(&x, &z, &probs, false).unwrap();
+        assert!(svg.contains("MAP assignment") && svg.contains("Mixture assignment probabilities"));
+        // one probability mark per point and component, plus the two legend marks
+        assert_eq!(svg.matches("<circle").count(), 5 * 2 + 2);
+        let svg = classify_svg(&x, &z, &probs, true).unwrap();
+        assert!(svg.contains("Random posterior assignment"));
     }
 
     #[test]

@@ -1740,6 +1740,13 @@ fn plot_draws_the_pictures_of_a_fit() {
     let density = std::fs::read_to_string(tmp.path().join("fit/density.svg")).unwrap();
     assert_eq!(density.matches("<circle").count(), 5);
     fails(&["plot", &path_str(tmp.path())], &["nothing to plot"]);
+    // a classification of the tutorial grid: assignment and probabilities against x
+    let cls = path_str(&tmp.path().join("cls"));
+    ok(&["classify", &fit, "grid:-3,15,0.1", "--out", &cls]);
+    let r = ok(&["plot", &cls]);
+    assert!(r.stdout.contains("classify.svg"), "{}", r.stdout);
+    let svg = std::fs::read_to_string(tmp.path().join("cls/classify.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 180 * 2 + 2);
     // a sampling run: trace plots and posterior histograms
     let run = path_str(&tmp.path().join("run"));
     ok(&[
