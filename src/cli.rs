@@ -287,7 +287,10 @@ fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model
 }
 
 pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
-    let t = table::load(spec, columns)?;
+    table_data(spec, table::load(spec, columns)?)
+}
+
+fn table_data(spec: &str, t: table::Table) -> Result<(Data, Vec<String>)> {
     let names = t.names.clone();
     let data = Data::from_columns(t.columns).map_err(|e| anyhow!("data '{spec}': {e}"))?;
     Ok((data, names))
@@ -770,16 +773,14 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
         return classify_posterior(&a);
     }
     let (rec, model, params) = load_fit(&a.fit)?;
-    // default columns: the fit's, when the new data have all of them
-    let columns = match &a.columns {
-        Some(c) => Some(c.clone()),
-        None => {
-            let probe = table::load(&a.data, None)?;
-            let have_all = rec.data.columns.iter().all(|c| probe.names.contains(c));
-            have_all.then(|| rec.data.columns.clone())
-        }
+    // default columns: the fit's, when the new data have all of them (one read of the file)
+    let t = match &a.columns {
+        Some(c) => table::load(&a.data, Some(c))?,
+        None => table::load(&a.data, None)?
+            .select(&rec.data.columns)
+            .unwrap_or_else(|all| all),
     };
-    let (data, names) = load_data(&a.data, columns.as_deref())?;
+    let (data, names) = table_data(&a.data, t)?;
     if data.d() != model.d {
         bail!(
             "dimension mismatch: the fit '{}' has d = {} but the data '{}' have {} column{} ({})",

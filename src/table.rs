@@ -72,6 +72,26 @@ pub struct Table {
     pub columns: Vec<Vec<f64>>,
 }
 
+impl Table {
+    /// The named columns, in that order; the table unchanged (as `Err`) if one is missing.
+    pub fn select(mut self, names: &[String]) -> std::result::Result<Table, Table> {
+        let idx: Option<Vec<usize>> = names
+            .iter()
+            .map(|n| self.names.iter().position(|m| m == n))
+            .collect();
+        let Some(idx) = idx else { return Err(self) };
+        let columns = idx
+            .iter()
+            .map(|&j| std::mem::take(&mut self.columns[j]))
+            .collect();
+        Ok(Table {
+            source: self.source,
+            names: names.to_vec(),
+            columns,
+        })
+    }
+}
+
 #[cfg(test)]
 impl Table {
     /// Number of data rows (points).
