@@ -35,6 +35,9 @@ pub struct SampleOptions {
     pub nuts: NutsOptions,
     /// Initial points.
     pub init: InitFrom,
+    /// A MAP to start from and label by (e.g. a fit the user already made), instead of the
+    /// sampler's own short MAP search; must be parameters of this model.
+    pub start: Option<Params>,
 }
 
 /// Per-chain sampler statistics.
@@ -195,7 +198,13 @@ fn initial_points(
     let t = Transform::new(model);
     let dens = MixtureDensity::new(model, data, true);
     let mut grad = vec![0.0; dens.dim()];
-    let map = reference_map(model, data, opts.nuts.seed)?;
+    let map = match &opts.start {
+        Some(p) => {
+            p.check(model)?;
+            p.clone()
+        }
+        None => reference_map(model, data, opts.nuts.seed)?.params,
+    };
     let mut inits = Vec::with_capacity(opts.nuts.chains);
     for c in 0..opts.nuts.chains {
         // a stream apart from the chains' own
@@ -204,7 +213,7 @@ fn initial_points(
         for _ in 0..100 {
             let x: Vec<f64> = match opts.init {
                 InitFrom::Map => t
-                    .pack(&map.params)
+                    .pack(&map)
                     .iter()
                     .map(|v| v + 0.1 * rng.sample::<f64, _>(StandardNormal))
                     .collect(),
@@ -233,7 +242,7 @@ fn initial_points(
             ))
         })?);
     }
-    Ok((inits, Some(map.params)))
+    Ok((inits, Some(map)))
 }
 
 /// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise.
