@@ -47,17 +47,26 @@ enum Command {
     Predict(crate::predict::PredictArgs),
     /// Mean-field Gaussian variational posterior (Pyro's AutoNormal), as draws like `sample`.
     Vi(ViArgs),
-    /// Draw the pictures of a fit or sampling run directory as SVG files into it.
+    /// Draw the pictures of a fit, classification or sampling run directory (SVG and PNG).
     Plot(PlotArgs),
+    /// One self-contained HTML page with the model, data, fit, summaries and every picture.
+    Report(crate::report::ReportArgs),
+    /// The whole pipeline on the embedded iris petal lengths: fit, classify, sample, predict,
+    /// pictures and the report (bgmm-demo/report.html).
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A directory written by `fit --out` or `sample --out` / `vi --out`.
+    /// A directory written by `fit`, `classify`, `sample` or `vi` with `--out`, or a directory
+    /// holding such directories (each run's pictures are written next to it).
     dir: PathBuf,
     /// Write the pictures here instead of into DIR.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// svg, png or both.
+    #[arg(long, default_value = "both")]
+    format: String,
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +120,10 @@ pub struct SampleArgs {
     /// Adapt a low-rank plus diagonal mass matrix (for strongly correlated posteriors).
     #[arg(long)]
     pub(crate) low_rank: bool,
+    /// Start the chains from this MAP fit (a `fit --out` directory or fit JSON) and label the
+    /// draws by its components, instead of a fresh MAP search.
+    #[arg(long, value_name = "FIT")]
+    pub(crate) from_fit: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
@@ -253,10 +266,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => crate::predict::cmd_predict(a),
         Command::Vi(a) => crate::sample::cmd_vi(a),
         Command::Plot(a) => cmd_plot(a),
+        Command::Report(a) => crate::report::cmd_report(a),
+        Command::Demo(a) => crate::demo::cmd_demo(a),
     }
 }
 
+/// The command line recorded in every output: this process's, or the one `bgmm demo` runs.
+pub(crate) static COMMAND: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 pub(crate) fn command_line() -> String {
+    if let Some(c) = COMMAND.lock().ok().and_then(|c| c.clone()) {
+        return c;
+    }
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
@@ -623,97 +644,42 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
-/// `classify.svg` from a `classify --out DIR` (1-D data).
-fn plot_classification(dir: &Path, out: &Path) -> Result<()> {
-    let file = dir.join("classify.json");
-    let shown = file.display();
-    let text = std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("'{shown}', line {}: not JSON ({e})", e.line()))?;
-    let bad = || anyhow!("'{shown}' is not a bgmm classification");
-    let source = v["data"]["source"].as_str().ok_or_else(bad)?;
-    let columns: Vec<String> =
-        serde_json::from_value(v["data"]["columns"].clone()).map_err(|_| bad())?;
-    let z: Vec<usize> = serde_json::from_value(v["assignments"].clone()).map_err(|_| bad())?;
-    let probs: Vec<Vec<f64>> = serde_json::from_value(v["probs"].clone()).map_err(|_| bad())?;
-    let (data, _) =
-        load_data(source, Some(&columns)).map_err(|e| anyhow!("the classification's data: {e}"))?;
-    if data.d() != 1 {
-        println!(
-            "classification plots are drawn for 1-D data only (these have {} columns)",
-            data.d()
-        );
-        return Ok(());
-    }
-    if z.len() != data.n() || probs.len() != data.n() {
-        bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
-    }
-    let sampled = v["temperature"].as_u64() == Some(1);
-    let svg = crate::plot::classify_svg(data.col(0), &z, &probs, sampled)?;
-    ensure_dir(out)?;
-    write_out(out, "classify.svg", svg.as_bytes())?;
-    println!("wrote {}", out.join("classify.svg").display());
-    Ok(())
-}
-
 fn cmd_plot(a: PlotArgs) -> Result<()> {
+    let (svg, png) = match a.format.as_str() {
+        "svg" => (true, false),
+        "png" => (false, true),
+        "both" => (true, true),
+        other => bail!("--format: unknown '{other}' (known: svg, png, both)"),
+    };
     let out = a.out.clone().unwrap_or_else(|| a.dir.clone());
-    if a.dir.join("summary.json").exists() {
-        let (model, _, chains) = crate::predict::load_run(&a.dir)?;
-        let flat: Vec<Vec<Vec<f64>>> = chains
-            .iter()
-            .map(|c| c.iter().map(|p| p.flat()).collect())
-            .collect();
-        let names = model.constrained_names();
-        ensure_dir(&out)?;
-        for (name, svg) in [
-            ("trace.svg", crate::plot::trace_svg(&names, &flat)?),
-            ("posterior.svg", crate::plot::histograms_svg(&names, &flat)?),
-        ] {
-            write_out(&out, name, svg.as_bytes())?;
-            println!("wrote {}", out.join(name).display());
+    let runs = crate::figures::find_runs(&a.dir)?;
+    for run in &runs {
+        // each run's pictures go next to it (under --out, in the same relative place)
+        let dest = match run.dir().strip_prefix(&a.dir) {
+            Ok(rel) => out.join(rel),
+            Err(_) => out.clone(),
+        };
+        let figs = crate::figures::figures(run)?;
+        if figs.is_empty() {
+            continue;
         }
-        return Ok(());
-    }
-    if a.dir.join("classify.json").exists() {
-        plot_classification(&a.dir, &out)?;
-        if !a.dir.join("fit.json").exists() {
-            return Ok(());
+        ensure_dir(&dest)?;
+        let mut written = Vec::new();
+        for f in &figs {
+            if svg {
+                write_out(
+                    &dest,
+                    &format!("{}.svg", f.stem),
+                    f.render.svg()?.as_bytes(),
+                )?;
+                written.push(format!("{}.svg", f.stem));
+            }
+            if png {
+                write_out(&dest, &format!("{}.png", f.stem), &f.render.png()?)?;
+                written.push(format!("{}.png", f.stem));
+            }
         }
-    }
-    if !a.dir.join("fit.json").exists() {
-        bail!(
-            "'{}' holds nothing to plot (no fit.json or summary.json; run `bgmm fit … --out {}` or `bgmm sample … --out {}` first)",
-            a.dir.display(),
-            a.dir.display(),
-            a.dir.display()
-        );
-    }
-    let (rec, model, params) = load_fit(&a.dir)?;
-    let (data, names) = load_data(&rec.data.source, Some(&rec.data.columns))
-        .map_err(|e| anyhow!("the fit's data: {e}"))?;
-    ensure_dir(&out)?;
-    let files = [
-        (
-            "loss.svg",
-            crate::plot::loss_svg(&rec.history.loss, &rec.history.polish_loss)?,
-        ),
-        (
-            "grad_norm.svg",
-            crate::plot::grad_norm_svg(&rec.history.grad_norm)?,
-        ),
-        (
-            if model.d == 1 {
-                "density.svg"
-            } else {
-                "assignments.svg"
-            },
-            crate::plot::density_svg(&model, &params, &data, &names)?,
-        ),
-    ];
-    for (name, svg) in &files {
-        write_out(&out, name, svg.as_bytes())?;
-        println!("wrote {}", out.join(name).display());
+        println!("{}: wrote {}", dest.display(), written.join(", "));
     }
     Ok(())
 }

@@ -2,11 +2,16 @@
 //!
 //! Every failure prints one line `error: …` on stderr and exits with code 2.
 
+#![allow(clippy::needless_range_loop)]
+
 mod atomic;
 mod cli;
+mod demo;
+mod figures;
 mod output;
 mod plot;
 mod predict;
+mod report;
 mod sample;
 mod table;
 

@@ -229,6 +229,9 @@ pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<
 }
 
 /// Table of points, assignments and probabilities, then counts per component.
+/// Classifications of more points than this print their first 20 and last 10 rows.
+pub const CLASSIFY_ROWS: usize = 60;
+
 pub fn classify_text(
     data: &Data,
     names: &[String],
@@ -257,7 +260,21 @@ pub fn classify_text(
         "{}",
         head.iter().map(|h| format!("{h:>12}")).collect::<String>()
     );
-    for i in 0..data.n() {
+    // long tables show their head and tail, as pandas does
+    let n = data.n();
+    let shown: Vec<usize> = if n > CLASSIFY_ROWS {
+        (0..20).chain(n - 10..n).collect()
+    } else {
+        (0..n).collect()
+    };
+    for (r, &i) in shown.iter().enumerate() {
+        if r > 0 && i != shown[r - 1] + 1 {
+            let _ = writeln!(
+                s,
+                "  … {} more rows (all of them with --json, or in assignments.csv with --out DIR)",
+                i - shown[r - 1] - 1
+            );
+        }
         for j in 0..data.d() {
             let _ = write!(s, "{:>12.5}", data.col(j)[i]);
         }

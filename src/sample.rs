@@ -132,6 +132,25 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let start = match &a.from_fit {
+        None => None,
+        Some(f) => {
+            if a.init != "map" {
+                bail!(
+                    "--from-fit starts the chains from the fit: it cannot go with --init {}",
+                    a.init
+                );
+            }
+            let (_, fit_model, params) = crate::cli::load_fit(f)?;
+            if fit_model.spec() != model.spec() {
+                bail!(
+                    "--from-fit '{}': the fit is of a different model than {origin}",
+                    f.display()
+                );
+            }
+            Some(params)
+        }
+    };
     let opts = SampleOptions {
         nuts: NutsOptions {
             chains: a.chains,
@@ -143,6 +162,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
             low_rank: a.low_rank,
         },
         init,
+        start,
     };
     // progress bars on stderr: hidden when it is not a terminal or with --quiet
     let multi = MultiProgress::with_draw_target(if a.quiet {
@@ -188,6 +208,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         "method": "nuts", "chains": a.chains, "warmup": a.warmup, "draws": a.draws, "seed": a.seed,
         "target_accept": a.target_accept, "max_depth": a.max_depth, "init": a.init,
         "low_rank": a.low_rank,
+        "from_fit": a.from_fit.as_ref().map(|f| f.display().to_string()),
     });
     let title = format!(
         "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",

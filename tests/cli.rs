@@ -1717,6 +1717,24 @@ fn sample_is_identical_on_one_and_three_threads() {
     assert_eq!(run("1"), run("3"));
 }
 
+/// Width and height of a PNG, from its header; panics unless the bytes are a PNG.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+fn svg_ok(path: &std::path::Path) -> String {
+    let svg = std::fs::read_to_string(path).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{}",
+        path.display()
+    );
+    svg
+}
+
 #[test]
 fn plot_draws_the_pictures_of_a_fit() {
     let tmp = TempDir::new().unwrap();
@@ -1729,25 +1747,45 @@ fn plot_draws_the_pictures_of_a_fit() {
         &fit,
     ]);
     let r = ok(&["plot", &fit]);
-    for name in ["loss.svg", "grad_norm.svg", "density.svg"] {
-        assert!(r.stdout.contains(name), "{}", r.stdout);
-        let svg = std::fs::read_to_string(tmp.path().join("fit").join(name)).unwrap();
-        assert!(
-            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
-            "{name}"
-        );
+    for name in ["data", "swarm", "loss", "grad_norm", "density"] {
+        assert!(r.stdout.contains(&format!("{name}.svg")), "{}", r.stdout);
+        svg_ok(&tmp.path().join("fit").join(format!("{name}.svg")));
+        let png = std::fs::read(tmp.path().join("fit").join(format!("{name}.png"))).unwrap();
+        let (w, h) = png_size(&png);
+        assert!(w >= 800 && h >= 300, "{name}: {w}x{h}");
     }
-    let density = std::fs::read_to_string(tmp.path().join("fit/density.svg")).unwrap();
-    assert_eq!(density.matches("<circle").count(), 5);
-    fails(&["plot", &path_str(tmp.path())], &["nothing to plot"]);
+    // the density marks each of the 5 data points with a cross (two strokes)
+    let density = svg_ok(&tmp.path().join("fit/density.svg"));
+    assert_eq!(
+        density
+            .matches("<line opacity=\"0.45\" stroke=\"#000000\"")
+            .count(),
+        10
+    );
+    // the swarm shows each point twice: all together, then in its cluster's row
+    let swarm = svg_ok(&tmp.path().join("fit/swarm.svg"));
+    assert_eq!(swarm.matches("<circle").count(), 10);
+    fails(&["plot", &fit, "--format", "gif"], &["--format", "gif"]);
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    fails(&["plot", &path_str(&empty)], &["holds no bgmm run"]);
+    fails(
+        &["plot", &path_str(&tmp.path().join("nope"))],
+        &["not a directory"],
+    );
     // a classification of the tutorial grid: assignment and probabilities against x
     let cls = path_str(&tmp.path().join("cls"));
     ok(&["classify", &fit, "grid:-3,15,0.1", "--out", &cls]);
-    let r = ok(&["plot", &cls]);
+    let r = ok(&["plot", &cls, "--format", "svg"]);
     assert!(r.stdout.contains("classify.svg"), "{}", r.stdout);
-    let svg = std::fs::read_to_string(tmp.path().join("cls/classify.svg")).unwrap();
+    assert!(!tmp.path().join("cls/classify.png").exists());
+    let svg = svg_ok(&tmp.path().join("cls/classify.svg"));
     assert_eq!(svg.matches("<circle").count(), 180 * 2 + 2);
-    // a sampling run: trace plots and posterior histograms
+    assert!(
+        svg.contains("component with mean 0.499"),
+        "labels name the fit's locations"
+    );
+    // a sampling run: trace, rank, histograms, joint locations, predictive
     let run = path_str(&tmp.path().join("run"));
     ok(&[
         "sample",
@@ -1763,13 +1801,74 @@ fn plot_draws_the_pictures_of_a_fit() {
         "--out",
         &run,
     ]);
-    let r = ok(&["plot", &run]);
-    assert!(r.stdout.contains("trace.svg") && r.stdout.contains("posterior.svg"));
-    let trace = std::fs::read_to_string(tmp.path().join("run/trace.svg")).unwrap();
+    // plotting the parent directory draws every run into its own directory
+    let r = ok(&["plot", &path_str(tmp.path()), "--format", "svg"]);
+    for name in ["trace", "rank", "posterior", "joint_locs", "predictive"] {
+        assert!(r.stdout.contains(&format!("{name}.svg")), "{}", r.stdout);
+        svg_ok(&tmp.path().join("run").join(format!("{name}.svg")));
+    }
+    let trace = svg_ok(&tmp.path().join("run/trace.svg"));
     for name in ["weights[0]", "locs[1]", "scale"] {
         assert!(
             trace.contains(&format!("\n{name}\n")),
             "{name} panel missing"
         );
     }
+    let joint = svg_ok(&tmp.path().join("run/joint_locs.svg"));
+    assert!(joint.contains("200 draws") && joint.contains("loc of component 1"));
+    let pred = svg_ok(&tmp.path().join("run/predictive.svg"));
+    assert!(pred.contains("data (5 values)") && pred.contains("(1000 values)"));
+}
+
+#[test]
+fn sample_from_a_fit_checks_the_fit() {
+    fn run(a: &[String]) -> Vec<&str> {
+        a.iter().map(String::as_str).collect()
+    }
+    let tmp = TempDir::new().unwrap();
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&[
+        "fit",
+        "builtin:tutorial",
+        &model("tutorial.toml"),
+        "--out",
+        &fit,
+    ]);
+    let base = [
+        "sample",
+        "builtin:tutorial",
+        "--chains",
+        "1",
+        "--warmup",
+        "50",
+        "--draws",
+        "50",
+        "--quiet",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    // a fit of another model
+    let other = with(&[&model("iris.toml"), "--from-fit", &fit]);
+    fails(&run(&other), &["--from-fit", "different model"]);
+    // a fit is a MAP start: not with prior draws
+    let prior = with(&[
+        &model("tutorial.toml"),
+        "--from-fit",
+        &fit,
+        "--init",
+        "prior",
+    ]);
+    fails(&run(&prior), &["--from-fit", "--init prior"]);
+    let missing = with(&[&model("tutorial.toml"), "--from-fit", "no/such/fit"]);
+    fails(&run(&missing), &["no/such/fit"]);
+    // the run records the fit it started from
+    let out = path_str(&tmp.path().join("run"));
+    let good = with(&[&model("tutorial.toml"), "--from-fit", &fit, "--out", &out]);
+    ok(&run(&good));
+    let summary = std::fs::read_to_string(tmp.path().join("run/summary.json")).unwrap();
+    assert!(
+        summary.contains(&format!("\"from_fit\": \"{fit}\"")),
+        "{summary}"
+    );
 }

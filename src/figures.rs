@@ -1,0 +1,510 @@
+//! What a run directory holds (a fit, a classification, a sampling run) and the figures that
+//! show it, in the order of the seeds' narrative. `bgmm plot` writes them as files, `bgmm
+//! report` puts them in one HTML page.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+
+use bgmm::classify::{classify, Temperature};
+use bgmm::{Data, Model, Params};
+
+use crate::cli::{load_data, load_fit, FitRecord};
+use crate::plot::classify::Classification;
+use crate::plot::data::{DataHistogram, Ellipse, PairGrid, Swarm};
+use crate::plot::fit::{Density, GradNorms, Loss};
+use crate::plot::posterior::{Chains, Histograms, Joint, Predictive, Rank, Trace};
+use crate::plot::{thin, Render};
+
+/// Scatter plots show at most this many points (evenly thinned; the title says so).
+pub const MAX_SCATTER: usize = 5000;
+/// Swarm plots show at most this many points.
+pub const MAX_SWARM: usize = 1500;
+/// Posterior predictive figures use at most this many draws.
+pub const PREDICTIVE_DRAWS: usize = 200;
+
+/// A figure ready to render, with the file name it is written to and what it shows.
+pub struct Figure {
+    pub stem: String,
+    pub title: String,
+    /// Which figure of the seeds it reproduces, or what it adds.
+    pub about: String,
+    pub render: Box<dyn Render>,
+}
+
+impl Figure {
+    fn new(stem: &str, title: &str, about: &str, render: impl Render + 'static) -> Figure {
+        Figure {
+            stem: stem.to_string(),
+            title: title.to_string(),
+            about: about.to_string(),
+            render: Box::new(render),
+        }
+    }
+}
+
+/// A fit directory (`fit --out`).
+pub struct FitRun {
+    pub dir: PathBuf,
+    pub rec: FitRecord,
+    pub model: Model,
+    pub params: Params,
+    pub data: Data,
+    pub names: Vec<String>,
+}
+
+/// A classification directory (`classify --out`).
+pub struct ClassifyRun {
+    pub dir: PathBuf,
+    pub record: serde_json::Value,
+    pub data: Data,
+    pub names: Vec<String>,
+    pub z: Vec<usize>,
+    pub probs: Vec<Vec<f64>>,
+    pub sampled: bool,
+    /// The fit (or sampling run) it was made from, when it can still be read.
+    pub locs: Option<Vec<f64>>,
+}
+
+/// A sampling directory (`sample --out` or `vi --out`).
+pub struct SampleRun {
+    pub dir: PathBuf,
+    pub summary: serde_json::Value,
+    pub model: Model,
+    pub chains: Vec<Vec<Params>>,
+    /// The data, when the source can still be read.
+    pub data: Option<(Data, Vec<String>)>,
+}
+
+pub enum Run {
+    Fit(Box<FitRun>),
+    Classify(Box<ClassifyRun>),
+    Sample(Box<SampleRun>),
+}
+
+impl Run {
+    pub fn dir(&self) -> &Path {
+        match self {
+            Run::Fit(r) => &r.dir,
+            Run::Classify(r) => &r.dir,
+            Run::Sample(r) => &r.dir,
+        }
+    }
+    fn order(&self) -> u8 {
+        match self {
+            Run::Fit(_) => 0,
+            Run::Classify(_) => 1,
+            Run::Sample(_) => 2,
+        }
+    }
+}
+
+fn read_json(file: &Path) -> Result<serde_json::Value> {
+    let shown = file.display();
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "'{shown}', line {}, column {}: not JSON ({e})",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+fn load_classification(dir: &Path) -> Result<ClassifyRun> {
+    let file = dir.join("classify.json");
+    let v = read_json(&file)?;
+    let shown = file.display();
+    let bad = |what: &str| anyhow!("'{shown}' is not a bgmm classification (no valid {what})");
+    let source = v["data"]["source"]
+        .as_str()
+        .ok_or_else(|| bad("data.source"))?;
+    let columns: Vec<String> =
+        serde_json::from_value(v["data"]["columns"].clone()).map_err(|_| bad("data.columns"))?;
+    let z: Vec<usize> =
+        serde_json::from_value(v["assignments"].clone()).map_err(|_| bad("assignments"))?;
+    let probs: Vec<Vec<f64>> =
+        serde_json::from_value(v["probs"].clone()).map_err(|_| bad("probs"))?;
+    let (data, names) = load_data(source, Some(&columns))
+        .map_err(|e| anyhow!("'{shown}': its data cannot be read again: {e}"))?;
+    if z.len() != data.n() || probs.len() != data.n() {
+        bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
+    }
+    let sampled = v["temperature"].as_u64() == Some(1);
+    let locs = v["fit"]
+        .as_str()
+        .and_then(|f| load_fit(Path::new(f)).ok())
+        .map(|(_, _, p)| p.locs);
+    Ok(ClassifyRun {
+        dir: dir.to_path_buf(),
+        record: v,
+        data,
+        names,
+        z,
+        probs,
+        sampled,
+        locs,
+    })
+}
+
+fn load_sampling(dir: &Path) -> Result<SampleRun> {
+    let summary = read_json(&dir.join("summary.json"))?;
+    let (model, _, chains) = crate::predict::load_run(dir)?;
+    let data = summary["data"]["source"].as_str().and_then(|s| {
+        let cols: Option<Vec<String>> =
+            serde_json::from_value(summary["data"]["columns"].clone()).ok();
+        load_data(s, cols.as_deref()).ok()
+    });
+    Ok(SampleRun {
+        dir: dir.to_path_buf(),
+        summary,
+        model,
+        chains,
+        data,
+    })
+}
+
+/// The runs in one directory: a fit and a classification may share a directory.
+fn runs_in(dir: &Path) -> Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    if dir.join("fit.json").is_file() {
+        let (rec, model, params) = load_fit(dir)?;
+        let (data, names) = load_data(&rec.data.source, Some(&rec.data.columns)).map_err(|e| {
+            anyhow!(
+                "the data of the fit '{}' cannot be read again: {e}",
+                dir.join("fit.json").display()
+            )
+        })?;
+        runs.push(Run::Fit(Box::new(FitRun {
+            dir: dir.to_path_buf(),
+            rec,
+            model,
+            params,
+            data,
+            names,
+        })));
+    }
+    if dir.join("classify.json").is_file() {
+        runs.push(Run::Classify(Box::new(load_classification(dir)?)));
+    }
+    if dir.join("summary.json").is_file() {
+        runs.push(Run::Sample(Box::new(load_sampling(dir)?)));
+    }
+    Ok(runs)
+}
+
+/// Every run in `dir` and in its immediate subdirectories (by name), fits first, then
+/// classifications, then sampling runs.
+pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {
+    if !dir.is_dir() {
+        bail!("'{}' is not a directory", dir.display());
+    }
+    let mut runs = runs_in(dir)?;
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    subdirs.sort();
+    for s in subdirs {
+        runs.extend(runs_in(&s)?);
+    }
+    runs.sort_by_key(Run::order);
+    if runs.is_empty() {
+        bail!(
+            "'{}' holds no bgmm run (no fit.json, classify.json or summary.json in it or its subdirectories; write one with `bgmm fit|classify|sample … --out {}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(runs)
+}
+
+fn thinned_columns(data: &Data, max: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
+    let idx = thin(data.n(), max);
+    (
+        data.columns()
+            .iter()
+            .map(|c| idx.iter().map(|&i| c[i]).collect())
+            .collect(),
+        idx,
+    )
+}
+
+fn thin_note(shown: usize, n: usize) -> String {
+    if shown < n {
+        format!(" ({shown} of {n} points shown)")
+    } else {
+        String::new()
+    }
+}
+
+/// Figures of the data alone: histogram with KDE (1-D), scatter (2-D) or pair grid, and the
+/// swarm plot (1-D).
+pub fn data_figures(data: &Data, names: &[String], source: &str) -> Vec<Figure> {
+    let mut out = Vec::new();
+    if data.d() == 1 {
+        out.push(Figure::new(
+            "data",
+            "The data",
+            "histogram with a kernel density line (seed 000's histplot of simulated data, seed 003's data with kde=True)",
+            DataHistogram {
+                x: data.col(0).to_vec(),
+                name: names[0].clone(),
+                title: format!("{source}: {} ({} points)", names[0], data.n()),
+            },
+        ));
+    } else {
+        let (columns, idx) = thinned_columns(data, MAX_SCATTER);
+        out.push(Figure::new(
+            "data",
+            "The data",
+            "scatter of the data (seed 000's scatterplot of the 2-D homework data); a pair grid for D > 2",
+            PairGrid {
+                columns,
+                names: names.to_vec(),
+                groups: None,
+                ellipses: vec![],
+                title: format!("{source}{}", thin_note(idx.len(), data.n())),
+            },
+        ));
+    }
+    out
+}
+
+fn ellipses(model: &Model, p: &Params) -> Vec<Ellipse> {
+    (0..model.k)
+        .map(|k| Ellipse {
+            loc: (0..model.d).map(|j| p.loc(model, k, j)).collect(),
+            sd: (0..model.d).map(|j| p.scale(model, k, j)).collect(),
+            weight: p.weights[k],
+        })
+        .collect()
+}
+
+/// Figures of a MAP fit.
+pub fn fit_figures(r: &FitRun) -> Result<Vec<Figure>> {
+    let mut out = data_figures(&r.data, &r.names, &r.rec.data.source);
+    let cl =
+        classify(&r.model, &r.params, &r.data, Temperature::Zero, 0).map_err(|e| anyhow!("{e}"))?;
+    out.push(Figure::new(
+        "loss",
+        "Convergence of the MAP fit",
+        "loss against iteration on a log axis (seed 001's 'Convergence of SVI', seed 002's 'Loss'); the L-BFGS polish that reaches the exact mode in red",
+        Loss {
+            adam: r.rec.history.loss.clone(),
+            polish: r.rec.history.polish_loss.clone(),
+        },
+    ));
+    out.push(Figure::new(
+        "grad_norm",
+        "Gradient norms",
+        "gradient norm of each site during Adam (seed 001's gradient-norm plot)",
+        GradNorms {
+            norms: r.rec.history.grad_norm.clone(),
+        },
+    ));
+    if r.data.d() == 1 {
+        out.push(Figure::new(
+            "density",
+            "The fitted mixture",
+            "each weighted component, the mixture (dashed) and the data as x marks (seed 001's 'Density of two-component mixture model', seed 002's density plot)",
+            Density {
+                model: r.model.clone(),
+                params: r.params.clone(),
+                x: r.data.col(0).to_vec(),
+                name: r.names[0].clone(),
+            },
+        ));
+    } else {
+        let (columns, idx) = thinned_columns(&r.data, MAX_SCATTER);
+        out.push(Figure::new(
+            "assignments",
+            "The data by MAP assignment",
+            "scatter coloured by MAP assignment with each component's location (cross) and 1- and 2-sigma ellipses",
+            PairGrid {
+                columns,
+                names: r.names.clone(),
+                groups: Some((idx.iter().map(|&i| cl.assignments[i]).collect(), r.model.k)),
+                ellipses: ellipses(&r.model, &r.params),
+                title: format!(
+                    "Data by MAP assignment ({} components){}",
+                    r.model.k,
+                    thin_note(idx.len(), r.data.n())
+                ),
+            },
+        ));
+    }
+    if r.data.d() == 1 {
+        let idx = thin(r.data.n(), MAX_SWARM);
+        let x: Vec<f64> = idx.iter().map(|&i| r.data.col(0)[i]).collect();
+        let z: Vec<usize> = idx.iter().map(|&i| cl.assignments[i]).collect();
+        out.push(Figure::new(
+            "swarm",
+            "The data by MAP assignment",
+            "swarm plots of the data, then of each cluster's points (seed 002's two swarmplots)",
+            Swarm {
+                x,
+                name: r.names[0].clone(),
+                groups: Some((z, r.model.k)),
+                title: format!(
+                    "{} by MAP assignment z{}",
+                    r.names[0],
+                    thin_note(idx.len(), r.data.n())
+                ),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Figures of a classification (1-D data; none for more dimensions).
+pub fn classify_figures(r: &ClassifyRun) -> Vec<Figure> {
+    if r.data.d() != 1 {
+        return vec![];
+    }
+    let k = r.probs.first().map_or(0, Vec::len);
+    let labels = (0..k)
+        .map(|c| match &r.locs {
+            Some(l) if l.len() == k => format!("component with mean {:.3}", l[c]),
+            _ => format!("component {c}"),
+        })
+        .collect();
+    let about = if r.sampled {
+        "one assignment drawn from each point's posterior (seed 001's 'Random posterior assignment' near the boundary), above the assignment probabilities (seed 001's 'Mixture assignment probabilities')"
+    } else {
+        "the MAP assignment against x (seed 001's 'MAP assignment' on a grid), above the assignment probabilities (seed 001's 'Mixture assignment probabilities')"
+    };
+    vec![Figure::new(
+        "classify",
+        if r.sampled {
+            "Sampled assignments"
+        } else {
+            "MAP assignments"
+        },
+        about,
+        Classification {
+            x: r.data.col(0).to_vec(),
+            z: r.z.clone(),
+            probs: r.probs.clone(),
+            sampled: r.sampled,
+            labels,
+            name: r.names[0].clone(),
+        },
+    )]
+}
+
+/// Posterior predictive values per dimension: one data set of the data's size from each of
+/// at most `PREDICTIVE_DRAWS` evenly spaced draws (seeded: the same every time).
+pub fn predictive_values(model: &Model, draws: &[Params], n: usize) -> Result<Vec<Vec<f64>>> {
+    let idx = thin(draws.len(), PREDICTIVE_DRAWS);
+    let mut cols = vec![Vec::with_capacity(idx.len() * n); model.d];
+    for (s, &i) in idx.iter().enumerate() {
+        let mut rng = bgmm::nuts::chain_rng(0, s);
+        let (_, d) =
+            bgmm::simulate::draw_data(model, &draws[i], n, &mut rng).map_err(|e| anyhow!("{e}"))?;
+        for (j, c) in cols.iter_mut().enumerate() {
+            c.extend_from_slice(d.col(j));
+        }
+    }
+    Ok(cols)
+}
+
+/// Figures of a sampling run.
+pub fn sample_figures(r: &SampleRun) -> Result<Vec<Figure>> {
+    let names = r.model.constrained_names();
+    let flat: Chains = r
+        .chains
+        .iter()
+        .map(|c| c.iter().map(Params::flat).collect())
+        .collect();
+    let method = r.summary["options"]["method"].as_str().unwrap_or("nuts");
+    let mut out = vec![
+        Figure::new(
+            "trace",
+            "Trace plots",
+            "each chain's density and draws per parameter, chains in colours (seed 001's and seed 003's az.plot_trace)",
+            Trace {
+                names: names.clone(),
+                chains: flat.clone(),
+            },
+        ),
+        Figure::new(
+            "rank",
+            "Rank plots",
+            "histogram of each chain's ranks among all draws: flat when the chains mix (ArviZ's plot_rank)",
+            Rank {
+                names: names.clone(),
+                chains: flat.clone(),
+            },
+        ),
+        Figure::new(
+            "posterior",
+            "Marginal posteriors",
+            "histogram of each parameter with its mean and 90 % HDI (seed 003's az.plot_posterior(kind='hist'))",
+            Histograms {
+                names: names.clone(),
+                chains: flat.clone(),
+            },
+        ),
+    ];
+    if r.model.k >= 2 {
+        let a = if r.model.d == 1 {
+            "locs[0]"
+        } else {
+            "locs[0,0]"
+        };
+        let b = if r.model.d == 1 {
+            "locs[1]"
+        } else {
+            "locs[1,0]"
+        };
+        let ia = names.iter().position(|n| n == a);
+        let ib = names.iter().position(|n| n == b);
+        if let (Some(ia), Some(ib)) = (ia, ib) {
+            let all = flat.iter().flatten();
+            let (x, y): (Vec<f64>, Vec<f64>) = all.map(|d| (d[ia], d[ib])).unzip();
+            let dim = if r.model.d == 1 { "" } else { ", dimension 0" };
+            out.push(Figure::new(
+                "joint_locs",
+                "Joint posterior of two locations",
+                "2-D histogram with density contours of locs[0] against locs[1] (seed 001's 'Posterior density as estimated by collapsed NUTS')",
+                Joint {
+                    x,
+                    y,
+                    xname: format!("loc of component 0{dim}"),
+                    yname: format!("loc of component 1{dim}"),
+                },
+            ));
+        }
+    }
+    if let Some((data, dnames)) = &r.data {
+        let draws = r.chains.concat();
+        let pred = predictive_values(&r.model, &draws, data.n())?;
+        out.push(Figure::new(
+            "predictive",
+            "Posterior predictive check",
+            "histograms and kernel densities of the data and of posterior predictive data (seed 003's 'original' against 'posterior')",
+            Predictive {
+                data: data.columns().to_vec(),
+                predictive: pred,
+                names: dnames.clone(),
+                what: format!(
+                    "{} data sets of {} points from {} draws",
+                    thin(draws.len(), PREDICTIVE_DRAWS).len(),
+                    data.n(),
+                    if method == "vi" { "VI" } else { "NUTS" }
+                ),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+pub fn figures(run: &Run) -> Result<Vec<Figure>> {
+    match run {
+        Run::Fit(r) => fit_figures(r),
+        Run::Classify(r) => Ok(classify_figures(r)),
+        Run::Sample(r) => sample_figures(r),
+    }
+}

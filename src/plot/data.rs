@@ -1,0 +1,511 @@
+//! Pictures of the data: histogram with a KDE line (seeds 000, 003), scatter and pair grid
+//! (seed 000, optionally coloured by cluster with each component's 1- and 2-sigma ellipses),
+//! and the swarm of points by cluster (seed 002).
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    auto_bins, chart, chart_with, color, dot_mark, err, histogram, kde, legend, line_mark,
+    linspace, padded, panel, Axes, Draw,
+};
+
+/// Histogram of 1-D data (numpy's automatic bins) with a Gaussian KDE line scaled to counts,
+/// as seaborn's `histplot(x, kde=True)`.
+pub struct DataHistogram {
+    pub x: Vec<f64>,
+    pub name: String,
+    pub title: String,
+}
+
+impl Draw for DataHistogram {
+    fn size(&self) -> (u32, u32) {
+        (900, 380)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let range = padded(self.x.iter().copied());
+        let bins = auto_bins(&self.x);
+        let (lo, hi) = super::min_max(self.x.iter().copied());
+        let hist_range = if hi > lo { lo..hi } else { range.clone() };
+        let counts = histogram(&self.x, &hist_range, bins);
+        let w = (hist_range.end - hist_range.start) / bins as f64;
+        let grid = linspace(&range, 400);
+        let scale = self.x.len() as f64 * w;
+        let line: Vec<f64> = kde(&self.x, &grid).iter().map(|d| d * scale).collect();
+        let top = counts
+            .iter()
+            .map(|&c| c as f64)
+            .chain(line.iter().copied())
+            .fold(0.0, f64::max)
+            * 1.1;
+        let mut c = chart(
+            root,
+            &self.title,
+            range,
+            0.0..top.max(1.0),
+            (&self.name, "count"),
+        )?;
+        c.draw_series(counts.iter().enumerate().map(|(b, &n)| {
+            let x0 = hist_range.start + b as f64 * w;
+            Rectangle::new(
+                [(x0, 0.0), (x0 + w, n as f64)],
+                super::PALETTE[1].mix(0.45).filled(),
+            )
+        }))
+        .map_err(err)?
+        .label(format!("{} points, {bins} bins", self.x.len()))
+        .legend(|(x, y)| {
+            Rectangle::new(
+                [(x, y - 5), (x + 20, y + 5)],
+                super::PALETTE[1].mix(0.45).filled(),
+            )
+        });
+        c.draw_series(LineSeries::new(
+            grid.iter().copied().zip(line.iter().copied()),
+            super::PALETTE[1].stroke_width(2),
+        ))
+        .map_err(err)?
+        .label("kernel density (Scott's bandwidth)")
+        .legend(line_mark(super::PALETTE[1]));
+        legend(&mut c)
+    }
+}
+
+/// One component's location and per-dimension scale (diagonal covariance), for its ellipses.
+#[derive(Clone, Debug)]
+pub struct Ellipse {
+    pub loc: Vec<f64>,
+    pub sd: Vec<f64>,
+    pub weight: f64,
+}
+
+impl Ellipse {
+    /// The points of the `c`-sigma ellipse in dimensions (i, j).
+    pub fn outline(&self, i: usize, j: usize, c: f64) -> Vec<(f64, f64)> {
+        (0..=96)
+            .map(|t| {
+                let a = t as f64 / 96.0 * std::f64::consts::TAU;
+                (
+                    self.loc[i] + c * self.sd[i] * a.cos(),
+                    self.loc[j] + c * self.sd[j] * a.sin(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Scatter of 2-D data, or a pair grid for D > 2 (histograms on the diagonal), optionally
+/// coloured by cluster with each component's location and its 1- and 2-sigma ellipses.
+pub struct PairGrid {
+    /// The columns (already thinned for very large data).
+    pub columns: Vec<Vec<f64>>,
+    pub names: Vec<String>,
+    /// Cluster of each point and the number of clusters.
+    pub groups: Option<(Vec<usize>, usize)>,
+    pub ellipses: Vec<Ellipse>,
+    pub title: String,
+}
+
+/// The pair grid shows at most this many dimensions.
+pub const MAX_PAIR_DIMS: usize = 6;
+
+impl PairGrid {
+    fn dims(&self) -> usize {
+        self.columns.len().min(MAX_PAIR_DIMS)
+    }
+
+    /// The axis range of dimension j: the data and the component locations; the 2-sigma
+    /// extent of components with visible weight, but never more than the data's own width
+    /// beyond the data.
+    pub fn range(&self, j: usize) -> std::ops::Range<f64> {
+        let data = padded(self.columns[j].iter().copied());
+        let w = data.end - data.start;
+        let mut lo = data.start;
+        let mut hi = data.end;
+        for e in &self.ellipses {
+            lo = lo.min(e.loc[j]);
+            hi = hi.max(e.loc[j]);
+            if e.weight >= 0.01 {
+                lo = lo.min((e.loc[j] - 2.0 * e.sd[j]).max(data.start - w));
+                hi = hi.max((e.loc[j] + 2.0 * e.sd[j]).min(data.end + w));
+            }
+        }
+        let pad = 0.02 * (hi - lo);
+        (lo - pad)..(hi + pad)
+    }
+
+    fn scatter<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+        j: usize,
+        big: bool,
+    ) -> Result<()> {
+        let labels = (self.names[i].as_str(), self.names[j].as_str());
+        let caption = if big { self.title.as_str() } else { "" };
+        let mut c = if big {
+            chart(area, caption, self.range(i), self.range(j), labels)?
+        } else {
+            panel(area, caption, self.range(i), self.range(j), labels)?
+        };
+        let (xs, ys) = (&self.columns[i], &self.columns[j]);
+        let r = if big { 3 } else { 2 };
+        match &self.groups {
+            None => {
+                c.draw_series(
+                    xs.iter().zip(ys).map(|(&x, &y)| {
+                        Circle::new((x, y), r, super::PALETTE[1].mix(0.6).filled())
+                    }),
+                )
+                .map_err(err)?;
+            }
+            Some((z, k)) => {
+                for g in 0..*k {
+                    let col = color(g);
+                    let series = c
+                        .draw_series(
+                            (0..xs.len())
+                                .filter(|&p| z[p] == g)
+                                .map(|p| Circle::new((xs[p], ys[p]), r, col.mix(0.55).filled())),
+                        )
+                        .map_err(err)?;
+                    if big {
+                        let w = self.ellipses.get(g).map(|e| e.weight);
+                        series
+                            .label(match w {
+                                Some(w) => format!("component {g} (weight {w:.3})"),
+                                None => format!("cluster {g}"),
+                            })
+                            .legend(dot_mark(col));
+                    }
+                }
+            }
+        }
+        for (g, e) in self.ellipses.iter().enumerate() {
+            let col = color(g);
+            c.draw_series(LineSeries::new(e.outline(i, j, 1.0), col.stroke_width(2)))
+                .map_err(err)?;
+            c.draw_series(DashedLineSeries::new(
+                e.outline(i, j, 2.0),
+                6,
+                4,
+                col.stroke_width(2),
+            ))
+            .map_err(err)?;
+            c.draw_series(std::iter::once(Cross::new(
+                (e.loc[i], e.loc[j]),
+                if big { 8 } else { 5 },
+                BLACK.stroke_width(3),
+            )))
+            .map_err(err)?;
+        }
+        if big && !self.ellipses.is_empty() {
+            c.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(err)?
+                .label("ellipses: 1 sigma (solid), 2 sigma (dashed)")
+                .legend(line_mark(BLACK));
+        }
+        if big && (self.groups.is_some() || !self.ellipses.is_empty()) {
+            legend(&mut c)?;
+        }
+        Ok(())
+    }
+}
+
+impl Draw for PairGrid {
+    fn size(&self) -> (u32, u32) {
+        match self.dims() {
+            0..=2 => (900, 700),
+            d => (1000, 60 + 170 * d as u32),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let d = self.dims();
+        if d < 2 {
+            return Ok(());
+        }
+        if d == 2 {
+            return self.scatter(root, 0, 1, true);
+        }
+        let mut title = self.title.clone();
+        if self.columns.len() > d {
+            title += &format!(" (first {d} of {} dimensions)", self.columns.len());
+        }
+        if !self.ellipses.is_empty() {
+            title += "; crosses: locations; ellipses: 1 sigma (solid), 2 sigma (dashed)";
+        }
+        let root = root.titled(&title, ("sans-serif", 18)).map_err(err)?;
+        let cells = root.split_evenly((d, d));
+        for i in 0..d {
+            for j in 0..d {
+                let area = &cells[j * d + i];
+                if i == j {
+                    let x = &self.columns[i];
+                    let range = self.range(i);
+                    let bins = auto_bins(x).min(40);
+                    let counts = histogram(x, &range, bins);
+                    let top = *counts.iter().max().unwrap_or(&1) as f64 * 1.1;
+                    let w = (range.end - range.start) / bins as f64;
+                    let mut c = panel(
+                        area,
+                        "",
+                        range.clone(),
+                        0.0..top.max(1.0),
+                        (&self.names[i], "count"),
+                    )?;
+                    c.draw_series(counts.iter().enumerate().map(|(b, &n)| {
+                        let x0 = range.start + b as f64 * w;
+                        Rectangle::new(
+                            [(x0, 0.0), (x0 + w, n as f64)],
+                            RGBColor(120, 120, 120).mix(0.6).filled(),
+                        )
+                    }))
+                    .map_err(err)?;
+                } else {
+                    self.scatter(area, i, j, false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Swarm plot (seaborn's `swarmplot`, seed 002): every point of 1-D data as a dot, spread
+/// sideways so none overlaps, first all together, then one row per cluster.
+pub struct Swarm {
+    pub x: Vec<f64>,
+    pub name: String,
+    /// Cluster of each point and the number of clusters.
+    pub groups: Option<(Vec<usize>, usize)>,
+    pub title: String,
+}
+
+/// Beeswarm offsets: for points at pixel positions `px` (any order), the sideways offset of
+/// each in pixels so that no two dots of radius `r` overlap, each as close to the centre line
+/// as possible (points placed in order of x).
+pub fn swarm_offsets(px: &[f64], r: f64) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..px.len()).collect();
+    order.sort_by(|&a, &b| px[a].total_cmp(&px[b]));
+    let d = 2.0 * r;
+    let mut placed: Vec<(f64, f64)> = Vec::with_capacity(px.len());
+    let mut off = vec![0.0; px.len()];
+    let mut first = 0usize;
+    for &i in &order {
+        let x = px[i];
+        while first < placed.len() && x - placed[first].0 >= d {
+            first += 1;
+        }
+        let near = &placed[first..];
+        let fits = |y: f64| {
+            near.iter()
+                .all(|&(a, b)| (x - a).powi(2) + (y - b).powi(2) >= d * d - 1e-9)
+        };
+        let mut candidates = vec![0.0];
+        for &(a, b) in near {
+            let h = (d * d - (x - a).powi(2)).max(0.0).sqrt();
+            candidates.push(b + h);
+            candidates.push(b - h);
+        }
+        candidates.sort_by(|a: &f64, b: &f64| a.abs().total_cmp(&b.abs()).then(b.total_cmp(a)));
+        let y = candidates.into_iter().find(|&y| fits(y)).unwrap_or(0.0);
+        placed.push((x, y));
+        off[i] = y;
+    }
+    off
+}
+
+impl Draw for Swarm {
+    fn size(&self) -> (u32, u32) {
+        let rows = 1 + self.groups.as_ref().map_or(0, |g| g.1);
+        (1000, 90 + 150 * rows as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let k = self.groups.as_ref().map_or(0, |g| g.1);
+        let rows = 1 + k;
+        let range = padded(self.x.iter().copied());
+        // rows from the top: "all", then z=0, z=1, …
+        let row_name = move |y: &f64| -> String {
+            if (y - y.round()).abs() > 1e-9 || *y < 0.0 {
+                return String::new();
+            }
+            match rows - 1 - (y.round() as usize).min(rows - 1) {
+                0 => "all".to_string(),
+                r => format!("z={}", r - 1),
+            }
+        };
+        let mut axes = Axes::new((&self.name, ""));
+        axes.y_tick = &row_name;
+        axes.y_ticks = rows + 1;
+        let mut c = chart_with(
+            root,
+            &self.title,
+            range.clone(),
+            -0.5..(rows as f64 - 0.5),
+            &axes,
+        )?;
+        let (xpx, ypx) = c.plotting_area().get_pixel_range();
+        let (px0, px1, py0, py1) = (xpx.start, xpx.end, ypx.start, ypx.end);
+        let band = (py1 - py0) as f64 / rows as f64;
+        let to_px = |v: f64| (v - range.start) / (range.end - range.start) * (px1 - px0) as f64;
+        let mut draw_row = |row: usize, idx: &[usize], col: RGBColor| -> Result<()> {
+            let px: Vec<f64> = idx.iter().map(|&i| to_px(self.x[i])).collect();
+            // shrink the dots until the swarm fits in its band (as seaborn warns and overlaps)
+            let mut r = 3.5;
+            let mut off = swarm_offsets(&px, r);
+            while r > 1.0 && off.iter().any(|o| o.abs() > 0.45 * band) {
+                r *= 0.8;
+                off = swarm_offsets(&px, r);
+            }
+            // row 0 at the top, as seaborn draws the categories
+            let y0 = (rows - 1 - row) as f64;
+            c.draw_series(idx.iter().zip(&off).map(|(&i, o)| {
+                Circle::new(
+                    (self.x[i], y0 + o / band),
+                    r.round().max(1.0) as i32,
+                    col.mix(0.8).filled(),
+                )
+            }))
+            .map_err(err)?;
+            Ok(())
+        };
+        let all: Vec<usize> = (0..self.x.len()).collect();
+        draw_row(0, &all, RGBColor(90, 90, 90))?;
+        if let Some((z, k)) = &self.groups {
+            for g in 0..*k {
+                let idx: Vec<usize> = all.iter().copied().filter(|&i| z[i] == g).collect();
+                draw_row(g + 1, &idx, color(g))?;
+            }
+        }
+        // each row's count, inside the plot on the left
+        for row in 0..rows {
+            let label = if row == 0 {
+                format!("{} points", self.x.len())
+            } else {
+                let n = self
+                    .groups
+                    .as_ref()
+                    .map_or(0, |(z, _)| z.iter().filter(|&&g| g == row - 1).count());
+                format!("{n} points")
+            };
+            c.draw_series(std::iter::once(Text::new(
+                label,
+                (range.start, (rows - 1 - row) as f64 + 0.35),
+                ("sans-serif", 14).into_font(),
+            )))
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::Render;
+
+    #[test]
+    fn swarm_offsets_never_overlap_and_stay_central() {
+        let px: Vec<f64> = (0..200).map(|i| ((i * 37) % 100) as f64 * 0.5).collect();
+        let r = 3.0;
+        let off = swarm_offsets(&px, r);
+        for a in 0..px.len() {
+            for b in 0..a {
+                let d2 = (px[a] - px[b]).powi(2) + (off[a] - off[b]).powi(2);
+                assert!(d2 >= 4.0 * r * r - 1e-6, "{a} {b} overlap");
+            }
+        }
+        // isolated points stay on the centre line
+        let off = swarm_offsets(&[0.0, 100.0, 200.0], 3.0);
+        assert_eq!(off, vec![0.0, 0.0, 0.0]);
+        // two coincident points sit symmetrically... one at 0, the other one diameter away
+        let off = swarm_offsets(&[5.0, 5.0], 3.0);
+        assert_eq!(off[0], 0.0);
+        assert!((off[1].abs() - 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn histogram_plot_covers_the_data_with_a_kde() {
+        let x: Vec<f64> = (0..150)
+            .map(|i| 1.0 + 5.9 * ((i * 61) % 150) as f64 / 149.0)
+            .collect();
+        let h = DataHistogram {
+            x: x.clone(),
+            name: "petal_length".into(),
+            title: "Data".into(),
+        };
+        let svg = h.svg().unwrap();
+        assert!(svg.contains("petal_length") && svg.contains("kernel density"));
+        let bins = auto_bins(&x);
+        assert!(svg.contains(&format!("150 points, {bins} bins")));
+        let png = h.png().unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    #[test]
+    fn pair_grid_range_covers_data_locations_and_ellipses() {
+        let g = PairGrid {
+            columns: vec![vec![0.0, 1.0, 10.0], vec![5.0, 6.0, 7.0]],
+            names: vec!["a".into(), "b".into()],
+            groups: Some((vec![0, 0, 1], 2)),
+            ellipses: vec![
+                Ellipse {
+                    loc: vec![0.5, 5.5],
+                    sd: vec![1.0, 0.5],
+                    weight: 0.6,
+                },
+                Ellipse {
+                    loc: vec![10.0, 7.0],
+                    sd: vec![0.1, 3.0],
+                    weight: 0.4,
+                },
+            ],
+            title: "t".into(),
+        };
+        let r = g.range(0);
+        assert!(r.start <= -1.5 && r.end >= 10.2, "{r:?}");
+        // 2-sigma of component 1 in b: 7 ± 6, capped at one data width (2.2) beyond the data
+        let r = g.range(1);
+        assert!(r.start < 4.9 && r.end > 9.0 && r.end < 9.7, "{r:?}");
+        let svg = g.svg().unwrap();
+        assert!(svg.contains("component 1 (weight 0.400)"));
+        assert!(svg.contains("ellipses: 1 sigma (solid), 2 sigma (dashed)"));
+        // three data points plus the two legend dots
+        assert_eq!(svg.matches("<circle").count(), 5);
+    }
+
+    #[test]
+    fn pair_grid_for_more_dimensions_has_a_panel_per_pair() {
+        let cols: Vec<Vec<f64>> = (0..3)
+            .map(|j| (0..20).map(|i| (i * (j + 1)) as f64).collect())
+            .collect();
+        let g = PairGrid {
+            columns: cols,
+            names: vec!["a".into(), "b".into(), "c".into()],
+            groups: None,
+            ellipses: vec![],
+            title: "Data".into(),
+        };
+        let svg = g.svg().unwrap();
+        // 6 scatter panels of 20 points
+        assert_eq!(svg.matches("<circle").count(), 120);
+    }
+
+    #[test]
+    fn swarm_draws_every_point_once_per_row() {
+        let s = Swarm {
+            x: vec![1.0, 1.1, 1.2, 5.0, 5.1],
+            name: "petal_length".into(),
+            groups: Some((vec![1, 1, 1, 0, 0], 2)),
+            title: "Swarm".into(),
+        };
+        let svg = s.svg().unwrap();
+        // all points in the first row, then each in its cluster's row
+        assert_eq!(svg.matches("<circle").count(), 10);
+        assert!(svg.contains(">z=0<") || svg.contains("\nz=0\n"), "{svg}");
+        assert!(svg.contains("2 points") && svg.contains("3 points") && svg.contains("5 points"));
+    }
+}

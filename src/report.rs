@@ -1,0 +1,432 @@
+//! `bgmm report DIR`: one self-contained HTML page (inline SVG, inline CSS, no network) with
+//! everything the runs in DIR hold, in the order of the seeds' narrative: the data, the model,
+//! the MAP fit, the classifications, the posterior and its predictive check.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::atomic::write_atomic;
+use crate::figures::{
+    classify_figures, find_runs, fit_figures, sample_figures, ClassifyRun, Figure, FitRun, Run,
+    SampleRun,
+};
+use crate::output::{params_text, sites_text};
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A run directory (`fit`, `classify`, `sample` or `vi` with `--out`) or a directory holding
+    /// several (as `bgmm demo` writes).
+    dir: PathBuf,
+    /// The page to write (default: DIR/report.html).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// HTML-escape text.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "
+body { font-family: 'DejaVu Sans', Verdana, sans-serif; margin: 0 auto; max-width: 1150px; padding: 1em 2em; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #1f77b4; padding-bottom: .2em; }
+h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+nav ol { columns: 2; }
+pre { background: #f6f6f6; padding: .7em; overflow-x: auto; font-size: 90%; }
+table { border-collapse: collapse; margin: .8em 0; font-size: 90%; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f0f0f0; }
+td.bad { background: #fdd; font-weight: bold; }
+.warn { background: #fff4e0; border-left: 4px solid #ff7f0e; padding: .4em .8em; margin: .5em 0; }
+.ok { background: #eef8ee; border-left: 4px solid #2ca02c; padding: .4em .8em; margin: .5em 0; }
+figure { margin: 1.5em 0; }
+figure svg { max-width: 100%; height: auto; display: block; }
+figcaption { color: #555; font-size: 90%; margin-top: .3em; }
+code { background: #f3f3f3; padding: 0 .2em; }
+";
+
+/// A small self-check the browser runs: how many figures there are and how many rendered
+/// with a non-empty size (read by the headless-browser test; harmless anywhere else).
+const CHECK: &str = "
+window.addEventListener('load', function () {
+  var figs = document.querySelectorAll('figure.plot');
+  var ok = 0;
+  figs.forEach(function (f) {
+    var s = f.querySelector('svg');
+    if (s && s.getBBox().width > 0 && s.getBBox().height > 0) { ok++; }
+  });
+  document.body.setAttribute('data-figures', String(figs.length));
+  document.body.setAttribute('data-rendered', String(ok));
+});
+";
+
+struct Page {
+    body: String,
+    toc: Vec<(String, String)>,
+    figures: usize,
+}
+
+impl Page {
+    fn section(&mut self, title: &str) {
+        let id = format!("s{}", self.toc.len() + 1);
+        let _ = writeln!(self.body, "<h2 id=\"{id}\">{}</h2>", esc(title));
+        self.toc.push((id, title.to_string()));
+    }
+
+    fn p(&mut self, html: &str) {
+        let _ = writeln!(self.body, "<p>{html}</p>");
+    }
+
+    fn pre(&mut self, text: &str) {
+        let _ = writeln!(self.body, "<pre>{}</pre>", esc(text));
+    }
+
+    fn warnings(&mut self, w: &[String]) {
+        for x in w {
+            let _ = writeln!(self.body, "<div class=\"warn\">warning: {}</div>", esc(x));
+        }
+    }
+
+    fn figure(&mut self, f: &Figure) -> Result<()> {
+        let svg = f.render.svg()?;
+        self.figures += 1;
+        let _ = writeln!(
+            self.body,
+            "<figure class=\"plot\" id=\"fig-{}\">\n{}\n<figcaption><b>Figure {}. {}.</b> {}</figcaption></figure>",
+            self.figures,
+            svg,
+            self.figures,
+            esc(&f.title),
+            esc(&f.about)
+        );
+        Ok(())
+    }
+
+    fn table(&mut self, head: &[&str], rows: &[Vec<(String, bool)>]) {
+        let mut s = String::from("<table><tr>");
+        for h in head {
+            let _ = write!(s, "<th>{}</th>", esc(h));
+        }
+        s.push_str("</tr>\n");
+        for r in rows {
+            s.push_str("<tr>");
+            for (c, bad) in r {
+                let _ = write!(
+                    s,
+                    "<td{}>{}</td>",
+                    if *bad { " class=\"bad\"" } else { "" },
+                    esc(c)
+                );
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</table>");
+        let _ = writeln!(self.body, "{s}");
+    }
+}
+
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn data_table(page: &mut Page, data: &bgmm::Data, names: &[String]) {
+    let rows: Vec<Vec<(String, bool)>> = (0..data.d())
+        .map(|j| {
+            let mut v = data.col(j).to_vec();
+            v.sort_by(f64::total_cmp);
+            let (m, var) = bgmm::data::mean_var(&v);
+            let q = |p| bgmm::diagnostics::quantile_sorted(&v, p);
+            vec![
+                (names[j].clone(), false),
+                (num(m), false),
+                (num(var.sqrt()), false),
+                (num(v[0]), false),
+                (num(q(0.5)), false),
+                (num(v[v.len() - 1]), false),
+            ]
+        })
+        .collect();
+    page.table(&["column", "mean", "sd", "min", "median", "max"], &rows);
+}
+
+fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
+    let figs = fit_figures(r)?;
+    page.section(&format!("The data: {}", r.rec.data.source));
+    page.p(&format!(
+        "{} points in {} dimension{} (columns {}).",
+        r.data.n(),
+        r.data.d(),
+        if r.data.d() == 1 { "" } else { "s" },
+        esc(&r.names.join(", "))
+    ));
+    data_table(page, &r.data, &r.names);
+    for f in figs.iter().filter(|f| f.stem == "data") {
+        page.figure(f)?;
+    }
+    page.section("The model");
+    page.p("The model as written (TOML), then every site with its distribution and shape (Pyro's <code>format_shapes</code>):");
+    page.pre(&toml::to_string(r.model.spec()).unwrap_or_default());
+    page.pre(&sites_text(
+        &r.model,
+        &bgmm::simulate::sites(&r.model, r.data.n()),
+    ));
+    page.section("The MAP fit");
+    let o = &r.rec.options;
+    page.p(&format!(
+        "{} initial points ({} init, seed {}) screened by their loss; the best {} optimised by {} Adam steps (lr {}, betas {}, {}) {}. Best restart: {}.",
+        o.restarts,
+        esc(&o.init),
+        o.seed,
+        o.candidates,
+        o.steps,
+        o.lr,
+        o.betas[0],
+        o.betas[1],
+        if o.polish { "then polished by L-BFGS to the mode" } else { "without polish" },
+        r.rec.best_restart
+    ));
+    page.pre(&format!(
+        "{}loss (negative log joint, assignments summed out) = {:.6}\nconverged: {} (max |gradient| {:.2e}, {} L-BFGS iterations: {})",
+        params_text(&r.model, &r.params),
+        r.rec.loss,
+        r.rec.converged,
+        r.rec.grad_norm_max,
+        r.rec.polish_iterations,
+        r.rec.message
+    ));
+    page.warnings(&r.rec.warnings);
+    if r.rec.warnings.is_empty() {
+        let _ = writeln!(
+            page.body,
+            "<div class=\"ok\">A proper mode: no empty component, no collapsed scale.</div>"
+        );
+    }
+    page.p(&format!("Command: <code>{}</code>", esc(&r.rec.command)));
+    for f in figs.iter().filter(|f| f.stem != "data") {
+        page.figure(f)?;
+    }
+    Ok(())
+}
+
+fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
+    let sampled = r.sampled;
+    let source = r.record["data"]["source"].as_str().unwrap_or("?");
+    page.section(&format!(
+        "{} assignments of {source}",
+        if sampled { "Sampled" } else { "MAP" }
+    ));
+    let k = r.probs.first().map_or(0, Vec::len);
+    let counts: Vec<String> = (0..k)
+        .map(|c| format!("z={c}: {}", r.z.iter().filter(|&&z| z == c).count()))
+        .collect();
+    let method = r.record["method"].as_str().unwrap_or("exact");
+    page.p(&format!(
+        "{} points classified ({}, {}): {}.",
+        r.data.n(),
+        esc(method),
+        if sampled {
+            "one assignment drawn from each point's posterior (temperature 1)"
+        } else {
+            "most probable component (temperature 0)"
+        },
+        esc(&counts.join(", "))
+    ));
+    if let Some(c) = r.record["command"].as_str() {
+        page.p(&format!("Command: <code>{}</code>", esc(c)));
+    }
+    let figs = classify_figures(r);
+    if figs.is_empty() {
+        page.p("(Classification pictures are drawn for 1-D data.)");
+    }
+    for f in &figs {
+        page.figure(f)?;
+    }
+    Ok(())
+}
+
+fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
+    let v = &r.summary;
+    let method = v["options"]["method"].as_str().unwrap_or("nuts");
+    page.section(if method == "vi" {
+        "The variational posterior (mean-field VI)"
+    } else {
+        "The posterior (collapsed NUTS)"
+    });
+    let o = &v["options"];
+    if method == "vi" {
+        page.p(&format!(
+            "Mean-field Gaussian on the unconstrained space: {} Adam steps (lr {}), {} draws, seed {}; ELBO (mean of the last 100 steps) {}.",
+            o["steps"], o["lr"], o["draws"], o["seed"], o["elbo_last_100_mean"]
+        ));
+    } else {
+        page.p(&format!(
+            "{} chains × {} draws after {} warmup (step size and mass matrix adapted; target acceptance {}, max tree depth {}, init from {}), seed {}; {:.2} s.",
+            o["chains"], o["draws"], o["warmup"], o["target_accept"], o["max_depth"],
+            o["init"].as_str().unwrap_or("map"), o["seed"],
+            v["wall_s"].as_f64().unwrap_or(f64::NAN)
+        ));
+    }
+    let chains = r.chains.len();
+    let names = r.model.constrained_names();
+    let rows: Vec<Vec<(String, bool)>> = names
+        .iter()
+        .filter_map(|n| v["summary"].get(n).map(|s| (n, s)))
+        .map(|(n, s)| {
+            let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+            let low_ess = |e: f64| chains > 0 && e < 100.0 * chains as f64;
+            vec![
+                (n.clone(), false),
+                (num(f("mean")), false),
+                (num(f("sd")), false),
+                (num(f("median")), false),
+                (num(f("q5")), false),
+                (num(f("q95")), false),
+                (num(f("hdi_low")), false),
+                (num(f("hdi_high")), false),
+                (format!("{:.0}", f("ess_bulk")), low_ess(f("ess_bulk"))),
+                (format!("{:.0}", f("ess_tail")), low_ess(f("ess_tail"))),
+                (
+                    format!("{:.4}", f("r_hat")),
+                    f("r_hat").is_nan() || f("r_hat") > 1.01,
+                ),
+            ]
+        })
+        .collect();
+    page.table(
+        &[
+            "parameter",
+            "mean",
+            "sd",
+            "median",
+            "5 %",
+            "95 %",
+            "HDI 90 % low",
+            "HDI 90 % high",
+            "ESS bulk",
+            "ESS tail",
+            "R-hat",
+        ],
+        &rows,
+    );
+    if method != "vi" {
+        let stats: Vec<Vec<(String, bool)>> = v["chains"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(c, s)| {
+                        let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+                        vec![
+                            (format!("chain {c}"), false),
+                            (
+                                format!("{}", s["divergences"]),
+                                s["divergences"].as_u64() != Some(0),
+                            ),
+                            (format!("{:.3}", f("step_size")), false),
+                            (format!("{:.3}", f("mean_accept")), false),
+                            (format!("{:.2}", f("mean_tree_depth")), false),
+                            (format!("{:.1}", f("mean_leapfrog")), false),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        page.table(
+            &[
+                "chain",
+                "divergences",
+                "step size",
+                "mean acceptance",
+                "mean tree depth",
+                "leapfrog steps per draw",
+            ],
+            &stats,
+        );
+    }
+    if v["relabelled"].as_bool() == Some(true) {
+        page.p(&format!(
+            "Label switching: {:.1} % of the draws were relabelled to the MAP's component order (Hungarian matching); the raw draws are in <code>raw-chain-*.csv</code>.",
+            100.0 * v["relabelled_share"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    let warnings: Vec<String> = v["warnings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    page.warnings(&warnings);
+    if warnings.is_empty() {
+        let _ = writeln!(
+            page.body,
+            "<div class=\"ok\">No warnings: every R-hat ≤ 1.01, no divergences, enough effective draws.</div>"
+        );
+    }
+    if let Some(c) = v["command"].as_str() {
+        page.p(&format!("Command: <code>{}</code>", esc(c)));
+    }
+    let figs = sample_figures(r)?;
+    for f in &figs {
+        page.figure(f)?;
+    }
+    Ok(())
+}
+
+/// The report page of every run in `dir`.
+pub fn report_html(dir: &Path) -> Result<String> {
+    let runs = find_runs(dir)?;
+    let mut page = Page {
+        body: String::new(),
+        toc: Vec::new(),
+        figures: 0,
+    };
+    for run in &runs {
+        match run {
+            Run::Fit(r) => fit_section(&mut page, r)?,
+            Run::Classify(r) => classify_section(&mut page, r)?,
+            Run::Sample(r) => sample_section(&mut page, r)?,
+        }
+    }
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bgmm report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>bgmm report</h1>\n<p>{} run{} in <code>{}</code>, drawn by bgmm {}. Every figure is inline SVG: this page needs no network and no other file.</p>\n<nav><ol>\n",
+        esc(&dir.display().to_string()),
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        esc(&dir.display().to_string()),
+        env!("CARGO_PKG_VERSION"),
+    );
+    for (id, t) in &page.toc {
+        let _ = writeln!(html, "<li><a href=\"#{id}\">{}</a></li>", esc(t));
+    }
+    html.push_str("</ol></nav>\n");
+    html.push_str(&page.body);
+    let _ = write!(html, "<script>{CHECK}</script>\n</body>\n</html>\n");
+    Ok(html)
+}
+
+pub fn cmd_report(a: ReportArgs) -> Result<()> {
+    let html = report_html(&a.dir)?;
+    let out = a.out.unwrap_or_else(|| a.dir.join("report.html"));
+    write_atomic(&out, html.as_bytes())?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
