@@ -293,8 +293,27 @@ mod tests {
         );
         assert!(svg.contains("z=0: weight 0.375, loc 0.499, scale 0.651"));
         assert!(svg.contains("Density of the 2-component mixture model"));
+    }
+
+    #[test]
+    fn density_png_is_drawn_with_the_components_colours() {
         let png = tutorial().png().unwrap();
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let dec = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = dec.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (1000, 420));
+        let px: Vec<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+        let count = |c: [u8; 3]| px.iter().filter(|p| **p == c).count();
+        // both components' curves (red, blue) are there in full colour, over many pixels
+        assert!(count([214, 39, 40]) > 300, "red {}", count([214, 39, 40]));
+        assert!(
+            count([31, 119, 180]) > 300,
+            "blue {}",
+            count([31, 119, 180])
+        );
+        // and most of the picture is the white background
+        assert!(count([255, 255, 255]) > px.len() / 2);
     }
 
     #[test]
