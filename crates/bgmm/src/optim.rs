@@ -656,6 +656,7 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
         }
 
         let f_prev = f;
+        let gnorm_prev = gnorm;
         std::mem::swap(&mut x, &mut ls.x_new);
         std::mem::swap(&mut g, &mut ls.g_new);
         f = ls.f_new;
@@ -676,7 +677,10 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
             break;
         }
         let scale = f.abs().max(f_prev.abs()).max(1.0);
-        if (f_prev - f).abs() <= opts.f_tol * scale {
+        // f flat to rounding while the gradient still shrinks is progress (near a mode the
+        // loss changes by g²/H, far below its rounding): only a flat f and a stalled gradient
+        // count towards stopping
+        if (f_prev - f).abs() <= opts.f_tol * scale && gnorm > 0.9 * gnorm_prev {
             small_change += 1;
             if small_change >= 2 {
                 message = "no further decrease";
