@@ -54,6 +54,8 @@ enum Command {
     /// The whole pipeline on the embedded iris petal lengths: fit, classify, sample, predict,
     /// pictures and the report (bgmm-demo/report.html).
     Demo(crate::demo::DemoArgs),
+    /// Time the data kernel against the scalar baseline, and the peers' end-to-end jobs.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -268,6 +270,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(a) => cmd_plot(a),
         Command::Report(a) => crate::report::cmd_report(a),
         Command::Demo(a) => crate::demo::cmd_demo(a),
+        Command::Bench(a) => crate::bench::cmd_bench(a),
     }
 }
 

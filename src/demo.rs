@@ -15,6 +15,23 @@ use crate::cli::{load_fit, Cli, COMMAND};
 
 /// The blog post's model (seed 002), as in `examples/models/iris.toml`.
 pub const IRIS_TOML: &str = include_str!("../examples/models/iris.toml");
+/// The Pyro tutorial's model (seed 001).
+pub const TUTORIAL_TOML: &str = include_str!("../examples/models/tutorial.toml");
+/// The NumPyro notebook's model (seed 003) and its 2500 points.
+pub const NUMPYRO_TOML: &str = include_str!("../examples/models/numpyro.toml");
+const NUMPYRO_CSV: &str = include_str!("../examples/data/numpyro_2500.csv");
+
+/// The NumPyro notebook's 2500 points (seed 003).
+pub fn numpyro_data() -> Result<Data> {
+    let values = NUMPYRO_CSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().parse::<f64>())
+        .collect::<std::result::Result<Vec<f64>, _>>()
+        .map_err(|e| anyhow!("embedded numpyro data: {e}"))?;
+    Data::from_1d(values).map_err(|e| anyhow!("{e}"))
+}
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {

@@ -5,6 +5,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod atomic;
+mod bench;
 mod cli;
 mod demo;
 mod figures;

@@ -72,6 +72,17 @@ impl<'a> Components<'a> {
         }
     }
 
+    /// The constants as the kernel takes them.
+    pub(crate) fn consts(&self) -> crate::kernel::Consts<'_> {
+        crate::kernel::Consts {
+            k: self.k,
+            d: self.d,
+            locs: self.locs,
+            inv_s: &self.inv_s,
+            log_norm: &self.log_norm,
+        }
+    }
+
     /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
     #[inline]
     pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
@@ -142,6 +153,7 @@ fn chunk_pass(
 }
 
 /// Log likelihood `Σ_n logsumexp_k [...]` and, if `grad` is given, its gradient added into it.
+/// Runs the vectorised [`crate::kernel`] over fixed chunks in parallel, summed in chunk order.
 pub(crate) fn log_likelihood(
     model: &Model,
     data: &Data,
@@ -151,6 +163,57 @@ pub(crate) fn log_likelihood(
     grad: Option<&mut NaturalGrad>,
 ) -> f64 {
     let comps = Components::new(model, logw, locs, scales);
+    let consts = comps.consts();
+    let cols: Vec<&[f64]> = (0..data.d()).map(|j| data.col(j)).collect();
+    let n = data.n();
+    let n_chunks = n.div_ceil(CHUNK);
+    let want = grad.is_some();
+    let run = |c: usize| {
+        crate::kernel::chunk_stats(&cols, c * CHUNK..((c + 1) * CHUNK).min(n), &consts, want)
+    };
+    // one chunk: no thread pool round trip (small data sets evaluate in microseconds)
+    let parts: Vec<crate::kernel::Stats> = if n_chunks == 1 {
+        vec![run(0)]
+    } else {
+        (0..n_chunks).into_par_iter().map(run).collect()
+    };
+    let parts: Vec<Partial> = parts
+        .into_iter()
+        .map(|s| Partial {
+            loglik: s.loglik,
+            r_sum: s.r_sum,
+            t1: s.t1,
+            t2: s.t2,
+        })
+        .collect();
+    finish(model, &comps, &parts, grad)
+}
+
+/// Log likelihood and its natural gradient by the vectorised kernel (what every engine runs).
+pub fn log_likelihood_grad(model: &Model, data: &Data, params: &Params) -> (f64, NaturalGrad) {
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let mut g = NaturalGrad::zeros(model);
+    let ll = log_likelihood(
+        model,
+        data,
+        &logw,
+        &params.locs,
+        &params.scales,
+        Some(&mut g),
+    );
+    (ll, g)
+}
+
+/// The same log likelihood by the plain scalar loop: the reference the kernel is tested and
+/// benchmarked against.
+pub fn log_likelihood_scalar(
+    model: &Model,
+    data: &Data,
+    params: &Params,
+    grad: Option<&mut NaturalGrad>,
+) -> f64 {
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let comps = Components::new(model, &logw, &params.locs, &params.scales);
     let n = data.n();
     let n_chunks = n.div_ceil(CHUNK);
     let want = grad.is_some();
@@ -158,8 +221,18 @@ pub(crate) fn log_likelihood(
         .into_par_iter()
         .map(|c| chunk_pass(data, &comps, c * CHUNK..((c + 1) * CHUNK).min(n), want))
         .collect();
+    finish(model, &comps, &parts, grad)
+}
+
+/// Add the chunks' sums in order and turn the statistics into the gradient.
+fn finish(
+    model: &Model,
+    comps: &Components,
+    parts: &[Partial],
+    grad: Option<&mut NaturalGrad>,
+) -> f64 {
     let mut loglik = 0.0;
-    for p in &parts {
+    for p in parts {
         loglik += p.loglik;
     }
     if let Some(g) = grad {
@@ -167,7 +240,7 @@ pub(crate) fn log_likelihood(
         let mut r_sum = vec![0.0; k];
         let mut t1 = vec![0.0; k * d];
         let mut t2 = vec![0.0; k * d];
-        for p in &parts {
+        for p in parts {
             for (a, b) in r_sum.iter_mut().zip(&p.r_sum) {
                 *a += b;
             }
@@ -551,22 +624,21 @@ impl LogDensity for MixtureDensity<'_> {
 pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<Vec<f64>> {
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
-    let n = data.n();
+    let consts = comps.consts();
+    let cols: Vec<&[f64]> = (0..data.d()).map(|j| data.col(j)).collect();
+    let (n, k) = (data.n(), model.k);
     let n_chunks = n.div_ceil(CHUNK);
-    let chunks: Vec<Vec<Vec<f64>>> = (0..n_chunks)
+    let chunks: Vec<Vec<f64>> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
-            (c * CHUNK..((c + 1) * CHUNK).min(n))
-                .map(|i| {
-                    let mut a = vec![0.0; model.k];
-                    let lse = comps.point_terms(data, i, &mut a);
-                    for v in &mut a {
-                        *v -= lse;
-                    }
-                    a
-                })
-                .collect()
+            let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut out = vec![0.0; range.len() * k];
+            crate::kernel::chunk_log_resp(&cols, range, &consts, &mut out);
+            out
         })
         .collect();
-    chunks.into_iter().flatten().collect()
+    chunks
+        .iter()
+        .flat_map(|c| c.chunks(k).map(<[f64]>::to_vec))
+        .collect()
 }

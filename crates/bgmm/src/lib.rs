@@ -29,6 +29,7 @@ pub mod density;
 pub mod diagnostics;
 pub mod error;
 pub mod init;
+pub mod kernel;
 pub mod map;
 pub mod model;
 pub mod nuts;

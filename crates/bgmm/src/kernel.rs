@@ -1,0 +1,460 @@
+//! The data kernel: for a chunk of points, each point's log density under every component,
+//! their logsumexp, and the gradient statistics (responsibility sums, first and second
+//! moments). Everything that touches the data goes through it: the MAP, NUTS and VI (through
+//! the log likelihood) and classification (through the log responsibilities).
+//!
+//! Points are processed in blocks of [`B`] lanes with branch-free arithmetic, so the compiler
+//! vectorises every loop over lanes. `exp` and `ln` are polynomial (below, accurate to about
+//! 2e-16 relative). The same code is compiled for AVX-512, AVX2 and SSE4.1 and the best one
+//! the CPU has is picked at run time (`multiversion`): one binary runs on any x86-64. Every
+//! lane does the same IEEE operations in the same order whichever instruction set runs them,
+//! and the lanes are summed in a fixed order, so the results are bit-identical on every CPU
+//! and any number of threads.
+
+use multiversion::multiversion;
+
+/// Lanes of a block: points processed together.
+pub const B: usize = 8;
+
+const LOG2E: f64 = std::f64::consts::LOG2_E;
+/// ln 2 split so that `n · LN2_HI` is exact for |n| < 2^11 (Cody and Waite).
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+/// 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits.
+const ROUND: f64 = 6_755_399_441_055_744.0;
+/// Below this `exp` returns exactly 0 (the true value is below 3.3e-308).
+pub const EXP_MIN: f64 = -708.0;
+
+/// `exp(x)` for x ≤ 709, branch-free: `2^n · p(r)` with `x = n ln 2 + r`, |r| ≤ ln 2 / 2, and
+/// `p` the Taylor polynomial of degree 12 (truncation below 2e-16 relative). Returns 0 below
+/// [`EXP_MIN`] and NaN for NaN.
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    let y = x.max(EXP_MIN);
+    let t = y * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = (y - n * LN2_HI) - n * LN2_LO;
+    // Horner, 1/12! … 1/0!
+    let mut p = 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2^n from the integer in t's low bits
+    let ni = (t.to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
+    let scale = f64::from_bits((ni.wrapping_add(1023) as u64) << 52);
+    let v = p * scale;
+    if x >= EXP_MIN {
+        v
+    } else if x.is_nan() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// `ln(s)` for positive normal finite `s`, branch-free: `s = 2^e · m` with m in [√½, √2),
+/// `ln m = 2 atanh((m − 1)/(m + 1))` by its series to t^21 (|t| ≤ 0.172: truncation below
+/// 1e-17). Other inputs give garbage: the kernel only calls it on sums in [1, K].
+#[inline(always)]
+pub fn ln(s: f64) -> f64 {
+    const SQRT2: f64 = std::f64::consts::SQRT_2;
+    let bits = s.to_bits();
+    let m0 = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    // the biased exponent as a float, without an integer conversion instruction
+    let e0 =
+        f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000) - (4_503_599_627_370_496.0 + 1023.0);
+    let big = m0 >= SQRT2;
+    let m = if big { 0.5 * m0 } else { m0 };
+    let e = if big { e0 + 1.0 } else { e0 };
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let mut p = 1.0 / 21.0;
+    p = p * t2 + 1.0 / 19.0;
+    p = p * t2 + 1.0 / 17.0;
+    p = p * t2 + 1.0 / 15.0;
+    p = p * t2 + 1.0 / 13.0;
+    p = p * t2 + 1.0 / 11.0;
+    p = p * t2 + 1.0 / 9.0;
+    p = p * t2 + 1.0 / 7.0;
+    p = p * t2 + 1.0 / 5.0;
+    p = p * t2 + 1.0 / 3.0;
+    p = p * t2 + 1.0;
+    e * LN2_HI + (2.0 * t * p + e * LN2_LO)
+}
+
+/// `exp` of every value, in place (vectorised; for tests and benchmarks).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+pub fn exp_slice(x: &mut [f64]) {
+    for v in x.iter_mut() {
+        *v = exp(*v);
+    }
+}
+
+/// `ln` of every value, in place (vectorised; for tests and benchmarks).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+pub fn ln_slice(x: &mut [f64]) {
+    for v in x.iter_mut() {
+        *v = ln(*v);
+    }
+}
+
+/// The components of one evaluation, with their per-component constants.
+pub struct Consts<'a> {
+    /// Components.
+    pub k: usize,
+    /// Dimensions.
+    pub d: usize,
+    /// μ_kd, row-major.
+    pub locs: &'a [f64],
+    /// 1 / s_kd, row-major.
+    pub inv_s: &'a [f64],
+    /// log w_k − Σ_d log s_kd − D/2 log 2π.
+    pub log_norm: &'a [f64],
+}
+
+/// Sums over a chunk of points: the log likelihood and the gradient statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Σ_n logsumexp_k.
+    pub loglik: f64,
+    /// Σ_n r_nk.
+    pub r_sum: Vec<f64>,
+    /// Σ_n r_nk (x_nd − μ_kd), row-major.
+    pub t1: Vec<f64>,
+    /// Σ_n r_nk (x_nd − μ_kd)², row-major.
+    pub t2: Vec<f64>,
+}
+
+/// Points per block: the unit of the kernel's inner loops (its scratch stays in L1/L2).
+pub const BLOCK: usize = 256;
+
+/// Sum with [`B`] interleaved accumulators added in a fixed order at the end: it vectorises,
+/// and gives the same bits on every instruction set.
+#[inline(always)]
+fn lane_sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0; B];
+    let chunks = v.chunks_exact(B);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..B {
+            acc[l] += ch[l];
+        }
+    }
+    for (l, r) in rest.iter().enumerate() {
+        acc[l] += r;
+    }
+    acc.iter().fold(0.0, |s, x| s + x)
+}
+
+/// Scratch of one block, point-contiguous per component: every loop below runs over the
+/// points of the block with unit stride, which is what the vectoriser needs.
+struct Scratch {
+    /// a_k − m per point, then (for log responsibilities) minus ln Σ.
+    a: Vec<f64>,
+    /// exp(a_k − m) per point, then the responsibilities.
+    e: Vec<f64>,
+    m: Vec<f64>,
+    s: Vec<f64>,
+    lse: Vec<f64>,
+    w: Vec<f64>,
+    q: Vec<f64>,
+    tmp: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(k: usize) -> Scratch {
+        Scratch {
+            a: vec![0.0; k * BLOCK],
+            e: vec![0.0; k * BLOCK],
+            m: vec![0.0; BLOCK],
+            s: vec![0.0; BLOCK],
+            lse: vec![0.0; BLOCK],
+            w: vec![0.0; BLOCK],
+            q: vec![0.0; BLOCK],
+            tmp: vec![0.0; BLOCK],
+        }
+    }
+}
+
+/// One block of `n ≤ BLOCK` points (`xs[j]` their coordinates): fills `a` with
+/// log w_k + log N(x | k) − m (m the point's max over k), `e` with its exp, `lse` with the
+/// logsumexp, `s` with ln Σ_k e and `w` with 1 / Σ_k e (0 where the density is not finite).
+#[inline(always)]
+fn block(xs: &[&[f64]], n: usize, c: &Consts, sc: &mut Scratch) {
+    let (k, d) = (c.k, c.d);
+    let m = &mut sc.m[..n];
+    m.fill(f64::NEG_INFINITY);
+    for kk in 0..k {
+        let q = &mut sc.q[..n];
+        q.fill(0.0);
+        for (j, x) in xs.iter().enumerate() {
+            let (mu, is) = (c.locs[kk * d + j], c.inv_s[kk * d + j]);
+            for (qi, xi) in q.iter_mut().zip(&x[..n]) {
+                let z = (xi - mu) * is;
+                *qi += z * z;
+            }
+        }
+        let ln = c.log_norm[kk];
+        let a = &mut sc.a[kk * BLOCK..kk * BLOCK + n];
+        for ((ai, qi), mi) in a.iter_mut().zip(q.iter()).zip(m.iter_mut()) {
+            *ai = ln - 0.5 * qi;
+            *mi = if *ai > *mi { *ai } else { *mi };
+        }
+    }
+    let s = &mut sc.s[..n];
+    s.fill(0.0);
+    for kk in 0..k {
+        let a = &mut sc.a[kk * BLOCK..kk * BLOCK + n];
+        let e = &mut sc.e[kk * BLOCK..kk * BLOCK + n];
+        for (((ai, ei), si), mi) in a
+            .iter_mut()
+            .zip(e.iter_mut())
+            .zip(s.iter_mut())
+            .zip(m.iter())
+        {
+            *ai -= mi;
+            *ei = exp(*ai);
+            *si += *ei;
+        }
+    }
+    let (lse, w) = (&mut sc.lse[..n], &mut sc.w[..n]);
+    for (((li, wi), si), mi) in lse
+        .iter_mut()
+        .zip(w.iter_mut())
+        .zip(s.iter_mut())
+        .zip(m.iter())
+    {
+        let lns = ln(*si);
+        let ok = mi.is_finite();
+        // m not finite (a zero scale or NaN parameters): the logsumexp is m itself, and the
+        // point gives no gradient
+        *li = if ok { mi + lns } else { *mi };
+        *wi = if ok { 1.0 / *si } else { 0.0 };
+        *si = if ok { lns } else { f64::NAN };
+    }
+}
+
+/// Log likelihood and (if `grad`) gradient statistics of the points `range`.
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+pub fn chunk_stats(
+    cols: &[&[f64]],
+    range: std::ops::Range<usize>,
+    c: &Consts,
+    grad: bool,
+) -> Stats {
+    let (k, d) = (c.k, c.d);
+    let mut sc = Scratch::new(k);
+    let mut st = Stats {
+        loglik: 0.0,
+        r_sum: vec![0.0; if grad { k } else { 0 }],
+        t1: vec![0.0; if grad { k * d } else { 0 }],
+        t2: vec![0.0; if grad { k * d } else { 0 }],
+    };
+    let mut start = range.start;
+    while start < range.end {
+        let n = (range.end - start).min(BLOCK);
+        let xs: Vec<&[f64]> = cols.iter().map(|col| &col[start..start + n]).collect();
+        block(&xs, n, c, &mut sc);
+        st.loglik += lane_sum(&sc.lse[..n]);
+        if grad {
+            for kk in 0..k {
+                let r = &mut sc.e[kk * BLOCK..kk * BLOCK + n];
+                for (ri, wi) in r.iter_mut().zip(&sc.w[..n]) {
+                    *ri *= wi;
+                }
+                st.r_sum[kk] += lane_sum(r);
+                for (j, x) in xs.iter().enumerate() {
+                    let mu = c.locs[kk * d + j];
+                    let t = &mut sc.tmp[..n];
+                    for ((ti, ri), xi) in t.iter_mut().zip(r.iter()).zip(x.iter()) {
+                        *ti = ri * (xi - mu);
+                    }
+                    st.t1[kk * d + j] += lane_sum(t);
+                    for (ti, xi) in t.iter_mut().zip(x.iter()) {
+                        *ti *= xi - mu;
+                    }
+                    st.t2[kk * d + j] += lane_sum(t);
+                }
+            }
+        }
+        start += n;
+    }
+    st
+}
+
+/// Log responsibilities `log w_k + log N(x_i | k) − logsumexp` of the points `range`, written
+/// point-major (`out[(i − range.start) · K + k]`).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+pub fn chunk_log_resp(cols: &[&[f64]], range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
+    let k = c.k;
+    let mut sc = Scratch::new(k);
+    let mut start = range.start;
+    while start < range.end {
+        let n = (range.end - start).min(BLOCK);
+        let xs: Vec<&[f64]> = cols.iter().map(|col| &col[start..start + n]).collect();
+        block(&xs, n, c, &mut sc);
+        for i in 0..n {
+            let row = &mut out[(start - range.start + i) * k..(start - range.start + i + 1) * k];
+            for (kk, o) in row.iter_mut().enumerate() {
+                *o = sc.a[kk * BLOCK + i] - sc.s[i];
+            }
+        }
+        start += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(a: f64, b: f64) -> f64 {
+        if a == b {
+            0.0
+        } else {
+            ((a - b) / b).abs()
+        }
+    }
+
+    #[test]
+    fn exp_matches_std_to_a_few_ulp() {
+        let mut worst = 0.0f64;
+        let mut xs: Vec<f64> = (0..200_001)
+            .map(|i| -708.0 + 717.0 * i as f64 / 200_000.0)
+            .collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            1e-300,
+            -1e-300,
+            0.5 * std::f64::consts::LN_2,
+            -700.5,
+            709.0,
+        ]);
+        let mut v = xs.clone();
+        exp_slice(&mut v);
+        for (x, e) in xs.iter().zip(&v) {
+            worst = worst.max(rel(*e, x.exp()));
+        }
+        assert!(worst < 1e-15, "worst relative error {worst:e}");
+        // flushed to zero below EXP_MIN, NaN stays NaN, −∞ gives 0
+        let mut v = vec![-708.5, -1e308, f64::NEG_INFINITY, f64::NAN];
+        exp_slice(&mut v);
+        assert_eq!(&v[..3], &[0.0, 0.0, 0.0]);
+        assert!(v[3].is_nan());
+    }
+
+    #[test]
+    fn ln_matches_std_to_a_few_ulp() {
+        let mut worst = 0.0f64;
+        let mut xs: Vec<f64> = (0..200_001)
+            .map(|i| 1.0 + 99_999.0 * (i as f64 / 200_000.0).powi(3))
+            .collect();
+        xs.extend([
+            1.0,
+            2.0,
+            std::f64::consts::SQRT_2,
+            1e-300,
+            1e300,
+            0.3,
+            7.0e5,
+        ]);
+        let mut v = xs.clone();
+        ln_slice(&mut v);
+        for (x, l) in xs.iter().zip(&v) {
+            // absolute near ln 1 = 0, relative elsewhere
+            let err = if x.ln().abs() < 1.0 {
+                (l - x.ln()).abs()
+            } else {
+                rel(*l, x.ln())
+            };
+            worst = worst.max(err);
+        }
+        assert!(worst < 1e-15, "worst error {worst:e}");
+        assert_eq!(ln(1.0), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod agreement {
+    use crate::density::{
+        log_likelihood_grad, log_likelihood_scalar, log_responsibilities, NaturalGrad,
+    };
+    use crate::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+    use crate::{ModelSpec, ScalePrior, Sharing};
+
+    fn close(a: f64, b: f64, scale: f64) -> bool {
+        (a - b).abs() <= 1e-12 * scale.max(1.0)
+    }
+
+    /// The kernel against the plain scalar loop on every shape the kernel treats differently:
+    /// N below one lane block, not a multiple of the block, several chunks; D 1, 2, 8; K up
+    /// to 16; every sharing.
+    #[test]
+    fn kernel_agrees_with_the_scalar_loop() {
+        for (d, k, n, sharing) in [
+            (1, 1, 1, Sharing::Shared),
+            (1, 2, 5, Sharing::Shared),
+            (1, 3, 7, Sharing::Component),
+            (2, 5, 257, Sharing::Dimension),
+            (8, 16, 1000, Sharing::Diagonal),
+            (1, 3, 5000, Sharing::Component),
+            (3, 4, 4099, Sharing::Diagonal),
+        ] {
+            let spec = ModelSpec {
+                k: k as i64,
+                d: Some(d as i64),
+                weights: WeightsSpec {
+                    concentration: OneOrMany::One(1.0),
+                },
+                locs: LocsSpec {
+                    loc: OneOrMany::One(0.0),
+                    scale: OneOrMany::One(3.0),
+                    ordered: false,
+                },
+                scale: ScaleSpec::from_prior(
+                    ScalePrior::LogNormal {
+                        mu: 0.0,
+                        sigma: 0.5,
+                    },
+                    sharing,
+                ),
+            };
+            let model = spec.build(Some(d)).unwrap();
+            let sim = crate::simulate::simulate(&model, n, 7).unwrap();
+            let (ll, g) = log_likelihood_grad(&model, &sim.data, &sim.params);
+            let mut gs = NaturalGrad {
+                logw: vec![0.0; k],
+                locs: vec![0.0; k * d],
+                log_scales: vec![0.0; model.n_scales()],
+            };
+            let ls = log_likelihood_scalar(&model, &sim.data, &sim.params, Some(&mut gs));
+            let scale = n as f64 * 10.0;
+            assert!(close(ll, ls, ls.abs()), "D{d} K{k} N{n}: {ll} vs {ls}");
+            for (a, b) in g
+                .logw
+                .iter()
+                .chain(&g.locs)
+                .chain(&g.log_scales)
+                .zip(gs.logw.iter().chain(&gs.locs).chain(&gs.log_scales))
+            {
+                assert!(close(*a, *b, scale), "D{d} K{k} N{n}: gradient {a} vs {b}");
+            }
+            // log responsibilities: each row a log-probability vector, equal to the scalar terms
+            let lr = log_responsibilities(&model, &sim.data, &sim.params);
+            assert_eq!(lr.len(), n);
+            for row in &lr {
+                let total: f64 = row.iter().map(|v| v.exp()).sum();
+                assert!((total - 1.0).abs() < 1e-12, "{total}");
+            }
+        }
+    }
+}
