@@ -15,6 +15,9 @@ use crate::params::Params;
 pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// Points per chunk of the data loop (the unit of parallel work and of the fixed reduction).
 pub const CHUNK: usize = 2048;
+/// Below this many point·component·(dimension + 2) operations an evaluation runs on the
+/// calling thread (about 0.2 ms of work on one core).
+pub const PARALLEL_WORK: usize = 1 << 18;
 
 /// Gradient of the log joint with respect to the natural coordinates: log-weights (treated as
 /// K free coordinates), locations and log-scales.
@@ -171,9 +174,10 @@ pub(crate) fn log_likelihood(
     let run = |c: usize| {
         crate::kernel::chunk_stats(&cols, c * CHUNK..((c + 1) * CHUNK).min(n), &consts, want)
     };
-    // one chunk: no thread pool round trip (small data sets evaluate in microseconds)
-    let parts: Vec<crate::kernel::Stats> = if n_chunks == 1 {
-        vec![run(0)]
+    // small work runs on the calling thread: a thread pool round trip costs more than the
+    // evaluation (the chunks and their order are the same either way, so are the sums)
+    let parts: Vec<crate::kernel::Stats> = if n * model.k * (model.d + 2) < PARALLEL_WORK {
+        (0..n_chunks).map(run).collect()
     } else {
         (0..n_chunks).into_par_iter().map(run).collect()
     };
