@@ -296,7 +296,10 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
             row(
                 &format!("diagonal MAP, N = 1e6, D = {d}, K = 5 (sklearn's data)"),
                 secs,
-                format!("mean LL {ll:.5} (generating parameters {ll_true:.5})"),
+                format!(
+                    "mean LL {ll:.5} (generating parameters {ll_true:.5}); {} L-BFGS iterations in all, converged: {}",
+                    f.polish_iterations, f.converged
+                ),
             );
         }
     }

@@ -227,6 +227,10 @@ struct FitArgs {
     /// Convergence: max |gradient| ≤ TOL · max(1, |loss|).
     #[arg(long, default_value_t = 1e-9, value_name = "TOL")]
     grad_tol: f64,
+    /// With at least 5·M points (M at least 200·K), search for the mode on M evenly spaced
+    /// points and polish it on all of them; 0 searches on all the data.
+    #[arg(long, default_value_t = 5000, value_name = "M")]
+    subsample: usize,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -460,6 +464,8 @@ pub struct FitOptionsRecord {
     pub polish: bool,
     pub grad_tol: f64,
     pub seed: u64,
+    #[serde(default)]
+    pub subsample: usize,
 }
 
 fn one() -> usize {
@@ -527,6 +533,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         polish: !a.no_polish,
         grad_tol: a.grad_tol,
         seed: a.seed,
+        subsample: a.subsample,
         ..FitOptions::default()
     };
     let f = fit(&model, &data, &opts).map_err(|e| match e {
@@ -561,6 +568,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
             polish: opts.polish,
             grad_tol: opts.grad_tol,
             seed: opts.seed,
+            subsample: opts.subsample,
         },
         bgmm_version: env!("CARGO_PKG_VERSION").into(),
         command: command_line(),

@@ -551,6 +551,9 @@ pub struct MixtureDensity<'a> {
     model: &'a Model,
     data: &'a Data,
     jacobian: bool,
+    /// The likelihood's weight: N/m when `data` is m points standing for N (Pyro's
+    /// subsampled plate); 1 otherwise.
+    weight: f64,
 }
 
 impl<'a> MixtureDensity<'a> {
@@ -560,7 +563,15 @@ impl<'a> MixtureDensity<'a> {
             model,
             data,
             jacobian,
+            weight: 1.0,
         }
+    }
+
+    /// The same density with the likelihood multiplied by `weight` (for a subsample of m of N
+    /// points, N/m: an unbiased estimate of the full likelihood).
+    pub fn with_weight(mut self, weight: f64) -> Self {
+        self.weight = weight;
+        self
     }
 
     /// The model.
@@ -579,14 +590,37 @@ impl<'a> MixtureDensity<'a> {
         let u = t.unpack(x);
         let mut g = NaturalGrad::zeros(self.model);
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, Some(&mut g));
-        lp += log_likelihood(
-            self.model,
-            self.data,
-            &u.logw,
-            &u.locs,
-            &u.scales,
-            Some(&mut g),
-        );
+        if self.weight == 1.0 {
+            lp += log_likelihood(
+                self.model,
+                self.data,
+                &u.logw,
+                &u.locs,
+                &u.scales,
+                Some(&mut g),
+            );
+        } else {
+            let mut gl = NaturalGrad::zeros(self.model);
+            let ll = log_likelihood(
+                self.model,
+                self.data,
+                &u.logw,
+                &u.locs,
+                &u.scales,
+                Some(&mut gl),
+            );
+            lp += self.weight * ll;
+            let w = self.weight;
+            for (a, b) in g.logw.iter_mut().zip(&gl.logw) {
+                *a += w * b;
+            }
+            for (a, b) in g.locs.iter_mut().zip(&gl.locs) {
+                *a += w * b;
+            }
+            for (a, b) in g.log_scales.iter_mut().zip(&gl.log_scales) {
+                *a += w * b;
+            }
+        }
         if self.jacobian {
             lp += u.log_jac;
         }
@@ -598,7 +632,8 @@ impl<'a> MixtureDensity<'a> {
     pub fn logp(&self, x: &[f64]) -> f64 {
         let u = self.transform().unpack(x);
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, None)
-            + log_likelihood(self.model, self.data, &u.logw, &u.locs, &u.scales, None);
+            + self.weight
+                * log_likelihood(self.model, self.data, &u.logw, &u.locs, &u.scales, None);
         if self.jacobian {
             lp += u.log_jac;
         }

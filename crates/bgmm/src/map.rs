@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
-use crate::density::{log_joint, LogDensity, MixtureDensity, Transform};
+use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
 use crate::model::Model;
@@ -43,6 +43,10 @@ pub struct FitOptions {
     pub max_polish_iter: usize,
     /// Seed of the initial points.
     pub seed: u64,
+    /// With at least 5·m points, m = max(`subsample`, 200·K), the restarts and candidates run
+    /// on m evenly spaced points (their likelihood weighted by N/m) and only the final L-BFGS
+    /// polish on all the data; 0: always all the data.
+    pub subsample: usize,
 }
 
 impl Default for FitOptions {
@@ -58,6 +62,7 @@ impl Default for FitOptions {
             grad_tol: 1e-9,
             max_polish_iter: 2000,
             seed: 0,
+            subsample: 5_000,
         }
     }
 }
@@ -107,6 +112,10 @@ pub struct History {
     /// (restart, final loss) of every fully optimised candidate, best initial loss first.
     #[serde(default)]
     pub candidate_loss: Vec<(usize, f64)>,
+    /// The search ran on this many evenly spaced points (losses above scaled to all of them);
+    /// `polish_loss` ends with the polish on all the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsample: Option<usize>,
 }
 
 /// A MAP fit.
@@ -151,7 +160,38 @@ fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
 pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
-    let dens = MixtureDensity::new(model, data, false);
+    let n = data.n();
+    // at least 200 points per component in the subsample
+    let m = opts.subsample.max(200 * model.k);
+    if opts.subsample > 0 && n >= 5 * m {
+        let idx: Vec<usize> = (0..m).map(|i| i * n / m).collect();
+        let cols = (0..data.d())
+            .map(|j| idx.iter().map(|&i| data.col(j)[i]).collect())
+            .collect();
+        let sub = Data::from_columns(cols)?;
+        let weight = n as f64 / m as f64;
+        let mut f = search(model, &sub, weight, opts)?;
+        // then the polish on all the data, from the subsample's mode
+        let t = Transform::new(model);
+        let x = t.pack(&f.params);
+        let dens = MixtureDensity::new(model, data, false);
+        let run = polish(&dens, x, opts, &mut f.history);
+        f.history.subsample = Some(m);
+        f.params = t.params(&run.x);
+        f.loss = run.loss;
+        f.converged = run.converged;
+        f.grad_norm = run.grad_norm;
+        f.polish_iterations += run.polish_iterations;
+        f.message = run.message;
+        f.warnings = mode_warnings(model, data, &f.params);
+        return Ok(f);
+    }
+    search(model, data, 1.0, opts)
+}
+
+/// Restarts, candidates, the winner: [`fit`] on `data` whose likelihood has weight `weight`.
+fn search(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
+    let dens = MixtureDensity::new(model, data, false).with_weight(weight);
     let t = Transform::new(model);
 
     // 1. screen the restarts by initial loss
@@ -159,7 +199,7 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
         .into_par_iter()
         .map(|r| {
             let p = initial_point(model, data, opts.init, opts.seed, r);
-            let loss = -log_joint(model, data, &p);
+            let loss = -dens.logp(&t.pack(&p));
             (p, loss)
         })
         .collect();
@@ -273,6 +313,16 @@ fn optimise(
         x = best.1.clone();
     }
 
+    let mut run = polish(dens, x, opts, &mut history);
+    run.steps = steps;
+    run.history = history;
+    run
+}
+
+/// The L-BFGS polish from `x` (if `opts.polish`), its losses appended to
+/// `history.polish_loss`; returns the end point with its loss and gradient test.
+fn polish(dens: &MixtureDensity, x: Vec<f64>, opts: &FitOptions, history: &mut History) -> Run {
+    let dim = x.len();
     let mut objective = |x: &[f64], g: &mut [f64]| -> f64 {
         let lp = dens.logp_grad(x, g);
         g.iter_mut().for_each(|v| *v = -*v);
@@ -293,7 +343,7 @@ fn optimise(
             ..LbfgsOptions::default()
         };
         let r = lbfgs(&mut objective, &x, &lo);
-        history.polish_loss = r.history.clone();
+        history.polish_loss.extend_from_slice(&r.history);
         // the polish's end may differ from Adam's last point by rounding only; prefer it then
         if r.f.is_finite() && (r.converged || r.f <= f_now + 1e-12 * f_now.abs().max(1.0)) {
             (r.x, r.iterations, r.message)
@@ -312,10 +362,10 @@ fn optimise(
         loss,
         converged,
         grad_norm,
-        steps,
+        steps: 0,
         polish_iterations,
         message,
-        history,
+        history: History::default(),
     }
 }
 

@@ -393,3 +393,33 @@ fn responsibilities_are_normalised_posteriors() {
     // closed form at x = 0: w0 N(0|0,2) / (w0 N(0|0,2) + w1 N(0|10,2)) = 1 / (1 + 3 e^{-12.5})
     assert!((r[0][0].exp() - 1.0 / (1.0 + 3.0 * (-12.5f64).exp())).abs() < 1e-15);
 }
+
+/// A weighted likelihood (a subsample standing for more points): the value is the prior plus
+/// the weight times the likelihood, and its gradient matches finite differences.
+#[test]
+fn weighted_likelihood_value_and_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let data = random_data(&mut rng, 40, 2);
+    let model = spec(
+        3,
+        2,
+        1.0,
+        ScalePrior::LogNormal {
+            mu: 0.0,
+            sigma: 1.0,
+        },
+        Sharing::Diagonal,
+        false,
+    )
+    .build(None)
+    .unwrap();
+    let x = random_x(&mut rng, &model);
+    let plain = MixtureDensity::new(&model, &data, true);
+    let weighted = MixtureDensity::new(&model, &data, true).with_weight(25.0);
+    let p = Transform::new(&model).params(&x);
+    // prior + jacobian = plain − likelihood; weighted = that + 25 · likelihood
+    let lik = bgmm::density::log_likelihood_at(&model, &data, &p);
+    let expect = plain.logp(&x) - lik + 25.0 * lik;
+    assert!((weighted.logp(&x) - expect).abs() < 1e-9 * expect.abs());
+    fd_check(&weighted, &x, "weight 25");
+}

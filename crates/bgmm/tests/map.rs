@@ -212,3 +212,42 @@ fn same_fit_whatever_the_thread_count() {
     assert_eq!(a.loss.to_bits(), b.loss.to_bits());
     assert_eq!(a.history, b.history);
 }
+
+/// On data large enough for the subsample search (here 60 000 points, searched on 5000), the
+/// fit reaches the same mode as the search on all the data.
+#[test]
+fn subsample_search_reaches_the_full_data_mode() {
+    let m = model("homework-2d-component", Some(2));
+    let sim = bgmm::simulate::simulate(&m, 60_000, 59).unwrap();
+    let sub = fit(&m, &sim.data, &FitOptions::default()).unwrap();
+    assert_eq!(sub.history.subsample, Some(5000));
+    let full = fit(
+        &m,
+        &sim.data,
+        &FitOptions {
+            subsample: 0,
+            ..FitOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(full.history.subsample, None);
+    assert!(sub.converged && full.converged);
+    assert!(
+        (sub.loss - full.loss).abs() < 1e-7 * full.loss.abs(),
+        "{} vs {}",
+        sub.loss,
+        full.loss
+    );
+    // the same labelling is not guaranteed: compare the sorted locations
+    let sorted = |p: &bgmm::Params| {
+        let mut v: Vec<(f64, f64)> = p.locs.chunks(2).map(|c| (c[0], c[1])).collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v
+    };
+    for (a, b) in sorted(&sub.params).iter().zip(sorted(&full.params)) {
+        assert!(
+            (a.0 - b.0).abs() < 1e-5 && (a.1 - b.1).abs() < 1e-5,
+            "{a:?} vs {b:?}"
+        );
+    }
+}
