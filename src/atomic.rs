@@ -49,6 +49,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Like [`write_atomic`], for output made in pieces: `write` streams into a buffered writer
+/// on the temporary file, which is fsynced and renamed over `path` only if `write` succeeds.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let shown = clean(path);
+    let Some(file_name) = path.file_name() else {
+        bail!("cannot write '{shown}': not a file name");
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let (tmp, file) = create_temp(dir, file_name)
+        .map_err(|e| anyhow!("cannot write '{shown}': cannot create a temporary file: {e}"))?;
+    let mut w = io::BufWriter::with_capacity(1 << 20, file);
+    let done = write(&mut w)
+        .and_then(|()| w.into_inner().map_err(|e| anyhow!("{}", e.error())))
+        .and_then(|f| f.sync_all().map_err(|e| anyhow!("{e}")))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| anyhow!("{e}")));
+    if let Err(e) = done {
+        let _ = fs::remove_file(&tmp);
+        bail!("cannot write '{shown}': {e:#}");
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Create the directory (and parents) for --out, with an error naming it.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {

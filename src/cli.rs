@@ -12,7 +12,7 @@ use bgmm::map::{fit, FitOptions, History};
 use bgmm::simulate::{simulate, sites};
 use bgmm::{Data, Model, ModelSpec, Params, ShapedParams, Sharing};
 
-use crate::atomic::{ensure_dir, write_atomic};
+use crate::atomic::{ensure_dir, write_atomic, write_atomic_with};
 use crate::output;
 use crate::table;
 
@@ -87,6 +87,10 @@ pub struct ViArgs {
     /// Draws from the fitted approximation.
     #[arg(long, default_value_t = 1000)]
     pub(crate) draws: usize,
+    /// Data larger than memory: start from the MAP of a random sample of the file and
+    /// estimate each ELBO gradient on a minibatch of B rows read from the file (weighted N/B).
+    #[arg(long, value_name = "B")]
+    pub(crate) minibatch: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
@@ -156,6 +160,10 @@ struct SimulateArgs {
     /// Add the true assignment of each point as a last column `z`.
     #[arg(long)]
     with_assignments: bool,
+    /// File format of --out: csv (data.csv) or npy (data.npy, float64). Beyond 1e7 points the
+    /// data are streamed to the file in chunks of 1e6 points, each from its own random stream.
+    #[arg(long, default_value = "csv")]
+    format: String,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -197,42 +205,53 @@ pub(crate) struct ModelArgs {
 }
 
 #[derive(Args, Debug)]
-struct FitArgs {
+pub(crate) struct FitArgs {
     #[command(flatten)]
-    input: InputArgs,
+    pub(crate) input: InputArgs,
     /// Initial points screened by their loss; the best one is optimised.
     #[arg(long, default_value_t = 100)]
-    restarts: usize,
+    pub(crate) restarts: usize,
     /// The best C restarts by initial loss are optimised fully; the lowest final loss wins (1 = Pyro's recipe).
     #[arg(long, default_value_t = 10, value_name = "C")]
-    candidates: usize,
+    pub(crate) candidates: usize,
     /// Adam steps.
     #[arg(long, default_value_t = 200)]
-    steps: usize,
+    pub(crate) steps: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 0.1)]
-    lr: f64,
+    pub(crate) lr: f64,
     /// Adam betas, b1,b2.
     #[arg(long, default_value = "0.8,0.99", value_name = "B1,B2")]
-    betas: String,
+    pub(crate) betas: String,
     /// Initial points: pyro (the tutorial's) or kmeans++.
     #[arg(long, default_value = "pyro")]
-    init: String,
+    pub(crate) init: String,
     /// Seed of the initial points.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Skip the L-BFGS polish (stop where Adam stops, as Pyro does).
     #[arg(long)]
-    no_polish: bool,
+    pub(crate) no_polish: bool,
     /// Convergence: max |gradient| ≤ TOL · max(1, |loss|).
     #[arg(long, default_value_t = 1e-9, value_name = "TOL")]
-    grad_tol: f64,
+    pub(crate) grad_tol: f64,
     /// With at least 5·M points (M at least 200·K), search for the mode on M evenly spaced
     /// points and polish it on all of them; 0 searches on all the data.
     #[arg(long, default_value_t = 5000, value_name = "M")]
-    subsample: usize,
+    pub(crate) subsample: usize,
+    /// Data larger than memory: start from the MAP of a random sample of the file, then take
+    /// --sgd-steps Adam steps on minibatches of B rows read from the file (likelihood weighted
+    /// by N/B), averaging the last half of the iterates; memory stays at the sample's size.
+    #[arg(long, value_name = "B")]
+    pub(crate) minibatch: Option<usize>,
+    /// Adam steps on minibatches (with --minibatch).
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) sgd_steps: usize,
+    /// Initial learning rate of the minibatch steps (decays to 1 % of it).
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) sgd_lr: f64,
     #[command(flatten)]
-    output: OutputArgs,
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -315,6 +334,12 @@ fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model
 }
 
 pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
+    if spec.ends_with(".npy") {
+        // straight into exactly-sized columns: memory is the data's own f64 size
+        let src = crate::stream::Source::open(Path::new(spec), columns)?;
+        let data = src.load_all()?;
+        return Ok((data, src.names));
+    }
     table_data(spec, table::load(spec, columns)?)
 }
 
@@ -355,6 +380,26 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
     if a.n == 0 {
         bail!("-n must be at least 1");
     }
+    let npy = match a.format.as_str() {
+        "csv" => false,
+        "npy" => true,
+        other => bail!("--format: unknown '{other}' (known: csv, npy)"),
+    };
+    if npy && a.output.out.is_none() {
+        bail!("--format npy writes a binary file: give --out DIR");
+    }
+    if a.n > STREAM_N {
+        let Some(dir) = &a.output.out else {
+            bail!(
+                "-n {} is more than {STREAM_N} points: give --out DIR, they are streamed to a file",
+                a.n
+            );
+        };
+        if a.with_assignments || a.output.json {
+            bail!("beyond {STREAM_N} points only the data are written (no --with-assignments or --json)");
+        }
+        return simulate_streaming(&model, &a, dir, npy);
+    }
     let sim = simulate(&model, a.n, a.seed).map_err(|e| anyhow!("{e}"))?;
     let names = output::column_names(model.d);
     let csv = output::data_csv(
@@ -374,11 +419,18 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
     };
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
-        write_out(
-            dir,
-            "data.csv",
-            output::data_csv(&sim.data, &names, None).as_bytes(),
-        )?;
+        if npy {
+            write_atomic_with(&dir.join("data.npy"), |w| {
+                w.write_all(&crate::stream::npy_header_bytes(sim.data.n(), sim.data.d()))?;
+                crate::stream::write_npy_rows(w, &sim.data)
+            })?;
+        } else {
+            write_out(
+                dir,
+                "data.csv",
+                output::data_csv(&sim.data, &names, None).as_bytes(),
+            )?;
+        }
         let z: String = std::iter::once("z\n".to_string())
             .chain(sim.assignments.iter().map(|z| format!("{z}\n")))
             .collect();
@@ -399,12 +451,79 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
         } else if let Some(dir) = &a.output.out {
             eprintln!(
                 "wrote {}, {}, {}",
-                dir.join("data.csv").display(),
+                dir.join(if npy { "data.npy" } else { "data.csv" })
+                    .display(),
                 dir.join("assignments.csv").display(),
                 dir.join("truth.json").display()
             );
         }
     }
+    Ok(())
+}
+
+/// Beyond this many points `simulate` streams the data to a file in chunks.
+const STREAM_N: usize = 10_000_000;
+/// Points per chunk of a streamed simulation (chunk c draws from random stream c).
+const STREAM_CHUNK: usize = 1_000_000;
+
+/// `simulate` beyond [`STREAM_N`] points: θ from the priors as always, then the data chunk by
+/// chunk straight into the file (memory: one chunk).
+fn simulate_streaming(model: &Model, a: &SimulateArgs, dir: &Path, npy: bool) -> Result<()> {
+    use chacha20::ChaCha8Rng;
+    use rand::SeedableRng;
+    ensure_dir(dir)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+    let params = bgmm::simulate::draw_params(model, &mut rng);
+    let names = output::column_names(model.d);
+    let file = dir.join(if npy { "data.npy" } else { "data.csv" });
+    let bar = indicatif::ProgressBar::new(a.n as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "simulating {bar:30} {pos}/{len} points [{elapsed_precise}<{eta_precise}]",
+    ) {
+        bar.set_style(style);
+    }
+    write_atomic_with(&file, |w| {
+        if npy {
+            w.write_all(&crate::stream::npy_header_bytes(a.n, model.d))?;
+        } else {
+            writeln!(w, "{}", names.join(","))?;
+        }
+        let mut done = 0usize;
+        let mut c = 0usize;
+        while done < a.n {
+            let count = STREAM_CHUNK.min(a.n - done);
+            let mut r = bgmm::nuts::chain_rng(a.seed, c);
+            let (_, data) = bgmm::simulate::draw_data(model, &params, count, &mut r)
+                .map_err(|e| anyhow!("{e}"))?;
+            if npy {
+                crate::stream::write_npy_rows(w, &data)?;
+            } else {
+                w.write_all(
+                    output::data_csv(&data, &names, None)
+                        .split_once('\n')
+                        .map_or("", |x| x.1)
+                        .as_bytes(),
+                )?;
+            }
+            done += count;
+            c += 1;
+            bar.set_position(done as u64);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let truth = serde_json::json!({
+        "bgmm_version": env!("CARGO_PKG_VERSION"), "command": command_line(), "seed": a.seed,
+        "model": model.spec(), "params": params.shaped(model), "n": a.n,
+        "note": format!("streamed: chunk c of {STREAM_CHUNK} points drawn from random stream c of the seed"),
+    });
+    write_out(dir, "truth.json", &json_bytes(&truth)?)?;
+    eprint!("{}", output::params_text(model, &params));
+    eprintln!(
+        "wrote {}, {}",
+        file.display(),
+        dir.join("truth.json").display()
+    );
     Ok(())
 }
 
@@ -521,6 +640,9 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let betas = parse_betas(&a.betas)?;
     let init = Init::parse(&a.init)
         .ok_or_else(|| anyhow!("--init: unknown '{}' (known: pyro, kmeans++)", a.init))?;
+    if let Some(b) = a.minibatch {
+        return crate::minibatch::fit_minibatch(&a, b, betas, init);
+    }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data)?;
     let opts = FitOptions {

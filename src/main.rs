@@ -9,11 +9,13 @@ mod bench;
 mod cli;
 mod demo;
 mod figures;
+mod minibatch;
 mod output;
 mod plot;
 mod predict;
 mod report;
 mod sample;
+mod stream;
 mod table;
 
 use std::process::ExitCode;

@@ -1872,3 +1872,160 @@ fn sample_from_a_fit_checks_the_fit() {
         "{summary}"
     );
 }
+
+#[test]
+fn npy_files_and_minibatch_fits_reach_the_full_data_map() {
+    let tmp = TempDir::new().unwrap();
+    let dir = path_str(&tmp.path().join("sim"));
+    ok(&[
+        "simulate",
+        &model("homework-1d.toml"),
+        "-n",
+        "200000",
+        "--seed",
+        "4",
+        "--format",
+        "npy",
+        "--out",
+        &dir,
+    ]);
+    let npy = path_str(&tmp.path().join("sim/data.npy"));
+    let bytes = std::fs::read(&npy).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    assert_eq!(bytes.len() % 64, 0, "header padded, 200 000 f8 values");
+    // the full-data MAP from the .npy file
+    let full = json(&["fit", &npy, &model("homework-1d.toml"), "--json"]);
+    assert_eq!(full["data"]["n"], 200_000);
+    // minibatches of 2000 rows read from the file
+    let mb = json(&[
+        "fit",
+        &npy,
+        &model("homework-1d.toml"),
+        "--minibatch",
+        "2000",
+        "--json",
+    ]);
+    let (lf, lm) = (full["loss"].as_f64().unwrap(), mb["loss"].as_f64().unwrap());
+    // the minibatch answer's exact loss on all the data is within 2e-6 of the mode's
+    assert!(lm >= lf - 1e-6 * lf.abs(), "{lm} below the mode {lf}");
+    assert!((lm - lf).abs() < 2e-6 * lf.abs(), "{lm} vs {lf}");
+    let locs = |v: &Value| -> Vec<f64> {
+        let mut l: Vec<f64> = serde_json::from_value(v["params"]["locs"].clone()).unwrap();
+        l.sort_by(f64::total_cmp);
+        l
+    };
+    for (a, b) in locs(&full).iter().zip(locs(&mb)) {
+        assert!((a - b).abs() < 0.01, "{a} vs {b}");
+    }
+    // the same from a CSV file
+    let csv = path_str(&tmp.path().join("sim2"));
+    ok(&[
+        "simulate",
+        &model("homework-1d.toml"),
+        "-n",
+        "50000",
+        "--seed",
+        "4",
+        "--out",
+        &csv,
+    ]);
+    let csv_file = path_str(&tmp.path().join("sim2/data.csv"));
+    let full = json(&["fit", &csv_file, &model("homework-1d.toml"), "--json"]);
+    let mb = json(&[
+        "fit",
+        &csv_file,
+        &model("homework-1d.toml"),
+        "--minibatch",
+        "1000",
+        "--json",
+    ]);
+    let (lf, lm) = (full["loss"].as_f64().unwrap(), mb["loss"].as_f64().unwrap());
+    assert!((lm - lf).abs() < 1e-5 * lf.abs(), "{lm} vs {lf}");
+    // VI on minibatches: posterior means close to the MAP
+    let vi = json(&[
+        "vi",
+        &npy,
+        &model("homework-1d.toml"),
+        "--minibatch",
+        "2000",
+        "--steps",
+        "2000",
+        "--json",
+    ]);
+    assert_eq!(vi["options"]["minibatch"], 2000);
+    let scale = vi["summary"]["scale"]["mean"].as_f64().unwrap();
+    let map_scale = full["params"]["scale"].as_f64().unwrap();
+    assert!((scale - map_scale).abs() < 0.02, "{scale} vs {map_scale}");
+}
+
+#[test]
+fn bad_minibatch_npy_and_streaming_inputs_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let m = model("homework-1d.toml");
+    fails(
+        &[
+            "fit",
+            "builtin:iris",
+            &m,
+            "--columns",
+            "petal_length",
+            "--minibatch",
+            "10",
+        ],
+        &["--minibatch reads a data file", "builtin:iris"],
+    );
+    let bad = tmp.path().join("bad.npy");
+    std::fs::write(&bad, b"hello, this is not numpy").unwrap();
+    fails(
+        &["fit", &path_str(&bad), &m],
+        &["bad.npy", "not a .npy file"],
+    );
+    fails(
+        &["fit", &path_str(&bad), &m, "--minibatch", "10"],
+        &["bad.npy", "not a .npy file"],
+    );
+    // a .npy cut short
+    let dir = path_str(&tmp.path().join("s"));
+    ok(&[
+        "simulate", &m, "-n", "100", "--format", "npy", "--out", &dir,
+    ]);
+    let file = tmp.path().join("s/data.npy");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 8]).unwrap();
+    fails(&["fit", &path_str(&file), &m], &["cut short"]);
+    fails(
+        &["simulate", &m, "-n", "10", "--format", "parquet"],
+        &["--format", "parquet"],
+    );
+    fails(
+        &["simulate", &m, "-n", "10", "--format", "npy"],
+        &["--out DIR"],
+    );
+    fails(
+        &["simulate", &m, "-n", "20000000"],
+        &["--out DIR", "streamed"],
+    );
+    let dir = path_str(&tmp.path().join("z"));
+    fails(
+        &[
+            "simulate",
+            &m,
+            "-n",
+            "20000000",
+            "--with-assignments",
+            "--out",
+            &dir,
+        ],
+        &["only the data"],
+    );
+    fails(
+        &[
+            "fit",
+            &path_str(&tmp.path().join("missing.csv")),
+            &m,
+            "--minibatch",
+            "10",
+        ],
+        &["missing.csv"],
+    );
+}

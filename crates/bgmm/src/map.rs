@@ -189,6 +189,86 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     search(model, data, 1.0, opts)
 }
 
+/// [`fit`] with the likelihood weighted by `weight`: `data` is a sample standing for
+/// `weight` times as many points (no further subsampling).
+pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
+    opts.validate()?;
+    check_data(model, data)?;
+    search(model, data, weight, opts)
+}
+
+/// Options of [`stochastic`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StochasticOptions {
+    /// Adam steps (one minibatch each).
+    pub steps: usize,
+    /// Initial learning rate.
+    pub lr: f64,
+    /// Adam betas.
+    pub betas: (f64, f64),
+    /// The learning rate decays geometrically to `lr · final_lr_ratio` at the last step.
+    pub final_lr_ratio: f64,
+    /// The answer is the average of the iterates over this last share of the steps (Polyak
+    /// averaging: it cancels most of the minibatch noise).
+    pub average_share: f64,
+}
+
+impl Default for StochasticOptions {
+    fn default() -> Self {
+        StochasticOptions {
+            steps: 2000,
+            lr: 0.01,
+            betas: (0.9, 0.999),
+            final_lr_ratio: 0.01,
+            average_share: 0.5,
+        }
+    }
+}
+
+/// Maximise a stochastic log density (each call a new minibatch estimate, e.g. Pyro's
+/// subsampled plate) by Adam with a decaying learning rate, from `x0`; returns the average of
+/// the last iterates and the loss estimate of every step. `progress(step)` is called after
+/// each step.
+pub fn stochastic<L: LogDensity + ?Sized>(
+    dens: &L,
+    x0: &[f64],
+    opts: &StochasticOptions,
+    progress: &dyn Fn(usize),
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    if opts.steps == 0 {
+        return Err(Error::Option("--steps must be at least 1".into()));
+    }
+    let dim = dens.dim();
+    let mut x = x0.to_vec();
+    let mut adam = Adam::new(dim, opts.lr, opts.betas.0, opts.betas.1);
+    let decay = opts.final_lr_ratio.powf(1.0 / opts.steps as f64);
+    let mut g = vec![0.0; dim];
+    let mut losses = Vec::with_capacity(opts.steps);
+    let first_avg = ((1.0 - opts.average_share.clamp(0.0, 1.0)) * opts.steps as f64) as usize;
+    let mut avg = vec![0.0; dim];
+    let mut n_avg = 0usize;
+    for step in 0..opts.steps {
+        let lp = dens.logp_grad(&x, &mut g);
+        if !lp.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Numerical(format!(
+                "step {step}: the minibatch log density is not finite ({lp})"
+            )));
+        }
+        losses.push(-lp);
+        g.iter_mut().for_each(|v| *v = -*v);
+        adam.step(&mut x, &g);
+        adam.lr *= decay;
+        if step >= first_avg {
+            n_avg += 1;
+            for (a, v) in avg.iter_mut().zip(&x) {
+                *a += (v - *a) / n_avg as f64;
+            }
+        }
+        progress(step + 1);
+    }
+    Ok((if n_avg > 0 { avg } else { x }, losses))
+}
+
 /// Restarts, candidates, the winner: [`fit`] on `data` whose likelihood has weight `weight`.
 fn search(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
     let dens = MixtureDensity::new(model, data, false).with_weight(weight);

@@ -352,10 +352,21 @@ pub fn vi_posterior(
     opts: &crate::vi::ViOptions,
 ) -> Result<(Posterior, crate::vi::ViResult)> {
     check_data(model, data)?;
-    let t = Transform::new(model);
     let map = reference_map(model, data, opts.seed)?;
     let dens = MixtureDensity::new(model, data, true);
-    let res = crate::vi::fit_vi(&dens, &t.pack(&map.params), opts)?;
+    vi_posterior_of(model, &dens, &map.params, opts)
+}
+
+/// Mean-field VI of any log density of `model`'s parameters (e.g. a minibatch estimate),
+/// started at `start`; the draws' `lp__` is `dens` at each draw.
+pub fn vi_posterior_of<L: LogDensity + ?Sized>(
+    model: &Model,
+    dens: &L,
+    start: &Params,
+    opts: &crate::vi::ViOptions,
+) -> Result<(Posterior, crate::vi::ViResult)> {
+    let t = Transform::new(model);
+    let res = crate::vi::fit_vi(dens, &t.pack(start), opts)?;
     let mut grad = vec![0.0; dens.dim()];
     let n = res.draws.len();
     let chain = ChainOutput {
@@ -390,7 +401,7 @@ pub fn vi_posterior(
         chains: vec![chain],
         relabelled: false,
         relabelled_share: 0.0,
-        reference: Some(map.params),
+        reference: Some(start.clone()),
         summary,
         chain_stats: vec![ChainStats {
             divergences: 0,

@@ -1,0 +1,716 @@
+//! Data files read without holding them as text: NumPy `.npy` (little-endian f8 or f4, C or
+//! Fortran order, shape (N,) or (N, D)) and CSV. A [`Source`] knows N and D after one pass
+//! over the header (NPY) or the lines (CSV), loads all the data into exactly-sized columns, or
+//! draws minibatches: runs of consecutive rows from random places in the file, so that memory
+//! stays at the minibatch's size whatever the file's.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Result};
+use chacha20::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use bgmm::{Data, LogDensity, MixtureDensity, Model};
+
+/// Rows per run of a minibatch.
+pub const RUN: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// f8 or f4 values starting at `offset`, C (row-major) or Fortran (column-major) order.
+    Npy {
+        offset: u64,
+        f4: bool,
+        fortran: bool,
+        d_all: usize,
+    },
+    /// CSV with a header line; `cols[j]` is the field index of column j.
+    Csv,
+}
+
+/// A data file on disk.
+pub struct Source {
+    path: PathBuf,
+    kind: Kind,
+    /// Rows.
+    pub n: usize,
+    /// Column names.
+    pub names: Vec<String>,
+    /// CSV: the field of each selected column, and the header's length in bytes.
+    fields: Vec<usize>,
+    header_len: u64,
+    file_len: u64,
+    /// An open handle for positional reads of minibatch runs.
+    file: File,
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The `.npy` header: (data offset, f4?, fortran?, shape).
+fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)> {
+    let s = shown(path);
+    let mut magic = [0u8; 8];
+    f.read_exact(&mut magic)
+        .map_err(|_| anyhow!("'{s}': too short for a .npy file"))?;
+    if &magic[..6] != b"\x93NUMPY" {
+        bail!("'{s}': not a .npy file (no \\x93NUMPY magic)");
+    }
+    let (hlen, pre) = match magic[6] {
+        1 => {
+            let mut b = [0u8; 2];
+            f.read_exact(&mut b)?;
+            (u16::from_le_bytes(b) as usize, 10u64)
+        }
+        2 | 3 => {
+            let mut b = [0u8; 4];
+            f.read_exact(&mut b)?;
+            (u32::from_le_bytes(b) as usize, 12u64)
+        }
+        v => bail!("'{s}': .npy format version {v} is not supported (1, 2 or 3)"),
+    };
+    if hlen > 1 << 20 {
+        bail!("'{s}': .npy header of {hlen} bytes is implausible");
+    }
+    let mut h = vec![0u8; hlen];
+    f.read_exact(&mut h)
+        .map_err(|_| anyhow!("'{s}': the .npy header is cut short"))?;
+    let h = String::from_utf8_lossy(&h).to_string();
+    let field = |key: &str| -> Result<String> {
+        let i = h
+            .find(&format!("'{key}'"))
+            .ok_or_else(|| anyhow!("'{s}': the .npy header has no '{key}'"))?;
+        let rest = h[i + key.len() + 2..]
+            .trim_start()
+            .trim_start_matches(':')
+            .trim_start();
+        Ok(rest.to_string())
+    };
+    let descr = field("descr")?;
+    let f4 = if descr.starts_with("'<f8'") || descr.starts_with("'float64'") {
+        false
+    } else if descr.starts_with("'<f4'") {
+        true
+    } else {
+        bail!(
+            "'{s}': .npy dtype {} is not supported (little-endian float64 '<f8' or float32 '<f4')",
+            descr.split(',').next().unwrap_or("?")
+        );
+    };
+    let fortran = field("fortran_order")?.starts_with("True");
+    let shape_text = field("shape")?;
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|r| r.split(')').next())
+        .ok_or_else(|| anyhow!("'{s}': cannot read the .npy shape"))?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<usize>())
+        .collect::<std::result::Result<Vec<usize>, _>>()
+        .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({inner})"))?;
+    if shape.is_empty() || shape.len() > 2 {
+        bail!("'{s}': .npy shape ({inner}) is not (N,) or (N, D)");
+    }
+    Ok((pre + hlen as u64, f4, fortran, shape))
+}
+
+impl Source {
+    /// Open a data file (`.npy` by its extension, CSV otherwise), with the columns to use.
+    pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Source> {
+        let s = shown(path);
+        let mut f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        let file_len = f.metadata()?.len();
+        if path.extension().is_some_and(|e| e == "npy") {
+            let (offset, f4, fortran, shape) = npy_header(path, &mut f)?;
+            let (n, d) = (shape[0], shape.get(1).copied().unwrap_or(1));
+            let width = if f4 { 4 } else { 8 };
+            let need = offset + (n as u64) * (d as u64) * width;
+            if file_len < need {
+                bail!(
+                    "'{s}': the .npy file is cut short ({file_len} bytes, its shape needs {need})"
+                );
+            }
+            if n == 0 || d == 0 {
+                bail!("'{s}': no data (shape {n} × {d})");
+            }
+            let all: Vec<String> = bgmm_names(d);
+            let fields = select(&s, &all, columns)?;
+            return Ok(Source {
+                path: path.to_path_buf(),
+                kind: Kind::Npy {
+                    offset,
+                    f4,
+                    fortran,
+                    d_all: d,
+                },
+                n,
+                names: fields.iter().map(|&j| all[j].clone()).collect(),
+                fields,
+                header_len: offset,
+                file_len,
+                file: File::open(path)?,
+            });
+        }
+        // CSV: the header, then count the lines (a streaming pass; nothing is kept)
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        let mut header = String::new();
+        r.read_line(&mut header)
+            .map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        if header.trim().is_empty() {
+            bail!("'{s}': empty file (a header row is needed)");
+        }
+        let all: Vec<String> = header
+            .trim_end_matches(['\n', '\r'])
+            .split(',')
+            .map(|h| h.trim().trim_matches('"').to_string())
+            .collect();
+        let fields = select(&s, &all, columns)?;
+        let mut n = 0usize;
+        let mut buf = Vec::with_capacity(1 << 16);
+        loop {
+            buf.clear();
+            if r.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            if !buf.iter().all(|b| b.is_ascii_whitespace()) {
+                n += 1;
+            }
+        }
+        if n == 0 {
+            bail!("'{s}': no data rows after the header");
+        }
+        Ok(Source {
+            path: path.to_path_buf(),
+            kind: Kind::Csv,
+            n,
+            names: fields.iter().map(|&j| all[j].clone()).collect(),
+            fields,
+            header_len: header.len() as u64,
+            file_len,
+            file: File::open(path)?,
+        })
+    }
+
+    /// Columns used.
+    pub fn d(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Every row, into columns allocated at their final size (memory: the data's f64 size).
+    pub fn load_all(&self) -> Result<Data> {
+        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(self.n)).collect();
+        self.read_rows(0, self.n, &mut cols)?;
+        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+    }
+
+    /// Rows `start..start + count` as data (a chunk of a streaming pass).
+    pub fn rows(&self, start: usize, count: usize) -> Result<Data> {
+        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(count)).collect();
+        match self.kind {
+            Kind::Npy { .. } => self.read_rows(start, count, &mut cols)?,
+            Kind::Csv => self.csv_rows(start, count, &mut cols)?,
+        }
+        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+    }
+
+    /// Every row once, in order, `chunk` rows at a time (one reader: a streaming pass).
+    pub fn for_each_chunk(
+        &self,
+        chunk: usize,
+        mut f: impl FnMut(Data) -> Result<()>,
+    ) -> Result<()> {
+        let s = shown(&self.path);
+        match self.kind {
+            Kind::Npy { .. } => {
+                let mut start = 0;
+                while start < self.n {
+                    let count = chunk.min(self.n - start);
+                    f(self.rows(start, count)?)?;
+                    start += count;
+                }
+            }
+            Kind::Csv => {
+                let mut file = File::open(&self.path)?;
+                file.seek(SeekFrom::Start(self.header_len))?;
+                let mut r = BufReader::with_capacity(1 << 20, file);
+                let mut line = String::new();
+                let mut row = 1usize;
+                loop {
+                    let mut cols: Vec<Vec<f64>> =
+                        (0..self.d()).map(|_| Vec::with_capacity(chunk)).collect();
+                    let mut got = 0;
+                    while got < chunk {
+                        line.clear();
+                        if r.read_line(&mut line)? == 0 {
+                            break;
+                        }
+                        row += 1;
+                        if line.trim().is_empty() {
+                            continue;
+                        }
+                        self.parse_line(&s, row, &line, &mut cols)?;
+                        got += 1;
+                    }
+                    if got == 0 {
+                        break;
+                    }
+                    f(Data::from_columns(cols).map_err(|e| anyhow!("'{s}': {e}"))?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// CSV rows `start..start + count` (counted after the header, blank lines skipped), read
+    /// from the top (for a few rows; a pass over the file uses [`Source::for_each_chunk`]).
+    fn csv_rows(&self, start: usize, count: usize, cols: &mut [Vec<f64>]) -> Result<()> {
+        let s = shown(&self.path);
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(self.header_len))?;
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        let mut line = String::new();
+        let (mut row, mut seen, mut got) = (1usize, 0usize, 0usize);
+        while got < count {
+            line.clear();
+            if r.read_line(&mut line)? == 0 {
+                break;
+            }
+            row += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if seen >= start {
+                self.parse_line(&s, row, &line, cols)?;
+                got += 1;
+            }
+            seen += 1;
+        }
+        Ok(())
+    }
+
+    /// Rows `start..start + count` appended to `cols` (CSV: `start` counts from the first row
+    /// after the header and must be 0; minibatches of CSV use [`Source::csv_run`]).
+    fn read_rows(&self, start: usize, count: usize, cols: &mut [Vec<f64>]) -> Result<()> {
+        let s = shown(&self.path);
+        match self.kind {
+            Kind::Npy {
+                offset,
+                f4,
+                fortran,
+                d_all,
+            } => {
+                let width = if f4 { 4 } else { 8 };
+                let mut f = File::open(&self.path)?;
+                let val = |b: &[u8]| -> f64 {
+                    if f4 {
+                        f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
+                    } else {
+                        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                    }
+                };
+                if fortran {
+                    for (c, &j) in self.fields.iter().enumerate() {
+                        let at = offset + ((j * self.n + start) * width) as u64;
+                        f.seek(SeekFrom::Start(at))?;
+                        let mut r = BufReader::with_capacity(1 << 20, &mut f);
+                        let mut b = [0u8; 8];
+                        for i in 0..count {
+                            r.read_exact(&mut b[..width])?;
+                            let v = val(&b);
+                            check_value(&s, start + i, &self.names[c], v)?;
+                            cols[c].push(v);
+                        }
+                    }
+                } else {
+                    f.seek(SeekFrom::Start(offset + (start * d_all * width) as u64))?;
+                    let mut r = BufReader::with_capacity(1 << 20, f);
+                    let mut row = vec![0u8; d_all * width];
+                    for i in 0..count {
+                        r.read_exact(&mut row)?;
+                        for (c, &j) in self.fields.iter().enumerate() {
+                            let v = val(&row[j * width..(j + 1) * width]);
+                            check_value(&s, start + i, &self.names[c], v)?;
+                            cols[c].push(v);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Kind::Csv => {
+                debug_assert_eq!(start, 0);
+                let mut f = File::open(&self.path)?;
+                f.seek(SeekFrom::Start(self.header_len))?;
+                let mut r = BufReader::with_capacity(1 << 20, f);
+                let mut line = String::new();
+                let mut row = 1usize;
+                let mut got = 0usize;
+                while got < count {
+                    line.clear();
+                    if r.read_line(&mut line)? == 0 {
+                        break;
+                    }
+                    row += 1;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    self.parse_line(&s, row, &line, cols)?;
+                    got += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn parse_line(&self, s: &str, row: usize, line: &str, cols: &mut [Vec<f64>]) -> Result<()> {
+        let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+        for (c, &j) in self.fields.iter().enumerate() {
+            let cell = cells.get(j).ok_or_else(|| {
+                anyhow!(
+                    "'{s}', row {row}: {} fields, column '{}' is field {}",
+                    cells.len(),
+                    self.names[c],
+                    j + 1
+                )
+            })?;
+            let v: f64 = cell.trim().parse().map_err(|_| {
+                anyhow!(
+                    "'{s}', row {row}, column '{}': '{}' is not a number",
+                    self.names[c],
+                    cell.trim()
+                )
+            })?;
+            check_value(s, row - 2, &self.names[c], v)?;
+            cols[c].push(v);
+        }
+        Ok(())
+    }
+
+    /// A minibatch of about `b` rows: runs of [`RUN`] consecutive rows from random places.
+    pub fn minibatch(&self, b: usize, rng: &mut ChaCha8Rng) -> Result<Data> {
+        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(b)).collect();
+        let runs = b.div_ceil(RUN).max(1);
+        let per = b.div_ceil(runs).min(self.n);
+        for _ in 0..runs {
+            match self.kind {
+                Kind::Npy { .. } => {
+                    let start = rng.random_range(0..=self.n - per);
+                    self.npy_run(start, per, &mut cols)?;
+                }
+                Kind::Csv => self.csv_run(per, rng, &mut cols)?,
+            }
+        }
+        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+    }
+
+    /// Rows `start..start + count` of a C-order .npy file by one positional read on the open
+    /// handle (Fortran order: one read per column).
+    fn npy_run(&self, start: usize, count: usize, cols: &mut [Vec<f64>]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let Kind::Npy {
+            offset,
+            f4,
+            fortran,
+            d_all,
+        } = self.kind
+        else {
+            return self.read_rows(start, count, cols);
+        };
+        let s = shown(&self.path);
+        let width = if f4 { 4 } else { 8 };
+        let val = |b: &[u8]| -> f64 {
+            if f4 {
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
+            } else {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            }
+        };
+        if fortran {
+            let mut buf = vec![0u8; count * width];
+            for (c, &j) in self.fields.iter().enumerate() {
+                let at = offset + ((j * self.n + start) * width) as u64;
+                self.file.read_exact_at(&mut buf, at)?;
+                for (i, b) in buf.chunks_exact(width).enumerate() {
+                    let v = val(b);
+                    check_value(&s, start + i, &self.names[c], v)?;
+                    cols[c].push(v);
+                }
+            }
+        } else {
+            let mut buf = vec![0u8; count * d_all * width];
+            self.file
+                .read_exact_at(&mut buf, offset + (start * d_all * width) as u64)?;
+            for (i, row) in buf.chunks_exact(d_all * width).enumerate() {
+                for (c, &j) in self.fields.iter().enumerate() {
+                    let v = val(&row[j * width..(j + 1) * width]);
+                    check_value(&s, start + i, &self.names[c], v)?;
+                    cols[c].push(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `count` CSV rows from a random byte offset (to the next line start; wrapping to the
+    /// first row at the end).
+    fn csv_run(&self, count: usize, rng: &mut ChaCha8Rng, cols: &mut [Vec<f64>]) -> Result<()> {
+        let s = shown(&self.path);
+        let body = self.file_len - self.header_len;
+        let at = self.header_len + rng.random_range(0..body.max(1));
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(at))?;
+        let mut r = BufReader::with_capacity(64 * 1024, f);
+        let mut line = String::new();
+        // the rest of the line we landed in
+        r.read_line(&mut line)?;
+        let mut got = 0;
+        let mut wrapped = false;
+        while got < count {
+            line.clear();
+            if r.read_line(&mut line)? == 0 {
+                if wrapped {
+                    break;
+                }
+                wrapped = true;
+                let mut f = File::open(&self.path)?;
+                f.seek(SeekFrom::Start(self.header_len))?;
+                r = BufReader::with_capacity(64 * 1024, f);
+                continue;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            // a row number is not known here: name the byte offset instead
+            let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+            for (c, &j) in self.fields.iter().enumerate() {
+                let v: f64 = cells
+                    .get(j)
+                    .and_then(|x| x.trim().parse().ok())
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "'{s}', near byte {at}, column '{}': not a finite number in '{}'",
+                            self.names[c],
+                            line.trim()
+                        )
+                    })?;
+                cols[c].push(v);
+            }
+            got += 1;
+        }
+        Ok(())
+    }
+}
+
+fn check_value(s: &str, i: usize, name: &str, v: f64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        bail!(
+            "'{s}', row {}, column '{name}': {v} is not a finite number",
+            i + 2
+        )
+    }
+}
+
+/// Column names of an .npy file: `x` for one column, `x0, x1, …` otherwise (as `simulate`).
+fn bgmm_names(d: usize) -> Vec<String> {
+    crate::output::column_names(d)
+}
+
+fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usize>> {
+    match columns {
+        None => Ok((0..all.len()).collect()),
+        Some(req) => req
+            .iter()
+            .map(|c| {
+                all.iter()
+                    .position(|a| a == c)
+                    .ok_or_else(|| anyhow!("'{s}': no column '{c}' (columns: {})", all.join(", ")))
+            })
+            .collect(),
+    }
+}
+
+/// The header of a little-endian f8, C-order `.npy` file of `n` rows and `d` columns (shape
+/// (n,) for one column); the values follow row by row.
+pub fn npy_header_bytes(n: usize, d: usize) -> Vec<u8> {
+    let shape = if d == 1 {
+        format!("({n},)")
+    } else {
+        format!("({n}, {d})")
+    };
+    let mut h = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64
+    // and ending in a newline
+    let total = (10 + h.len() + 1).div_ceil(64) * 64;
+    while 10 + h.len() + 1 < total {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(h.as_bytes());
+    out
+}
+
+/// Append the rows of `data` as .npy values (f8, C order).
+pub fn write_npy_rows(w: &mut dyn Write, data: &Data) -> Result<()> {
+    let mut buf = Vec::with_capacity(data.n() * data.d() * 8);
+    for i in 0..data.n() {
+        for j in 0..data.d() {
+            buf.extend_from_slice(&data.col(j)[i].to_le_bytes());
+        }
+    }
+    w.write_all(&buf)?;
+    Ok(())
+}
+
+/// The log density on a stream of minibatches: each evaluation draws a new minibatch of `b`
+/// rows and weights its likelihood by N/b (Pyro's subsampled plate). An unbiased stochastic
+/// estimate of the full log density and its gradient, for Adam (MAP) and VI.
+pub struct MinibatchDensity<'a> {
+    model: &'a Model,
+    source: &'a Source,
+    b: usize,
+    jacobian: bool,
+    rng: Mutex<ChaCha8Rng>,
+    /// The first read error, if any (the engines only see a NaN density).
+    pub error: Mutex<Option<String>>,
+}
+
+impl<'a> MinibatchDensity<'a> {
+    pub fn new(model: &'a Model, source: &'a Source, b: usize, jacobian: bool, seed: u64) -> Self {
+        MinibatchDensity {
+            model,
+            source,
+            b,
+            jacobian,
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            error: Mutex::new(None),
+        }
+    }
+
+    fn batch(&self) -> Option<Data> {
+        let mut rng = self.rng.lock().ok()?;
+        match self.source.minibatch(self.b, &mut rng) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                if let Ok(mut slot) = self.error.lock() {
+                    slot.get_or_insert(format!("{e:#}"));
+                }
+                None
+            }
+        }
+    }
+}
+
+impl LogDensity for MinibatchDensity<'_> {
+    fn dim(&self) -> usize {
+        self.model.n_unconstrained()
+    }
+
+    fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let Some(batch) = self.batch() else {
+            grad.fill(f64::NAN);
+            return f64::NAN;
+        };
+        let w = self.source.n as f64 / batch.n() as f64;
+        MixtureDensity::new(self.model, &batch, self.jacobian)
+            .with_weight(w)
+            .logp_grad(x, grad)
+    }
+
+    fn constrain(&self, x: &[f64]) -> Vec<f64> {
+        bgmm::density::Transform::new(self.model).params(x).flat()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.model.constrained_names()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trip_and_minibatches() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("x.npy");
+        let data = Data::from_columns(vec![
+            (0..1000).map(|i| i as f64).collect(),
+            (0..1000).map(|i| -(i as f64)).collect(),
+        ])
+        .unwrap();
+        let mut bytes = npy_header_bytes(1000, 2);
+        write_npy_rows(&mut bytes, &data).unwrap();
+        assert_eq!((bytes.len() - 16000) % 64, 0, "header padded to 64 bytes");
+        std::fs::write(&p, bytes).unwrap();
+        let s = Source::open(&p, None).unwrap();
+        assert_eq!((s.n, s.d()), (1000, 2));
+        assert_eq!(s.names, vec!["x0", "x1"]);
+        assert_eq!(s.load_all().unwrap(), data);
+        let one = Source::open(&p, Some(&["x1".to_string()])).unwrap();
+        assert_eq!(one.load_all().unwrap().col(0), data.col(1));
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let b = s.minibatch(600, &mut rng).unwrap();
+        assert_eq!(b.n(), 600);
+        // every row is a real row: x1 = −x0, and runs are consecutive
+        for i in 0..b.n() {
+            assert_eq!(b.col(1)[i], -b.col(0)[i]);
+        }
+        assert_eq!(b.col(0)[1], b.col(0)[0] + 1.0);
+    }
+
+    #[test]
+    fn csv_source_counts_loads_and_samples() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("x.csv");
+        let mut text = String::from("a,b\n");
+        for i in 0..700 {
+            text += &format!("{i},{}\n", 2 * i);
+        }
+        std::fs::write(&p, text).unwrap();
+        let s = Source::open(&p, Some(&["b".to_string()])).unwrap();
+        assert_eq!(s.n, 700);
+        let d = s.load_all().unwrap();
+        assert_eq!(d.col(0)[699], 1398.0);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let b = s.minibatch(300, &mut rng).unwrap();
+        assert_eq!(b.n(), 300);
+        assert!(b.col(0).iter().all(|v| v % 2.0 == 0.0));
+        // a bad cell is named
+        std::fs::write(&p, "a\n1\nx\n").unwrap();
+        let e = Source::open(&p, None)
+            .unwrap()
+            .load_all()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 3") && e.contains("'x' is not a number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn npy_errors_name_the_problem() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("bad.npy");
+        std::fs::write(&p, b"not numpy at all").unwrap();
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert!(e.contains("not a .npy file"), "{e}");
+        std::fs::write(
+            &p,
+            b"\x93NUMPY\x01\x00\x30\x00{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
+        )
+        .unwrap();
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert!(e.contains("dtype '<i8'"), "{e}");
+    }
+}
