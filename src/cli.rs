@@ -398,6 +398,17 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
         if a.with_assignments || a.output.json {
             bail!("beyond {STREAM_N} points only the data are written (no --with-assignments or --json)");
         }
+        if a.n
+            .checked_mul(model.d)
+            .is_none_or(|v| v > MAX_STREAMED_VALUES)
+        {
+            bail!(
+                "-n {} with d = {}: more than {MAX_STREAMED_VALUES:.0e} values ({} GB) to write",
+                a.n,
+                model.d,
+                MAX_STREAMED_VALUES * 8 / 1_000_000_000
+            );
+        }
         return simulate_streaming(&model, &a, dir, npy);
     }
     let sim = simulate(&model, a.n, a.seed).map_err(|e| anyhow!("{e}"))?;
@@ -463,6 +474,8 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
 
 /// Beyond this many points `simulate` streams the data to a file in chunks.
 const STREAM_N: usize = 10_000_000;
+/// At most this many values in a streamed simulation (80 GB of f8).
+const MAX_STREAMED_VALUES: usize = 10_000_000_000;
 /// Points per chunk of a streamed simulation (chunk c draws from random stream c).
 const STREAM_CHUNK: usize = 1_000_000;
 
