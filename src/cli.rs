@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use bgmm::classify::{classify, classify_svi, SviOptions, Temperature};
 use bgmm::init::Init;
-use bgmm::map::{fit, FitOptions, History};
+use bgmm::map::{FitOptions, History};
 use bgmm::simulate::{simulate, sites};
 use bgmm::{Data, Model, ModelSpec, Params, ShapedParams, Sharing};
 
@@ -334,13 +334,40 @@ fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model
 }
 
 pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
-    if spec.ends_with(".npy") {
+    if spec.ends_with(".npy") || is_large_csv(spec) {
         // straight into exactly-sized columns: memory is the data's own f64 size
-        let src = crate::stream::Source::open(Path::new(spec), columns)?;
+        let path = Path::new(spec);
+        let cols = match columns {
+            Some(c) => c.to_vec(),
+            None if spec.ends_with(".npy") => Vec::new(),
+            None => crate::stream::Source::numeric_columns(path)?,
+        };
+        let chosen = if cols.is_empty() {
+            None
+        } else {
+            Some(&cols[..])
+        };
+        let src = crate::stream::Source::open(path, chosen)?;
         let data = src.load_all()?;
         return Ok((data, src.names));
     }
     table_data(spec, table::load(spec, columns)?)
+}
+
+/// CSV files above this size are read by the streaming reader (exactly-sized columns, no copy
+/// of the text in memory); smaller ones by the full reader (quoted fields, text columns
+/// anywhere, every error with its row). `BGMM_STREAM_CSV_BYTES` overrides it (tests).
+const STREAM_CSV_BYTES: u64 = 256 << 20;
+
+fn is_large_csv(spec: &str) -> bool {
+    if spec.starts_with("builtin:") || spec.starts_with("grid:") {
+        return false;
+    }
+    let limit = std::env::var("BGMM_STREAM_CSV_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STREAM_CSV_BYTES);
+    std::fs::metadata(spec).is_ok_and(|m| m.len() > limit)
 }
 
 fn table_data(spec: &str, t: table::Table) -> Result<(Data, Vec<String>)> {
@@ -671,7 +698,23 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         subsample: a.subsample,
         ..FitOptions::default()
     };
-    let f = fit(&model, &data, &opts).map_err(|e| match e {
+    // a progress bar on stderr when it is a terminal and the fit takes a while
+    let bar = indicatif::ProgressBar::new(opts.restarts as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} [{elapsed_precise}]")
+    {
+        bar.set_style(style);
+    }
+    let progress = |p: bgmm::map::FitProgress| {
+        if bar.length() != Some(p.total as u64) {
+            bar.set_length(p.total as u64);
+        }
+        bar.set_prefix(p.stage);
+        bar.set_position(p.done as u64);
+    };
+    let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
+    bar.finish_and_clear();
+    let f = f.map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => anyhow!("{other}"),
     })?;

@@ -197,6 +197,34 @@ impl Source {
         })
     }
 
+    /// A CSV file's numeric columns, judged by its first data row (for large files read
+    /// without `--columns`: text columns are left out, as the in-memory reader does).
+    pub fn numeric_columns(path: &Path) -> Result<Vec<String>> {
+        let s = shown(path);
+        let f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        let mut r = BufReader::new(f);
+        let (mut header, mut first) = (String::new(), String::new());
+        r.read_line(&mut header)?;
+        while first.trim().is_empty() {
+            first.clear();
+            if r.read_line(&mut first)? == 0 {
+                bail!("'{s}': no data rows after the header");
+            }
+        }
+        let names: Vec<&str> = header.trim_end_matches(['\n', '\r']).split(',').collect();
+        let cells: Vec<&str> = first.trim_end_matches(['\n', '\r']).split(',').collect();
+        let picked: Vec<String> = names
+            .iter()
+            .zip(&cells)
+            .filter(|(_, c)| c.trim().parse::<f64>().is_ok())
+            .map(|(n, _)| n.trim().trim_matches('"').to_string())
+            .collect();
+        if picked.is_empty() {
+            bail!("'{s}': no numeric column in the first data row");
+        }
+        Ok(picked)
+    }
+
     /// Columns used.
     pub fn d(&self) -> usize {
         self.fields.len()

@@ -2029,3 +2029,37 @@ fn bad_minibatch_npy_and_streaming_inputs_are_refused() {
         &["missing.csv"],
     );
 }
+
+#[test]
+fn large_csv_files_are_streamed_with_the_same_answer() {
+    let tmp = TempDir::new().unwrap();
+    let mut text = String::from("label,a,b\n");
+    for i in 0..3000 {
+        let x = (i % 7) as f64 + 0.01 * i as f64;
+        text += &format!("r{i},{x},{}\n", if i % 2 == 0 { 10.0 + x } else { -x });
+    }
+    let file = write(&tmp, "d.csv", text.as_bytes());
+    let args = ["fit", &file, "-k", "2", "--json"];
+    let normal = bgmm_env(&args, &[]);
+    let streamed = bgmm_env(&args, &[("BGMM_STREAM_CSV_BYTES", "1")]);
+    assert_eq!(normal.code, Some(0), "{}", normal.show());
+    assert_eq!(streamed.code, Some(0), "{}", streamed.show());
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("\"command\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // the text column is left out by both readers, and the fits are identical
+    assert!(normal.stdout.contains("\"a\"") && !normal.stdout.contains("\"label\""));
+    assert_eq!(strip(&normal.stdout), strip(&streamed.stdout));
+    // a bad cell in a streamed file is named with its row and column
+    let bad = write(&tmp, "bad.csv", b"a,b\n1,2\n3,x\n");
+    let r = bgmm_env(&["fit", &bad, "-k", "1"], &[("BGMM_STREAM_CSV_BYTES", "1")]);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains("row 3") && r.stderr.contains("column 'b'") && r.stderr.contains("'x'"),
+        "{}",
+        r.stderr
+    );
+}

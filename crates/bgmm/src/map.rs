@@ -156,8 +156,31 @@ fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
     ]
 }
 
+/// Where a fit is: `stage` ("restarts", "candidates", "polish on all the data"), `done` of
+/// `total` units of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitProgress {
+    /// The stage.
+    pub stage: &'static str,
+    /// Units done.
+    pub done: usize,
+    /// Units in the stage.
+    pub total: usize,
+}
+
 /// Fit the MAP of `model` to `data`.
 pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
+    fit_with_progress(model, data, opts, &|_| {})
+}
+
+/// [`fit`], calling `progress` as restarts are screened and candidates optimised (from
+/// worker threads).
+pub fn fit_with_progress(
+    model: &Model,
+    data: &Data,
+    opts: &FitOptions,
+    progress: &(dyn Fn(FitProgress) + Sync),
+) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
     let n = data.n();
@@ -170,7 +193,12 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
             .collect();
         let sub = Data::from_columns(cols)?;
         let weight = n as f64 / m as f64;
-        let mut f = search(model, &sub, weight, opts)?;
+        let mut f = search(model, &sub, weight, opts, progress)?;
+        progress(FitProgress {
+            stage: "polish on all the data",
+            done: 0,
+            total: 1,
+        });
         // then the polish on all the data, from the subsample's mode
         let t = Transform::new(model);
         let x = t.pack(&f.params);
@@ -186,7 +214,7 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
         f.warnings = mode_warnings(model, data, &f.params);
         return Ok(f);
     }
-    search(model, data, 1.0, opts)
+    search(model, data, 1.0, opts, progress)
 }
 
 /// [`fit`] with the likelihood weighted by `weight`: `data` is a sample standing for
@@ -194,7 +222,7 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
 pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
-    search(model, data, weight, opts)
+    search(model, data, weight, opts, &|_| {})
 }
 
 /// Options of [`stochastic`].
@@ -270,7 +298,15 @@ pub fn stochastic<L: LogDensity + ?Sized>(
 }
 
 /// Restarts, candidates, the winner: [`fit`] on `data` whose likelihood has weight `weight`.
-fn search(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
+fn search(
+    model: &Model,
+    data: &Data,
+    weight: f64,
+    opts: &FitOptions,
+    progress: &(dyn Fn(FitProgress) + Sync),
+) -> Result<Fit> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let done = AtomicUsize::new(0);
     let dens = MixtureDensity::new(model, data, false).with_weight(weight);
     let t = Transform::new(model);
 
@@ -280,6 +316,11 @@ fn search(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<
         .map(|r| {
             let p = initial_point(model, data, opts.init, opts.seed, r);
             let loss = -dens.logp(&t.pack(&p));
+            progress(FitProgress {
+                stage: "restarts",
+                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                total: opts.restarts,
+            });
             (p, loss)
         })
         .collect();
@@ -298,9 +339,18 @@ fn search(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<
 
     // 2. optimise the best candidates fully; each is deterministic, so running them in
     // parallel changes nothing but the wall time
+    let done = AtomicUsize::new(0);
     let runs: Vec<Run> = order
         .par_iter()
-        .map(|&r| optimise(model, &dens, &t, &inits[r].0, opts))
+        .map(|&r| {
+            let run = optimise(model, &dens, &t, &inits[r].0, opts);
+            progress(FitProgress {
+                stage: "candidates",
+                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                total: order.len(),
+            });
+            run
+        })
         .collect();
     let candidate_loss: Vec<(usize, f64)> = order
         .iter()
