@@ -334,6 +334,14 @@ fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model
 }
 
 pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
+    if spec.ends_with(".parquet") {
+        #[cfg(feature = "parquet")]
+        return crate::stream::load_parquet(Path::new(spec), columns);
+        #[cfg(not(feature = "parquet"))]
+        bail!(
+            "'{spec}': this bgmm was built without Parquet support (cargo build --release --features parquet)"
+        );
+    }
     if spec.ends_with(".npy") || is_large_csv(spec) {
         // straight into exactly-sized columns: memory is the data's own f64 size
         let path = Path::new(spec);

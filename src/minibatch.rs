@@ -76,6 +76,9 @@ pub fn start(
     if spec.starts_with("builtin:") || spec.starts_with("grid:") {
         bail!("--minibatch reads a data file (CSV or .npy), not '{spec}'");
     }
+    if spec.ends_with(".parquet") {
+        bail!("--minibatch reads CSV or .npy files; '{spec}' is Parquet (fit it whole, or convert it)");
+    }
     let src = Source::open(Path::new(spec), input.columns.as_deref())?;
     let n = src.n;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

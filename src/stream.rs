@@ -742,3 +742,191 @@ mod tests {
         assert!(e.contains("dtype '<i8'"), "{e}");
     }
 }
+
+/// Read a Parquet file's double or float columns (all of them, or `columns`) into columns of
+/// their final size, row group by row group (cargo feature `parquet`).
+#[cfg(feature = "parquet")]
+pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Vec<String>)> {
+    use parquet::column::reader::ColumnReader;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let s = shown(path);
+    let f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+    let reader = SerializedFileReader::new(f)
+        .map_err(|e| anyhow!("'{s}': not a readable Parquet file ({e})"))?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let n = usize::try_from(meta.file_metadata().num_rows()).unwrap_or(0);
+    let all: Vec<(usize, String, bool)> = (0..schema.num_columns())
+        .filter_map(|i| {
+            let c = schema.column(i);
+            match c.physical_type() {
+                parquet::basic::Type::DOUBLE | parquet::basic::Type::FLOAT => {
+                    Some((i, c.name().to_string(), c.max_def_level() > 0))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let chosen: Vec<(usize, String, bool)> = match columns {
+        None => all.clone(),
+        Some(req) => req
+            .iter()
+            .map(|r| {
+                all.iter()
+                    .find(|(_, name, _)| name == r)
+                    .cloned()
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "'{s}': no double or float column '{r}' (such columns: {})",
+                            all.iter()
+                                .map(|c| c.1.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?,
+    };
+    if chosen.is_empty() {
+        bail!("'{s}': no double or float column");
+    }
+    if n == 0 {
+        bail!("'{s}': no rows");
+    }
+    let mut cols: Vec<Vec<f64>> = chosen.iter().map(|_| Vec::with_capacity(n)).collect();
+    let batch = 1 << 16;
+    for g in 0..reader.num_row_groups() {
+        let rg = reader
+            .get_row_group(g)
+            .map_err(|e| anyhow!("'{s}', row group {g}: {e}"))?;
+        let rows = usize::try_from(rg.metadata().num_rows()).unwrap_or(0);
+        for (c, (i, name, nullable)) in chosen.iter().enumerate() {
+            let col_err = |e: parquet::errors::ParquetError| anyhow!("'{s}', column '{name}': {e}");
+            let before = cols[c].len();
+            let mut def: Vec<i16> = Vec::new();
+            match rg.get_column_reader(*i).map_err(col_err)? {
+                ColumnReader::DoubleColumnReader(mut r) => loop {
+                    def.clear();
+                    let (records, values, _) = r
+                        .read_records(batch, nullable.then_some(&mut def), None, &mut cols[c])
+                        .map_err(col_err)?;
+                    if records == 0 {
+                        break;
+                    }
+                    if values < records {
+                        bail!("'{s}', column '{name}': missing values in row group {g}");
+                    }
+                },
+                ColumnReader::FloatColumnReader(mut r) => {
+                    let mut buf: Vec<f32> = Vec::with_capacity(batch);
+                    loop {
+                        buf.clear();
+                        def.clear();
+                        let (records, values, _) = r
+                            .read_records(batch, nullable.then_some(&mut def), None, &mut buf)
+                            .map_err(col_err)?;
+                        if records == 0 {
+                            break;
+                        }
+                        if values < records {
+                            bail!("'{s}', column '{name}': missing values in row group {g}");
+                        }
+                        cols[c].extend(buf.iter().map(|&v| v as f64));
+                    }
+                }
+                _ => bail!("'{s}', column '{name}': not a double or float column"),
+            }
+            if cols[c].len() - before != rows {
+                bail!(
+                    "'{s}', column '{name}': {} values in row group {g} of {rows} rows",
+                    cols[c].len() - before
+                );
+            }
+            if let Some(k) = cols[c][before..].iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "'{s}', row {}, column '{name}': {} is not a finite number",
+                    before + k + 1,
+                    cols[c][before + k]
+                );
+            }
+        }
+    }
+    let names = chosen.into_iter().map(|c| c.1).collect();
+    let data = Data::from_columns(cols).map_err(|e| anyhow!("'{s}': {e}"))?;
+    Ok((data, names))
+}
+
+#[cfg(all(test, feature = "parquet"))]
+mod parquet_tests {
+    use std::sync::Arc;
+
+    use parquet::data_type::{DoubleType, FloatType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+
+    use super::*;
+
+    fn write(path: &Path, groups: &[(Vec<f64>, Vec<f32>)]) {
+        let schema = Arc::new(
+            parse_message_type(
+                "message m { required double a; required float b; optional binary label; }",
+            )
+            .unwrap(),
+        );
+        let props = Arc::new(
+            WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build(),
+        );
+        let mut w = SerializedFileWriter::new(File::create(path).unwrap(), schema, props).unwrap();
+        for (a, b) in groups {
+            let mut rg = w.next_row_group().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            c.typed::<DoubleType>().write_batch(a, None, None).unwrap();
+            c.close().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            c.typed::<FloatType>().write_batch(b, None, None).unwrap();
+            c.close().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            let defs = vec![0i16; a.len()];
+            c.typed::<parquet::data_type::ByteArrayType>()
+                .write_batch(&[], Some(&defs), None)
+                .unwrap();
+            c.close().unwrap();
+            rg.close().unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn parquet_double_and_float_columns_over_row_groups() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("d.parquet");
+        let g1 = (
+            (0..1000).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+            (0..1000).map(|i| i as f32).collect::<Vec<_>>(),
+        );
+        let g2 = (vec![1e9, -2.5], vec![0.25f32, -1.0]);
+        write(&p, &[g1.clone(), g2.clone()]);
+        let (d, names) = load_parquet(&p, None).unwrap();
+        assert_eq!(names, vec!["a", "b"], "the text column is left out");
+        assert_eq!(d.n(), 1002);
+        assert_eq!(d.col(0)[999], 499.5);
+        assert_eq!(d.col(0)[1000], 1e9);
+        assert_eq!(d.col(1)[1001], -1.0);
+        let (d, names) = load_parquet(&p, Some(&["b".to_string()])).unwrap();
+        assert_eq!((d.d(), names[0].as_str()), (1, "b"));
+        let e = load_parquet(&p, Some(&["label".to_string()]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no double or float column 'label'"), "{e}");
+        std::fs::write(&p, b"PAR1 but not really").unwrap();
+        let e = load_parquet(&p, None).unwrap_err().to_string();
+        assert!(e.contains("not a readable Parquet file"), "{e}");
+        // NaN is refused with its row
+        write(&p, &[(vec![1.0, f64::NAN], vec![1.0, 2.0])]);
+        let e = load_parquet(&p, None).unwrap_err().to_string();
+        assert!(e.contains("row 2") && e.contains("'a'"), "{e}");
+    }
+}

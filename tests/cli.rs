@@ -2063,3 +2063,18 @@ fn large_csv_files_are_streamed_with_the_same_answer() {
         r.stderr
     );
 }
+
+#[test]
+#[cfg(not(feature = "parquet"))]
+fn parquet_without_the_feature_says_how_to_get_it() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(&tmp, "d.parquet", b"PAR1");
+    fails(
+        &["fit", &file, "-k", "2"],
+        &["d.parquet", "--features parquet"],
+    );
+    fails(
+        &["fit", &file, "-k", "2", "--minibatch", "100"],
+        &["d.parquet", "Parquet"],
+    );
+}
