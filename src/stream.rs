@@ -335,13 +335,7 @@ impl Source {
             } => {
                 let width = if f4 { 4 } else { 8 };
                 let mut f = File::open(&self.path)?;
-                let val = |b: &[u8]| -> f64 {
-                    if f4 {
-                        f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
-                    } else {
-                        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-                    }
-                };
+                let val = |b: &[u8]| npy_value(b, f4);
                 if fortran {
                     for (c, &j) in self.fields.iter().enumerate() {
                         let at = offset + ((j * self.n + start) * width) as u64;
@@ -451,13 +445,7 @@ impl Source {
         };
         let s = shown(&self.path);
         let width = if f4 { 4 } else { 8 };
-        let val = |b: &[u8]| -> f64 {
-            if f4 {
-                f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
-            } else {
-                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-            }
-        };
+        let val = |b: &[u8]| npy_value(b, f4);
         if fortran {
             let mut buf = vec![0u8; count * width];
             for (c, &j) in self.fields.iter().enumerate() {
@@ -532,6 +520,15 @@ impl Source {
             got += 1;
         }
         Ok(())
+    }
+}
+
+/// One little-endian value of an .npy file (f4 widened to f64).
+fn npy_value(b: &[u8], f4: bool) -> f64 {
+    if f4 {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
+    } else {
+        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 }
 
