@@ -367,6 +367,11 @@ pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data,
 /// anywhere, every error with its row). `BGMM_STREAM_CSV_BYTES` overrides it (tests).
 const STREAM_CSV_BYTES: u64 = 256 << 20;
 
+/// Data read by the column readers of `stream` rather than the CSV text reader.
+fn is_binary_or_large(spec: &str) -> bool {
+    spec.ends_with(".npy") || spec.ends_with(".parquet") || is_large_csv(spec)
+}
+
 fn is_large_csv(spec: &str) -> bool {
     if spec.starts_with("builtin:") || spec.starts_with("grid:") {
         return false;
@@ -600,7 +605,9 @@ pub struct FitRecord {
     pub best_restart: usize,
     pub steps: usize,
     pub history: History,
-    pub grad_norm_max: f64,
+    /// Max |gradient| at the end (none for a minibatch fit, whose gradient is never exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_norm_max: Option<f64>,
     pub polish_iterations: usize,
     pub message: String,
     pub warnings: Vec<String>,
@@ -733,7 +740,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         best_restart: f.best_restart,
         steps: f.steps,
         history: f.history.clone(),
-        grad_norm_max: f.grad_norm,
+        grad_norm_max: Some(f.grad_norm),
         polish_iterations: f.polish_iterations,
         message: f.message.clone(),
         warnings: f.warnings.clone(),
@@ -937,13 +944,22 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     }
     let (rec, model, params) = load_fit(&a.fit)?;
     // default columns: the fit's, when the new data have all of them (one read of the file)
-    let t = match &a.columns {
-        Some(c) => table::load(&a.data, Some(c))?,
-        None => table::load(&a.data, None)?
-            .select(&rec.data.columns)
-            .unwrap_or_else(|all| all),
+    let (data, names) = if is_binary_or_large(&a.data) {
+        match &a.columns {
+            Some(c) => load_data(&a.data, Some(c))?,
+            None => {
+                load_data(&a.data, Some(&rec.data.columns)).or_else(|_| load_data(&a.data, None))?
+            }
+        }
+    } else {
+        let t = match &a.columns {
+            Some(c) => table::load(&a.data, Some(c))?,
+            None => table::load(&a.data, None)?
+                .select(&rec.data.columns)
+                .unwrap_or_else(|all| all),
+        };
+        table_data(&a.data, t)?
     };
-    let (data, names) = table_data(&a.data, t)?;
     if data.d() != model.d {
         bail!(
             "dimension mismatch: the fit '{}' has d = {} but the data '{}' have {} column{} ({})",

@@ -165,7 +165,7 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
         best_restart: start.best_restart,
         steps: a.sgd_steps,
         history,
-        grad_norm_max: f64::NAN,
+        grad_norm_max: None,
         polish_iterations: start.polish_iterations,
         message: format!(
             "minibatch: MAP of a {}-row sample, then {} Adam steps on minibatches of {b} rows (averaged); loss exact on all {n} rows",

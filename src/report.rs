@@ -201,11 +201,13 @@ fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
         r.rec.best_restart
     ));
     page.pre(&format!(
-        "{}loss (negative log joint, assignments summed out) = {:.6}\nconverged: {} (max |gradient| {:.2e}, {} L-BFGS iterations: {})",
+        "{}loss (negative log joint, assignments summed out) = {:.6}\nconverged: {} (max |gradient| {}, {} L-BFGS iterations: {})",
         params_text(&r.model, &r.params),
         r.rec.loss,
         r.rec.converged,
-        r.rec.grad_norm_max,
+        r.rec
+            .grad_norm_max
+            .map_or("not computed".to_string(), |g| format!("{g:.2e}")),
         r.rec.polish_iterations,
         r.rec.message
     ));

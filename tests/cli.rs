@@ -2078,3 +2078,136 @@ fn parquet_without_the_feature_says_how_to_get_it() {
         &["d.parquet", "Parquet"],
     );
 }
+
+/// Same seed, same bits, whatever the number of threads: a whole pipeline run with
+/// RAYON_NUM_THREADS = 1, 2 and 8 writes byte-identical files (once each run's own directory
+/// name, recorded in the command lines, is replaced by the same placeholder, and the wall
+/// time left out). The data are
+/// large enough for the parallel chunked path.
+#[test]
+fn the_whole_pipeline_is_bit_identical_on_1_2_and_8_threads() {
+    let m = model("homework-2d-component.toml");
+    let pipeline = |threads: &str| -> Vec<(String, Vec<u8>)> {
+        let tmp = TempDir::new().unwrap();
+        let root = path_str(tmp.path());
+        let p = |rel: &str| format!("{root}/{rel}");
+        let env = [("RAYON_NUM_THREADS", threads)];
+        let steps: Vec<Vec<String>> = vec![
+            vec![
+                "simulate",
+                &m,
+                "-n",
+                "40000",
+                "--seed",
+                "5",
+                "--format",
+                "npy",
+                "--out",
+                &p("sim"),
+            ],
+            vec!["fit", &p("sim/data.npy"), &m, "--out", &p("fit")],
+            vec![
+                "classify",
+                &p("fit"),
+                &p("sim/data.npy"),
+                "--temperature",
+                "1",
+                "--out",
+                &p("cls"),
+            ],
+            vec![
+                "sample",
+                &p("sim/data.npy"),
+                &m,
+                "--chains",
+                "2",
+                "--warmup",
+                "150",
+                "--draws",
+                "150",
+                "--quiet",
+                "--out",
+                &p("run"),
+            ],
+            vec![
+                "vi",
+                &p("sim/data.npy"),
+                &m,
+                "--steps",
+                "300",
+                "--draws",
+                "200",
+                "--out",
+                &p("vi"),
+            ],
+            vec![
+                "predict",
+                &p("run"),
+                "--max-draws",
+                "20",
+                "--out",
+                &p("run"),
+            ],
+            vec![
+                "fit",
+                &p("sim/data.npy"),
+                &m,
+                "--minibatch",
+                "1000",
+                "--sgd-steps",
+                "300",
+                "--out",
+                &p("mb"),
+            ],
+            vec!["plot", &root, "--format", "svg"],
+        ]
+        .into_iter()
+        .map(|v| v.into_iter().map(String::from).collect())
+        .collect();
+        for s in &steps {
+            let args: Vec<&str> = s.iter().map(String::as_str).collect();
+            let r = bgmm_env(&args, &env);
+            assert_eq!(r.code, Some(0), "{}", r.show());
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![tmp.path().to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(tmp.path()).unwrap().display().to_string();
+                    let bytes = std::fs::read(&path).unwrap();
+                    // the run's own directory in its command lines, and wall times, differ
+                    let text = String::from_utf8_lossy(&bytes)
+                        .replace(&root, "ROOT")
+                        .lines()
+                        .filter(|l| !l.contains("\"wall_s\""))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let bytes = if std::str::from_utf8(&bytes).is_ok() {
+                        text.into_bytes()
+                    } else {
+                        bytes
+                    };
+                    files.push((rel, bytes));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let one = pipeline("1");
+    assert!(one.len() >= 25, "{} files", one.len());
+    for threads in ["2", "8"] {
+        let other = pipeline(threads);
+        assert_eq!(
+            one.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            other.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for ((name, a), (_, b)) in one.iter().zip(&other) {
+            assert!(a == b, "{name} differs between 1 and {threads} threads");
+        }
+    }
+}
