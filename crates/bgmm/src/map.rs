@@ -183,6 +183,84 @@ pub fn fit_with_progress(
 ) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
+    if let Some((shift, c)) = badly_scaled(data) {
+        return fit_standardised(model, data, opts, progress, &shift, c);
+    }
+    fit_scaled_well(model, data, opts, progress)
+}
+
+/// Data whose spread is far from 1 or whose centre is far from 0 relative to its spread: the
+/// optimisers' steps and tolerances are in absolute units of the unconstrained space, so such
+/// data are fitted standardised. Returns the per-dimension shift (the means) and one common
+/// factor (the geometric mean of the standard deviations; one factor, as a shared scale spans
+/// every dimension).
+fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
+    let mut shift = Vec::with_capacity(data.d());
+    let mut log_sd = 0.0;
+    for j in 0..data.d() {
+        let (m, v) = crate::data::mean_var(data.col(j));
+        shift.push(m);
+        log_sd += 0.5 * v.max(f64::MIN_POSITIVE).ln();
+    }
+    let c = (log_sd / data.d() as f64).exp();
+    let far = shift.iter().any(|m| m.abs() > 1e3 * c);
+    if !(c.is_finite() && c > 0.0) || (!far && (1e-3..=1e3).contains(&c)) {
+        return None;
+    }
+    Some((shift, c))
+}
+
+/// [`fit`] of data standardised by `shift` and `c`, mapped back.
+fn fit_standardised(
+    model: &Model,
+    data: &Data,
+    opts: &FitOptions,
+    progress: &(dyn Fn(FitProgress) + Sync),
+    shift: &[f64],
+    c: f64,
+) -> Result<Fit> {
+    let std_model = model.standardised(shift, c)?;
+    let cols = (0..data.d())
+        .map(|j| data.col(j).iter().map(|x| (x - shift[j]) / c).collect())
+        .collect();
+    let std_data = Data::from_columns(cols)?;
+    let mut f = fit_scaled_well(&std_model, &std_data, opts, progress)?;
+    let back = |p: &Params| Params {
+        weights: p.weights.clone(),
+        locs: p
+            .locs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| l * c + shift[i % model.d])
+            .collect(),
+        scales: p.scales.iter().map(|s| s * c).collect(),
+    };
+    let dloss = (data.n() * model.d + model.k * model.d + model.n_scales()) as f64 * c.ln();
+    f.params = back(&f.params);
+    f.init_params = back(&f.init_params);
+    f.loss += dloss;
+    let h = &mut f.history;
+    for v in h
+        .loss
+        .iter_mut()
+        .chain(h.polish_loss.iter_mut())
+        .chain(h.restart_loss.iter_mut())
+    {
+        *v += dloss;
+    }
+    for (_, v) in h.candidate_loss.iter_mut() {
+        *v += dloss;
+    }
+    f.warnings = mode_warnings(model, data, &f.params);
+    Ok(f)
+}
+
+fn fit_scaled_well(
+    model: &Model,
+    data: &Data,
+    opts: &FitOptions,
+    progress: &(dyn Fn(FitProgress) + Sync),
+) -> Result<Fit> {
     let n = data.n();
     // at least 200 points per component in the subsample
     let m = opts.subsample.max(200 * model.k);

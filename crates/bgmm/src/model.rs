@@ -629,7 +629,52 @@ pub struct Model {
     spec: ModelSpec,
 }
 
+impl ScalePrior {
+    /// The prior of `s / c` when `s` has this prior (every prior here is a scale family).
+    pub fn scaled(&self, c: f64) -> ScalePrior {
+        match *self {
+            ScalePrior::LogNormal { mu, sigma } => ScalePrior::LogNormal {
+                mu: mu - c.ln(),
+                sigma,
+            },
+            ScalePrior::InverseGamma { alpha, beta } => ScalePrior::InverseGamma {
+                alpha,
+                beta: beta / c,
+            },
+            ScalePrior::HalfCauchy { scale } => ScalePrior::HalfCauchy { scale: scale / c },
+            ScalePrior::HalfNormal { scale } => ScalePrior::HalfNormal { scale: scale / c },
+            ScalePrior::Gamma { alpha, beta } => ScalePrior::Gamma {
+                alpha,
+                beta: beta * c,
+            },
+            ScalePrior::Exponential { rate } => ScalePrior::Exponential { rate: rate * c },
+        }
+    }
+}
+
 impl Model {
+    /// The same model for the data `(x_d − shift_d) / c`: locations' priors shifted and
+    /// scaled, the scales' prior scaled. Its log density differs from this one's by
+    /// `(N·D + K·D + number of scales) · ln c` at corresponding points.
+    pub fn standardised(&self, shift: &[f64], c: f64) -> Result<Model> {
+        let spec = ModelSpec {
+            k: self.k as i64,
+            d: Some(self.d as i64),
+            weights: self.spec.weights.clone(),
+            locs: LocsSpec {
+                loc: OneOrMany::Many(
+                    (0..self.d)
+                        .map(|j| (self.loc_mu[j] - shift[j]) / c)
+                        .collect(),
+                ),
+                scale: OneOrMany::Many(self.loc_sigma.iter().map(|s| s / c).collect()),
+                ordered: self.ordered,
+            },
+            scale: ScaleSpec::from_prior(self.scale_prior.scaled(c), self.sharing),
+        };
+        spec.build(Some(self.d))
+    }
+
     /// The spec this model was built from, with `d` filled in.
     pub fn spec(&self) -> &ModelSpec {
         &self.spec
