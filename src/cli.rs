@@ -869,17 +869,25 @@ fn cmd_plot(a: PlotArgs) -> Result<()> {
         }
         ensure_dir(&dest)?;
         let mut written = Vec::new();
+        // every file says where it came from
+        let prov = crate::figures::provenance(run);
+        let software = format!("bgmm {}", env!("CARGO_PKG_VERSION"));
         for f in &figs {
             if svg {
-                write_out(
-                    &dest,
-                    &format!("{}.svg", f.stem),
-                    f.render.svg()?.as_bytes(),
-                )?;
+                let text = crate::plot::svg_with_metadata(&f.render.svg()?, &prov);
+                write_out(&dest, &format!("{}.svg", f.stem), text.as_bytes())?;
                 written.push(format!("{}.svg", f.stem));
             }
             if png {
-                write_out(&dest, &format!("{}.png", f.stem), &f.render.png()?)?;
+                let tags = [
+                    ("Software", software.as_str()),
+                    ("Description", prov.as_str()),
+                ];
+                write_out(
+                    &dest,
+                    &format!("{}.png", f.stem),
+                    &f.render.png_tagged(&tags)?,
+                )?;
                 written.push(format!("{}.png", f.stem));
             }
         }

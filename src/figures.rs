@@ -193,6 +193,30 @@ fn runs_in(dir: &Path) -> Result<Vec<Run>> {
     Ok(runs)
 }
 
+/// Where a run's pictures come from: the bgmm version, the command that made the run (it holds
+/// the seed) and the model, for the files' metadata.
+pub fn provenance(run: &Run) -> String {
+    let (command, model) = match run {
+        Run::Fit(r) => (
+            r.rec.command.clone(),
+            serde_json::to_string(&r.rec.model).unwrap_or_default(),
+        ),
+        Run::Classify(r) => (
+            r.record["command"].as_str().unwrap_or("?").to_string(),
+            String::from("(the fit's)"),
+        ),
+        Run::Sample(r) => (
+            r.summary["command"].as_str().unwrap_or("?").to_string(),
+            r.summary["model"].to_string(),
+        ),
+    };
+    format!(
+        "drawn by bgmm {} from the run in '{}', made by: {command}; model: {model}",
+        env!("CARGO_PKG_VERSION"),
+        run.dir().display()
+    )
+}
+
 /// Every run in `dir` and in its immediate subdirectories (by name), fits first, then
 /// classifications, then sampling runs.
 pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {

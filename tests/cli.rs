@@ -1754,6 +1754,14 @@ fn plot_draws_the_pictures_of_a_fit() {
         let (w, h) = png_size(&png);
         assert!(w >= 800 && h >= 300, "{name}: {w}x{h}");
     }
+    // every file records where it came from: version, the run's command (with its seed), model
+    let loss = svg_ok(&tmp.path().join("fit/loss.svg"));
+    assert!(loss.contains("<metadata>drawn by bgmm "), "no metadata");
+    assert!(loss.contains("made by: ") && loss.contains("fit builtin:tutorial"));
+    assert!(loss.contains("lognormal"), "the model is recorded");
+    let png = std::fs::read(tmp.path().join("fit/loss.png")).unwrap();
+    let has = |needle: &[u8]| png.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"iTXtSoftware") && has(b"iTXtDescription") && has(b"fit builtin:tutorial"));
     // the density marks each of the 5 data points with a cross (two strokes)
     let density = svg_ok(&tmp.path().join("fit/density.svg"));
     assert_eq!(

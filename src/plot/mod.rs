@@ -49,7 +49,29 @@ pub trait Draw {
 /// A figure rendered to a file format.
 pub trait Render {
     fn svg(&self) -> Result<String>;
-    fn png(&self) -> Result<Vec<u8>>;
+    /// PNG without text chunks (the tests' shorthand).
+    #[cfg(test)]
+    fn png(&self) -> Result<Vec<u8>> {
+        self.png_tagged(&[])
+    }
+    /// PNG with text chunks (keyword, text): where the picture came from.
+    fn png_tagged(&self, tags: &[(&str, &str)]) -> Result<Vec<u8>>;
+}
+
+/// The SVG with a `<metadata>` element (XML-escaped text) right after its root tag.
+pub fn svg_with_metadata(svg: &str, text: &str) -> String {
+    let esc = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    match svg.find('>') {
+        Some(i) => format!(
+            "{}\n<metadata>{esc}</metadata>{}",
+            &svg[..=i],
+            &svg[i + 1..]
+        ),
+        None => svg.to_string(),
+    }
 }
 
 impl<T: Draw> Render for T {
@@ -65,7 +87,7 @@ impl<T: Draw> Render for T {
         Ok(s)
     }
 
-    fn png(&self) -> Result<Vec<u8>> {
+    fn png_tagged(&self, tags: &[(&str, &str)]) -> Result<Vec<u8>> {
         fonts();
         let (w, h) = self.size();
         let mut rgb = vec![0u8; w as usize * h as usize * 3];
@@ -80,6 +102,11 @@ impl<T: Draw> Render for T {
             let mut enc = png::Encoder::new(&mut out, w, h);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
+            for (k, t) in tags {
+                // iTXt: UTF-8 text (tEXt is Latin-1 only)
+                enc.add_itxt_chunk(k.to_string(), t.to_string())
+                    .map_err(|e| anyhow!("PNG: {e}"))?;
+            }
             let mut writer = enc.write_header().map_err(|e| anyhow!("PNG: {e}"))?;
             writer
                 .write_image_data(&rgb)
