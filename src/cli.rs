@@ -367,9 +367,24 @@ pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data,
 /// anywhere, every error with its row). `BGMM_STREAM_CSV_BYTES` overrides it (tests).
 const STREAM_CSV_BYTES: u64 = 256 << 20;
 
-/// Data read by the column readers of `stream` rather than the CSV text reader.
-fn is_binary_or_large(spec: &str) -> bool {
-    spec.ends_with(".npy") || spec.ends_with(".parquet") || is_large_csv(spec)
+/// [`load_data`] with default columns: `preferred` (a fit's) when the data have all of them,
+/// else every numeric column.
+fn load_data_preferring(
+    spec: &str,
+    columns: Option<&[String]>,
+    preferred: &[String],
+) -> Result<(Data, Vec<String>)> {
+    if columns.is_some() {
+        return load_data(spec, columns);
+    }
+    if spec.ends_with(".npy") || spec.ends_with(".parquet") || is_large_csv(spec) {
+        return load_data(spec, Some(preferred)).or_else(|_| load_data(spec, None));
+    }
+    // the text reader: one read of the file, then the columns picked
+    let t = table::load(spec, None)?
+        .select(preferred)
+        .unwrap_or_else(|all| all);
+    table_data(spec, t)
 }
 
 fn is_large_csv(spec: &str) -> bool {
@@ -691,6 +706,61 @@ pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String
     }
 }
 
+impl FitArgs {
+    /// The fit's options from the flags (`subsample`: the search's subsample size).
+    pub(crate) fn options(&self, betas: (f64, f64), init: Init, subsample: usize) -> FitOptions {
+        FitOptions {
+            restarts: self.restarts,
+            candidates: self.candidates,
+            init,
+            steps: self.steps,
+            lr: self.lr,
+            betas,
+            polish: !self.no_polish,
+            grad_tol: self.grad_tol,
+            seed: self.seed,
+            subsample,
+            ..FitOptions::default()
+        }
+    }
+}
+
+impl FitOptionsRecord {
+    /// The record of `opts`, with the subsample size actually used.
+    pub(crate) fn of(opts: &FitOptions, subsample: usize) -> FitOptionsRecord {
+        FitOptionsRecord {
+            restarts: opts.restarts,
+            candidates: opts.candidates,
+            init: opts.init.name().into(),
+            steps: opts.steps,
+            lr: opts.lr,
+            betas: [opts.betas.0, opts.betas.1],
+            polish: opts.polish,
+            grad_tol: opts.grad_tol,
+            seed: opts.seed,
+            subsample,
+        }
+    }
+}
+
+/// Write `fit.json` into `--out` and print the record as JSON, or else `text`.
+pub(crate) fn emit_fit(output: &OutputArgs, record: &FitRecord, text: &str) -> Result<()> {
+    let bytes = json_bytes(record)?;
+    if let Some(dir) = &output.out {
+        ensure_dir(dir)?;
+        write_out(dir, "fit.json", &bytes)?;
+    }
+    if output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!("{text}");
+        if let Some(dir) = &output.out {
+            println!("wrote {}", dir.join("fit.json").display());
+        }
+    }
+    Ok(())
+}
+
 fn cmd_fit(a: FitArgs) -> Result<()> {
     let betas = parse_betas(&a.betas)?;
     let init = Init::parse(&a.init)
@@ -700,19 +770,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data)?;
-    let opts = FitOptions {
-        restarts: a.restarts,
-        candidates: a.candidates,
-        init,
-        steps: a.steps,
-        lr: a.lr,
-        betas,
-        polish: !a.no_polish,
-        grad_tol: a.grad_tol,
-        seed: a.seed,
-        subsample: a.subsample,
-        ..FitOptions::default()
-    };
+    let opts = a.options(betas, init, a.subsample);
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
     if let Ok(style) =
@@ -751,34 +809,15 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
             columns: names,
             n: data.n(),
         },
-        options: FitOptionsRecord {
-            restarts: opts.restarts,
-            candidates: opts.candidates,
-            init: init.name().into(),
-            steps: opts.steps,
-            lr: opts.lr,
-            betas: [betas.0, betas.1],
-            polish: opts.polish,
-            grad_tol: opts.grad_tol,
-            seed: opts.seed,
-            subsample: opts.subsample,
-        },
+        options: FitOptionsRecord::of(&opts, opts.subsample),
         bgmm_version: env!("CARGO_PKG_VERSION").into(),
         command: command_line(),
     };
-    let bytes = json_bytes(&record)?;
-    if let Some(dir) = &a.output.out {
-        ensure_dir(dir)?;
-        write_out(dir, "fit.json", &bytes)?;
-    }
-    if a.output.json {
-        print!("{}", String::from_utf8(bytes)?);
-    } else {
-        print!("{}", output::fit_text(&model, &origin, &record, &f));
-        if let Some(dir) = &a.output.out {
-            println!("wrote {}", dir.join("fit.json").display());
-        }
-    }
+    emit_fit(
+        &a.output,
+        &record,
+        &output::fit_text(&model, &origin, &record, &f),
+    )?;
     for w in &f.warnings {
         eprintln!("warning: {w}");
     }
@@ -952,22 +991,7 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     }
     let (rec, model, params) = load_fit(&a.fit)?;
     // default columns: the fit's, when the new data have all of them (one read of the file)
-    let (data, names) = if is_binary_or_large(&a.data) {
-        match &a.columns {
-            Some(c) => load_data(&a.data, Some(c))?,
-            None => {
-                load_data(&a.data, Some(&rec.data.columns)).or_else(|_| load_data(&a.data, None))?
-            }
-        }
-    } else {
-        let t = match &a.columns {
-            Some(c) => table::load(&a.data, Some(c))?,
-            None => table::load(&a.data, None)?
-                .select(&rec.data.columns)
-                .unwrap_or_else(|all| all),
-        };
-        table_data(&a.data, t)?
-    };
+    let (data, names) = load_data_preferring(&a.data, a.columns.as_deref(), &rec.data.columns)?;
     if data.d() != model.d {
         bail!(
             "dimension mismatch: the fit '{}' has d = {} but the data '{}' have {} column{} ({})",

@@ -16,10 +16,8 @@ use bgmm::init::Init;
 use bgmm::map::{fit_weighted, stochastic, FitOptions, StochasticOptions};
 use bgmm::Data;
 
-use crate::atomic::ensure_dir;
 use crate::cli::{
-    command_line, json_bytes, resolve_model, write_out, DataInfo, FitArgs, FitOptionsRecord,
-    FitRecord,
+    command_line, emit_fit, resolve_model, DataInfo, FitArgs, FitOptionsRecord, FitRecord,
 };
 use crate::stream::{MinibatchDensity, Source};
 
@@ -108,19 +106,7 @@ pub fn start(
 pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Result<()> {
     let t0 = Instant::now();
     let spec = &a.input.data;
-    let opts = FitOptions {
-        restarts: a.restarts,
-        candidates: a.candidates,
-        init,
-        steps: a.steps,
-        lr: a.lr,
-        betas,
-        polish: !a.no_polish,
-        grad_tol: a.grad_tol,
-        seed: a.seed,
-        subsample: 0,
-        ..FitOptions::default()
-    };
+    let opts = a.options(betas, init, 0);
     let Start {
         src,
         model,
@@ -180,47 +166,20 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
             columns: src.names.clone(),
             n,
         },
-        options: FitOptionsRecord {
-            restarts: opts.restarts,
-            candidates: opts.candidates,
-            init: init.name().into(),
-            steps: opts.steps,
-            lr: opts.lr,
-            betas: [betas.0, betas.1],
-            polish: opts.polish,
-            grad_tol: opts.grad_tol,
-            seed: opts.seed,
-            subsample: sample_n,
-        },
+        options: FitOptionsRecord::of(&opts, sample_n),
         bgmm_version: env!("CARGO_PKG_VERSION").into(),
         command: command_line(),
     };
-    let bytes = json_bytes(&record)?;
-    if let Some(dir) = &a.output.out {
-        ensure_dir(dir)?;
-        write_out(dir, "fit.json", &bytes)?;
-    }
-    if a.output.json {
-        print!("{}", String::from_utf8(bytes)?);
-    } else {
-        println!(
-            "Minibatch MAP of {spec} ({n} rows, {} column{}: {}) with {origin}, {secs:.2} s",
-            src.d(),
-            if src.d() == 1 { "" } else { "s" },
-            src.names.join(", ")
-        );
-        println!(
-            "  start: the MAP of {} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged",
-            sample_n,
-            start.loss,
-            a.sgd_steps,
-            a.sgd_lr
-        );
-        println!("  loss = −log p(x, θ) on all {n} rows = {loss:.6}");
-        print!("{}", crate::output::params_text(&model, &params));
-        if let Some(dir) = &a.output.out {
-            println!("wrote {}", dir.join("fit.json").display());
-        }
-    }
+    let text = format!(
+        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
+        src.d(),
+        if src.d() == 1 { "" } else { "s" },
+        src.names.join(", "),
+        start.loss,
+        a.sgd_steps,
+        a.sgd_lr,
+        crate::output::params_text(&model, &params)
+    );
+    emit_fit(&a.output, &record, &text)?;
     Ok(())
 }
