@@ -331,26 +331,15 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data)?;
-    let opts = ViOptions {
-        steps: a.steps,
-        lr: a.lr,
-        mc_samples: a.mc_samples,
-        seed: a.seed,
-        draws: a.draws,
-        ..ViOptions::default()
-    };
+    let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => anyhow!("{other}"),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let tail = &res.elbo[res.elbo.len().saturating_sub(100)..];
-    let elbo = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-    let options = serde_json::json!({
-        "method": "vi", "steps": a.steps, "lr": a.lr, "mc_samples": a.mc_samples,
-        "draws": a.draws, "seed": a.seed, "elbo_last_100_mean": elbo,
-    });
+    let elbo = elbo_tail(&res.elbo);
+    let options = a.record(elbo);
     let title = format!(
         "Mean-field VI (AutoNormal, Trace_ELBO) on {} ({} points) with {origin}: {} steps, ELBO {elbo:.3}; {} draws",
         a.input.data,
@@ -366,6 +355,33 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     report(&post, &model, info, options, &a.output, &title, wall_s)
 }
 
+impl ViArgs {
+    fn options(&self) -> ViOptions {
+        ViOptions {
+            steps: self.steps,
+            lr: self.lr,
+            mc_samples: self.mc_samples,
+            seed: self.seed,
+            draws: self.draws,
+            ..ViOptions::default()
+        }
+    }
+
+    /// The options as `summary.json` records them.
+    fn record(&self, elbo: f64) -> serde_json::Value {
+        serde_json::json!({
+            "method": "vi", "steps": self.steps, "lr": self.lr, "mc_samples": self.mc_samples,
+            "draws": self.draws, "seed": self.seed, "elbo_last_100_mean": elbo,
+        })
+    }
+}
+
+/// The mean ELBO of the last 100 steps.
+fn elbo_tail(elbo: &[f64]) -> f64 {
+    let tail = &elbo[elbo.len().saturating_sub(100)..];
+    tail.iter().sum::<f64>() / tail.len().max(1) as f64
+}
+
 /// `vi --minibatch B`: the ELBO's gradient estimated on minibatches read from the file.
 fn vi_minibatch(a: &ViArgs, b: usize) -> Result<()> {
     let fit_opts = bgmm::map::FitOptions {
@@ -374,14 +390,7 @@ fn vi_minibatch(a: &ViArgs, b: usize) -> Result<()> {
         ..bgmm::map::FitOptions::default()
     };
     let st = crate::minibatch::start(&a.input, b, a.seed, &fit_opts)?;
-    let opts = ViOptions {
-        steps: a.steps,
-        lr: a.lr,
-        mc_samples: a.mc_samples,
-        seed: a.seed,
-        draws: a.draws,
-        ..ViOptions::default()
-    };
+    let opts = a.options();
     let t0 = Instant::now();
     let dens = crate::stream::MinibatchDensity::new(&st.model, &st.src, b, true, a.seed ^ 0x5eed);
     let run = bgmm::posterior::vi_posterior_of(&st.model, &dens, &st.fit.params, &opts);
@@ -390,13 +399,10 @@ fn vi_minibatch(a: &ViArgs, b: usize) -> Result<()> {
     }
     let (post, res) = run.map_err(|e| anyhow!("{e}"))?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let tail = &res.elbo[res.elbo.len().saturating_sub(100)..];
-    let elbo = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-    let options = serde_json::json!({
-        "method": "vi", "steps": a.steps, "lr": a.lr, "mc_samples": a.mc_samples,
-        "draws": a.draws, "seed": a.seed, "elbo_last_100_mean": elbo, "minibatch": b,
-        "start_sample": st.sample_n,
-    });
+    let elbo = elbo_tail(&res.elbo);
+    let mut options = a.record(elbo);
+    options["minibatch"] = b.into();
+    options["start_sample"] = st.sample_n.into();
     let title = format!(
         "Mean-field VI on minibatches of {b} rows of {} ({} rows) with {}: {} steps, ELBO (minibatch estimate) {elbo:.3}; {} draws; lp__ is a minibatch estimate",
         a.input.data, st.src.n, st.origin, a.steps, a.draws
