@@ -264,28 +264,11 @@ impl Source {
                 }
             }
             Kind::Csv => {
-                let mut file = File::open(&self.path)?;
-                file.seek(SeekFrom::Start(self.header_len))?;
-                let mut r = BufReader::with_capacity(1 << 20, file);
-                let mut line = String::new();
-                let mut row = 1usize;
+                let mut rows = self.csv_reader()?;
                 loop {
                     let mut cols: Vec<Vec<f64>> =
                         (0..self.d()).map(|_| Vec::with_capacity(chunk)).collect();
-                    let mut got = 0;
-                    while got < chunk {
-                        line.clear();
-                        if r.read_line(&mut line)? == 0 {
-                            break;
-                        }
-                        row += 1;
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        self.parse_line(&s, row, &line, &mut cols)?;
-                        got += 1;
-                    }
-                    if got == 0 {
+                    if rows.take(self, 0, chunk, &mut cols)? == 0 {
                         break;
                     }
                     f(Data::from_columns(cols).map_err(|e| anyhow!("'{s}': {e}"))?)?;
@@ -298,32 +281,22 @@ impl Source {
     /// CSV rows `start..start + count` (counted after the header, blank lines skipped), read
     /// from the top (for a few rows; a pass over the file uses [`Source::for_each_chunk`]).
     fn csv_rows(&self, start: usize, count: usize, cols: &mut [Vec<f64>]) -> Result<()> {
-        let s = shown(&self.path);
-        let mut f = File::open(&self.path)?;
-        f.seek(SeekFrom::Start(self.header_len))?;
-        let mut r = BufReader::with_capacity(1 << 20, f);
-        let mut line = String::new();
-        let (mut row, mut seen, mut got) = (1usize, 0usize, 0usize);
-        while got < count {
-            line.clear();
-            if r.read_line(&mut line)? == 0 {
-                break;
-            }
-            row += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            if seen >= start {
-                self.parse_line(&s, row, &line, cols)?;
-                got += 1;
-            }
-            seen += 1;
-        }
-        Ok(())
+        self.csv_reader()?.take(self, start, count, cols).map(drop)
     }
 
-    /// Rows `start..start + count` appended to `cols` (CSV: `start` counts from the first row
-    /// after the header and must be 0; minibatches of CSV use [`Source::csv_run`]).
+    /// A reader of the CSV rows after the header, in order.
+    fn csv_reader(&self) -> Result<CsvRows> {
+        let mut f = File::open(&self.path)?;
+        f.seek(SeekFrom::Start(self.header_len))?;
+        Ok(CsvRows {
+            r: BufReader::with_capacity(1 << 20, f),
+            line: String::new(),
+            row: 1,
+        })
+    }
+
+    /// Rows `start..start + count` appended to `cols` (CSV rows are counted after the header,
+    /// blank lines skipped; minibatches of CSV use [`Source::csv_run`]).
     fn read_rows(&self, start: usize, count: usize, cols: &mut [Vec<f64>]) -> Result<()> {
         let s = shown(&self.path);
         match self.kind {
@@ -364,28 +337,7 @@ impl Source {
                 }
                 Ok(())
             }
-            Kind::Csv => {
-                debug_assert_eq!(start, 0);
-                let mut f = File::open(&self.path)?;
-                f.seek(SeekFrom::Start(self.header_len))?;
-                let mut r = BufReader::with_capacity(1 << 20, f);
-                let mut line = String::new();
-                let mut row = 1usize;
-                let mut got = 0usize;
-                while got < count {
-                    line.clear();
-                    if r.read_line(&mut line)? == 0 {
-                        break;
-                    }
-                    row += 1;
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    self.parse_line(&s, row, &line, cols)?;
-                    got += 1;
-                }
-                Ok(())
-            }
+            Kind::Csv => self.csv_rows(start, count, cols),
         }
     }
 
@@ -529,6 +481,43 @@ fn npy_value(b: &[u8], f4: bool) -> f64 {
         f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64
     } else {
         f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+}
+
+/// CSV rows read in order, with the file's row number (1 is the header) for errors.
+struct CsvRows {
+    r: BufReader<File>,
+    line: String,
+    row: usize,
+}
+
+impl CsvRows {
+    /// Skip `skip` non-blank rows, then parse up to `count` into `cols`; returns how many.
+    fn take(
+        &mut self,
+        src: &Source,
+        skip: usize,
+        count: usize,
+        cols: &mut [Vec<f64>],
+    ) -> Result<usize> {
+        let s = shown(&src.path);
+        let (mut seen, mut got) = (0usize, 0usize);
+        while got < count {
+            self.line.clear();
+            if self.r.read_line(&mut self.line)? == 0 {
+                break;
+            }
+            self.row += 1;
+            if self.line.trim().is_empty() {
+                continue;
+            }
+            if seen >= skip {
+                src.parse_line(&s, self.row, &self.line, cols)?;
+                got += 1;
+            }
+            seen += 1;
+        }
+        Ok(got)
     }
 }
 
