@@ -116,12 +116,7 @@ impl Draw for Loss {
         .map_err(err)?
         .label("L-BFGS polish")
         .legend(line_mark(super::PALETTE[0]));
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)
+        legend(&mut c)
     }
 }
 
@@ -158,12 +153,7 @@ impl Draw for GradNorms {
             .label(name.as_str())
             .legend(line_mark(col));
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(err)
+        legend(&mut c)
     }
 }
 

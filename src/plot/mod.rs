@@ -251,7 +251,9 @@ pub(crate) fn panel<'a, DB: DrawingBackend>(
 }
 
 /// The legend of a chart, framed, in its upper right corner.
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a>(c: &mut Chart<'a, DB>) -> Result<()> {
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    c: &mut ChartContext<'a, DB, CT>,
+) -> Result<()> {
     c.configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
