@@ -20,7 +20,7 @@ use crate::table;
 #[command(
     name = "bgmm",
     version,
-    about = "Bayesian Gaussian mixture models: simulate, fit the MAP with the assignments summed out, classify",
+    about = "Bayesian Gaussian mixture models: simulate, fit the MAP with the assignments summed out, classify, sample the posterior, draw every picture and report",
     long_about = None,
     after_help = "DATA is a CSV file with a header row, or builtin:iris / builtin:tutorial.\n\
                   MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
