@@ -182,7 +182,7 @@ struct DescribeArgs {
 
 /// The data and the model of `fit`, `sample` and `vi`.
 #[derive(Args, Debug)]
-pub(crate) struct InputArgs {
+pub struct InputArgs {
     /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     pub(crate) data: String,
     #[command(flatten)]
@@ -205,7 +205,7 @@ pub(crate) struct ModelArgs {
 }
 
 #[derive(Args, Debug)]
-pub(crate) struct FitArgs {
+pub struct FitArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
     /// Initial points screened by their loss; the best one is optimised.

@@ -2,24 +2,9 @@
 //!
 //! Every failure prints one line `error: …` on stderr and exits with code 2.
 
-#![allow(clippy::needless_range_loop)]
-
-mod atomic;
-mod bench;
-mod cli;
-mod demo;
-mod figures;
-mod minibatch;
-mod output;
-mod plot;
-mod predict;
-mod report;
-mod sample;
-mod stream;
-mod table;
-
 use std::process::ExitCode;
 
+use bgmm_cli::cli;
 use clap::Parser;
 
 fn main() -> ExitCode {
