@@ -12,7 +12,7 @@ use bgmm::simulate::draw_data;
 use bgmm::{Model, ModelSpec, Params};
 
 use crate::atomic::ensure_dir;
-use crate::cli::{json_bytes, load_fit, write_out};
+use crate::cli::{command_line, json_bytes, load_fit, write_out};
 use crate::output::column_names;
 
 #[derive(Args, Debug)]
@@ -179,6 +179,14 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
     if let Some(dir) = &a.out {
         ensure_dir(dir)?;
         write_out(dir, "predictive.csv", csv.as_bytes())?;
+        // the CSV stays plain so that every reader (bgmm's included) takes it; its provenance
+        // goes beside it, as `simulate` does with truth.json
+        let record = serde_json::json!({
+            "bgmm_version": env!("CARGO_PKG_VERSION"), "command": command_line(), "seed": a.seed,
+            "model": model.spec(), "source": a.run.display().to_string(), "kind": kind,
+            "sets": draws.len(), "n": n, "summary": summary,
+        });
+        write_out(dir, "predictive.json", &json_bytes(&record)?)?;
     }
     if a.json {
         let v = serde_json::json!({
@@ -188,9 +196,10 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         print!("{}", String::from_utf8(json_bytes(&v)?)?);
     } else if let Some(dir) = &a.out {
         println!(
-            "{kind}: {} data sets of {n} points → {}",
+            "{kind}: {} data sets of {n} points → {} (provenance and summary in {})",
             draws.len(),
-            dir.join("predictive.csv").display()
+            dir.join("predictive.csv").display(),
+            dir.join("predictive.json").display()
         );
         for s in &summary {
             println!(

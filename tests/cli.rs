@@ -1562,6 +1562,38 @@ fn predict_from_a_run_and_from_a_fit() {
     let csv = ok(&["predict", &fit, "--sets", "3", "-n", "4"]).stdout;
     assert_eq!(csv.lines().count(), 1 + 12);
     assert!(csv.starts_with("set,x,z\n"));
+    // written to a directory, the plain CSV gets its provenance beside it
+    let out = tmp.path().join("pred");
+    ok(&[
+        "predict",
+        &fit,
+        "--sets",
+        "3",
+        "-n",
+        "4",
+        "--seed",
+        "7",
+        "--out",
+        &path_str(&out),
+    ]);
+    let written = std::fs::read_to_string(out.join("predictive.csv")).unwrap();
+    let printed = ok(&["predict", &fit, "--sets", "3", "-n", "4", "--seed", "7"]).stdout;
+    assert_eq!(written, printed);
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("predictive.json")).unwrap())
+            .unwrap();
+    assert_eq!(rec["bgmm_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(rec["seed"], 7);
+    assert_eq!(rec["sets"], 3);
+    assert_eq!(rec["n"], 4);
+    assert_eq!(rec["model"]["k"], 2);
+    assert_eq!(rec["kind"], "plug-in predictive at the MAP");
+    assert_eq!(rec["source"], fit.as_str());
+    let command = rec["command"].as_str().unwrap();
+    assert!(
+        command.contains("bgmm predict ") && command.contains("--seed 7"),
+        "{command}"
+    );
     fails(
         &["predict", &path_str(&tmp.path().join("none"))],
         &["cannot read fit"],
