@@ -297,6 +297,19 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A run stopped on request (Ctrl-C): what was kept and where. The binary exits with 130, the
+/// shell's code for an interrupt, rather than 2.
+#[derive(Debug)]
+pub struct Interrupted(pub String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted: {}", self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// The command line recorded in every output: this process's, or the one `bgmm demo` runs.
 pub(crate) static COMMAND: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 

@@ -1,6 +1,7 @@
 //! `bgmm`: Bayesian Gaussian mixture models from the command line.
 //!
-//! Every failure prints one line `error: …` on stderr and exits with code 2.
+//! Every failure prints one line `error: …` on stderr and exits with code 2; a sampling run
+//! stopped by Ctrl-C keeps its draws, says so on one line and exits with 130.
 
 use std::process::ExitCode;
 
@@ -15,7 +16,11 @@ fn main() -> ExitCode {
             // one line, whatever the cause chain
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("error: {msg}");
-            ExitCode::from(2)
+            if e.downcast_ref::<cli::Interrupted>().is_some() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

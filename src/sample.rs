@@ -1,6 +1,7 @@
 //! `bgmm sample`: collapsed NUTS, progress bars, summary table, CmdStan CSV output.
 
 use std::fmt::Write;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
@@ -8,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use bgmm::diagnostics::ParamSummary;
-use bgmm::nuts::{NutsOptions, Progress};
+use bgmm::nuts::{NutsOptions, Progress, StopSignal};
 use bgmm::posterior::{
     sample_posterior, vi_posterior, ChainStats, InitFrom, Posterior, SampleOptions,
 };
@@ -16,8 +17,8 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, OutputArgs,
-    SampleArgs, ViArgs,
+    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, Interrupted,
+    OutputArgs, SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -29,6 +30,11 @@ struct SampleRecord<'a> {
     wall_s: f64,
     chains: &'a [ChainStats],
     warnings: &'a [String],
+    /// false when sampling was stopped early (Ctrl-C): the draws are the ones kept so far
+    complete: bool,
+    /// draws kept per chain and draws asked for, when stopped early
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interrupted: Option<serde_json::Value>,
     model: &'a bgmm::ModelSpec,
     data: DataInfo,
     options: serde_json::Value,
@@ -160,6 +166,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
             target_accept: a.target_accept,
             max_depth: a.max_depth,
             low_rank: a.low_rank,
+            stop: Some(stop_signal()),
         },
         init,
         start,
@@ -196,14 +203,20 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         }
     };
     let t0 = Instant::now();
-    let post = sample_posterior(&model, &data, &opts, &progress).map_err(|e| match e {
+    let post = sample_posterior(&model, &data, &opts, &progress);
+    for b in &bars {
+        if post.as_ref().is_ok_and(|p| p.interrupted.is_none()) {
+            b.finish();
+        } else {
+            b.abandon();
+        }
+    }
+    let post = post.map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
+        bgmm::Error::Interrupted(m) => Interrupted(format!("{m}; nothing written")).into(),
         other => anyhow!("{other}"),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
-    for b in &bars {
-        b.finish();
-    }
     let options = serde_json::json!({
         "method": "nuts", "chains": a.chains, "warmup": a.warmup, "draws": a.draws, "seed": a.seed,
         "target_accept": a.target_accept, "max_depth": a.max_depth, "init": a.init,
@@ -223,7 +236,42 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         columns: names,
         n: data.n(),
     };
-    report(&post, &model, info, options, &a.output, &title, wall_s)
+    report(&post, &model, info, options, &a.output, &title, wall_s)?;
+    if let Some((kept, asked)) = post.interrupted {
+        let written = match &a.output.out {
+            Some(dir) => format!("written to '{}', marked incomplete", dir.display()),
+            None => "summarised above, marked incomplete".into(),
+        };
+        return Err(Interrupted(format!(
+            "sampling stopped early: {kept} of {asked} draws per chain kept, {written}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The stop signal of this process's sampling, raised by the first Ctrl-C (or SIGTERM): the
+/// chains stop after their current draw and the draws so far are written, marked incomplete.
+/// A second Ctrl-C quits at once; outputs are written atomically, so none is left half-written.
+fn stop_signal() -> StopSignal {
+    static STOP: OnceLock<StopSignal> = OnceLock::new();
+    STOP.get_or_init(|| {
+        let stop = StopSignal::new();
+        let raised = stop.clone();
+        // without a handler (one is already set in this process) Ctrl-C simply ends it
+        let _ = ctrlc::set_handler(move || {
+            if raised.is_raised() {
+                eprintln!("\ninterrupted again: quitting without writing");
+                std::process::exit(130);
+            }
+            raised.raise();
+            eprintln!(
+                "\ninterrupted: stopping after the current draw of each chain and keeping the draws so far (Ctrl-C again to quit without writing)"
+            );
+        });
+        stop
+    })
+    .clone()
 }
 
 /// Print and write a posterior (NUTS or VI) the same way.
@@ -250,6 +298,10 @@ pub(crate) fn report(
         wall_s,
         chains: &post.chain_stats,
         warnings: &post.warnings,
+        complete: post.interrupted.is_none(),
+        interrupted: post
+            .interrupted
+            .map(|(kept, asked)| serde_json::json!({"kept_draws": kept, "asked_draws": asked})),
         model: model.spec(),
         data,
         options,
@@ -259,12 +311,17 @@ pub(crate) fn report(
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &output.out {
         ensure_dir(dir)?;
-        let header = format!(
+        let mut header = format!(
             "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
             env!("CARGO_PKG_VERSION"),
             record.command,
             post.relabelled
         );
+        if let Some((kept, asked)) = post.interrupted {
+            header.push_str(&format!(
+                "\nINCOMPLETE: sampling was stopped early; {kept} of {asked} draws kept"
+            ));
+        }
         for c in 0..post.draws.len() {
             write_out(
                 dir,

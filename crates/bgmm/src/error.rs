@@ -18,6 +18,10 @@ pub enum Error {
     /// A computation failed (e.g. no finite starting point was found).
     #[error("{0}")]
     Numerical(String),
+    /// A run was stopped on request (a raised [`crate::nuts::StopSignal`]) before it had
+    /// anything to keep.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 /// Result alias of the library.

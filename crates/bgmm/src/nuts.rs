@@ -4,6 +4,8 @@
 //! many threads run them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chacha20::ChaCha8Rng;
 use nuts_rs::{
@@ -14,6 +16,33 @@ use rand::SeedableRng;
 
 use crate::density::LogDensity;
 use crate::error::{Error, Result};
+
+/// A request to stop sampling early, shared between the sampler and whoever asks (a Ctrl-C
+/// handler, a progress callback). Each chain stops before its next iteration; the draws kept so
+/// far are returned, every chain cut to the same length.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A new signal, not raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Ask the sampler to stop.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether a stop was asked for.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl PartialEq for StopSignal {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// Options of [`sample`].
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +62,8 @@ pub struct NutsOptions {
     /// Adapt a low-rank plus diagonal mass matrix (nutpie's) instead of a diagonal one: for
     /// posteriors with strong correlations.
     pub low_rank: bool,
+    /// Stop early when raised: the chains keep the draws made so far (see [`sample`]).
+    pub stop: Option<StopSignal>,
 }
 
 impl Default for NutsOptions {
@@ -45,6 +76,7 @@ impl Default for NutsOptions {
             target_accept: 0.8,
             max_depth: 10,
             low_rank: false,
+            stop: None,
         }
     }
 }
@@ -97,6 +129,23 @@ pub struct ChainOutput {
     pub energy: Vec<f64>,
     /// Divergences during warmup (not counted against the posterior).
     pub warmup_divergences: usize,
+    /// The iteration (warmup included) before which the chain was stopped by
+    /// [`NutsOptions::stop`], if it was.
+    pub stopped_at: Option<u64>,
+}
+
+impl ChainOutput {
+    /// Keep the first `n` draws.
+    fn truncate(&mut self, n: usize) {
+        self.draws.truncate(n);
+        self.logp.truncate(n);
+        self.step_size.truncate(n);
+        self.n_leapfrog.truncate(n);
+        self.tree_depth.truncate(n);
+        self.divergent.truncate(n);
+        self.accept.truncate(n);
+        self.energy.truncate(n);
+    }
 }
 
 /// Progress of one chain, reported after every iteration.
@@ -228,7 +277,9 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
         .set_position(init)
         .map_err(|e| Error::Numerical(format!("chain {c}: bad initial point: {e}")))?;
     let total = opts.warmup + opts.draws;
-    let n = opts.draws as usize;
+    // capacity for the draws asked, up to a bound: a long run that is stopped early (or a
+    // huge --draws) must not reserve memory it never uses
+    let n = (opts.draws as usize).min(1 << 16);
     let mut out = ChainOutput {
         draws: Vec::with_capacity(n),
         logp: Vec::with_capacity(n),
@@ -239,8 +290,13 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
         accept: Vec::with_capacity(n),
         energy: Vec::with_capacity(n),
         warmup_divergences: 0,
+        stopped_at: None,
     };
     for i in 0..total {
+        if opts.stop.as_ref().is_some_and(StopSignal::is_raised) {
+            out.stopped_at = Some(i);
+            break;
+        }
         let (draw, _, mut stats, info) = chain
             .expanded_draw()
             .map_err(|e| Error::Numerical(format!("chain {c}, iteration {i}: {e}")))?;
@@ -289,6 +345,11 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
 
 /// Run `opts.chains` NUTS chains from the initial points `inits` (one per chain), each on
 /// its own thread. `progress` is called from the chains' threads after every iteration.
+///
+/// When [`NutsOptions::stop`] is raised, every chain stops before its next iteration and the
+/// chains are cut to the shortest one's kept draws, so that they stay comparable; each draw
+/// kept is the one an uninterrupted run makes. Stopped before any chain finished warmup (fewer
+/// than 4 draws each), it is an [`Error::Interrupted`].
 pub fn sample<L: LogDensity + ?Sized>(
     dens: &L,
     inits: &[Vec<f64>],
@@ -318,7 +379,26 @@ pub fn sample<L: LogDensity + ?Sized>(
             })
             .collect()
     });
-    results.into_iter().collect()
+    let mut chains: Vec<ChainOutput> = results.into_iter().collect::<Result<_>>()?;
+    if chains.iter().any(|c| c.stopped_at.is_some()) {
+        let kept = chains.iter().map(|c| c.draws.len()).min().unwrap_or(0);
+        if kept < 4 {
+            let at = chains
+                .iter()
+                .map(|c| c.stopped_at.unwrap_or(opts.warmup + opts.draws))
+                .min()
+                .unwrap_or(0);
+            return Err(Error::Interrupted(format!(
+                "sampling stopped at iteration {at} of {} ({} warmup): fewer than 4 draws after warmup in every chain, nothing to keep",
+                opts.warmup + opts.draws,
+                opts.warmup
+            )));
+        }
+        for c in &mut chains {
+            c.truncate(kept);
+        }
+    }
+    Ok(chains)
 }
 
 #[cfg(test)]
@@ -383,5 +463,75 @@ mod tests {
         let all: Vec<&Vec<f64>> = out.iter().flat_map(|c| c.draws.iter()).collect();
         let m1 = all.iter().map(|d| d[1]).sum::<f64>() / all.len() as f64;
         assert!((m1 + 2.0).abs() < 0.45, "{m1}");
+    }
+
+    #[test]
+    fn a_raised_stop_keeps_the_draws_an_uninterrupted_run_makes() {
+        let full = NutsOptions {
+            chains: 2,
+            warmup: 200,
+            draws: 300,
+            seed: 3,
+            ..NutsOptions::default()
+        };
+        let inits = vec![vec![0.0, 0.0], vec![3.0, 3.0]];
+        let whole = sample(&Gauss, &inits, &full, &|_| {}).unwrap();
+        assert!(whole.iter().all(|c| c.stopped_at.is_none()));
+
+        // one chain, stopped from its progress callback after its 10th kept draw: exactly 10
+        let stop = StopSignal::new();
+        let one = NutsOptions {
+            chains: 1,
+            stop: Some(stop.clone()),
+            ..full.clone()
+        };
+        let raise_at = |p: Progress| {
+            if p.done == 200 + 10 {
+                stop.raise();
+            }
+        };
+        let cut = sample(&Gauss, &inits[..1], &one, &raise_at).unwrap();
+        assert_eq!(cut[0].stopped_at, Some(210));
+        assert_eq!(cut[0].draws.len(), 10);
+        assert_eq!(cut[0].draws[..], whole[0].draws[..10]);
+        assert_eq!(cut[0].logp[..], whole[0].logp[..10]);
+        assert_eq!(cut[0].energy.len(), 10);
+
+        // two chains, stopped once both have at least 5 draws: cut to the same length, and
+        // each a prefix of its uninterrupted chain
+        let stop = StopSignal::new();
+        let two = NutsOptions {
+            stop: Some(stop.clone()),
+            ..full.clone()
+        };
+        let done: [std::sync::atomic::AtomicU64; 2] = Default::default();
+        let raise_when_both = |p: Progress| {
+            done[p.chain].store(p.done, Ordering::SeqCst);
+            if done.iter().all(|d| d.load(Ordering::SeqCst) >= 205) {
+                stop.raise();
+            }
+        };
+        let cut = sample(&Gauss, &inits, &two, &raise_when_both).unwrap();
+        let kept = cut[0].draws.len();
+        assert!((5..300).contains(&kept), "{kept}");
+        for (c, w) in cut.iter().zip(&whole) {
+            assert_eq!(c.draws.len(), kept);
+            assert_eq!(c.divergent.len(), kept);
+            assert_eq!(c.draws[..], w.draws[..kept]);
+        }
+
+        // stopped before any draw is kept: an error that says so
+        let stop = StopSignal::new();
+        stop.raise();
+        let early = NutsOptions {
+            stop: Some(stop),
+            ..full
+        };
+        match sample(&Gauss, &inits, &early, &|_| {}) {
+            Err(Error::Interrupted(m)) => {
+                assert!(m.contains("stopped at iteration 0 of 500"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

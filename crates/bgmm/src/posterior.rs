@@ -78,8 +78,11 @@ pub struct Posterior {
     pub chain_stats: Vec<ChainStats>,
     /// Divergent kept draws over all chains.
     pub divergences: usize,
-    /// Warnings: R-hat > 1.01, ESS < 100 per chain, divergences.
+    /// Warnings: R-hat > 1.01, ESS < 100 per chain, divergences, an early stop.
     pub warnings: Vec<String>,
+    /// Set when sampling was stopped early ([`crate::nuts::NutsOptions::stop`]): the draws
+    /// kept per chain and the draws asked for. The summary is of the kept draws alone.
+    pub interrupted: Option<(usize, u64)>,
 }
 
 /// The assignment minimising the total cost `cost[i][j]` (row i gets column perm[i]), by the
@@ -328,6 +331,18 @@ pub fn sample_posterior(
     if divergences > 0 {
         warnings.push(format!("{divergences} divergent transitions after warmup"));
     }
+    let interrupted = chains
+        .iter()
+        .any(|c| c.stopped_at.is_some())
+        .then(|| (chains[0].draws.len(), opts.nuts.draws));
+    if let Some((kept, asked)) = interrupted {
+        warnings.insert(
+            0,
+            format!(
+                "INCOMPLETE: sampling was stopped early; {kept} of {asked} draws per chain kept, and the summary is of these alone"
+            ),
+        );
+    }
     Ok(Posterior {
         names,
         draws,
@@ -340,6 +355,7 @@ pub fn sample_posterior(
         chain_stats,
         divergences,
         warnings,
+        interrupted,
     })
 }
 
@@ -383,6 +399,7 @@ pub fn vi_posterior_of<L: LogDensity + ?Sized>(
         accept: vec![f64::NAN; n],
         energy: vec![f64::NAN; n],
         warmup_divergences: 0,
+        stopped_at: None,
     };
     let draws: Vec<Vec<Vec<f64>>> = vec![res.draws.iter().map(|x| t.params(x).flat()).collect()];
     let names = model.constrained_names();
@@ -419,6 +436,7 @@ pub fn vi_posterior_of<L: LogDensity + ?Sized>(
         } else {
             vec![]
         },
+        interrupted: None,
     };
     Ok((post, res))
 }
