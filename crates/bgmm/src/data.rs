@@ -83,6 +83,31 @@ impl Data {
     pub fn row(&self, i: usize) -> Vec<f64> {
         self.cols.iter().map(|c| c[i]).collect()
     }
+
+    /// The points in a canonical order (rows sorted lexicographically by `f64::total_cmp`):
+    /// the same for every ordering of the same points, so that whatever depends on the order
+    /// of a sum or of a random pick among the points (the posterior's engines) gives the same
+    /// result, bit for bit, however the rows were ordered. Borrowed when already in order.
+    pub fn canonical(&self) -> std::borrow::Cow<'_, Data> {
+        let cmp = |a: usize, b: usize| {
+            self.cols
+                .iter()
+                .map(|c| c[a].total_cmp(&c[b]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        if (1..self.n).all(|i| cmp(i - 1, i).is_le()) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut order: Vec<usize> = (0..self.n).collect();
+        order.sort_unstable_by(|&a, &b| cmp(a, b));
+        let cols = self
+            .cols
+            .iter()
+            .map(|c| order.iter().map(|&i| c[i]).collect())
+            .collect();
+        std::borrow::Cow::Owned(Data { n: self.n, cols })
+    }
 }
 
 /// Mean and (population) variance, by a two-pass algorithm.

@@ -256,6 +256,9 @@ pub fn sample_posterior(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Posterior> {
     check_data(model, data)?;
+    // the rows in a canonical order: the posterior is then the same, bit for bit, however
+    // the data were ordered (sums and the MAP's random picks no longer depend on it)
+    let data = &*data.canonical();
     let (inits, reference) = initial_points(model, data, opts)?;
     let dens = MixtureDensity::new(model, data, true);
     let chains = sample(&dens, &inits, &opts.nuts, progress)?;
@@ -368,6 +371,8 @@ pub fn vi_posterior(
     opts: &crate::vi::ViOptions,
 ) -> Result<(Posterior, crate::vi::ViResult)> {
     check_data(model, data)?;
+    // as in `sample_posterior`: the same result however the rows are ordered
+    let data = &*data.canonical();
     let map = reference_map(model, data, opts.seed)?;
     let dens = MixtureDensity::new(model, data, true);
     vi_posterior_of(model, &dens, &map.params, opts)
