@@ -1,6 +1,6 @@
-//! Ctrl-C during `bgmm sample`: the draws so far are kept, written atomically and marked
-//! incomplete, the exit code is 130, and later commands read the run; stopped before warmup
-//! ends, nothing is written.
+//! Interrupted runs: Ctrl-C during `bgmm sample` keeps the draws so far, written atomically and
+//! marked incomplete, exit code 130, and later commands read the run; stopped before warmup
+//! ends, nothing is written. A run killed outright leaves no truncated output behind.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -197,4 +197,67 @@ fn ctrl_c_during_warmup_writes_nothing() {
     );
     assert!(e.stdout.is_empty(), "{}", e.stdout);
     assert!(!run.exists());
+}
+
+#[test]
+fn a_killed_run_leaves_no_truncated_file() {
+    // `simulate` streams a large .npy through a temporary file; SIGKILL in the middle leaves
+    // that temporary file at most, never a data.npy that a later command would read
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/models/tutorial.toml")
+        .to_str()
+        .unwrap()
+        .to_string();
+    for n in ["50000000", "200000000"] {
+        let tmp = TempDir::new().unwrap();
+        let dir = tmp.path().join("sim");
+        let mut child = Command::new(BIN)
+            .args([
+                "simulate",
+                &model,
+                "-n",
+                n,
+                "--format",
+                "npy",
+                "--out",
+                dir.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // wait until the temporary file is being written, then kill
+        let t0 = Instant::now();
+        let temp = loop {
+            let found = std::fs::read_dir(&dir).ok().and_then(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .find(|f| f.starts_with(".data.npy.tmp-"))
+            });
+            if found.is_some() || t0.elapsed() > Duration::from_secs(20) {
+                break found;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if status.success() {
+            continue; // finished before the kill: try a larger file
+        }
+        assert!(temp.is_some(), "no temporary file seen");
+        assert!(!dir.join("data.npy").exists(), "a data.npy was left");
+        // a later command says the file is not there, rather than reading half of it
+        let out = Command::new(BIN)
+            .args(["fit", dir.join("data.npy").to_str().unwrap(), &model])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error: ") && err.contains("data.npy"),
+            "{err}"
+        );
+        return;
+    }
+    panic!("simulate finished before it could be killed, even for 2e8 points");
 }
