@@ -322,7 +322,21 @@ pub fn load_model_spec(path: &Path) -> Result<ModelSpec> {
                 let before = &text[..span.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
                 let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                anyhow!("model file '{shown}', line {line}, column {col}: {msg}")
+                // the line itself, so that the key is named
+                let text: String = text
+                    .lines()
+                    .nth(line - 1)
+                    .unwrap_or("")
+                    .trim()
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(60)
+                    .collect();
+                if text.is_empty() {
+                    anyhow!("model file '{shown}', line {line}, column {col}: {msg}")
+                } else {
+                    anyhow!("model file '{shown}', line {line}, column {col} ({text}): {msg}")
+                }
             }
             None => anyhow!("model file '{shown}': {msg}"),
         }
@@ -946,8 +960,16 @@ pub fn load_fit(path: &Path) -> Result<(FitRecord, Model, Params)> {
     let text =
         std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
     let rec: FitRecord = serde_json::from_str(&text).map_err(|e| {
+        // a fit of another bgmm version may have other fields: say which version wrote it
+        let ours = env!("CARGO_PKG_VERSION");
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["bgmm_version"].as_str().map(str::to_string))
+            .filter(|v| v != ours)
+            .map(|v| format!("; it was written by bgmm {v}, this is bgmm {ours}"))
+            .unwrap_or_default();
         anyhow!(
-            "fit '{shown}', line {}, column {}: not a bgmm fit ({})",
+            "fit '{shown}', line {}, column {}: not a bgmm fit ({}){version}",
             e.line(),
             e.column(),
             e.to_string().replace('\n', " ")
