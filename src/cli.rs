@@ -689,7 +689,8 @@ fn parse_betas(s: &str) -> Result<(f64, f64)> {
     Ok((b1, b2))
 }
 
-pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String)> {
+/// The model of a model file or of `-k`, for `data` (read from `source`).
+pub(crate) fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model, String)> {
     match (&m.model, m.k) {
         (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
         (None, None) => bail!("no model: give a model file (TOML) or -k K"),
@@ -699,7 +700,14 @@ pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String
             }
             let origin = format!("model file '{}'", path.display());
             let spec = load_model_spec(path)?;
-            Ok((build_model(&spec, &origin, Some(data.d()))?, origin))
+            // a dimension mismatch names the data as well
+            let model = spec.build(Some(data.d())).map_err(|e| match e {
+                bgmm::Error::Model(m) if m.starts_with("dimension mismatch") => {
+                    anyhow!("{origin} and data '{source}': {m}")
+                }
+                e => anyhow!("{origin}: {e}"),
+            })?;
+            Ok((model, origin))
         }
         (None, Some(k)) => {
             if k < 1 {
@@ -783,7 +791,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         return crate::minibatch::fit_minibatch(&a, b, betas, init);
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let opts = a.options(betas, init, a.subsample);
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);

@@ -131,7 +131,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         other => bail!("--init: unknown '{other}' (known: map, prior)"),
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let start = match &a.from_fit {
         None => None,
         Some(f) => {
@@ -330,7 +330,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
         return vi_minibatch(&a, b);
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
