@@ -422,6 +422,21 @@ pub(crate) fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&dir.join(name), bytes)
 }
 
+/// Before a command writes several files into `dir`: none of them may be taken by a
+/// directory, so that a failure cannot leave the first files written and the rest not.
+pub(crate) fn check_out<S: AsRef<str>>(dir: &Path, names: &[S]) -> Result<()> {
+    for name in names {
+        let p = dir.join(name.as_ref());
+        if p.is_dir() {
+            bail!(
+                "cannot write '{}': a directory with that name exists",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v)?;
     b.push(b'\n');
@@ -499,6 +514,8 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
     };
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        let data_file = if npy { "data.npy" } else { "data.csv" };
+        check_out(dir, &[data_file, "assignments.csv", "truth.json"])?;
         if npy {
             write_atomic_with(&dir.join("data.npy"), |w| {
                 w.write_all(&crate::stream::npy_header_bytes(sim.data.n(), sim.data.d()))?;
@@ -554,6 +571,10 @@ fn simulate_streaming(model: &Model, a: &SimulateArgs, dir: &Path, npy: bool) ->
     use chacha20::ChaCha8Rng;
     use rand::SeedableRng;
     ensure_dir(dir)?;
+    check_out(
+        dir,
+        &[if npy { "data.npy" } else { "data.csv" }, "truth.json"],
+    )?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let params = bgmm::simulate::draw_params(model, &mut rng);
     let names = output::column_names(model.d);
@@ -884,6 +905,7 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     let bytes = json_bytes(&v)?;
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        check_out(dir, &["classify.json", "assignments.csv"])?;
         write_out(dir, "classify.json", &bytes)?;
         write_out(
             dir,
@@ -921,6 +943,7 @@ fn cmd_plot(a: PlotArgs) -> Result<()> {
     for run in &runs {
         // each run's pictures go next to it (under --out, in the same relative place)
         let dest = match run.dir().strip_prefix(&a.dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => out.clone(),
             Ok(rel) => out.join(rel),
             Err(_) => out.clone(),
         };
@@ -1016,6 +1039,9 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     if a.method != "exact" && a.method != "svi" {
         bail!("--method: unknown '{}' (known: exact, svi)", a.method);
     }
+    if a.method == "svi" && a.svi_steps == 0 {
+        bail!("--svi-steps must be at least 1");
+    }
     if a.fit.join("summary.json").exists() {
         return classify_posterior(&a);
     }
@@ -1072,6 +1098,7 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        check_out(dir, &["classify.json", "assignments.csv"])?;
         write_out(dir, "classify.json", &bytes)?;
         write_out(
             dir,

@@ -16,7 +16,7 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, OutputArgs,
+    check_out, command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, OutputArgs,
     SampleArgs, ViArgs,
 };
 
@@ -259,6 +259,11 @@ pub(crate) fn report(
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &output.out {
         ensure_dir(dir)?;
+        let mut names: Vec<String> = (0..post.draws.len())
+            .flat_map(|c| [format!("chain-{c}.csv"), format!("raw-chain-{c}.csv")])
+            .collect();
+        names.push("summary.json".into());
+        check_out(dir, &names)?;
         let header = format!(
             "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
             env!("CARGO_PKG_VERSION"),
@@ -326,6 +331,10 @@ pub(crate) fn report(
 
 /// Run `bgmm vi`.
 pub fn cmd_vi(a: ViArgs) -> Result<()> {
+    // as for NUTS: the summary's quantiles, ESS and R-hat need a few draws
+    if a.draws < 4 {
+        bail!("--draws must be at least 4, got {}", a.draws);
+    }
     if let Some(b) = a.minibatch {
         return vi_minibatch(&a, b);
     }
