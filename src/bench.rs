@@ -307,6 +307,13 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
 }
 
 pub fn cmd_bench(a: BenchArgs) -> Result<()> {
+    // refuse an unknown choice before printing anything
+    if !matches!(a.what.as_str(), "kernel" | "fit" | "all") {
+        return Err(anyhow!(
+            "bench: unknown '{}' (known: kernel, fit, all)",
+            a.what
+        ));
+    }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

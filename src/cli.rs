@@ -335,7 +335,21 @@ pub fn load_model_spec(path: &Path) -> Result<ModelSpec> {
                 let before = &text[..span.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
                 let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                anyhow!("model file '{shown}', line {line}, column {col}: {msg}")
+                // the line itself, so that the key is named
+                let text: String = text
+                    .lines()
+                    .nth(line - 1)
+                    .unwrap_or("")
+                    .trim()
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(60)
+                    .collect();
+                if text.is_empty() {
+                    anyhow!("model file '{shown}', line {line}, column {col}: {msg}")
+                } else {
+                    anyhow!("model file '{shown}', line {line}, column {col} ({text}): {msg}")
+                }
             }
             None => anyhow!("model file '{shown}': {msg}"),
         }
@@ -421,6 +435,21 @@ pub(crate) fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&dir.join(name), bytes)
 }
 
+/// Before a command writes several files into `dir`: none of them may be taken by a
+/// directory, so that a failure cannot leave the first files written and the rest not.
+pub(crate) fn check_out<S: AsRef<str>>(dir: &Path, names: &[S]) -> Result<()> {
+    for name in names {
+        let p = dir.join(name.as_ref());
+        if p.is_dir() {
+            bail!(
+                "cannot write '{}': a directory with that name exists",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v)?;
     b.push(b'\n');
@@ -498,6 +527,8 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
     };
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        let data_file = if npy { "data.npy" } else { "data.csv" };
+        check_out(dir, &[data_file, "assignments.csv", "truth.json"])?;
         if npy {
             write_atomic_with(&dir.join("data.npy"), |w| {
                 w.write_all(&crate::stream::npy_header_bytes(sim.data.n(), sim.data.d()))?;
@@ -553,6 +584,10 @@ fn simulate_streaming(model: &Model, a: &SimulateArgs, dir: &Path, npy: bool) ->
     use chacha20::ChaCha8Rng;
     use rand::SeedableRng;
     ensure_dir(dir)?;
+    check_out(
+        dir,
+        &[if npy { "data.npy" } else { "data.csv" }, "truth.json"],
+    )?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let params = bgmm::simulate::draw_params(model, &mut rng);
     let names = output::column_names(model.d);
@@ -688,7 +723,8 @@ fn parse_betas(s: &str) -> Result<(f64, f64)> {
     Ok((b1, b2))
 }
 
-pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String)> {
+/// The model of a model file or of `-k`, for `data` (read from `source`).
+pub(crate) fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model, String)> {
     match (&m.model, m.k) {
         (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
         (None, None) => bail!("no model: give a model file (TOML) or -k K"),
@@ -698,7 +734,14 @@ pub(crate) fn resolve_model(m: &ModelArgs, data: &Data) -> Result<(Model, String
             }
             let origin = format!("model file '{}'", path.display());
             let spec = load_model_spec(path)?;
-            Ok((build_model(&spec, &origin, Some(data.d()))?, origin))
+            // a dimension mismatch names the data as well
+            let model = spec.build(Some(data.d())).map_err(|e| match e {
+                bgmm::Error::Model(m) if m.starts_with("dimension mismatch") => {
+                    anyhow!("{origin} and data '{source}': {m}")
+                }
+                e => anyhow!("{origin}: {e}"),
+            })?;
+            Ok((model, origin))
         }
         (None, Some(k)) => {
             if k < 1 {
@@ -782,7 +825,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         return crate::minibatch::fit_minibatch(&a, b, betas, init);
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let opts = a.options(betas, init, a.subsample);
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
@@ -875,6 +918,7 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     let bytes = json_bytes(&v)?;
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        check_out(dir, &["classify.json", "assignments.csv"])?;
         write_out(dir, "classify.json", &bytes)?;
         write_out(
             dir,
@@ -912,6 +956,7 @@ fn cmd_plot(a: PlotArgs) -> Result<()> {
     for run in &runs {
         // each run's pictures go next to it (under --out, in the same relative place)
         let dest = match run.dir().strip_prefix(&a.dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => out.clone(),
             Ok(rel) => out.join(rel),
             Err(_) => out.clone(),
         };
@@ -959,8 +1004,16 @@ pub fn load_fit(path: &Path) -> Result<(FitRecord, Model, Params)> {
     let text =
         std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
     let rec: FitRecord = serde_json::from_str(&text).map_err(|e| {
+        // a fit of another bgmm version may have other fields: say which version wrote it
+        let ours = env!("CARGO_PKG_VERSION");
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["bgmm_version"].as_str().map(str::to_string))
+            .filter(|v| v != ours)
+            .map(|v| format!("; it was written by bgmm {v}, this is bgmm {ours}"))
+            .unwrap_or_default();
         anyhow!(
-            "fit '{shown}', line {}, column {}: not a bgmm fit ({})",
+            "fit '{shown}', line {}, column {}: not a bgmm fit ({}){version}",
             e.line(),
             e.column(),
             e.to_string().replace('\n', " ")
@@ -998,6 +1051,9 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     };
     if a.method != "exact" && a.method != "svi" {
         bail!("--method: unknown '{}' (known: exact, svi)", a.method);
+    }
+    if a.method == "svi" && a.svi_steps == 0 {
+        bail!("--svi-steps must be at least 1");
     }
     if a.fit.join("summary.json").exists() {
         return classify_posterior(&a);
@@ -1055,6 +1111,7 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &a.output.out {
         ensure_dir(dir)?;
+        check_out(dir, &["classify.json", "assignments.csv"])?;
         write_out(dir, "classify.json", &bytes)?;
         write_out(
             dir,

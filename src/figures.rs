@@ -220,6 +220,9 @@ pub fn provenance(run: &Run) -> String {
 /// Every run in `dir` and in its immediate subdirectories (by name), fits first, then
 /// classifications, then sampling runs.
 pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {
+    if !dir.exists() {
+        bail!("'{}' is not a directory: it does not exist", dir.display());
+    }
     if !dir.is_dir() {
         bail!("'{}' is not a directory", dir.display());
     }

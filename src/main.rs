@@ -6,10 +6,14 @@
 use std::process::ExitCode;
 
 use bgmm_cli::cli;
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => return usage_error(e),
+    };
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -23,4 +27,43 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An error of the argument parser as one line (its paragraphs joined: what is wrong, a tip,
+/// the usage), exit code 2; `--help` and `--version` are printed as clap prints them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let msg = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let names: Vec<String> = cli::Cli::command()
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            format!(
+                "no command given (one of: {}); 'bgmm --help' describes them",
+                names.join(", ")
+            )
+        }
+        _ => {
+            let text = e.render().to_string();
+            let parts: Vec<String> = text
+                .split("\n\n")
+                .map(|p| {
+                    p.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|p| !p.is_empty() && !p.starts_with("For more information"))
+                .collect();
+            let msg = parts.join("; ");
+            format!(
+                "{}; see --help",
+                msg.strip_prefix("error: ").unwrap_or(&msg)
+            )
+        }
+    };
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
 }

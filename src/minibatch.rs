@@ -77,12 +77,19 @@ pub fn start(
     if spec.ends_with(".parquet") {
         bail!("--minibatch reads CSV or .npy files; '{spec}' is Parquet (fit it whole, or convert it)");
     }
-    let src = Source::open(Path::new(spec), input.columns.as_deref())?;
+    // without --columns, a CSV file's numeric columns (text columns left out, as for a
+    // whole-file fit)
+    let path = Path::new(spec);
+    let numeric = match &input.columns {
+        None if !spec.ends_with(".npy") => Some(Source::numeric_columns(path)?),
+        _ => None,
+    };
+    let src = Source::open(path, input.columns.as_deref().or(numeric.as_deref()))?;
     let n = src.n;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let m0 = 20_000usize.max(b).min(n);
     let first = src.minibatch(m0, &mut rng)?;
-    let (model, origin) = resolve_model(&input.model, &first)?;
+    let (model, origin) = resolve_model(&input.model, &first, spec)?;
     let m = m0.max(200 * model.k).min(n);
     let sample = if m > first.n() {
         src.minibatch(m, &mut rng)?
@@ -105,6 +112,12 @@ pub fn start(
 
 pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Result<()> {
     let t0 = Instant::now();
+    if a.sgd_steps == 0 {
+        bail!("--sgd-steps must be at least 1");
+    }
+    if !(a.sgd_lr.is_finite() && a.sgd_lr > 0.0) {
+        bail!("--sgd-lr must be positive and finite, got {}", a.sgd_lr);
+    }
     let spec = &a.input.data;
     let opts = a.options(betas, init, 0);
     let Start {

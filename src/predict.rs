@@ -69,15 +69,15 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow!("cannot read '{}': {e}", path.display()))?;
-        let mut header_seen = false;
+        let mut header: Option<Vec<&str>> = None;
         for (i, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
             }
-            if !header_seen {
-                header_seen = true;
+            let Some(names) = &header else {
+                header = Some(line.split(',').collect());
                 continue;
-            }
+            };
             let cells: Vec<&str> = line.split(',').collect();
             if cells.len() != 7 + width {
                 bail!(
@@ -90,13 +90,30 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
             }
             let flat = cells[7..]
                 .iter()
-                .map(|c| c.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
-                .collect::<Option<Vec<f64>>>()
-                .ok_or_else(|| anyhow!("'{}', row {}: not a number", path.display(), i + 1))?;
+                .enumerate()
+                .map(|(j, c)| {
+                    c.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "'{}', row {}, column '{}': '{}' is not a finite number",
+                                path.display(),
+                                i + 1,
+                                names.get(7 + j).copied().unwrap_or("?"),
+                                c.trim()
+                            )
+                        })
+                })
+                .collect::<Result<Vec<f64>>>()?;
             let p = Params::from_flat(&model, &flat);
             p.check(&model)
                 .map_err(|e| anyhow!("'{}', row {}: {e}", path.display(), i + 1))?;
             draws.push(p);
+        }
+        if draws.is_empty() {
+            bail!("'{}' has no draws", path.display());
         }
         chains.push(draws);
     }

@@ -17,8 +17,8 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    command_line, json_bytes, load_data, resolve_model, write_out, DataInfo, Interrupted,
-    OutputArgs, SampleArgs, ViArgs,
+    check_out, command_line, json_bytes, load_data, resolve_model, write_out, DataInfo,
+    Interrupted, OutputArgs, SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -137,7 +137,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         other => bail!("--init: unknown '{other}' (known: map, prior)"),
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let start = match &a.from_fit {
         None => None,
         Some(f) => {
@@ -311,6 +311,11 @@ pub(crate) fn report(
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &output.out {
         ensure_dir(dir)?;
+        let mut names: Vec<String> = (0..post.draws.len())
+            .flat_map(|c| [format!("chain-{c}.csv"), format!("raw-chain-{c}.csv")])
+            .collect();
+        names.push("summary.json".into());
+        check_out(dir, &names)?;
         let mut header = format!(
             "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
             env!("CARGO_PKG_VERSION"),
@@ -383,11 +388,15 @@ pub(crate) fn report(
 
 /// Run `bgmm vi`.
 pub fn cmd_vi(a: ViArgs) -> Result<()> {
+    // as for NUTS: the summary's quantiles, ESS and R-hat need a few draws
+    if a.draws < 4 {
+        bail!("--draws must be at least 4, got {}", a.draws);
+    }
     if let Some(b) = a.minibatch {
         return vi_minibatch(&a, b);
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
-    let (model, origin) = resolve_model(&a.input.model, &data)?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {

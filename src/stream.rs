@@ -27,8 +27,8 @@ enum Kind {
         fortran: bool,
         d_all: usize,
     },
-    /// CSV with a header line; `cols[j]` is the field index of column j.
-    Csv,
+    /// CSV with a header line of `width` fields.
+    Csv { width: usize },
 }
 
 /// A data file on disk.
@@ -60,15 +60,16 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
     if &magic[..6] != b"\x93NUMPY" {
         bail!("'{s}': not a .npy file (no \\x93NUMPY magic)");
     }
+    let cut = |_| anyhow!("'{s}': the .npy header is cut short");
     let (hlen, pre) = match magic[6] {
         1 => {
             let mut b = [0u8; 2];
-            f.read_exact(&mut b)?;
+            f.read_exact(&mut b).map_err(cut)?;
             (u16::from_le_bytes(b) as usize, 10u64)
         }
         2 | 3 => {
             let mut b = [0u8; 4];
-            f.read_exact(&mut b)?;
+            f.read_exact(&mut b).map_err(cut)?;
             (u32::from_le_bytes(b) as usize, 12u64)
         }
         v => bail!("'{s}': .npy format version {v} is not supported (1, 2 or 3)"),
@@ -96,10 +97,12 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
     } else if descr.starts_with("'<f4'") {
         true
     } else {
-        bail!(
-            "'{s}': .npy dtype {} is not supported (little-endian float64 '<f8' or float32 '<f4')",
-            descr.split(',').next().unwrap_or("?")
-        );
+        // the dtype as written: a string, or a structured dtype's list
+        let shown_descr = match descr.find(']') {
+            Some(end) if descr.starts_with('[') => &descr[..=end],
+            _ => descr.split(',').next().unwrap_or("?"),
+        };
+        bail!("'{s}': .npy dtype {shown_descr} is not supported (little-endian float64 '<f8' or float32 '<f4')");
     };
     let fortran = field("fortran_order")?.starts_with("True");
     let shape_text = field("shape")?;
@@ -125,15 +128,26 @@ impl Source {
     pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Source> {
         let s = shown(path);
         let mut f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
-        let file_len = f.metadata()?.len();
+        let meta = f
+            .metadata()
+            .map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        if meta.is_dir() {
+            bail!("cannot read data file '{s}': it is a directory");
+        }
+        let file_len = meta.len();
         if path.extension().is_some_and(|e| e == "npy") {
             let (offset, f4, fortran, shape) = npy_header(path, &mut f)?;
             let (n, d) = (shape[0], shape.get(1).copied().unwrap_or(1));
             let width = if f4 { 4 } else { 8 };
-            let need = offset + (n as u64) * (d as u64) * width;
-            if file_len < need {
+            // a shape beyond 2^64 bytes cannot be in the file either
+            let need = (n as u64)
+                .checked_mul(d as u64)
+                .and_then(|v| v.checked_mul(width))
+                .and_then(|v| v.checked_add(offset));
+            if need.is_none_or(|need| file_len < need) {
+                let need = need.map_or("more than 2^64".to_string(), |v| v.to_string());
                 bail!(
-                    "'{s}': the .npy file is cut short ({file_len} bytes, its shape needs {need})"
+                    "'{s}': the .npy file is cut short ({file_len} bytes, its shape ({n}, {d}) needs {need})"
                 );
             }
             if n == 0 || d == 0 {
@@ -165,11 +179,7 @@ impl Source {
         if header.trim().is_empty() {
             bail!("'{s}': empty file (a header row is needed)");
         }
-        let all: Vec<String> = header
-            .trim_end_matches(['\n', '\r'])
-            .split(',')
-            .map(|h| h.trim().trim_matches('"').to_string())
-            .collect();
+        let all = header_names(&header);
         let fields = select(&s, &all, columns)?;
         let mut n = 0usize;
         let mut buf = Vec::with_capacity(1 << 16);
@@ -187,7 +197,7 @@ impl Source {
         }
         Ok(Source {
             path: path.to_path_buf(),
-            kind: Kind::Csv,
+            kind: Kind::Csv { width: all.len() },
             n,
             names: fields.iter().map(|&j| all[j].clone()).collect(),
             fields,
@@ -204,20 +214,21 @@ impl Source {
         let f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
         let mut r = BufReader::new(f);
         let (mut header, mut first) = (String::new(), String::new());
-        r.read_line(&mut header)?;
+        let bad = |e: std::io::Error| anyhow!("cannot read data file '{s}': {e}");
+        r.read_line(&mut header).map_err(bad)?;
         while first.trim().is_empty() {
             first.clear();
-            if r.read_line(&mut first)? == 0 {
+            if r.read_line(&mut first).map_err(bad)? == 0 {
                 bail!("'{s}': no data rows after the header");
             }
         }
-        let names: Vec<&str> = header.trim_end_matches(['\n', '\r']).split(',').collect();
+        let names = header_names(&header);
         let cells: Vec<&str> = first.trim_end_matches(['\n', '\r']).split(',').collect();
         let picked: Vec<String> = names
-            .iter()
+            .into_iter()
             .zip(&cells)
             .filter(|(_, c)| c.trim().parse::<f64>().is_ok())
-            .map(|(n, _)| n.trim().trim_matches('"').to_string())
+            .map(|(n, _)| n)
             .collect();
         if picked.is_empty() {
             bail!("'{s}': no numeric column in the first data row");
@@ -242,7 +253,7 @@ impl Source {
         let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(count)).collect();
         match self.kind {
             Kind::Npy { .. } => self.read_rows(start, count, &mut cols)?,
-            Kind::Csv => self.csv_rows(start, count, &mut cols)?,
+            Kind::Csv { .. } => self.csv_rows(start, count, &mut cols)?,
         }
         Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
     }
@@ -263,7 +274,7 @@ impl Source {
                     start += count;
                 }
             }
-            Kind::Csv => {
+            Kind::Csv { .. } => {
                 let mut rows = self.csv_reader()?;
                 loop {
                     let mut cols: Vec<Vec<f64>> =
@@ -337,12 +348,20 @@ impl Source {
                 }
                 Ok(())
             }
-            Kind::Csv => self.csv_rows(start, count, cols),
+            Kind::Csv { .. } => self.csv_rows(start, count, cols),
         }
     }
 
     fn parse_line(&self, s: &str, row: usize, line: &str, cols: &mut [Vec<f64>]) -> Result<()> {
         let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+        if let Kind::Csv { width } = self.kind {
+            if cells.len() != width {
+                bail!(
+                    "'{s}', row {row}: expected {width} fields, found {}",
+                    cells.len()
+                );
+            }
+        }
         for (c, &j) in self.fields.iter().enumerate() {
             let cell = cells.get(j).ok_or_else(|| {
                 anyhow!(
@@ -359,7 +378,12 @@ impl Source {
                     cell.trim()
                 )
             })?;
-            check_value(s, row - 2, &self.names[c], v)?;
+            if !v.is_finite() {
+                bail!(
+                    "'{s}', row {row}, column '{}': {v} is not a finite number",
+                    self.names[c]
+                );
+            }
             cols[c].push(v);
         }
         Ok(())
@@ -376,7 +400,7 @@ impl Source {
                     let start = rng.random_range(0..=self.n - per);
                     self.npy_run(start, per, &mut cols)?;
                 }
-                Kind::Csv => self.csv_run(per, rng, &mut cols)?,
+                Kind::Csv { .. } => self.csv_run(per, rng, &mut cols)?,
             }
         }
         Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
@@ -434,13 +458,14 @@ impl Source {
         f.seek(SeekFrom::Start(at))?;
         let mut r = BufReader::with_capacity(64 * 1024, f);
         let mut line = String::new();
-        // the rest of the line we landed in
-        r.read_line(&mut line)?;
+        let bad = |e: std::io::Error| anyhow!("'{s}', near byte {at}: {e}");
+        // the rest of the line we landed in (bytes: it may start inside a character)
+        r.read_until(b'\n', &mut Vec::new()).map_err(bad)?;
         let mut got = 0;
         let mut wrapped = false;
         while got < count {
             line.clear();
-            if r.read_line(&mut line)? == 0 {
+            if r.read_line(&mut line).map_err(bad)? == 0 {
                 if wrapped {
                     break;
                 }
@@ -455,14 +480,24 @@ impl Source {
             }
             // a row number is not known here: name the byte offset instead
             let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+            if let Kind::Csv { width } = self.kind {
+                if cells.len() != width {
+                    bail!(
+                        "'{s}', near byte {at}: expected {width} fields, found {} (line '{}')",
+                        cells.len(),
+                        line.trim()
+                    );
+                }
+            }
             for (c, &j) in self.fields.iter().enumerate() {
-                let v: f64 = cells
-                    .get(j)
-                    .and_then(|x| x.trim().parse().ok())
+                let cell = cells.get(j).map_or("", |x| x.trim());
+                let v: f64 = cell
+                    .parse()
+                    .ok()
                     .filter(|v: &f64| v.is_finite())
                     .ok_or_else(|| {
                         anyhow!(
-                            "'{s}', near byte {at}, column '{}': not a finite number in '{}'",
+                            "'{s}', near byte {at}, column '{}': '{cell}' is not a finite number (line '{}')",
                             self.names[c],
                             line.trim()
                         )
@@ -504,7 +539,11 @@ impl CsvRows {
         let (mut seen, mut got) = (0usize, 0usize);
         while got < count {
             self.line.clear();
-            if self.r.read_line(&mut self.line)? == 0 {
+            let read = self
+                .r
+                .read_line(&mut self.line)
+                .map_err(|e| anyhow!("'{s}', row {}: {e}", self.row + 1))?;
+            if read == 0 {
                 break;
             }
             self.row += 1;
@@ -521,15 +560,23 @@ impl CsvRows {
     }
 }
 
+/// A value of an .npy file must be finite; row `i` counts from 0, as numpy indexes.
 fn check_value(s: &str, i: usize, name: &str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())
     } else {
-        bail!(
-            "'{s}', row {}, column '{name}': {v} is not a finite number",
-            i + 2
-        )
+        bail!("'{s}', row {i} (counting from 0), column '{name}': {v} is not a finite number")
     }
+}
+
+/// The column names of a CSV header line (a byte-order mark, quotes and spaces removed).
+fn header_names(header: &str) -> Vec<String> {
+    header
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches(['\n', '\r'])
+        .split(',')
+        .map(|h| h.trim().trim_matches('"').to_string())
+        .collect()
 }
 
 /// Column names of an .npy file: `x` for one column, `x0, x1, …` otherwise (as `simulate`).
@@ -538,17 +585,33 @@ fn bgmm_names(d: usize) -> Vec<String> {
 }
 
 fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usize>> {
-    match columns {
-        None => Ok((0..all.len()).collect()),
+    let fields: Vec<usize> = match columns {
+        None => (0..all.len()).collect(),
         Some(req) => req
             .iter()
             .map(|c| {
                 all.iter()
-                    .position(|a| a == c)
+                    .position(|a| a == c.trim())
                     .ok_or_else(|| anyhow!("'{s}': no column '{c}' (columns: {})", all.join(", ")))
             })
-            .collect(),
+            .collect::<Result<_>>()?,
+    };
+    // a name used twice in the file is ambiguous, one asked for twice a mistake
+    for &j in &fields {
+        if let Some(k) = (0..all.len()).find(|&k| k != j && all[k] == all[j]) {
+            let (a, b) = (j.min(k), j.max(k));
+            bail!(
+                "'{s}' has two columns named '{}' (columns {} and {})",
+                all[j],
+                a + 1,
+                b + 1
+            );
+        }
     }
+    if let Some(req) = columns {
+        crate::table::check_requested(req)?;
+    }
+    Ok(fields)
 }
 
 /// The header of a little-endian f8, C-order `.npy` file of `n` rows and `d` columns (shape
@@ -753,6 +816,9 @@ pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Ve
             }
         })
         .collect();
+    if let Some(req) = columns {
+        crate::table::check_requested(req)?;
+    }
     let chosen: Vec<(usize, String, bool)> = match columns {
         None => all.clone(),
         Some(req) => req

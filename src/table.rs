@@ -146,7 +146,7 @@ pub fn load(spec: &str, columns: Option<&[String]>) -> Result<Table> {
 }
 
 /// Validate the `--columns` list itself (independent of any file).
-fn check_requested(requested: &[String]) -> Result<()> {
+pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
     if requested.is_empty() {
         bail!("--columns names no column");
     }

@@ -13,13 +13,47 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// A number or a list of numbers (TOML `0.5` or `[0.5, 1.0]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     /// One value for every entry.
     One(f64),
     /// One value per entry.
     Many(Vec<f64>),
+}
+
+/// Read as a number or a list of numbers, with an error that says so (serde's untagged
+/// enums only say that no variant matched).
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a list of numbers")
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<OneOrMany, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<f64>()? {
+                    v.push(x);
+                }
+                Ok(OneOrMany::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl OneOrMany {

@@ -17,7 +17,7 @@ pub struct Params {
 }
 
 /// A site's value shaped as it is reported: a number, a vector or a matrix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Shaped {
     /// A scalar.
@@ -26,6 +26,51 @@ pub enum Shaped {
     Vector(Vec<f64>),
     /// A matrix, row by row.
     Matrix(Vec<Vec<f64>>),
+}
+
+/// Read as a number, a list of numbers or a list of lists, with an error that says so
+/// (serde's untagged enums only say that no variant matched).
+impl<'de> Deserialize<'de> for Shaped {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use crate::model::OneOrMany;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Shaped;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, a list of numbers or a list of lists of numbers")
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Shaped, E> {
+                Ok(Shaped::Scalar(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Shaped, E> {
+                Ok(Shaped::Scalar(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Shaped, E> {
+                Ok(Shaped::Scalar(v as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Shaped, A::Error> {
+                // each entry a number (a vector) or a list (a matrix's row)
+                let (mut vector, mut matrix) = (Vec::new(), Vec::new());
+                while let Some(x) = seq.next_element::<OneOrMany>()? {
+                    match x {
+                        OneOrMany::One(v) => vector.push(v),
+                        OneOrMany::Many(row) => matrix.push(row),
+                    }
+                }
+                match (vector.is_empty(), matrix.is_empty()) {
+                    (_, true) => Ok(Shaped::Vector(vector)),
+                    (true, false) => Ok(Shaped::Matrix(matrix)),
+                    (false, false) => {
+                        Err(serde::de::Error::custom("a list mixing numbers and lists"))
+                    }
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Shaped {
