@@ -844,7 +844,9 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
     bar.finish_and_clear();
     let f = f.map_err(|e| match e {
-        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
+        bgmm::Error::Data(m) | bgmm::Error::Unbounded(m) => {
+            anyhow!("data '{}' and {origin}: {m}", a.input.data)
+        }
         other => anyhow!("{other}"),
     })?;
     let record = FitRecord {

@@ -2251,3 +2251,76 @@ fn the_whole_pipeline_is_bit_identical_on_1_2_and_8_threads() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// where the MAP does not exist
+
+/// Every point equal and a half-normal prior on each component's scale: the density is
+/// unbounded as a component collapses on the value, so `fit` says the MAP does not exist, in
+/// one line naming the data, the model, the point, the prior and the remedy, and writes
+/// nothing.
+#[test]
+fn fit_says_when_the_map_does_not_exist() {
+    let tmp = TempDir::new().unwrap();
+    let data = write(&tmp, "same.csv", "x\n3\n3\n3\n3\n3\n3\n".as_bytes());
+    let m = write(
+        &tmp,
+        "hn.toml",
+        tutorial_with("prior = \"lognormal\"", "prior = \"half_normal\"")
+            .replace("mu = 0.0\nsigma = 2.0\n", "scale = 1.0\n")
+            .replace("sharing = \"shared\"", "sharing = \"component\"")
+            .as_bytes(),
+    );
+    fails_out(
+        &["fit", &data, &m],
+        &[
+            "same.csv",
+            "hn.toml",
+            "the MAP does not exist",
+            "x = 3, 6 identical points",
+            "HalfNormal(1)",
+            "lognormal or inverse_gamma",
+        ],
+    );
+}
+
+/// A half-normal prior per component on the tutorial's data: a proper mode is found, and
+/// fit.json (and stderr) say it is a local one, since no MAP exists.
+#[test]
+fn fit_json_warns_of_a_local_mode() {
+    let tmp = TempDir::new().unwrap();
+    let m = write(
+        &tmp,
+        "hn.toml",
+        tutorial_with("prior = \"lognormal\"", "prior = \"half_normal\"")
+            .replace("mu = 0.0\nsigma = 2.0\n", "scale = 10.0\n")
+            .replace("sharing = \"shared\"", "sharing = \"component\"")
+            .as_bytes(),
+    );
+    let out = path_str(&tmp.path().join("fit"));
+    let r = ok(&["fit", "builtin:tutorial", &m, "--out", &out]);
+    assert!(
+        r.stderr
+            .contains("warning: this is a local mode, not the MAP, which does not exist"),
+        "{}",
+        r.show()
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("fit/fit.json")).unwrap())
+            .unwrap();
+    let w = v["warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("local mode, not the MAP, which does not exist")),
+        "{w:?}"
+    );
+    // the mode itself is the tutorial's two clusters
+    let mut locs = f64s(&v["params"]["locs"]);
+    locs.sort_by(f64::total_cmp);
+    assert!(
+        (locs[0] - 0.5).abs() < 0.01 && (locs[1] - 11.0).abs() < 0.05,
+        "{locs:?}"
+    );
+}

@@ -22,6 +22,11 @@ pub enum Error {
     /// anything to keep.
     #[error("{0}")]
     Interrupted(String),
+    /// The posterior density is unbounded where the MAP search ended (a component collapsed
+    /// on a point with its scale → 0), so the MAP does not exist; the message names the
+    /// component, the point, the prior and the remedy.
+    #[error("{0}")]
+    Unbounded(String),
 }
 
 /// Result alias of the library.

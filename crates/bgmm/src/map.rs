@@ -3,6 +3,15 @@
 //! an L-BFGS polish until the gradient vanishes, so each answer is a mode itself; the lowest
 //! proper mode wins.
 //!
+//! Where the MAP does not exist: with a scale prior whose density does not vanish fast enough
+//! at 0 (half-Cauchy, half-Normal, exponential, gamma with a small shape; see
+//! [`Model::map_may_not_exist`]) a component can sit on a data point with its scale → 0 and
+//! the posterior density grows without bound. Candidates that collapse so are passed over for
+//! any proper mode, which is then returned with a warning that it is a local one; if every
+//! candidate collapses, [`fit`] returns [`Error::Unbounded`], naming the component, the point,
+//! the prior and the remedy, instead of a degenerate point. A collapse the prior keeps bounded
+//! (lognormal, inverse gamma) is a mode like any other, with a warning.
+//!
 //! The loss is `−log p(x, θ)` on the constrained space (Pyro's `TraceEnum_ELBO` loss with an
 //! `AutoDelta` guide), optimised over the unconstrained coordinates of [`Transform`].
 
@@ -15,7 +24,7 @@ use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
-use crate::model::Model;
+use crate::model::{Model, ScalePrior, Sharing};
 use crate::optim::{lbfgs, Adam, LbfgsOptions};
 use crate::params::Params;
 
@@ -125,7 +134,9 @@ pub struct Fit {
     pub params: Params,
     /// `−log p(x, θ)` at the mode.
     pub loss: f64,
-    /// The gradient test passed at the end.
+    /// The gradient test passed at the end, on every coordinate not pinned by rounding (a
+    /// location whose optimum lies between two adjacent floats, as for a component sitting
+    /// on identical points with a scale near the spacing of floats there; `message` says so).
     pub converged: bool,
     /// Max-abs gradient of the loss on the unconstrained space at the end.
     pub grad_norm: f64,
@@ -142,7 +153,9 @@ pub struct Fit {
     pub message: String,
     /// Loss and gradient histories.
     pub history: History,
-    /// Warnings about the mode (a weight or scale at the edge of its support).
+    /// Warnings about the mode: an empty component, a component sitting on a single point
+    /// (where the prior keeps the density bounded), a local mode of a density that is
+    /// unbounded elsewhere (so that no MAP exists).
     pub warnings: Vec<String>,
 }
 
@@ -168,7 +181,8 @@ pub struct FitProgress {
     pub total: usize,
 }
 
-/// Fit the MAP of `model` to `data`.
+/// Fit the MAP of `model` to `data`. [`Error::Unbounded`] when every candidate ends with a
+/// component collapsed on a point where the density is unbounded (the MAP does not exist).
 pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     fit_with_progress(model, data, opts, &|_| {})
 }
@@ -183,10 +197,11 @@ pub fn fit_with_progress(
 ) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
-    if let Some((shift, c)) = badly_scaled(data) {
-        return fit_standardised(model, data, opts, progress, &shift, c);
-    }
-    fit_scaled_well(model, data, opts, progress)
+    let f = match badly_scaled(data) {
+        Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c)?,
+        None => fit_scaled_well(model, data, opts, progress)?,
+    };
+    finish(model, data, 1.0, f)
 }
 
 /// Data whose spread is far from 1 or whose centre is far from 0 relative to its spread: the
@@ -194,17 +209,35 @@ pub fn fit_with_progress(
 /// data are fitted standardised. Returns the per-dimension shift (the means) and one common
 /// factor (the geometric mean of the standard deviations; one factor, as a shared scale spans
 /// every dimension).
+///
+/// Columns without spread (all values equal) carry no unit: they do not set the factor (1
+/// when no column has any spread), and data with such a column are always shifted, so that
+/// the column is 0 (or as near as its mean rounds to), where a location can match it to far
+/// more digits than at the column's own magnitude.
 fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
     let mut shift = Vec::with_capacity(data.d());
-    let mut log_sd = 0.0;
+    let (mut log_sd, mut spread_cols) = (0.0, 0usize);
     for j in 0..data.d() {
-        let (m, v) = crate::data::mean_var(data.col(j));
+        let col = data.col(j);
+        let (m, v) = if column_spread(col) == 0.0 {
+            (col[0], 0.0)
+        } else {
+            crate::data::mean_var(col)
+        };
         shift.push(m);
-        log_sd += 0.5 * v.max(f64::MIN_POSITIVE).ln();
+        if v > 0.0 {
+            log_sd += 0.5 * v.ln();
+            spread_cols += 1;
+        }
     }
-    let c = (log_sd / data.d() as f64).exp();
+    let c = if spread_cols > 0 {
+        (log_sd / spread_cols as f64).exp()
+    } else {
+        1.0
+    };
     let far = shift.iter().any(|m| m.abs() > 1e3 * c);
-    if !(c.is_finite() && c > 0.0) || (!far && (1e-3..=1e3).contains(&c)) {
+    let constant = spread_cols < data.d();
+    if !(c.is_finite() && c > 0.0) || (!far && !constant && (1e-3..=1e3).contains(&c)) {
         return None;
     }
     Some((shift, c))
@@ -251,7 +284,6 @@ fn fit_standardised(
     for (_, v) in h.candidate_loss.iter_mut() {
         *v += dloss;
     }
-    f.warnings = mode_warnings(model, data, &f.params);
     Ok(f)
 }
 
@@ -282,6 +314,7 @@ fn fit_scaled_well(
         let x = t.pack(&f.params);
         let dens = MixtureDensity::new(model, data, false);
         let run = polish(&dens, x, opts, &mut f.history);
+        let run = refine(&dens, run, opts, &mut f.history);
         f.history.subsample = Some(m);
         f.params = t.params(&run.x);
         f.loss = run.loss;
@@ -289,7 +322,6 @@ fn fit_scaled_well(
         f.grad_norm = run.grad_norm;
         f.polish_iterations += run.polish_iterations;
         f.message = run.message;
-        f.warnings = mode_warnings(model, data, &f.params);
         return Ok(f);
     }
     search(model, data, 1.0, opts, progress)
@@ -300,7 +332,13 @@ fn fit_scaled_well(
 pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
-    search(model, data, weight, opts, &|_| {})
+    if !(weight.is_finite() && weight > 0.0) {
+        return Err(Error::Option(format!(
+            "the likelihood's weight must be positive and finite, got {weight}"
+        )));
+    }
+    let f = search(model, data, weight, opts, &|_| {})?;
+    finish(model, data, weight, f)
 }
 
 /// Options of [`stochastic`].
@@ -435,23 +473,31 @@ fn search(
         .zip(&runs)
         .map(|(&r, run)| (r, run.loss))
         .collect();
-    // the winner: the lowest loss among proper modes (no empty component, no collapsed scale);
-    // among degenerate ones only if every candidate is degenerate
-    let warnings: Vec<Vec<String>> = runs
+    // the winner: the lowest loss among proper modes (no empty component, no scale collapsed
+    // on a point where the density is unbounded); else among those with an empty component;
+    // a candidate where the density is unbounded (a collapse the prior does not stop) or not
+    // finite only if every candidate is one, and then `finish` says so
+    let spread = spreads(data);
+    let tiers: Vec<Tier> = runs
         .iter()
-        .map(|run| mode_warnings(model, data, &t.params(&run.x)))
+        .map(|run| diagnose(model, data, weight, &t.params(&run.x), run.loss, &spread).tier)
         .collect();
-    let pick = |proper: bool| {
-        (0..runs.len())
-            .filter(|&i| runs[i].loss.is_finite() && (!proper || warnings[i].is_empty()))
-            .min_by(|&a, &b| runs[a].loss.total_cmp(&runs[b].loss).then(a.cmp(&b)))
-    };
-    let w = pick(true).or_else(|| pick(false)).unwrap_or(0);
+    let w = (0..runs.len())
+        .min_by(|&a, &b| {
+            tiers[a]
+                .cmp(&tiers[b])
+                .then(runs[a].loss.total_cmp(&runs[b].loss))
+                .then(a.cmp(&b))
+        })
+        .expect("at least one candidate");
     let best_restart = order[w];
-    let run = runs.into_iter().nth(w).expect("index in range");
-    let mut history = run.history;
+    let mut run = runs.into_iter().nth(w).expect("index in range");
+    let mut history = std::mem::take(&mut run.history);
     history.restart_loss = restart_loss;
     history.candidate_loss = candidate_loss;
+    if tiers[w] != Tier::Degenerate {
+        run = refine(&dens, run, opts, &mut history);
+    }
     Ok(Fit {
         params: t.params(&run.x),
         loss: run.loss,
@@ -463,7 +509,7 @@ fn search(
         polish_iterations: run.polish_iterations,
         message: run.message,
         history,
-        warnings: warnings[w].clone(),
+        warnings: Vec::new(),
     })
 }
 
@@ -541,30 +587,40 @@ fn polish(dens: &MixtureDensity, x: Vec<f64>, opts: &FitOptions, history: &mut H
         objective(&x, &mut g)
     };
     let (x, polish_iterations, message) = if opts.polish && f_now.is_finite() {
-        let lo = LbfgsOptions {
-            grad_tol: opts.grad_tol * f_now.abs().max(1.0),
-            max_iter: opts.max_polish_iter,
-            // stop on the gradient test (or a line search that can make no progress), not on
-            // a small decrease: near the mode the decrease is below rounding long before the
-            // gradient is small
-            f_tol: 0.0,
-            ..LbfgsOptions::default()
-        };
-        let r = lbfgs(&mut objective, &x, &lo);
-        history.polish_loss.extend_from_slice(&r.history);
-        // the polish's end may differ from Adam's last point by rounding only; prefer it then
-        if r.f.is_finite() && (r.converged || r.f <= f_now + 1e-12 * f_now.abs().max(1.0)) {
-            (r.x, r.iterations, r.message)
-        } else {
-            (x, r.iterations, r.message)
+        let (mut x, mut f_ref, mut iterations, mut message) = (x, f_now, 0, String::new());
+        // the gradient test scales with the loss where a run starts; a run that starts far
+        // above the mode (a prior-dominated loss, say) passes a looser test than the one its
+        // end must meet, so it runs again from its end while that tightens the test
+        for _ in 0..5 {
+            let lo = LbfgsOptions {
+                grad_tol: opts.grad_tol * f_ref.abs().max(1.0),
+                max_iter: opts.max_polish_iter.saturating_sub(iterations).max(1),
+                // stop on the gradient test (or a line search that can make no progress),
+                // not on a small decrease: near the mode the decrease is below rounding long
+                // before the gradient is small
+                f_tol: 0.0,
+                ..LbfgsOptions::default()
+            };
+            let r = lbfgs(&mut objective, &x, &lo);
+            history.polish_loss.extend_from_slice(&r.history);
+            iterations += r.iterations;
+            message = r.message;
+            // the polish's end may differ from its start by rounding only; prefer it then
+            if !(r.f.is_finite() && (r.converged || r.f <= f_ref + 1e-12 * f_ref.abs().max(1.0))) {
+                break;
+            }
+            x = r.x;
+            let end_tol = opts.grad_tol * r.f.abs().max(1.0);
+            if !r.converged || r.grad_norm_inf <= end_tol || iterations >= opts.max_polish_iter {
+                break;
+            }
+            f_ref = r.f;
         }
+        (x, iterations, message)
     } else {
         (x, 0, "no polish".to_string())
     };
-    let mut g = vec![0.0; dim];
-    let loss = objective(&x, &mut g);
-    let grad_norm = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let converged = loss.is_finite() && grad_norm <= opts.grad_tol * loss.abs().max(1.0);
+    let (loss, grad_norm, converged) = assess(&mut objective, &x, &[], opts);
     Run {
         x,
         loss,
@@ -575,6 +631,217 @@ fn polish(dens: &MixtureDensity, x: Vec<f64>, opts: &FitOptions, history: &mut H
         message,
         history: History::default(),
     }
+}
+
+/// The loss at `x`, the max-abs gradient, and the gradient test on every coordinate but the
+/// `pinned` ones.
+fn assess<F: FnMut(&[f64], &mut [f64]) -> f64>(
+    objective: &mut F,
+    x: &[f64],
+    pinned: &[usize],
+    opts: &FitOptions,
+) -> (f64, f64, bool) {
+    let mut g = vec![0.0; x.len()];
+    let loss = objective(x, &mut g);
+    let grad_norm = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let free_norm = g
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !pinned.contains(i))
+        .fold(0.0f64, |m, (_, v)| m.max(v.abs()));
+    let converged = loss.is_finite() && free_norm <= opts.grad_tol * loss.abs().max(1.0);
+    (loss, grad_norm, converged)
+}
+
+/// The winner's polish, when the plain one ended short of the gradient test: see
+/// [`polish_harder`]. `run.history` is not used; the losses go to `history`.
+fn refine(dens: &MixtureDensity, mut run: Run, opts: &FitOptions, history: &mut History) -> Run {
+    if !opts.polish || run.converged || !run.loss.is_finite() {
+        return run;
+    }
+    let mut objective = |x: &[f64], g: &mut [f64]| -> f64 {
+        let lp = dens.logp_grad(x, g);
+        g.iter_mut().for_each(|v| *v = -*v);
+        -lp
+    };
+    let (x, iterations, message, pins) = polish_harder(
+        dens,
+        &mut objective,
+        run.x.clone(),
+        opts,
+        history,
+        run.polish_iterations,
+        run.message.clone(),
+    );
+    let (loss, grad_norm, converged) = assess(&mut objective, &x, &pins, opts);
+    if loss.is_finite() && loss <= run.loss {
+        run.x = x;
+        run.loss = loss;
+        run.grad_norm = grad_norm;
+        run.converged = converged;
+        run.message = message;
+    }
+    run.polish_iterations = iterations;
+    run
+}
+
+/// Coordinates of `x` (loss `f`, gradient `g`) pinned by rounding: the gradient is above
+/// `tol` there, yet at the next float downhill the loss is higher or the gradient points
+/// back (or is not finite): the optimum in that coordinate lies between two floats, and the
+/// nearest float is as good as it gets. A component sitting on a point with a scale near the
+/// spacing of floats at its location is one: its location's gradient (the prior's pull)
+/// cannot vanish.
+fn pinned<F: FnMut(&[f64], &mut [f64]) -> f64>(
+    objective: &mut F,
+    x: &[f64],
+    f: f64,
+    g: &[f64],
+    tol: f64,
+) -> Vec<usize> {
+    let mut y = x.to_vec();
+    let mut gy = vec![0.0; x.len()];
+    let mut out = Vec::new();
+    for i in 0..x.len() {
+        if g[i].is_nan() || g[i].abs() <= tol {
+            continue;
+        }
+        y[i] = if g[i] > 0.0 {
+            x[i].next_down()
+        } else {
+            x[i].next_up()
+        };
+        let fy = objective(&y, &mut gy);
+        y[i] = x[i];
+        // the step downhill raises the loss past rounding, or the gradient turns back
+        let rises = fy > f + 1e-12 * f.abs().max(1.0);
+        if !(fy.is_finite() && gy[i].is_finite() && gy[i] * g[i] > 0.0) || rises {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Diagonal curvature estimates of the loss on the unconstrained space at `x` (expected
+/// information, from the responsibilities' sums): `r_k / s_kd² + 1/σ0_d²` for a location,
+/// `1 + 2 Σ r_k` over the coordinates a scale serves for its log, `max(1, R_j z_j (1 − z_j))`
+/// for a stick-breaking coordinate (`R_j` the responsibility left to break); 1 for the
+/// increments of ordered locations.
+fn curvature_diag(dens: &MixtureDensity, x: &[f64]) -> Vec<f64> {
+    let model = dens.model();
+    let (k, d) = (model.k, model.d);
+    let mut scratch = vec![0.0; x.len()];
+    let (_, ng) = dens.logp_grad_natural(x, &mut scratch);
+    let u = dens.transform().unpack(x);
+    let r: Vec<f64> = (0..k)
+        .map(|c| (ng.logw[c] - (model.alpha[c] - 1.0)).max(0.0))
+        .collect();
+    let mut h = Vec::with_capacity(x.len());
+    for j in 0..k - 1 {
+        let rest: f64 = r[j..].iter().sum();
+        h.push((rest * u.z[j] * (1.0 - u.z[j])).max(1.0));
+    }
+    for c in 0..k {
+        for j in 0..d {
+            if model.ordered && j == 0 && c > 0 {
+                h.push(1.0);
+            } else {
+                let s = u.scales[model.sharing.index(c, j, d)];
+                let v = r[c] / (s * s) + 1.0 / (model.loc_sigma[j] * model.loc_sigma[j]);
+                h.push(if v.is_finite() && v > 0.0 { v } else { 1.0 });
+            }
+        }
+    }
+    for i in 0..model.n_scales() {
+        let (comps, dims) = scale_users(model, i);
+        let v = 1.0 + 2.0 * comps.iter().map(|&c| r[c]).sum::<f64>() * dims.len() as f64;
+        h.push(if v.is_finite() { v } else { 1.0 });
+    }
+    h
+}
+
+/// After the polish, if the gradient test still fails: the coordinates pinned by rounding
+/// ([`pinned`]) are held (their gradient zeroed, so L-BFGS never moves them) and the others
+/// polished again in coordinates scaled by the diagonal curvature ([`curvature_diag`]): a
+/// tight cluster next to a far point puts curvatures 1e16 apart, where plain L-BFGS stops on
+/// a failed line search. A few rounds, as coordinates get pinned on the way. Returns the end
+/// point, the iterations and message so far, and the pinned coordinates (left out of the
+/// convergence test).
+fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
+    dens: &MixtureDensity,
+    objective: &mut F,
+    mut x: Vec<f64>,
+    opts: &FitOptions,
+    history: &mut History,
+    mut iterations: usize,
+    mut message: String,
+) -> (Vec<f64>, usize, String, Vec<usize>) {
+    let mut g = vec![0.0; x.len()];
+    let mut pins: Vec<usize> = Vec::new();
+    for round in 0..3 {
+        let f = objective(&x, &mut g);
+        let tol = opts.grad_tol * f.abs().max(1.0);
+        if !f.is_finite() {
+            return (x, iterations, message, vec![]);
+        }
+        for i in pinned(objective, &x, f, &g, tol) {
+            if !pins.contains(&i) {
+                pins.push(i);
+            }
+        }
+        pins.sort_unstable();
+        let free_ok = g
+            .iter()
+            .enumerate()
+            .all(|(i, v)| v.abs() <= tol || pins.contains(&i));
+        if free_ok || pins.len() == x.len() {
+            if round == 0 && pins.is_empty() {
+                return (x, iterations, message, pins);
+            }
+            break;
+        }
+        let root_h: Vec<f64> = curvature_diag(dens, &x).iter().map(|v| v.sqrt()).collect();
+        // y = x·√h: the loss and its gradient in y
+        let mut scaled = |y: &[f64], gy: &mut [f64]| {
+            let xs: Vec<f64> = y.iter().zip(&root_h).map(|(v, r)| v / r).collect();
+            let v = objective(&xs, gy);
+            for (gi, r) in gy.iter_mut().zip(&root_h) {
+                *gi /= r;
+            }
+            for &i in &pins {
+                gy[i] = 0.0;
+            }
+            v
+        };
+        // the pinned coordinates keep their exact floats
+        let y0: Vec<f64> = x.iter().zip(&root_h).map(|(v, r)| v * r).collect();
+        let max_root = root_h.iter().fold(1.0f64, |m, v| m.max(*v));
+        let lo = LbfgsOptions {
+            grad_tol: tol / max_root,
+            max_iter: opts.max_polish_iter.clamp(1, 500),
+            f_tol: 0.0,
+            ..LbfgsOptions::default()
+        };
+        let r = lbfgs(&mut scaled, &y0, &lo);
+        history.polish_loss.extend_from_slice(&r.history);
+        iterations += r.iterations;
+        message = format!("{} (preconditioned)", r.message);
+        if !(r.f.is_finite() && r.f <= f) {
+            break;
+        }
+        let mut xs: Vec<f64> = r.x.iter().zip(&root_h).map(|(v, h)| v / h).collect();
+        for &i in &pins {
+            xs[i] = x[i];
+        }
+        x = xs;
+    }
+    if !pins.is_empty() {
+        message.push_str(&format!(
+            "; {} coordinate{} pinned by rounding",
+            pins.len(),
+            if pins.len() == 1 { "" } else { "s" }
+        ));
+    }
+    (x, iterations, message, pins)
 }
 
 /// The model and data agree: same dimension, at least K points.
@@ -597,11 +864,130 @@ pub fn check_data(model: &Model, data: &Data) -> Result<()> {
     Ok(())
 }
 
-fn mode_warnings(model: &Model, data: &Data, p: &Params) -> Vec<String> {
-    let mut w = Vec::new();
+/// How a candidate mode looks, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    /// No empty component, no scale collapsed on a point where the density is unbounded (a
+    /// collapse the prior keeps bounded is a mode like any other, if a warned one).
+    Proper,
+    /// An empty component: a mode at the edge of the simplex.
+    Edge,
+    /// A scale collapsed on a point where the density is unbounded, or a value that is not
+    /// finite: no mode at all.
+    Degenerate,
+}
+
+/// What [`diagnose`] found at a point.
+struct Diagnosis {
+    tier: Tier,
+    /// One line per edge found (for `Fit::warnings`).
+    warnings: Vec<String>,
+    /// Why the point is degenerate.
+    error: Option<Error>,
+}
+
+/// The data's standard deviation per dimension (0 for a constant column).
+fn spreads(data: &Data) -> Vec<f64> {
+    (0..data.d()).map(|j| column_spread(data.col(j))).collect()
+}
+
+/// The components and dimensions that free scale `i` serves.
+fn scale_users(model: &Model, i: usize) -> (Vec<usize>, Vec<usize>) {
+    let (k, d) = (model.k, model.d);
+    match model.sharing {
+        Sharing::Shared => ((0..k).collect(), (0..d).collect()),
+        Sharing::Component => (vec![i], (0..d).collect()),
+        Sharing::Dimension => ((0..k).collect(), vec![i]),
+        Sharing::Diagonal => (vec![i / d], vec![i % d]),
+    }
+}
+
+/// Point `n` in the dimensions `dims`, as `5.1` or `[5.1, 3.5]`.
+fn point_text(data: &Data, n: usize, dims: &[usize]) -> String {
+    if dims.len() == 1 {
+        format!("{}", data.col(dims[0])[n])
+    } else {
+        let v: Vec<String> = dims
+            .iter()
+            .map(|&j| format!("{}", data.col(j)[n]))
+            .collect();
+        format!("[{}]", v.join(", "))
+    }
+}
+
+/// `3 distinct points`, `1 distinct value in column 0` (`column`: `None` for whole points).
+fn distinct_what(u: usize, column: Option<usize>) -> String {
+    match column {
+        None => format!("{u} distinct point{}", if u == 1 { "" } else { "s" }),
+        Some(j) => format!(
+            "{u} distinct value{} in column {j}",
+            if u == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// `k = 1 component`, `k = 3 components`.
+fn k_components(k: usize) -> String {
+    format!("k = {k} component{}", if k == 1 { "" } else { "s" })
+}
+
+/// A column's standard deviation (as `torch.std`), exactly 0 when all its values are equal
+/// (where the two-pass variance may leave rounding).
+fn column_spread(x: &[f64]) -> f64 {
+    if x.iter().all(|v| *v == x[0]) {
+        0.0
+    } else {
+        crate::data::sample_var(x).sqrt()
+    }
+}
+
+/// The remedy named in the errors and warnings: a prior whose density vanishes fast enough
+/// at 0 for a likelihood growing like `s^−m` (`m` if known), or sharing the scale across
+/// components (when that helps).
+fn remedy(model: &Model, m: Option<f64>, sharing_helps: bool) -> String {
+    let priors = match m {
+        Some(m) => format!(
+            "lognormal or inverse_gamma, or gamma with shape > {}",
+            1.0 + m
+        ),
+        None => "lognormal or inverse_gamma".to_string(),
+    };
+    let share = if sharing_helps && matches!(model.sharing, Sharing::Component | Sharing::Diagonal)
+    {
+        ", or share the scale across components (sharing = \"shared\" or \"dimension\")"
+    } else {
+        ""
+    };
+    let to = if m.is_some() { "" } else { "for a MAP, " };
+    format!("{to}use a scale prior that vanishes at 0 ({priors}){share}")
+}
+
+/// The weights, scales and loss at `p` (the likelihood weighted by `weight`). An empty
+/// component (weight below 1e-8) is an edge. A collapse is a scale below 1e-6 of the data's
+/// spread (or any scale of data without spread) whose components sit on single points (in
+/// the scale's dimensions: identical points within 10 scales of the location; for a scale
+/// every component shares, every point on one): it is degenerate when the scale's prior
+/// does not stop it, i.e. when the likelihood grows like `s^−m` there and the prior's density
+/// near 0 falls only like `s^a` with `a ≤ m` (see [`Model::map_may_not_exist`]; at `a = m`
+/// the density tends to a constant, and the search ended on that edge, not at a mode), and
+/// otherwise a mode that gets a warning. A value that is not finite is degenerate.
+fn diagnose(
+    model: &Model,
+    data: &Data,
+    weight: f64,
+    p: &Params,
+    loss: f64,
+    spread: &[f64],
+) -> Diagnosis {
+    let mut warnings = Vec::new();
+    let names = model.constrained_names();
+    let scale_name = |i: usize| names[model.k + model.k * model.d + i].clone();
+    let mut tier = Tier::Proper;
+    let mut error = None;
     for (c, &wt) in p.weights.iter().enumerate() {
         if wt < 1e-8 {
-            w.push(format!(
+            tier = Tier::Edge;
+            warnings.push(format!(
                 "weights[{c}] = {wt:.3e}: the component is empty{}",
                 if model.alpha[c] < 1.0 {
                     " and the Dirichlet prior (concentration < 1) is unbounded there, so this is no proper mode"
@@ -611,15 +997,268 @@ fn mode_warnings(model: &Model, data: &Data, p: &Params) -> Vec<String> {
             ));
         }
     }
-    let spread: f64 = (0..model.d)
-        .map(|j| crate::data::sample_var(data.col(j)).sqrt())
-        .fold(0.0, f64::max);
+    let power = model.scale_prior.power_at_zero();
+    let prior = model.scale_prior.display();
     for (i, &s) in p.scales.iter().enumerate() {
-        if s < 1e-6 * spread.max(f64::MIN_POSITIVE) {
-            w.push(format!(
-                "scale[{i}] = {s:.3e}: a component collapsed on a point; the density may be unbounded"
-            ));
+        let (comps, dims) = scale_users(model, i);
+        let spread_i = dims.iter().map(|&j| spread[j]).fold(0.0, f64::max);
+        if !(s < 1e-6 * spread_i || spread_i == 0.0 || s <= 0.0) {
+            continue;
+        }
+        // the points each component using this scale sits on
+        let near = |c: usize, n: usize| {
+            dims.iter().all(|&j| {
+                let (x, mu) = (data.col(j)[n], p.locs[c * model.d + j]);
+                (x - mu).abs() <= 10.0 * s + 4.0 * f64::EPSILON * x.abs().max(mu.abs())
+            })
+        };
+        let same = |a: usize, b: usize| dims.iter().all(|&j| data.col(j)[a] == data.col(j)[b]);
+        let mut held: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut single = true;
+        for &c in &comps {
+            let pts: Vec<usize> = (0..data.n()).filter(|&n| near(c, n)).collect();
+            if let Some(&first) = pts.first() {
+                single &= pts.iter().all(|&n| same(first, n));
+                held.push((c, pts));
+            }
+        }
+        let all = comps.len() == model.k;
+        let covered = if all {
+            let mut hit = vec![false; data.n()];
+            for (_, pts) in &held {
+                for &n in pts {
+                    hit[n] = true;
+                }
+            }
+            hit.iter().all(|h| *h)
+        } else {
+            !held.is_empty()
+        };
+        if !(single && covered) {
+            // a tiny scale over distinct points (a tight cluster), or one far from any point:
+            // a mode, unless the prior's density itself grows without bound at 0
+            if let Some(a) = power.filter(|a| *a < 0.0) {
+                tier = Tier::Degenerate;
+                error.get_or_insert_with(|| {
+                    Error::Unbounded(format!(
+                        "the MAP does not exist: {} = s → 0 ({s:.3e} where the search stopped), where the {prior} prior's density {} by itself; {}",
+                        scale_name(i),
+                        ScalePrior::near_zero_text(a),
+                        remedy(model, Some(0.0), false)
+                    ))
+                });
+                continue;
+            }
+            if !(s > 0.0 && s.is_finite()) {
+                tier = Tier::Degenerate;
+                error.get_or_insert_with(|| {
+                    Error::Numerical(format!(
+                        "{} = {s:e} after the MAP search: the scale left the floating-point range",
+                        scale_name(i)
+                    ))
+                });
+            }
+            continue;
+        }
+        // the likelihood grows like s^−m along this collapse
+        let (c, pts) = held
+            .iter()
+            .max_by_key(|(_, pts)| pts.len())
+            .expect("held is not empty");
+        let count = if all { data.n() } else { pts.len() };
+        let m = weight * (count * dims.len()) as f64;
+        let n0 = pts[0];
+        let copies = if pts.len() > 1 {
+            format!(", {} identical points", pts.len())
+        } else {
+            String::new()
+        };
+        let distinct = if all {
+            let mut reps: Vec<usize> = Vec::new();
+            for (_, pts) in &held {
+                if !reps.iter().any(|&r| same(r, pts[0])) {
+                    reps.push(pts[0]);
+                }
+            }
+            reps.len()
+        } else {
+            0
+        };
+        // one scale for every component stops this collapse unless the data have at most K
+        // distinct points
+        let all_dims: Vec<usize> = (0..model.d).collect();
+        let sharing_helps = distinct_up_to(data, &all_dims, model.k).is_none();
+        match power {
+            // m = a: the density tends to a constant at the edge, the search ended there
+            Some(a) if m >= a => {
+                tier = Tier::Degenerate;
+                let growth = format!(
+                    "the likelihood grows like s^-{m} as s → 0 while the {prior} prior's density {}",
+                    ScalePrior::near_zero_text(a)
+                );
+                let unbounded = if m > a {
+                    "the density is unbounded"
+                } else {
+                    "the density does not fall (it tends to its supremum)"
+                };
+                let msg = if all {
+                    format!(
+                        "the MAP does not exist: the data have only {} for {}, so with every component on one of them (component {c} on point {n0}, x = {}) {unbounded} as {} = s → 0 ({s:.3e} where the search stopped): {growth}; {}",
+                        distinct_what(distinct, (dims.len() < model.d).then(|| dims[0])),
+                        k_components(model.k),
+                        point_text(data, n0, &dims),
+                        scale_name(i),
+                        remedy(model, Some(m), false)
+                    )
+                } else {
+                    format!(
+                        "the MAP does not exist: component {c} collapses on point {n0} (x = {}{copies}) as {} = s → 0 ({s:.3e} where the search stopped), where {unbounded}: {growth}; {}",
+                        point_text(data, n0, &dims),
+                        scale_name(i),
+                        remedy(model, Some(m), sharing_helps)
+                    )
+                };
+                error.get_or_insert(Error::Unbounded(msg));
+            }
+            // a mode of a bounded density (maybe the MAP): said, but not demoted
+            _ => {
+                warnings.push(if all {
+                    format!(
+                        "{} = {s:.3e}: every component sits on a data point (the data have {} for {}); the {prior} prior keeps the density bounded, so this is a mode, but with a scale far below the data's spread",
+                        scale_name(i),
+                        distinct_what(distinct, (dims.len() < model.d).then(|| dims[0])),
+                        k_components(model.k)
+                    )
+                } else {
+                    format!(
+                        "{} = {s:.3e}: component {c} sits on point {n0} alone (x = {}{copies}); the {prior} prior keeps the density bounded there, so this is a mode, but of a single point",
+                        scale_name(i),
+                        point_text(data, n0, &dims)
+                    )
+                });
+            }
         }
     }
-    w
+    let finite = loss.is_finite()
+        && p.weights.iter().all(|w| w.is_finite())
+        && p.locs.iter().all(|v| v.is_finite())
+        && p.scales.iter().all(|s| s.is_finite() && *s > 0.0);
+    if !finite {
+        tier = Tier::Degenerate;
+        error.get_or_insert_with(|| {
+            Error::Numerical(format!(
+                "the MAP search ended at a point where the loss or a parameter is not finite (loss {loss})"
+            ))
+        });
+    }
+    Diagnosis {
+        tier,
+        warnings,
+        error,
+    }
+}
+
+/// The bit patterns of row `i` in the dimensions `dims` (−0 and 0 alike).
+fn row_key(data: &Data, i: usize, dims: &[usize]) -> Vec<u64> {
+    dims.iter()
+        .map(|&j| (data.col(j)[i] + 0.0).to_bits())
+        .collect()
+}
+
+/// The number of distinct rows of `data` in the dimensions `dims`, if at most `k`.
+fn distinct_up_to(data: &Data, dims: &[usize], k: usize) -> Option<usize> {
+    let mut seen: Vec<Vec<u64>> = Vec::new();
+    for i in 0..data.n() {
+        let key = row_key(data, i, dims);
+        if !seen.contains(&key) {
+            if seen.len() == k {
+                return None;
+            }
+            seen.push(key);
+        }
+    }
+    Some(seen.len())
+}
+
+/// Whether the density of `model` given `data` (the likelihood weighted by `weight`) is
+/// unbounded because a scale can collapse on a point (see [`Model::map_may_not_exist`]),
+/// and, if so, where: exact for these data.
+pub fn unbounded_density(model: &Model, data: &Data, weight: f64) -> Option<String> {
+    let a = model.scale_prior.power_at_zero()?;
+    let prior = model.scale_prior.display();
+    let (k, d, n) = (model.k, model.d, data.n());
+    let key = |i: usize, dims: &[usize]| row_key(data, i, dims);
+    let all_dims: Vec<usize> = (0..d).collect();
+    let few_distinct = |dims: &[usize]| distinct_up_to(data, dims, k);
+    // the most repeated row (in `dims`) if it has at least `need` copies: (index, count)
+    let repeated = |dims: &[usize], need: usize| -> Option<(usize, usize)> {
+        if need <= 1 {
+            return Some((0, 1));
+        }
+        let mut counts: std::collections::HashMap<Vec<u64>, (usize, usize)> =
+            std::collections::HashMap::new();
+        for i in 0..n {
+            counts.entry(key(i, dims)).or_insert((i, 0)).1 += 1;
+        }
+        counts
+            .into_values()
+            .filter(|&(_, c)| c >= need)
+            .max_by_key(|&(i, c)| (c, std::cmp::Reverse(i)))
+    };
+    let shared_scale = matches!(model.sharing, Sharing::Shared | Sharing::Dimension) || k == 1;
+    let per_dim = matches!(model.sharing, Sharing::Dimension | Sharing::Diagonal);
+    let dim_sets: Vec<Vec<usize>> = if per_dim {
+        (0..d).map(|j| vec![j]).collect()
+    } else {
+        vec![all_dims]
+    };
+    for dims in &dim_sets {
+        let m1 = weight * dims.len() as f64;
+        if shared_scale {
+            if weight * (n * dims.len()) as f64 > a {
+                if let Some(u) = few_distinct(dims) {
+                    return Some(format!(
+                        "the data have only {} for {}, so with every component on one of them the density is unbounded as the scale → 0 under the {prior} prior",
+                        distinct_what(u, (dims.len() < d).then(|| dims[0])),
+                        k_components(k)
+                    ));
+                }
+            }
+        } else {
+            // r identical points give s^−(r·m1): unbounded when r·m1 > a
+            let need = (a / m1).floor() as usize + 1;
+            if let Some((i, r)) = repeated(dims, need) {
+                return Some(format!(
+                    "a component can collapse on point {i} (x = {}{}) with its scale → 0, where the density is unbounded under the {prior} prior",
+                    point_text(data, i, dims),
+                    if r > 1 { format!(", {r} identical points") } else { String::new() }
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The last step of every fit: a degenerate end point is an error (the MAP does not exist,
+/// or the search left the floating-point range); else the edges found become warnings, and
+/// if the density is unbounded on these data the mode is said to be a local one.
+fn finish(model: &Model, data: &Data, weight: f64, mut f: Fit) -> Result<Fit> {
+    let dg = diagnose(model, data, weight, &f.params, f.loss, &spreads(data));
+    if dg.tier == Tier::Degenerate {
+        return Err(dg.error.unwrap_or_else(|| {
+            Error::Numerical("the MAP search ended at a degenerate point".into())
+        }));
+    }
+    f.warnings = dg.warnings;
+    if let Some(why) = unbounded_density(model, data, weight) {
+        f.warnings.push(format!(
+            "this is a local mode, not the MAP, which does not exist: {why}; {}",
+            remedy(
+                model,
+                None,
+                distinct_up_to(data, &(0..model.d).collect::<Vec<_>>(), model.k).is_none()
+            )
+        ));
+    }
+    Ok(f)
 }

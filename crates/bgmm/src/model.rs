@@ -255,6 +255,31 @@ impl ScalePrior {
         }
     }
 
+    /// The power `a` of the density near 0, `p(s) ∝ s^a` as `s → 0`: 0 for the half-Cauchy,
+    /// half-Normal and exponential (their density is positive at 0), `α − 1` for the gamma;
+    /// `None` for the lognormal and inverse gamma, whose densities vanish at 0 faster than any
+    /// power of `s`.
+    pub fn power_at_zero(&self) -> Option<f64> {
+        match *self {
+            ScalePrior::LogNormal { .. } | ScalePrior::InverseGamma { .. } => None,
+            ScalePrior::HalfCauchy { .. }
+            | ScalePrior::HalfNormal { .. }
+            | ScalePrior::Exponential { .. } => Some(0.0),
+            ScalePrior::Gamma { alpha, .. } => Some(alpha - 1.0),
+        }
+    }
+
+    /// How a density `∝ s^a` behaves at 0, in words.
+    pub(crate) fn near_zero_text(a: f64) -> String {
+        if a == 0.0 {
+            "does not vanish at 0".to_string()
+        } else if a < 0.0 {
+            format!("grows like s^{a} at 0")
+        } else {
+            format!("vanishes only like s^{a} at 0")
+        }
+    }
+
     /// A draw from the prior.
     pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         use rand::RngExt;
@@ -764,6 +789,62 @@ impl Model {
         } else {
             vec![self.k, self.d]
         }
+    }
+
+    /// Why the MAP may not exist on some data (`None`: it exists on all data as far as the
+    /// scales go; see below for the weights).
+    ///
+    /// A component whose location sits on a data point and whose scale `s → 0` gives that
+    /// point a likelihood growing like `s^−m`, with `m` the number of coordinates that scale
+    /// covers (D for a scale per component, 1 for a scale per component and dimension), times
+    /// the number of identical points it sits on. The scale's prior density near 0 behaves
+    /// like `s^a` ([`ScalePrior::power_at_zero`]). So the log density along that path goes
+    /// like `(a − m) ln s`: it grows without bound when `m > a`, tends to a constant at the
+    /// edge when `m = a` (its supremum may lie there, unattained), and falls when `m < a`.
+    /// - lognormal and inverse gamma vanish faster than any power: the density stays bounded
+    ///   and falls to 0 along every such path; the MAP exists.
+    /// - half-Cauchy, half-Normal and exponential (`a = 0`) and gamma with shape `α < 1 + m`
+    ///   (`a = α − 1 < m`): with a scale per component (or per component and dimension) and
+    ///   K ≥ 2, any component can collapse on any point while the others explain the rest,
+    ///   so the MAP does not exist on any data (for a gamma, on data with enough coinciding
+    ///   points). A scale shared by all components (or per dimension) can only go to 0 if
+    ///   every point (every value of that column) sits on a location: data with at most K
+    ///   distinct points (values). The same holds for K = 1.
+    ///
+    /// The posterior itself may still be proper. The MAP engine passes over collapsing
+    /// candidates for any proper mode, which it reports as a local one, and reports a search
+    /// where every candidate collapsed as an error ([`crate::Error::Unbounded`]). (Separately, a Dirichlet concentration below 1 makes the density
+    /// unbounded as a weight → 0; a fit that ends there carries an "empty component"
+    /// warning.)
+    pub fn map_may_not_exist(&self) -> Option<String> {
+        let a = self.scale_prior.power_at_zero()?;
+        let prior = self.scale_prior.display();
+        // the coordinates one scale covers, and whether one scale serves every component
+        let (m, all, what) = match self.sharing {
+            Sharing::Shared => (self.d, true, "points"),
+            Sharing::Component => (self.d, self.k == 1, "points"),
+            Sharing::Dimension => (1, true, "values in a column"),
+            Sharing::Diagonal => (1, self.k == 1, "values in a column"),
+        };
+        let near_zero = ScalePrior::near_zero_text(a);
+        let reason = if all {
+            format!(
+                "the {prior} prior on the {} scale {near_zero}, so on data with at most {} distinct {what} the density is unbounded as the scale → 0 with every component on one of them",
+                self.sharing.name(),
+                self.k
+            )
+        } else if m as f64 > a {
+            format!(
+                "the {prior} prior on each component's scale {near_zero}, which cannot offset the s^-{m} growth of the likelihood of a point a component sits on as its scale → 0: the density is unbounded on any data"
+            )
+        } else {
+            // the fewest identical points r with r·m > a
+            let r = (a / m as f64).floor() + 1.0;
+            format!(
+                "the {prior} prior on each component's scale {near_zero}: a component sitting on {r} or more identical {what} makes the density unbounded as its scale → 0"
+            )
+        };
+        Some(reason)
     }
 }
 
