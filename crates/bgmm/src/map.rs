@@ -187,6 +187,33 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     fit_with_progress(model, data, opts, &|_| {})
 }
 
+/// The MAP search's end point for engines that only need a reference point (the sampler's
+/// start and the labelling of its draws), also where the MAP does not exist: the fit as [`fit`]
+/// returns it and `None`, or, where [`fit`] would fail because every candidate collapsed a
+/// component on a point, that degenerate end point and why (no place to start a chain). Where
+/// the collapse is not integrable either, so that the posterior itself is improper, it is an
+/// [`Error::Unbounded`] that says so.
+pub fn reference_point(
+    model: &Model,
+    data: &Data,
+    opts: &FitOptions,
+) -> Result<(Fit, Option<String>)> {
+    opts.validate()?;
+    check_data(model, data)?;
+    let f = match badly_scaled(data) {
+        Some((shift, c)) => fit_standardised(model, data, opts, &|_| {}, &shift, c)?,
+        None => fit_scaled_well(model, data, opts, &|_| {})?,
+    };
+    let dg = diagnose(model, data, 1.0, &f.params, f.loss, &spreads(data));
+    match (dg.tier, dg.error) {
+        (Tier::Degenerate, Some(Error::Unbounded(why))) if !dg.improper => Ok((f, Some(why))),
+        (Tier::Degenerate, Some(Error::Unbounded(why))) => Err(Error::Unbounded(format!(
+            "{why}; the posterior is improper there too (its mass near the collapse is infinite), so it cannot be sampled either"
+        ))),
+        _ => finish(model, data, 1.0, f).map(|f| (f, None)),
+    }
+}
+
 /// [`fit`], calling `progress` as restarts are screened and candidates optimised (from
 /// worker threads).
 pub fn fit_with_progress(
@@ -884,6 +911,8 @@ struct Diagnosis {
     warnings: Vec<String>,
     /// Why the point is degenerate.
     error: Option<Error>,
+    /// The collapse is not integrable either: the posterior itself is improper there.
+    improper: bool,
 }
 
 /// The data's standard deviation per dimension (0 for a constant column).
@@ -984,6 +1013,7 @@ fn diagnose(
     let scale_name = |i: usize| names[model.k + model.k * model.d + i].clone();
     let mut tier = Tier::Proper;
     let mut error = None;
+    let mut improper = false;
     for (c, &wt) in p.weights.iter().enumerate() {
         if wt < 1e-8 {
             tier = Tier::Edge;
@@ -1092,6 +1122,12 @@ fn diagnose(
             // m = a: the density tends to a constant at the edge, the search ended there
             Some(a) if m >= a => {
                 tier = Tier::Degenerate;
+                // the posterior mass near the collapse: integrating each sitting component's
+                // location over the scale's coordinates takes s^(dims) off the growth, so the
+                // density is integrable there (a proper posterior, a sampler can run) iff
+                // a − (m − sitting·dims) > −1
+                let sitting = if all { distinct } else { 1 };
+                improper |= a - (m - (sitting * dims.len()) as f64) <= -1.0;
                 let growth = format!(
                     "the likelihood grows like s^-{m} as s → 0 while the {prior} prior's density {}",
                     ScalePrior::near_zero_text(a)
@@ -1155,6 +1191,7 @@ fn diagnose(
         tier,
         warnings,
         error,
+        improper,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::data::{sample_var, Data};
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::diagnostics::{summarize, ParamSummary};
 use crate::error::{Error, Result};
-use crate::map::{check_data, fit, FitOptions};
+use crate::map::{check_data, FitOptions};
 use crate::model::Model;
 use crate::nuts::{chain_rng, sample, ChainOutput, NutsOptions, Progress};
 use crate::params::Params;
@@ -180,8 +180,15 @@ pub fn match_labels(
 
 /// The MAP that starts the chains (or VI) and fixes the reference labelling: a lighter search
 /// than `fit`'s default (20 restarts, the best 4 optimised), as it only needs the main mode.
-fn reference_map(model: &Model, data: &Data, seed: u64) -> Result<crate::map::Fit> {
-    fit(
+/// Where the MAP does not exist (every candidate collapsed a component on a point) but the
+/// posterior is proper, the degenerate end point and why: it still labels the draws, but no
+/// chain should start there ([`crate::map::reference_point`]).
+fn reference_map(
+    model: &Model,
+    data: &Data,
+    seed: u64,
+) -> Result<(crate::map::Fit, Option<String>)> {
+    crate::map::reference_point(
         model,
         data,
         &FitOptions {
@@ -197,7 +204,7 @@ fn initial_points(
     model: &Model,
     data: &Data,
     opts: &SampleOptions,
-) -> Result<(Vec<Vec<f64>>, Option<Params>)> {
+) -> Result<(Vec<Vec<f64>>, Option<Params>, Option<String>)> {
     use rand::RngExt;
     use rand_distr::StandardNormal;
     let t = Transform::new(model);
@@ -208,17 +215,16 @@ fn initial_points(
     let (map, degenerate) = match &opts.start {
         Some(p) => {
             p.check(model)?;
-            (p.clone(), false)
+            (p.clone(), None)
         }
         None => {
-            let f = reference_map(model, data, opts.nuts.seed)?;
-            let degenerate = !f.warnings.is_empty();
+            let (f, degenerate) = reference_map(model, data, opts.nuts.seed)?;
             (f.params, degenerate)
         }
     };
     let packed = t.pack(&map);
     // an `ordered` MAP pressed against the ordering (two equal first locations) packs to −∞
-    let init = if degenerate || packed.iter().any(|v| !v.is_finite()) {
+    let init = if degenerate.is_some() || packed.iter().any(|v| !v.is_finite()) {
         InitFrom::Prior
     } else {
         opts.init
@@ -263,7 +269,7 @@ fn initial_points(
             ))
         })?);
     }
-    Ok((inits, Some(map)))
+    Ok((inits, Some(map), degenerate))
 }
 
 /// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise.
@@ -277,7 +283,7 @@ pub fn sample_posterior(
     // the rows in a canonical order: the posterior is then the same, bit for bit, however
     // the data were ordered (sums and the MAP's random picks no longer depend on it)
     let data = &*data.canonical();
-    let (inits, reference) = initial_points(model, data, opts)?;
+    let (inits, reference, degenerate) = initial_points(model, data, opts)?;
     let dens = MixtureDensity::new(model, data, true);
     let chains = sample(&dens, &inits, &opts.nuts, progress)?;
     let t = Transform::new(model);
@@ -352,6 +358,11 @@ pub fn sample_posterior(
     if divergences > 0 {
         warnings.push(format!("{divergences} divergent transitions after warmup"));
     }
+    if let Some(why) = degenerate {
+        warnings.push(format!(
+            "{why}; the chains started from the prior, and the draws are labelled by the search's end point"
+        ));
+    }
     let interrupted = chains
         .iter()
         .any(|c| c.stopped_at.is_some())
@@ -391,7 +402,14 @@ pub fn vi_posterior(
     check_data(model, data)?;
     // as in `sample_posterior`: the same result however the rows are ordered
     let data = &*data.canonical();
-    let map = reference_map(model, data, opts.seed)?;
+    // VI is a Gaussian around its start's neighbourhood: from a collapsed point it would
+    // describe the collapse, so where the MAP does not exist it says so
+    let (map, degenerate) = reference_map(model, data, opts.seed)?;
+    if let Some(why) = degenerate {
+        return Err(crate::Error::Unbounded(format!(
+            "{why}; VI starts from the MAP, so it cannot run here (the posterior is proper: sample it with NUTS)"
+        )));
+    }
     let dens = MixtureDensity::new(model, data, true);
     vi_posterior_of(model, &dens, &map.params, opts)
 }

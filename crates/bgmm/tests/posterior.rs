@@ -378,12 +378,23 @@ fn chains_start_when_the_map_is_degenerate() {
         let post = sample_posterior(&m, &sim.data, &opts, &|_| {}).unwrap();
         let reference = post.reference.as_ref().unwrap();
         let t = bgmm::density::Transform::new(&m);
-        // the reference MAP is degenerate: a collapsed scale or a non-finite packed point
-        assert!(
-            reference.scales.iter().any(|&s| s < 1e-100)
-                || t.pack(reference).iter().any(|v| !v.is_finite()),
-            "{reference:?}"
-        );
+        // the first data set's MAP does not exist (a component on one point, Exponential
+        // prior: the density is unbounded but the posterior proper); the chains start from
+        // the prior and say so. The second's search now finds a proper mode (the MAP search
+        // ranks collapsed candidates last) and starts there as usual.
+        if seed == 5115 {
+            assert!(
+                reference.scales.iter().any(|&s| s < 1e-100)
+                    || t.pack(reference).iter().any(|v| !v.is_finite()),
+                "{reference:?}"
+            );
+            assert!(
+                post.warnings.iter().any(|w| w.starts_with("the MAP does not exist")
+                    && w.ends_with("the chains started from the prior, and the draws are labelled by the search's end point")),
+                "{:?}",
+                post.warnings
+            );
+        }
         assert!(post.draws.iter().flatten().flatten().all(|v| v.is_finite()));
         for (name, s) in &post.summary {
             eprintln!("seed {seed} {name}: mean {:.4} sd {:.4}", s.mean, s.sd);
