@@ -21,7 +21,9 @@ use crate::params::Params;
 /// Where chains start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InitFrom {
-    /// From the MAP, each chain jittered by N(0, 0.1²) on the unconstrained space.
+    /// From the MAP, each chain jittered by N(0, 0.1²) on the unconstrained space; from the
+    /// prior when the MAP found is degenerate (a collapsed or empty component, or an
+    /// `ordered` model's locations pressed together), where a chain would start in a funnel.
     #[default]
     Map,
     /// From a draw of the prior (redrawn until the density is finite).
@@ -198,12 +200,25 @@ fn initial_points(
     let t = Transform::new(model);
     let dens = MixtureDensity::new(model, data, true);
     let mut grad = vec![0.0; dens.dim()];
-    let map = match &opts.start {
+    // a degenerate MAP (a component collapsed on a point, or empty) still labels the draws,
+    // but a chain started there sits in the collapse's funnel: start from the prior instead
+    let (map, degenerate) = match &opts.start {
         Some(p) => {
             p.check(model)?;
-            p.clone()
+            (p.clone(), false)
         }
-        None => reference_map(model, data, opts.nuts.seed)?.params,
+        None => {
+            let f = reference_map(model, data, opts.nuts.seed)?;
+            let degenerate = !f.warnings.is_empty();
+            (f.params, degenerate)
+        }
+    };
+    let packed = t.pack(&map);
+    // an `ordered` MAP pressed against the ordering (two equal first locations) packs to −∞
+    let init = if degenerate || packed.iter().any(|v| !v.is_finite()) {
+        InitFrom::Prior
+    } else {
+        opts.init
     };
     let mut inits = Vec::with_capacity(opts.nuts.chains);
     for c in 0..opts.nuts.chains {
@@ -211,9 +226,8 @@ fn initial_points(
         let mut rng = chain_rng(opts.nuts.seed ^ 0x9e37_79b9_7f4a_7c15, c);
         let mut found = None;
         for _ in 0..100 {
-            let x: Vec<f64> = match opts.init {
-                InitFrom::Map => t
-                    .pack(&map)
+            let x: Vec<f64> = match init {
+                InitFrom::Map => packed
                     .iter()
                     .map(|v| v + 0.1 * rng.sample::<f64, _>(StandardNormal))
                     .collect(),
@@ -231,7 +245,11 @@ fn initial_points(
                     t.pack(&p)
                 }
             };
-            if x.iter().all(|v| v.is_finite()) && dens.logp_grad(&x, &mut grad).is_finite() {
+            // the sampler needs the gradient finite too
+            if x.iter().all(|v| v.is_finite())
+                && dens.logp_grad(&x, &mut grad).is_finite()
+                && grad.iter().all(|g| g.is_finite())
+            {
                 found = Some(x);
                 break;
             }
