@@ -543,6 +543,19 @@ impl<'a> Transform<'a> {
     }
 }
 
+/// Whether constrained values unpacked from a finite point can be evaluated: finite
+/// locations (an `ordered` gap's `exp` overflows beyond 709) and scales whose square and
+/// inverse square are finite (`s` within about 1e±154, a log-scale coordinate within ±354;
+/// beyond, `1/s²` in the gradient overflows, and `exp` underflows to 0 below −745, where
+/// `(x − μ)/s` is NaN). Outside, the log density is −∞ (the point is beyond what f64 holds),
+/// never NaN.
+fn representable(u: &Unpacked) -> bool {
+    u.locs.iter().all(|v| v.is_finite())
+        && u.scales
+            .iter()
+            .all(|&s| (s * s).is_finite() && (1.0 / (s * s)).is_finite())
+}
+
 /// The mixture's log joint on the unconstrained space. With `jacobian`, it is the density of
 /// the unconstrained parameters (for samplers and VI); without, it is the constrained density
 /// evaluated through the transform (for MAP, as Pyro's `AutoDelta`).
@@ -589,6 +602,10 @@ impl<'a> MixtureDensity<'a> {
         let t = self.transform();
         let u = t.unpack(x);
         let mut g = NaturalGrad::zeros(self.model);
+        if !representable(&u) {
+            grad.fill(0.0);
+            return (f64::NEG_INFINITY, g);
+        }
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, Some(&mut g));
         if self.weight == 1.0 {
             lp += log_likelihood(
@@ -625,12 +642,22 @@ impl<'a> MixtureDensity<'a> {
             lp += u.log_jac;
         }
         t.pull_back(x, &u, &g, self.jacobian, grad);
+        if grad.iter().any(|v| !v.is_finite()) {
+            // the gradient overflowed (a log-scale's is twice the data term's magnitude, so
+            // near f64's largest value the value can be finite and the gradient not): the
+            // point is beyond what f64 holds
+            grad.fill(0.0);
+            return (f64::NEG_INFINITY, g);
+        }
         (lp, g)
     }
 
     /// Log density alone (no gradient pass over the data's statistics).
     pub fn logp(&self, x: &[f64]) -> f64 {
         let u = self.transform().unpack(x);
+        if !representable(&u) {
+            return f64::NEG_INFINITY;
+        }
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, None)
             + self.weight
                 * log_likelihood(self.model, self.data, &u.logw, &u.locs, &u.scales, None);

@@ -200,11 +200,11 @@ fn reference_map(
     )
 }
 
-fn initial_points(
-    model: &Model,
-    data: &Data,
-    opts: &SampleOptions,
-) -> Result<(Vec<Vec<f64>>, Option<Params>, Option<String>)> {
+/// The chains' initial points, the reference labelling, and why the MAP search's end point
+/// was no place to start (where the MAP does not exist).
+type Starts = (Vec<Vec<f64>>, Option<Params>, Option<String>);
+
+fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<Starts> {
     use rand::RngExt;
     use rand_distr::StandardNormal;
     let t = Transform::new(model);

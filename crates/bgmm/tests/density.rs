@@ -423,3 +423,54 @@ fn weighted_likelihood_value_and_gradient() {
     assert!((weighted.logp(&x) - expect).abs() < 1e-9 * expect.abs());
     fd_check(&weighted, &x, "weight 25");
 }
+
+/// Found by the property tests (tests/gradients_prop.rs): beyond f64's range the log density
+/// was NaN (a log-scale coordinate of −793 underflows the scale to 0, and a point equal to its
+/// location gives 0 · ∞) or finite with an infinite gradient (a data term near −1.7e308 whose
+/// log-scale derivative is twice as large). Both are now −∞ with a zero gradient.
+#[test]
+fn points_beyond_f64_range_have_minus_infinite_density_not_nan() {
+    let model = spec(
+        1,
+        1,
+        1.0,
+        ScalePrior::LogNormal {
+            mu: 0.0,
+            sigma: 1.0,
+        },
+        Sharing::Shared,
+        false,
+    )
+    .build(None)
+    .unwrap();
+    let data = Data::from_1d(vec![0.5]).unwrap();
+    // locs[0] = 0.5 = the point, scale = exp(−793) = 0
+    let dens = MixtureDensity::new(&model, &data, true);
+    let mut g = vec![1.0; 2];
+    assert_eq!(dens.logp_grad(&[0.5, -793.0], &mut g), f64::NEG_INFINITY);
+    assert_eq!(g, vec![0.0, 0.0]);
+    assert_eq!(dens.logp(&[0.5, -793.0]), f64::NEG_INFINITY);
+    // an ordered gap of exp(800) overflows the second location
+    let ordered = spec(2, 1, 1.0, PRIORS[0], Sharing::Shared, true)
+        .build(None)
+        .unwrap();
+    let dens = MixtureDensity::new(&ordered, &data, false);
+    let mut g = vec![1.0; 4];
+    assert_eq!(
+        dens.logp_grad(&[0.0, 0.0, 800.0, 0.0], &mut g),
+        f64::NEG_INFINITY
+    );
+    assert!(g.iter().all(|v| *v == 0.0));
+    // five points 310 from the location with scale e^−348.66: each term −0.5 z² ≈ −3.3e307
+    // sums to a finite −1.66e308, but d/d log s = Σ z² overflows
+    let data = Data::from_1d(vec![0.0; 5]).unwrap();
+    let dens = MixtureDensity::new(&model, &data, false);
+    let x = [310.0, -348.66];
+    assert!(dens.logp(&x).is_finite() && dens.logp(&x) < -1e308);
+    let mut g = vec![1.0; 2];
+    assert_eq!(dens.logp_grad(&x, &mut g), f64::NEG_INFINITY);
+    assert_eq!(g, vec![0.0, 0.0]);
+    // and a moderate point is untouched
+    assert!(dens.logp_grad(&[0.3, 0.1], &mut g).is_finite());
+    assert!(g.iter().all(|v| v.is_finite() && *v != 0.0));
+}
