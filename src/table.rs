@@ -180,7 +180,7 @@ struct Column {
 }
 
 /// Parse CSV bytes (header row required) into a table; `source` names the data in errors.
-fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<Table> {
+pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<Table> {
     let file = format!("data file '{}'", clean(source));
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
