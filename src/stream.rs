@@ -15,6 +15,8 @@ use rand::{RngExt, SeedableRng};
 
 use bgmm::{Data, LogDensity, MixtureDensity, Model};
 
+use crate::table::clean_cell;
+
 /// Rows per run of a minibatch.
 pub const RUN: usize = 256;
 
@@ -98,7 +100,7 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
     } else {
         bail!(
             "'{s}': .npy dtype {} is not supported (little-endian float64 '<f8' or float32 '<f4')",
-            descr.split(',').next().unwrap_or("?")
+            clean_cell(descr.split(',').next().unwrap_or("?"))
         );
     };
     let fortran = field("fortran_order")?.starts_with("True");
@@ -113,9 +115,12 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
         .filter(|p| !p.is_empty())
         .map(|p| p.parse::<usize>())
         .collect::<std::result::Result<Vec<usize>, _>>()
-        .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({inner})"))?;
+        .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({})", clean_cell(inner)))?;
     if shape.is_empty() || shape.len() > 2 {
-        bail!("'{s}': .npy shape ({inner}) is not (N,) or (N, D)");
+        bail!(
+            "'{s}': .npy shape ({}) is not (N,) or (N, D)",
+            clean_cell(inner)
+        );
     }
     Ok((pre + hlen as u64, f4, fortran, shape))
 }
@@ -726,6 +731,29 @@ mod tests {
         .unwrap();
         let e = Source::open(&p, None).err().unwrap().to_string();
         assert!(e.contains("dtype '<i8'"), "{e}");
+    }
+
+    /// Found by the fuzz target `npy`: header text quoted in an error kept its line breaks.
+    #[test]
+    fn npy_header_text_in_errors_stays_on_one_line() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("bad.npy");
+        let cases: [(&[u8], &str); 2] = [
+            (
+                b"\x93NUMPY\x01\x00\x31\x00{'descr': '<f6'\n 'fortran_order': False, 'shape':",
+                "'<f6'\\n 'fortran_order': False",
+            ),
+            (
+                b"\x93NUMPY\x01\x00\x39\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3\r\n,x)",
+                "shape (3\\r\\n,x)",
+            ),
+        ];
+        for (bytes, quoted) in cases {
+            std::fs::write(&p, bytes).unwrap();
+            let e = Source::open(&p, None).err().unwrap().to_string();
+            assert!(!e.contains(['\n', '\r']), "{e:?}");
+            assert!(e.contains(quoted), "{e}");
+        }
     }
 }
 

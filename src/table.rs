@@ -413,7 +413,7 @@ fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
 }
 
 /// `s` with control characters and line breaks escaped, so messages stay on one line.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() || (c.is_whitespace() && c != ' ') {
@@ -426,7 +426,7 @@ fn clean(s: &str) -> String {
 }
 
 /// Like [`clean`], but cut to at most [`MAX_CELL_CHARS`] characters.
-fn clean_cell(s: &str) -> String {
+pub(crate) fn clean_cell(s: &str) -> String {
     match s.char_indices().nth(MAX_CELL_CHARS) {
         Some((cut, _)) => format!("{}...", clean(&s[..cut])),
         None => clean(s),
