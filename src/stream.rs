@@ -135,7 +135,11 @@ impl Source {
             let (offset, f4, fortran, shape) = npy_header(path, &mut f)?;
             let (n, d) = (shape[0], shape.get(1).copied().unwrap_or(1));
             let width = if f4 { 4 } else { 8 };
-            let need = offset + (n as u64) * (d as u64) * width;
+            let need = (n as u64)
+                .checked_mul(d as u64)
+                .and_then(|v| v.checked_mul(width))
+                .and_then(|v| v.checked_add(offset))
+                .ok_or_else(|| anyhow!("'{s}': the .npy shape ({n}, {d}) is too large"))?;
             if file_len < need {
                 bail!(
                     "'{s}': the .npy file is cut short ({file_len} bytes, its shape needs {need})"
@@ -731,6 +735,25 @@ mod tests {
         .unwrap();
         let e = Source::open(&p, None).err().unwrap().to_string();
         assert!(e.contains("dtype '<i8'"), "{e}");
+    }
+
+    /// Seen while writing the fuzz target `npy`: a shape whose byte count overflows passed
+    /// the size check and then panicked allocating the columns.
+    #[test]
+    fn npy_shape_too_large_is_an_error() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("huge.npy");
+        let mut bytes = npy_header_bytes(4611686018427387904, 4);
+        bytes.extend_from_slice(&[0; 16]);
+        std::fs::write(&p, bytes).unwrap();
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "'{}': the .npy shape (4611686018427387904, 4) is too large",
+                p.display()
+            )
+        );
     }
 
     /// Found by the fuzz target `npy`: header text quoted in an error kept its line breaks.
