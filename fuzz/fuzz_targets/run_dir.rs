@@ -1,15 +1,17 @@
 //! Run directories as `bgmm plot` and `bgmm report` read them: a valid 1-D and a valid 2-D
 //! tree (data, a fit with its classification, a sampling run) are made once with the CLI;
 //! each input then replaces one of their files (the first byte picks which), the runs are
-//! found and loaded (`figures::find_runs`), their figures built and drawn as SVG, and the file
-//! is put back. Errors are fine (and must be one line); a panic is a bug.
+//! found and loaded, their report page written with every figure drawn as SVG
+//! (`report::report_html`, which covers `figures::find_runs` and `figures::figures`), and the
+//! file is put back. Errors are fine (and must be one line); a panic is a bug.
 #![no_main]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bgmm_cli::cli::{run, Cli};
-use bgmm_cli::figures::{figures, find_runs};
+use bgmm_cli::figures::find_runs;
+use bgmm_cli::report::report_html;
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
@@ -95,23 +97,17 @@ fuzz_target!(|bytes: &[u8]| {
     let (path, original) = &files[i];
     std::fs::write(path, content).unwrap();
     let dir = path.components().next().unwrap().as_os_str().to_owned();
-    match find_runs(&Path::new(&dir).join("run")) {
-        Ok(runs) => {
-            for r in &runs {
-                let _ = bgmm_cli::figures::provenance(r);
-                match figures(r) {
-                    Ok(figs) => {
-                        for f in figs {
-                            if let Err(e) = f.render.svg() {
-                                one_line(e);
-                            }
-                        }
-                    }
-                    Err(e) => one_line(e),
-                }
-            }
-        }
+    let dir = Path::new(&dir).join("run");
+    // `bgmm report`: every run found and loaded, its sections written and figures drawn (SVG)
+    match report_html(&dir) {
+        Ok(html) => assert!(html.contains("</html>")),
         Err(e) => one_line(e),
+    }
+    // `bgmm plot` draws the same figures; the provenance goes into each file
+    if let Ok(runs) = find_runs(&dir) {
+        for r in &runs {
+            let _ = bgmm_cli::figures::provenance(r);
+        }
     }
     std::fs::write(path, original).unwrap();
 });
