@@ -325,10 +325,15 @@ pub fn load_model_spec(path: &Path) -> Result<ModelSpec> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow!("cannot read model file '{shown}': {e}"))?;
+    model_spec_from_str(&text, &shown.to_string())
+}
+
+/// [`load_model_spec`] on the file's text; `shown` names the file in errors.
+pub fn model_spec_from_str(text: &str, shown: &str) -> Result<ModelSpec> {
     if text.trim().is_empty() {
         bail!("model file '{shown}' is empty");
     }
-    toml::from_str::<ModelSpec>(&text).map_err(|e| {
+    toml::from_str::<ModelSpec>(text).map_err(|e| {
         let msg = e.message().replace('\n', " ");
         match e.span() {
             Some(span) => {
@@ -1005,10 +1010,15 @@ pub fn load_fit(path: &Path) -> Result<(FitRecord, Model, Params)> {
     let shown = file.display();
     let text =
         std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
-    let rec: FitRecord = serde_json::from_str(&text).map_err(|e| {
+    fit_from_str(&text, &shown.to_string())
+}
+
+/// [`load_fit`] on the file's text; `shown` names the file in errors.
+pub fn fit_from_str(text: &str, shown: &str) -> Result<(FitRecord, Model, Params)> {
+    let rec: FitRecord = serde_json::from_str(text).map_err(|e| {
         // a fit of another bgmm version may have other fields: say which version wrote it
         let ours = env!("CARGO_PKG_VERSION");
-        let version = serde_json::from_str::<serde_json::Value>(&text)
+        let version = serde_json::from_str::<serde_json::Value>(text)
             .ok()
             .and_then(|v| v["bgmm_version"].as_str().map(str::to_string))
             .filter(|v| v != ours)

@@ -130,6 +130,14 @@ fn load_classification(dir: &Path) -> Result<ClassifyRun> {
     if z.len() != data.n() || probs.len() != data.n() {
         bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
     }
+    if let Some(i) = probs.iter().position(|p| p.len() != probs[0].len()) {
+        bail!(
+            "'{shown}': point {} has {} assignment probabilities, point 1 has {}",
+            i + 1,
+            probs[i].len(),
+            probs[0].len()
+        );
+    }
     let sampled = v["temperature"].as_u64() == Some(1);
     let locs = v["fit"]
         .as_str()
@@ -533,5 +541,45 @@ pub fn figures(run: &Run) -> Result<Vec<Figure>> {
         Run::Fit(r) => fit_figures(r),
         Run::Classify(r) => Ok(classify_figures(r)),
         Run::Sample(r) => sample_figures(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seen while writing the fuzz target `run_dir`: a classification whose probability rows
+    /// differ in length loaded, and drawing it (`bgmm plot`) indexed past the shorter row.
+    #[test]
+    fn ragged_assignment_probabilities_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("classify.json");
+        std::fs::write(
+            &file,
+            r#"{"data": {"source": "builtin:tutorial", "columns": ["x"]},
+                "assignments": [0, 0, 1, 1, 1],
+                "probs": [[1, 0], [1, 0], [0.5], [0, 1], [0, 1]]}"#,
+        )
+        .unwrap();
+        let e = find_runs(dir.path()).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "'{}': point 3 has 1 assignment probabilities, point 1 has 2",
+                file.display()
+            )
+        );
+        // the same rows of equal length load and draw
+        std::fs::write(
+            &file,
+            r#"{"data": {"source": "builtin:tutorial", "columns": ["x"]},
+                "assignments": [0, 0, 1, 1, 1],
+                "probs": [[1, 0], [1, 0], [0.5, 0.5], [0, 1], [0, 1]]}"#,
+        )
+        .unwrap();
+        let runs = find_runs(dir.path()).unwrap();
+        let figs = figures(&runs[0]).unwrap();
+        assert_eq!(figs.len(), 1);
+        assert!(figs[0].render.svg().unwrap().contains("<svg"));
     }
 }

@@ -234,3 +234,39 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by reading what the fuzz target `run_dir` reaches, confirmed with `bgmm plot`: a
+    /// chain file with a header and no draws loaded as an empty chain, and the posterior
+    /// histograms indexed into it.
+    #[test]
+    fn a_chain_without_draws_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("summary.json"),
+            r#"{"model": {"k": 2, "d": 1, "weights": {"concentration": 1.0},
+                          "locs": {"loc": 0.0, "scale": 5.0},
+                          "scale": {"prior": "lognormal", "mu": 0.0, "sigma": 1.0}},
+                "data": {"n": 30}}"#,
+        )
+        .unwrap();
+        let chain = dir.path().join("chain-0.csv");
+        let header = "lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,\
+                      energy__,weights.1,weights.2,locs.1,locs.2,scale\n";
+        std::fs::write(&chain, format!("# bgmm\n{header}")).unwrap();
+        let e = load_run(dir.path()).err().unwrap().to_string();
+        assert_eq!(e, format!("'{}' has no draws", chain.display()));
+        // one draw is a chain
+        std::fs::write(
+            &chain,
+            format!("{header}-1,1,0.1,2,3,0,1,0.25,0.75,-1,2,0.5\n"),
+        )
+        .unwrap();
+        let (model, n, chains) = load_run(dir.path()).unwrap();
+        assert_eq!((model.k, n, chains.len(), chains[0].len()), (2, 30, 1, 1));
+        assert_eq!(chains[0][0].flat(), [0.25, 0.75, -1.0, 2.0, 0.5]);
+    }
+}

@@ -15,6 +15,8 @@ use rand::{RngExt, SeedableRng};
 
 use bgmm::{Data, LogDensity, MixtureDensity, Model};
 
+use crate::table::clean_cell;
+
 /// Rows per run of a minibatch.
 pub const RUN: usize = 256;
 
@@ -97,12 +99,15 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
     } else if descr.starts_with("'<f4'") {
         true
     } else {
-        // the dtype as written: a string, or a structured dtype's list
+        // the dtype as written: a string, or a structured dtype's list (escaped and cut)
         let shown_descr = match descr.find(']') {
             Some(end) if descr.starts_with('[') => &descr[..=end],
             _ => descr.split(',').next().unwrap_or("?"),
         };
-        bail!("'{s}': .npy dtype {shown_descr} is not supported (little-endian float64 '<f8' or float32 '<f4')");
+        bail!(
+            "'{s}': .npy dtype {} is not supported (little-endian float64 '<f8' or float32 '<f4')",
+            clean_cell(shown_descr)
+        );
     };
     let fortran = field("fortran_order")?.starts_with("True");
     let shape_text = field("shape")?;
@@ -116,9 +121,12 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
         .filter(|p| !p.is_empty())
         .map(|p| p.parse::<usize>())
         .collect::<std::result::Result<Vec<usize>, _>>()
-        .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({inner})"))?;
+        .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({})", clean_cell(inner)))?;
     if shape.is_empty() || shape.len() > 2 {
-        bail!("'{s}': .npy shape ({inner}) is not (N,) or (N, D)");
+        bail!(
+            "'{s}': .npy shape ({}) is not (N,) or (N, D)",
+            clean_cell(inner)
+        );
     }
     Ok((pre + hlen as u64, f4, fortran, shape))
 }
@@ -188,7 +196,8 @@ impl Source {
             if r.read_until(b'\n', &mut buf)? == 0 {
                 break;
             }
-            if !buf.iter().all(|b| b.is_ascii_whitespace()) {
+            // blank as the row readers judge it (`str::trim`, which knows Unicode spaces)
+            if !String::from_utf8_lossy(&buf).trim().is_empty() {
                 n += 1;
             }
         }
@@ -775,6 +784,19 @@ mod tests {
         );
     }
 
+    /// Seen while writing the fuzz target `csv_table` (its check that a whole load has `n`
+    /// rows): a line of Unicode spaces counted as a row but was skipped as blank when read,
+    /// so `n` (the N of a minibatch's N/B weight) was too large.
+    #[test]
+    fn unicode_blank_lines_are_not_counted_as_rows() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("x.csv");
+        std::fs::write(&p, "x\n1\n\u{3000}\n2\n \u{2003}\r\n").unwrap();
+        let s = Source::open(&p, None).unwrap();
+        assert_eq!(s.n, 2);
+        assert_eq!(s.load_all().unwrap().col(0), [1.0, 2.0]);
+    }
+
     #[test]
     fn npy_errors_name_the_problem() {
         let tmp = tempfile::TempDir::new().unwrap();
@@ -789,6 +811,48 @@ mod tests {
         .unwrap();
         let e = Source::open(&p, None).err().unwrap().to_string();
         assert!(e.contains("dtype '<i8'"), "{e}");
+    }
+
+    /// Seen while writing the fuzz target `npy`: a shape whose byte count overflows passed
+    /// the size check and then panicked allocating the columns.
+    #[test]
+    fn npy_shape_too_large_is_an_error() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("huge.npy");
+        let mut bytes = npy_header_bytes(4611686018427387904, 4);
+        bytes.extend_from_slice(&[0; 16]);
+        std::fs::write(&p, bytes).unwrap();
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "'{}': the .npy file is cut short (144 bytes, its shape (4611686018427387904, 4) needs more than 2^64)",
+                p.display()
+            )
+        );
+    }
+
+    /// Found by the fuzz target `npy`: header text quoted in an error kept its line breaks.
+    #[test]
+    fn npy_header_text_in_errors_stays_on_one_line() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("bad.npy");
+        let cases: [(&[u8], &str); 2] = [
+            (
+                b"\x93NUMPY\x01\x00\x31\x00{'descr': '<f6'\n 'fortran_order': False, 'shape':",
+                "'<f6'\\n 'fortran_order': False",
+            ),
+            (
+                b"\x93NUMPY\x01\x00\x39\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3\r\n,x)",
+                "shape (3\\r\\n,x)",
+            ),
+        ];
+        for (bytes, quoted) in cases {
+            std::fs::write(&p, bytes).unwrap();
+            let e = Source::open(&p, None).err().unwrap().to_string();
+            assert!(!e.contains(['\n', '\r']), "{e:?}");
+            assert!(e.contains(quoted), "{e}");
+        }
     }
 }
 

@@ -180,7 +180,7 @@ struct Column {
 }
 
 /// Parse CSV bytes (header row required) into a table; `source` names the data in errors.
-fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<Table> {
+pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<Table> {
     let file = format!("data file '{}'", clean(source));
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
@@ -413,7 +413,7 @@ fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
 }
 
 /// `s` with control characters and line breaks escaped, so messages stay on one line.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() || (c.is_whitespace() && c != ' ') {
@@ -426,7 +426,7 @@ fn clean(s: &str) -> String {
 }
 
 /// Like [`clean`], but cut to at most [`MAX_CELL_CHARS`] characters.
-fn clean_cell(s: &str) -> String {
+pub(crate) fn clean_cell(s: &str) -> String {
     match s.char_indices().nth(MAX_CELL_CHARS) {
         Some((cut, _)) => format!("{}...", clean(&s[..cut])),
         None => clean(s),
