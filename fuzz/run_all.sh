@@ -5,7 +5,7 @@
 #
 # Each target runs in libFuzzer's fork mode with one worker (-fork=1), so a crash, timeout or
 # out-of-memory is saved to fuzz/artifacts/<target>/ and fuzzing goes on. The log of each run
-# goes to $LOG_DIR/<target>-<cycle>.log and one line per run is appended to
+# goes to $LOG_DIR/<target>-<UTC start time>.log and one line per run is appended to
 # $LOG_DIR/hours.txt: target, seconds run, executions, crashes/timeouts/ooms found.
 # LOG_DIR defaults to /tmp/fuzz-log; FUZZ_TARGET_DIR (cargo --target-dir) to fuzz/target.
 # For a long unattended run: nohup nice -n 19 bash fuzz/run_all.sh > /tmp/fuzz-log/all.log 2>&1 &
@@ -27,7 +27,7 @@ for ((c = 1; c <= cycles; c++)); do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     extra=()
     [ -f "fuzz/$t.dict" ] && extra+=("-dict=fuzz/$t.dict")
-    out="$log/$t-$c.log"
+    out="$log/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
     start=$(date +%s)
     echo "$(date -u +%FT%TZ) cycle $c: $t for ${per}s"
     cargo +nightly fuzz run -s none --target-dir "$tdir" "$t" -- \
