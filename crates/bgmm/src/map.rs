@@ -1287,6 +1287,23 @@ fn finish(model: &Model, data: &Data, weight: f64, mut f: Fit) -> Result<Fit> {
         }));
     }
     f.warnings = dg.warnings;
+    // a Dirichlet concentration below 1 has density → ∞ as a weight → 0, while the likelihood
+    // stays finite with that component emptied: the density is unbounded at the simplex's edge
+    if let Some(alpha) = (model.k >= 2)
+        .then(|| {
+            model
+                .alpha
+                .iter()
+                .copied()
+                .filter(|a| *a < 1.0)
+                .reduce(f64::min)
+        })
+        .flatten()
+    {
+        f.warnings.push(format!(
+            "this is a local mode, not the MAP, which does not exist: the Dirichlet prior's concentration {alpha} < 1 makes the density unbounded as a weight → 0 (a component emptied), so no mode is the MAP; for a MAP that exists, use a concentration ≥ 1"
+        ));
+    }
     if let Some(why) = unbounded_density(model, data, weight) {
         f.warnings.push(format!(
             "this is a local mode, not the MAP, which does not exist: {why}; {}",

@@ -1128,3 +1128,57 @@ fn a_gamma_prior_with_shape_below_one_is_unbounded_by_itself() {
         assert!((q.locs[i] - locs[i]).abs() < 1e-6, "{q:?} vs {locs:?}");
     }
 }
+
+/// A Dirichlet concentration below 1 (the Pyro tutorial's 0.5) makes the density unbounded as
+/// a weight → 0: the fit says its mode is a local one. With concentration ≥ 1, or one
+/// component, it says nothing of the kind.
+#[test]
+fn a_dirichlet_concentration_below_one_makes_the_mode_a_local_one() {
+    let x = vec![0.0, 1.0, 10.0, 11.0, 12.0];
+    let data = Data::from_1d(x).unwrap();
+    let build = |k: i64, conc: f64| {
+        toml::from_str::<ModelSpec>(&format!(
+            "k = {k}\nd = 1\n[weights]\nconcentration = {conc}\n[locs]\nloc = 0.0\nscale = 10.0\n\
+             [scale]\nsharing = \"shared\"\nprior = \"lognormal\"\nmu = 0.0\nsigma = 2.0\n"
+        ))
+        .unwrap()
+        .build(None)
+        .unwrap()
+    };
+    let local = |f: &Fit| {
+        f.warnings
+            .iter()
+            .any(|w| w.starts_with("this is a local mode") && w.contains("concentration"))
+    };
+    let m = build(2, 0.5);
+    let f = fit(&m, &data, &FitOptions::default()).unwrap();
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.contains("concentration 0.5 < 1")),
+        "{:?}",
+        f.warnings
+    );
+    // the claim itself: emptying a component raises the density past the mode's, without bound
+    let at = |w0: f64| {
+        let mut p = f.params.clone();
+        let small = if p.weights[0] < p.weights[1] { 0 } else { 1 };
+        p.weights[small] = w0;
+        p.weights[1 - small] = 1.0 - w0;
+        bgmm::density::log_joint(&m, &data, &p)
+    };
+    // once the emptied component's points are left to the other one, each factor 1e-100 off
+    // the weight adds (1 − 0.5)·ln 1e100 to the log density, without end; at 1e-300 it has
+    // passed the mode's
+    let step = 0.5 * 1e100f64.ln();
+    let (a, b, c) = (at(1e-100), at(1e-200), at(1e-300));
+    assert!(
+        (b - a - step).abs() < 1e-9 && (c - b - step).abs() < 1e-9,
+        "{a} {b} {c}"
+    );
+    assert!(c > -f.loss, "{c} vs the mode's {}", -f.loss);
+    for (k, conc) in [(2, 1.0), (2, 3.0), (1, 0.5)] {
+        let f = fit(&build(k, conc), &data, &FitOptions::default()).unwrap();
+        assert!(!local(&f), "k {k}, concentration {conc}: {:?}", f.warnings);
+    }
+}
