@@ -138,6 +138,19 @@ fn load_classification(dir: &Path) -> Result<ClassifyRun> {
             probs[0].len()
         );
     }
+    // K is the probabilities' width: every assignment names one of the K components, and
+    // every point has a probability per component
+    let k = probs[0].len();
+    if k == 0 {
+        bail!("'{shown}': point 1 has no assignment probabilities");
+    }
+    if let Some(i) = z.iter().position(|&zi| zi >= k) {
+        bail!(
+            "'{shown}': point {} is assigned to component {}, but there are {k} components",
+            i + 1,
+            z[i]
+        );
+    }
     let sampled = v["temperature"].as_u64() == Some(1);
     let locs = v["fit"]
         .as_str()

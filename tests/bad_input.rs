@@ -2112,6 +2112,32 @@ fn run_directories() {
         &["c-probs", "classify.json", "probs"],
     );
     let mut v: Value = serde_json::from_str(&cls_text).unwrap();
+    let k = v["probs"][0].as_array().unwrap().len();
+    v["assignments"][2] = serde_json::json!(k);
+    with_cls(
+        &mut s,
+        "c-z-too-big",
+        &v.to_string(),
+        &[
+            "c-z-too-big",
+            "classify.json",
+            &format!("point 3 is assigned to component {k}, but there are {k} components"),
+        ],
+    );
+    let mut v: Value = serde_json::from_str(&cls_text).unwrap();
+    let n = v["probs"].as_array().unwrap().len();
+    v["probs"] = serde_json::json!(vec![Vec::<f64>::new(); n]);
+    with_cls(
+        &mut s,
+        "c-probs-empty",
+        &v.to_string(),
+        &[
+            "c-probs-empty",
+            "classify.json",
+            "point 1 has no assignment probabilities",
+        ],
+    );
+    let mut v: Value = serde_json::from_str(&cls_text).unwrap();
     v["data"]["source"] = s.p("gone.csv").into();
     with_cls(
         &mut s,
