@@ -198,19 +198,17 @@ pub fn reference_point(
     data: &Data,
     opts: &FitOptions,
 ) -> Result<(Fit, Option<String>)> {
-    opts.validate()?;
-    check_data(model, data)?;
-    let f = match badly_scaled(data) {
-        Some((shift, c)) => fit_standardised(model, data, opts, &|_| {}, &shift, c)?,
-        None => fit_scaled_well(model, data, opts, &|_| {})?,
-    };
+    let f = search_end(model, data, opts, &|_| {})?;
     let dg = diagnose(model, data, 1.0, &f.params, f.loss, &spreads(data));
-    match (dg.tier, dg.error) {
-        (Tier::Degenerate, Some(Error::Unbounded(why))) if !dg.improper => Ok((f, Some(why))),
+    match (dg.tier, &dg.error) {
+        (Tier::Degenerate, Some(Error::Unbounded(why))) if !dg.improper => {
+            let why = why.clone();
+            Ok((f, Some(why)))
+        }
         (Tier::Degenerate, Some(Error::Unbounded(why))) => Err(Error::Unbounded(format!(
             "{why}; the posterior is improper there too (its mass near the collapse is infinite), so it cannot be sampled either"
         ))),
-        _ => finish(model, data, 1.0, f).map(|f| (f, None)),
+        _ => finish_diagnosed(model, data, 1.0, f, dg).map(|f| (f, None)),
     }
 }
 
@@ -222,13 +220,24 @@ pub fn fit_with_progress(
     opts: &FitOptions,
     progress: &(dyn Fn(FitProgress) + Sync),
 ) -> Result<Fit> {
+    let f = search_end(model, data, opts, progress)?;
+    finish(model, data, 1.0, f)
+}
+
+/// The MAP search's end point on all of `data`, checked options and data first; badly scaled
+/// data are searched standardised and mapped back.
+fn search_end(
+    model: &Model,
+    data: &Data,
+    opts: &FitOptions,
+    progress: &(dyn Fn(FitProgress) + Sync),
+) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
-    let f = match badly_scaled(data) {
-        Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c)?,
-        None => fit_scaled_well(model, data, opts, progress)?,
-    };
-    finish(model, data, 1.0, f)
+    match badly_scaled(data) {
+        Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c),
+        None => fit_scaled_well(model, data, opts, progress),
+    }
 }
 
 /// Data whose spread is far from 1 or whose centre is far from 0 relative to its spread: the
@@ -1279,8 +1288,19 @@ pub fn unbounded_density(model: &Model, data: &Data, weight: f64) -> Option<Stri
 /// The last step of every fit: a degenerate end point is an error (the MAP does not exist,
 /// or the search left the floating-point range); else the edges found become warnings, and
 /// if the density is unbounded on these data the mode is said to be a local one.
-fn finish(model: &Model, data: &Data, weight: f64, mut f: Fit) -> Result<Fit> {
+fn finish(model: &Model, data: &Data, weight: f64, f: Fit) -> Result<Fit> {
     let dg = diagnose(model, data, weight, &f.params, f.loss, &spreads(data));
+    finish_diagnosed(model, data, weight, f, dg)
+}
+
+/// [`finish`] with the end point's diagnosis already made.
+fn finish_diagnosed(
+    model: &Model,
+    data: &Data,
+    weight: f64,
+    mut f: Fit,
+    dg: Diagnosis,
+) -> Result<Fit> {
     if dg.tier == Tier::Degenerate {
         return Err(dg.error.unwrap_or_else(|| {
             Error::Numerical("the MAP search ended at a degenerate point".into())
@@ -1289,17 +1309,13 @@ fn finish(model: &Model, data: &Data, weight: f64, mut f: Fit) -> Result<Fit> {
     f.warnings = dg.warnings;
     // a Dirichlet concentration below 1 has density → ∞ as a weight → 0, while the likelihood
     // stays finite with that component emptied: the density is unbounded at the simplex's edge
-    if let Some(alpha) = (model.k >= 2)
-        .then(|| {
-            model
-                .alpha
-                .iter()
-                .copied()
-                .filter(|a| *a < 1.0)
-                .reduce(f64::min)
-        })
-        .flatten()
-    {
+    let below_one = model
+        .alpha
+        .iter()
+        .copied()
+        .filter(|a| *a < 1.0)
+        .reduce(f64::min);
+    if let Some(alpha) = below_one.filter(|_| model.k >= 2) {
         f.warnings.push(format!(
             "this is a local mode, not the MAP, which does not exist: the Dirichlet prior's concentration {alpha} < 1 makes the density unbounded as a weight → 0 (a component emptied), so no mode is the MAP; for a MAP that exists, use a concentration ≥ 1"
         ));
