@@ -22,14 +22,7 @@ const TEMP_ATTEMPTS: usize = 100;
 /// An existing file at `path` keeps its permissions (best effort); the directory is
 /// fsynced after the rename (best effort, Unix only).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let shown = clean(path);
-    let Some(file_name) = path.file_name() else {
-        bail!("cannot write '{shown}': not a file name");
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let (shown, dir, file_name) = target(path)?;
     let (tmp, file) = create_temp(dir, file_name).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
             anyhow!(
@@ -55,14 +48,7 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
-    let shown = clean(path);
-    let Some(file_name) = path.file_name() else {
-        bail!("cannot write '{shown}': not a file name");
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let (shown, dir, file_name) = target(path)?;
     let (tmp, file) = create_temp(dir, file_name)
         .map_err(|e| anyhow!("cannot write '{shown}': cannot create a temporary file: {e}"))?;
     let mut w = io::BufWriter::with_capacity(1 << 20, file);
@@ -76,6 +62,19 @@ pub fn write_atomic_with(
     }
     sync_dir(dir);
     Ok(())
+}
+
+/// The target as shown in errors, its directory (`.` for a bare name) and its file name.
+fn target(path: &Path) -> Result<(String, &Path, &std::ffi::OsStr)> {
+    let shown = clean(path);
+    let Some(file_name) = path.file_name() else {
+        bail!("cannot write '{shown}': not a file name");
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Ok((shown, dir, file_name))
 }
 
 /// Create the directory (and parents) for --out, with an error naming it.
