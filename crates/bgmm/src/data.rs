@@ -110,6 +110,55 @@ impl Data {
     }
 }
 
+/// The resolution a column was recorded to, if it was rounded: the step `g·10^−p` of the
+/// grid every value lies on, where `p` is the fewest decimal places (at most 12) that hold
+/// every value, and `g` the greatest common divisor of the values' differences in units of
+/// `10^−p` (taken only with at least 10 distinct values, so that a few values do not make a
+/// coarse grid by chance; else `g = 1`). `None` for values with more than 12 decimals (no
+/// rounded record), for fewer than two distinct values, and beyond 10^12 units.
+pub fn resolution(x: &[f64]) -> Option<f64> {
+    const MAX_PLACES: i32 = 12;
+    // in units of 10^−p a value is an integer to within its own rounding (a few ulps of
+    // |u|) and 1e-6; beyond 1e12 units that rounding is no longer far below a unit
+    const EXACT: f64 = 1e12;
+    let places = |v: f64| -> Option<i32> {
+        (0..=MAX_PLACES).find(|&p| {
+            let u = v * 10f64.powi(p);
+            u.abs() < EXACT && (u - u.round()).abs() <= 1e-6 + 4.0 * f64::EPSILON * u.abs()
+        })
+    };
+    let mut p = 0;
+    for &v in x {
+        p = p.max(places(v)?);
+    }
+    let scale = 10f64.powi(p);
+    let mut units: Vec<i64> = Vec::with_capacity(x.len());
+    for &v in x {
+        let u = (v * scale).round();
+        if u.abs() >= EXACT {
+            return None;
+        }
+        units.push(u as i64);
+    }
+    units.sort_unstable();
+    units.dedup();
+    if units.len() < 2 {
+        return None;
+    }
+    let gcd = |mut a: i64, mut b: i64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let g = if units.len() >= 10 {
+        units.windows(2).fold(0, |g, w| gcd(g, w[1] - w[0]))
+    } else {
+        1
+    };
+    Some(g as f64 / scale)
+}
+
 /// Mean and (population) variance, by a two-pass algorithm.
 pub fn mean_var(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
@@ -146,6 +195,27 @@ mod tests {
         assert_eq!((d.n(), d.d()), (3, 2));
         assert_eq!(d.col(1), &[2.0, 4.0, 6.0]);
         assert_eq!(d.row(2), vec![5.0, 6.0]);
+    }
+
+    #[test]
+    fn resolution_of_rounded_and_continuous_columns() {
+        // iris petal lengths are recorded to 0.1
+        let iris: Vec<f64> = (10..70).map(|i| i as f64 / 10.0).collect();
+        assert_eq!(resolution(&iris), Some(0.1));
+        // body masses in steps of 25 g (at least 10 distinct values)
+        let mass: Vec<f64> = (0..12).map(|i| 3000.0 + 25.0 * (i * i) as f64).collect();
+        assert_eq!(resolution(&mass), Some(25.0));
+        // a few coarse values do not make a coarse grid
+        assert_eq!(resolution(&[0.0, 1.0, 10.0, 11.0, 12.0]), Some(1.0));
+        // half-steps off the integers
+        let halves: Vec<f64> = (0..20).map(|i| 0.25 + 0.5 * i as f64).collect();
+        assert_eq!(resolution(&halves), Some(0.5));
+        assert_eq!(resolution(&[0.001, 0.0025, 1.5]), Some(1e-4));
+        // continuous values, a constant column
+        let cont: Vec<f64> = (1..50).map(|i| (i as f64).sqrt()).collect();
+        assert_eq!(resolution(&cont), None);
+        assert_eq!(resolution(&[3.5, 3.5, 3.5]), None);
+        assert_eq!(resolution(&[1e300, 2e300]), None);
     }
 
     #[test]
