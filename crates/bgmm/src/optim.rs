@@ -593,6 +593,7 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
     let mut iterations = 0usize;
     let mut small_change = 0usize;
     let mut message = "max iterations";
+    let mut kept: VecDeque<Pair> = VecDeque::new();
 
     while iterations < opts.max_iter {
         // Search direction.
@@ -630,8 +631,8 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
                 message = "line search failed";
                 break;
             }
-            // Retry once from steepest descent with a fresh memory.
-            memory.clear();
+            // Retry once from steepest descent with a fresh memory (kept for the endgame).
+            kept = std::mem::take(&mut memory);
             continue;
         }
 
@@ -691,7 +692,104 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
         }
     }
 
+    // where the loss's rounding stopped the line searches short of the gradient test, steps
+    // judged by the gradient alone finish the job
+    if best_gnorm > opts.grad_tol
+        && best_f.is_finite()
+        && matches!(message, "no further decrease" | "line search failed")
+    {
+        if memory.is_empty() {
+            memory = kept;
+        }
+        let mut run = Endgame {
+            x: best_x,
+            f: best_f,
+            g: best_g,
+            memory,
+            evals,
+        };
+        let done = run.steps(obj, opts, opts.max_iter.saturating_sub(iterations).min(50));
+        iterations += done;
+        history.extend(std::iter::repeat_n(run.f, done));
+        if norm_inf(&run.g) <= opts.grad_tol {
+            message = "gradient below tolerance";
+        }
+        return finish(run.x, run.f, run.g, iterations, run.evals, message, history);
+    }
     finish(best_x, best_f, best_g, iterations, evals, message, history)
+}
+
+/// The end of an L-BFGS run near a minimum, where the decrease of `f` (about `g²/H`) is
+/// below its rounding long before the gradient is small: quasi-Newton steps from the run's
+/// curvature memory, each halved until the gradient's norm falls (with `f` within its noise
+/// level of the current value, so that the run stays in its basin), the memory updated as
+/// the run's.
+struct Endgame {
+    x: Vec<f64>,
+    f: f64,
+    g: Vec<f64>,
+    memory: VecDeque<Pair>,
+    evals: usize,
+}
+
+impl Endgame {
+    /// At most `max` steps; returns how many were taken.
+    fn steps<O: Objective + ?Sized>(
+        &mut self,
+        obj: &mut O,
+        opts: &LbfgsOptions,
+        max: usize,
+    ) -> usize {
+        let n = self.x.len();
+        let (mut d, mut alphas) = (vec![0.0; n], Vec::new());
+        let (mut xt, mut gt) = (vec![0.0; n], vec![0.0; n]);
+        let mut taken = 0;
+        while taken < max && norm_inf(&self.g) > opts.grad_tol {
+            if self.memory.is_empty() {
+                return taken;
+            }
+            two_loop(&self.memory, &self.g, &mut d, &mut alphas);
+            if !all_finite(&d) {
+                return taken;
+            }
+            let g0 = norm2(&self.g);
+            let mut alpha = 1.0;
+            let mut accepted = None;
+            let noise = NOISE * self.f.abs().max(1.0);
+            for _ in 0..12 {
+                for i in 0..n {
+                    xt[i] = self.x[i] + alpha * d[i];
+                }
+                let ft = evaluate(obj, &xt, &mut gt, &mut self.evals);
+                if ft.is_finite() && all_finite(&gt) && ft <= self.f + noise && norm2(&gt) < g0 {
+                    accepted = Some(ft);
+                    break;
+                }
+                alpha *= 0.5;
+            }
+            let Some(ft) = accepted else {
+                return taken;
+            };
+            let s: Vec<f64> = xt.iter().zip(&self.x).map(|(a, b)| a - b).collect();
+            let y: Vec<f64> = gt.iter().zip(&self.g).map(|(a, b)| a - b).collect();
+            let sy = dot(&s, &y);
+            if sy.is_finite() && sy > CURVATURE_EPS * norm2(&s) * norm2(&y) {
+                if self.memory.len() >= opts.history.max(1) {
+                    self.memory.pop_front();
+                }
+                self.memory.push_back(Pair {
+                    s,
+                    y,
+                    rho: 1.0 / sy,
+                });
+            }
+            std::mem::swap(&mut self.x, &mut xt);
+            std::mem::swap(&mut self.g, &mut gt);
+            self.f = ft;
+            taken += 1;
+        }
+        taken
+    }
 }
 
 #[cfg(test)]
