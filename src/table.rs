@@ -7,7 +7,7 @@
 use anyhow::{anyhow, bail, Result};
 
 /// Names of the built-in data sets, used as `builtin:{name}`.
-pub const BUILTINS: &[&str] = &["iris", "tutorial"];
+pub const BUILTINS: &[&str] = &["iris", "faithful", "penguins", "wine", "tutorial"];
 
 const BUILTIN_PREFIX: &str = "builtin:";
 
@@ -51,9 +51,6 @@ fn grid(spec: &str, range: &str) -> Result<Vec<f64>> {
     }
     Ok((0..n as usize).map(|i| start + i as f64 * step).collect())
 }
-
-/// Fisher's iris data (150 rows, 4 numeric columns and a `species` label column).
-const IRIS_CSV: &str = bgmm::datasets::IRIS_CSV;
 
 /// The 5 one-dimensional points of Pyro's Gaussian mixture model tutorial.
 const TUTORIAL_CSV: &str = "x\n0\n1\n10\n11\n12\n";
@@ -123,9 +120,9 @@ pub fn load(spec: &str, columns: Option<&[String]>) -> Result<Table> {
         return parse(spec, text.as_bytes(), columns);
     }
     if let Some(name) = spec.strip_prefix(BUILTIN_PREFIX) {
-        let text = match name {
-            "iris" => IRIS_CSV,
-            "tutorial" => TUTORIAL_CSV,
+        let text = match (name, bgmm::datasets::csv(name)) {
+            (_, Some(text)) => text,
+            ("tutorial", None) => TUTORIAL_CSV,
             _ => {
                 let available: Vec<String> = BUILTINS
                     .iter()
@@ -563,7 +560,7 @@ mod tests {
     #[test]
     fn iris_file_matches_builtin() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(&dir, "iris.csv", IRIS_CSV.as_bytes());
+        let path = write(&dir, "iris.csv", bgmm::datasets::IRIS_CSV.as_bytes());
         let from_file = load(&path, None).unwrap();
         let builtin = load("builtin:iris", None).unwrap();
         assert_eq!(from_file.source, path);
@@ -622,7 +619,7 @@ mod tests {
         let msg = load("builtin:foo", None).unwrap_err().to_string();
         assert_eq!(
             msg,
-            "unknown builtin data set 'builtin:foo' (available: builtin:iris, builtin:tutorial)"
+            "unknown builtin data set 'builtin:foo' (available: builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial)"
         );
     }
 
