@@ -223,8 +223,9 @@ pub struct FitArgs {
     /// Adam betas, b1,b2.
     #[arg(long, default_value = "0.8,0.99", value_name = "B1,B2")]
     pub(crate) betas: String,
-    /// Initial points: pyro (the tutorial's) or kmeans++.
-    #[arg(long, default_value = "pyro")]
+    /// Initial points: auto (Pyro's and k-means++ starts, then split and merge moves from the
+    /// best mode), pyro (the tutorial's only) or kmeans++.
+    #[arg(long, default_value = "auto")]
     pub(crate) init: String,
     /// Seed of the initial points.
     #[arg(long, default_value_t = 0)]
@@ -239,6 +240,13 @@ pub struct FitArgs {
     /// points and polish it on all of them; 0 searches on all the data.
     #[arg(long, default_value_t = 5000, value_name = "M")]
     pub(crate) subsample: usize,
+    /// The resolution the data were recorded to: auto (detected per column from its decimal
+    /// places, e.g. 0.1 for iris), one value for every column or one per column (R1,R2,…),
+    /// or off. A mode with a component narrower than resolution/√12 (the spread of rounding
+    /// itself) sits on tied values: it is set aside for the best mode without one, with a
+    /// warning; off keeps such modes.
+    #[arg(long, default_value = "auto", value_name = "auto|off|R[,R…]")]
+    pub(crate) resolution: String,
     /// Data larger than memory: start from the MAP of a random sample of the file, then take
     /// --sgd-steps Adam steps on minibatches of B rows read from the file (likelihood weighted
     /// by N/B), averaging the last half of the iterates; memory stays at the sample's size.
@@ -679,6 +687,12 @@ pub struct FitRecord {
     pub polish_iterations: usize,
     pub message: String,
     pub warnings: Vec<String>,
+    /// How the winning mode was found (`kmeans++ start #113, then merge 0+2, split 1`).
+    #[serde(default)]
+    pub strategy: String,
+    /// The resolution each column was taken to be recorded to (0: none).
+    #[serde(default)]
+    pub resolution: Vec<f64>,
     pub init_params: ShapedParams,
     pub model: ModelSpec,
     pub data: DataInfo,
@@ -708,10 +722,44 @@ pub struct FitOptionsRecord {
     pub seed: u64,
     #[serde(default)]
     pub subsample: usize,
+    /// `--resolution` as given (fits written before it existed: `off`).
+    #[serde(default = "off")]
+    pub resolution: String,
 }
 
 fn one() -> usize {
     1
+}
+
+fn off() -> String {
+    "off".into()
+}
+
+/// `--resolution`: `auto`, `off` (or 0), one value for every column or one per column (the
+/// library checks their number against the data's columns).
+pub(crate) fn parse_resolution(s: &str) -> Result<bgmm::map::Resolution> {
+    use bgmm::map::Resolution;
+    match s.trim() {
+        "auto" => return Ok(Resolution::Auto),
+        "off" | "0" => return Ok(Resolution::Off),
+        _ => {}
+    }
+    let bad = |v: &str| {
+        anyhow!(
+            "--resolution: '{v}' is not auto, off or a number at least 0 (one, or one per column)"
+        )
+    };
+    let values = s
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| bad(v.trim()))
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(Resolution::Given(values))
 }
 
 fn parse_betas(s: &str) -> Result<(f64, f64)> {
@@ -769,8 +817,13 @@ pub(crate) fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<
 
 impl FitArgs {
     /// The fit's options from the flags (`subsample`: the search's subsample size).
-    pub(crate) fn options(&self, betas: (f64, f64), init: Init, subsample: usize) -> FitOptions {
-        FitOptions {
+    pub(crate) fn options(
+        &self,
+        betas: (f64, f64),
+        init: Init,
+        subsample: usize,
+    ) -> Result<FitOptions> {
+        Ok(FitOptions {
             restarts: self.restarts,
             candidates: self.candidates,
             init,
@@ -781,8 +834,9 @@ impl FitArgs {
             grad_tol: self.grad_tol,
             seed: self.seed,
             subsample,
+            resolution: parse_resolution(&self.resolution)?,
             ..FitOptions::default()
-        }
+        })
     }
 }
 
@@ -800,6 +854,15 @@ impl FitOptionsRecord {
             grad_tol: opts.grad_tol,
             seed: opts.seed,
             subsample,
+            resolution: match &opts.resolution {
+                bgmm::map::Resolution::Auto => "auto".into(),
+                bgmm::map::Resolution::Off => "off".into(),
+                bgmm::map::Resolution::Given(v) => v
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
         }
     }
 }
@@ -825,13 +888,13 @@ pub(crate) fn emit_fit(output: &OutputArgs, record: &FitRecord, text: &str) -> R
 fn cmd_fit(a: FitArgs) -> Result<()> {
     let betas = parse_betas(&a.betas)?;
     let init = Init::parse(&a.init)
-        .ok_or_else(|| anyhow!("--init: unknown '{}' (known: pyro, kmeans++)", a.init))?;
+        .ok_or_else(|| anyhow!("--init: unknown '{}' (known: auto, pyro, kmeans++)", a.init))?;
     if let Some(b) = a.minibatch {
         return crate::minibatch::fit_minibatch(&a, b, betas, init);
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
-    let opts = a.options(betas, init, a.subsample);
+    let opts = a.options(betas, init, a.subsample)?;
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
     if let Ok(style) =
@@ -849,7 +912,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
     bar.finish_and_clear();
     let f = f.map_err(|e| match e {
-        bgmm::Error::Data(m) | bgmm::Error::Unbounded(m) => {
+        bgmm::Error::Data(m) | bgmm::Error::Unbounded(m) | bgmm::Error::NoProperMode(m) => {
             anyhow!("data '{}' and {origin}: {m}", a.input.data)
         }
         other => anyhow!("{other}"),
@@ -865,6 +928,8 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         polish_iterations: f.polish_iterations,
         message: f.message.clone(),
         warnings: f.warnings.clone(),
+        strategy: f.strategy.clone(),
+        resolution: f.resolution.clone(),
         init_params: f.init_params.shaped(&model),
         model: model.spec().clone(),
         data: DataInfo {

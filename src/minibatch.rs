@@ -119,7 +119,7 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
         bail!("--sgd-lr must be positive and finite, got {}", a.sgd_lr);
     }
     let spec = &a.input.data;
-    let opts = a.options(betas, init, 0);
+    let opts = a.options(betas, init, 0)?;
     let Start {
         src,
         model,
@@ -172,6 +172,8 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
             a.sgd_steps
         ),
         warnings: start.warnings.clone(),
+        strategy: start.strategy.clone(),
+        resolution: start.resolution.clone(),
         init_params: start.params.shaped(&model),
         model: model.spec().clone(),
         data: DataInfo {

@@ -190,6 +190,22 @@ pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String
         rec.options.betas[1],
         f.polish_iterations
     );
+    let _ = writeln!(s, "  the mode came from: {}", f.strategy);
+    let recorded: Vec<String> = rec
+        .data
+        .columns
+        .iter()
+        .zip(&f.resolution)
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(c, r)| format!("{c} to {r}"))
+        .collect();
+    if !recorded.is_empty() {
+        let _ = writeln!(
+            s,
+            "  data recorded to a resolution ({}): modes with a component narrower than resolution/√12 are set aside (--resolution off keeps them)",
+            recorded.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",

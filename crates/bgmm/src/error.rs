@@ -27,6 +27,11 @@ pub enum Error {
     /// component, the point, the prior and the remedy.
     #[error("{0}")]
     Unbounded(String),
+    /// Every mode the MAP search found is an artefact of the data's rounding (a component
+    /// narrower than the resolution the data were recorded to); the message names the
+    /// component and the remedy.
+    #[error("{0}")]
+    NoProperMode(String),
 }
 
 /// Result alias of the library.

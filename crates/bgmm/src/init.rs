@@ -7,21 +7,25 @@ use crate::data::{mean_var, sample_var, Data};
 use crate::model::{Model, Sharing};
 use crate::params::Params;
 
-/// How restarts pick their initial point.
+/// How the MAP search picks its initial points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Init {
+    /// Several strategies: Pyro's and k-means++ starts, then split and merge moves from the
+    /// best mode found (see [`crate::map`]).
+    #[default]
+    Auto,
     /// Pyro's tutorial: uniform weights, every scale `sqrt(var / 2)`, the locations K distinct
     /// data points drawn at random.
-    #[default]
     Pyro,
     /// k-means++ seeding, then Lloyd iterations; weights and scales from the clusters.
     KMeansPlusPlus,
 }
 
 impl Init {
-    /// Parse `pyro` or `kmeans++`.
+    /// Parse `auto`, `pyro` or `kmeans++`.
     pub fn parse(s: &str) -> Option<Init> {
         match s {
+            "auto" => Some(Init::Auto),
             "pyro" => Some(Init::Pyro),
             "kmeans++" | "kmeans" | "k-means++" => Some(Init::KMeansPlusPlus),
             _ => None,
@@ -31,6 +35,7 @@ impl Init {
     /// The name on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            Init::Auto => "auto",
             Init::Pyro => "pyro",
             Init::KMeansPlusPlus => "kmeans++",
         }
@@ -78,7 +83,7 @@ fn init_scales(model: &Model, data: &Data) -> Vec<f64> {
 
 /// Make the locations strictly increasing on the first dimension (for `ordered` models):
 /// components are sorted by it and ties are pulled apart by a small fraction of the spread.
-fn order_locs(model: &Model, p: &mut Params, spread: f64) {
+pub(crate) fn order_locs(model: &Model, p: &mut Params, spread: f64) {
     let (k, d) = (model.k, model.d);
     let mut perm: Vec<usize> = (0..k).collect();
     perm.sort_by(|&a, &b| p.locs[a * d].total_cmp(&p.locs[b * d]));
@@ -239,11 +244,12 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
     p
 }
 
-/// The initial point of restart `r` under `seed`.
+/// The initial point of restart `r` under `seed` (`Auto` starts as `Pyro`; the search adds
+/// the other strategies' starts itself).
 pub fn initial_point(model: &Model, data: &Data, init: Init, seed: u64, r: usize) -> Params {
     let mut rng = restart_rng(seed, r);
     match init {
-        Init::Pyro => pyro_init(model, data, &mut rng),
+        Init::Pyro | Init::Auto => pyro_init(model, data, &mut rng),
         Init::KMeansPlusPlus => kmeans_init(model, data, &mut rng),
     }
 }

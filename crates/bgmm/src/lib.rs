@@ -32,6 +32,7 @@ pub mod init;
 pub mod kernel;
 pub mod map;
 pub mod model;
+pub mod moves;
 pub mod nuts;
 pub mod optim;
 pub mod params;

@@ -56,13 +56,61 @@ pub struct FitOptions {
     /// on m evenly spaced points (their likelihood weighted by N/m) and only the final L-BFGS
     /// polish on all the data; 0: always all the data.
     pub subsample: usize,
+    /// The resolution the data were recorded to: a mode with a component narrower than
+    /// it (a standard deviation below `resolution/√12`, the spread of rounding itself) is
+    /// set aside as a collapse on tied values.
+    pub resolution: Resolution,
+}
+
+/// The resolution each column was recorded to (see [`FitOptions::resolution`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Resolution {
+    /// Detected from the data ([`crate::data::resolution`]).
+    #[default]
+    Auto,
+    /// None: every mode counts, however narrow its components.
+    Off,
+    /// One value per column, or one for every column (0: none).
+    Given(Vec<f64>),
+}
+
+impl Resolution {
+    /// The resolution of each column of `data`, 0 where there is none.
+    pub fn per_column(&self, data: &Data) -> Result<Vec<f64>> {
+        Ok(match self {
+            Resolution::Off => vec![0.0; data.d()],
+            Resolution::Auto => (0..data.d())
+                .map(|j| crate::data::resolution(data.col(j)).unwrap_or(0.0))
+                .collect(),
+            Resolution::Given(r) if r.len() == 1 => {
+                Resolution::Given(vec![r[0]; data.d()]).per_column(data)?
+            }
+            Resolution::Given(r) => {
+                if r.len() != data.d() {
+                    return Err(Error::Option(format!(
+                        "--resolution has {} value{} but the data have {} column{}",
+                        r.len(),
+                        if r.len() == 1 { "" } else { "s" },
+                        data.d(),
+                        if data.d() == 1 { "" } else { "s" }
+                    )));
+                }
+                if let Some(v) = r.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                    return Err(Error::Option(format!(
+                        "--resolution must be finite and at least 0, got {v}"
+                    )));
+                }
+                r.clone()
+            }
+        })
+    }
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
         FitOptions {
             restarts: 100,
-            init: Init::Pyro,
+            init: Init::Auto,
             candidates: 10,
             steps: 200,
             lr: 0.1,
@@ -72,6 +120,7 @@ impl Default for FitOptions {
             max_polish_iter: 2000,
             seed: 0,
             subsample: 5_000,
+            resolution: Resolution::Auto,
         }
     }
 }
@@ -155,8 +204,14 @@ pub struct Fit {
     pub history: History,
     /// Warnings about the mode: an empty component, a component sitting on a single point
     /// (where the prior keeps the density bounded), a local mode of a density that is
-    /// unbounded elsewhere (so that no MAP exists).
+    /// unbounded elsewhere (so that no MAP exists), modes set aside.
     pub warnings: Vec<String>,
+    /// The resolution each column was taken to be recorded to (0: none), from
+    /// [`FitOptions::resolution`].
+    pub resolution: Vec<f64>,
+    /// How the winner was found: its start's kind and number, then the split and merge
+    /// moves that improved on it (`pyro start #6, then merge 0+2, split 1`).
+    pub strategy: String,
 }
 
 fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
@@ -199,7 +254,15 @@ pub fn reference_point(
     opts: &FitOptions,
 ) -> Result<(Fit, Option<String>)> {
     let f = search_end(model, data, opts, &|_| {})?;
-    let dg = diagnose(model, data, 1.0, &f.params, f.loss, &spreads(data));
+    let dg = diagnose(
+        model,
+        data,
+        1.0,
+        &f.params,
+        f.loss,
+        &spreads(data),
+        &f.resolution,
+    );
     match (dg.tier, &dg.error) {
         (Tier::Degenerate, Some(Error::Unbounded(why))) if !dg.improper => {
             let why = why.clone();
@@ -208,7 +271,13 @@ pub fn reference_point(
         (Tier::Degenerate, Some(Error::Unbounded(why))) => Err(Error::Unbounded(format!(
             "{why}; the posterior is improper there too (its mass near the collapse is infinite), so it cannot be sampled either"
         ))),
-        _ => finish_diagnosed(model, data, 1.0, f, dg).map(|f| (f, None)),
+        // a component on tied values is a fine place for a chain to start
+        (Tier::Unresolved, _) => {
+            let mut f = f;
+            f.warnings.extend(dg.unresolved);
+            Ok((f, None))
+        }
+        _ => finish_diagnosed(model, data, 1.0, f, dg, opts).map(|f| (f, None)),
     }
 }
 
@@ -221,7 +290,7 @@ pub fn fit_with_progress(
     progress: &(dyn Fn(FitProgress) + Sync),
 ) -> Result<Fit> {
     let f = search_end(model, data, opts, progress)?;
-    finish(model, data, 1.0, f)
+    finish(model, data, 1.0, f, opts)
 }
 
 /// The MAP search's end point on all of `data`, checked options and data first; badly scaled
@@ -234,9 +303,10 @@ fn search_end(
 ) -> Result<Fit> {
     opts.validate()?;
     check_data(model, data)?;
+    let resolution = opts.resolution.per_column(data)?;
     match badly_scaled(data) {
-        Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c),
-        None => fit_scaled_well(model, data, opts, progress),
+        Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c, &resolution),
+        None => fit_scaled_well(model, data, opts, progress, &resolution),
     }
 }
 
@@ -287,13 +357,16 @@ fn fit_standardised(
     progress: &(dyn Fn(FitProgress) + Sync),
     shift: &[f64],
     c: f64,
+    resolution: &[f64],
 ) -> Result<Fit> {
     let std_model = model.standardised(shift, c)?;
     let cols = (0..data.d())
         .map(|j| data.col(j).iter().map(|x| (x - shift[j]) / c).collect())
         .collect();
     let std_data = Data::from_columns(cols)?;
-    let mut f = fit_scaled_well(&std_model, &std_data, opts, progress)?;
+    let std_resolution: Vec<f64> = resolution.iter().map(|r| r / c).collect();
+    let mut f = fit_scaled_well(&std_model, &std_data, opts, progress, &std_resolution)?;
+    f.resolution = resolution.to_vec();
     let back = |p: &Params| Params {
         weights: p.weights.clone(),
         locs: p
@@ -328,6 +401,7 @@ fn fit_scaled_well(
     data: &Data,
     opts: &FitOptions,
     progress: &(dyn Fn(FitProgress) + Sync),
+    resolution: &[f64],
 ) -> Result<Fit> {
     let n = data.n();
     // at least 200 points per component in the subsample
@@ -339,7 +413,7 @@ fn fit_scaled_well(
             .collect();
         let sub = Data::from_columns(cols)?;
         let weight = n as f64 / m as f64;
-        let mut f = search(model, &sub, weight, opts, progress)?;
+        let mut f = search(model, &sub, weight, opts, progress, resolution)?;
         progress(FitProgress {
             stage: "polish on all the data",
             done: 0,
@@ -349,8 +423,9 @@ fn fit_scaled_well(
         let t = Transform::new(model);
         let x = t.pack(&f.params);
         let dens = MixtureDensity::new(model, data, false);
-        let run = polish(&dens, x, opts, &mut f.history);
-        let run = refine(&dens, run, opts, &mut f.history);
+        let guard = Guard::new(model, n as f64, resolution);
+        let run = polish(&dens, &guard, x, opts, &mut f.history);
+        let run = refine(&dens, &guard, run, opts, &mut f.history);
         f.history.subsample = Some(m);
         f.params = t.params(&run.x);
         f.loss = run.loss;
@@ -360,7 +435,7 @@ fn fit_scaled_well(
         f.message = run.message;
         return Ok(f);
     }
-    search(model, data, 1.0, opts, progress)
+    search(model, data, 1.0, opts, progress, resolution)
 }
 
 /// [`fit`] with the likelihood weighted by `weight`: `data` is a sample standing for
@@ -373,8 +448,9 @@ pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) 
             "the likelihood's weight must be positive and finite, got {weight}"
         )));
     }
-    let f = search(model, data, weight, opts, &|_| {})?;
-    finish(model, data, weight, f)
+    let resolution = opts.resolution.per_column(data)?;
+    let f = search(model, data, weight, opts, &|_| {}, &resolution)?;
+    finish(model, data, weight, f, opts)
 }
 
 /// Options of [`stochastic`].
@@ -449,53 +525,102 @@ pub fn stochastic<L: LogDensity + ?Sized>(
     Ok((if n_avg > 0 { avg } else { x }, losses))
 }
 
-/// Restarts, candidates, the winner: [`fit`] on `data` whose likelihood has weight `weight`.
+/// Restarts, candidates, moves, the winner: [`fit`] on `data` whose likelihood has weight
+/// `weight`.
+///
+/// 1. Initial points: `opts.restarts` of `opts.init`'s kind screened by their loss, the best
+///    `opts.candidates` kept. `Init::Auto` keeps the best half of the candidates from Pyro's
+///    starts and the other half from distinct k-means++ starts (a fifth as many restarts).
+/// 2. Each candidate is optimised (Adam, then the L-BFGS polish) and diagnosed.
+/// 3. With `Init::Auto`, split and merge moves ([`crate::moves`]) from the best candidate,
+///    each polished, for as long as one improves on it.
+///
+/// The winner is the lowest loss among proper modes (no component emptied or narrower than
+/// the data's resolution, no scale collapsed on a point where the density is unbounded);
+/// else among modes with an empty component; the others only if every candidate is one, and
+/// then `finish` says so.
 fn search(
     model: &Model,
     data: &Data,
     weight: f64,
     opts: &FitOptions,
     progress: &(dyn Fn(FitProgress) + Sync),
+    resolution: &[f64],
 ) -> Result<Fit> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let done = AtomicUsize::new(0);
     let dens = MixtureDensity::new(model, data, false).with_weight(weight);
     let t = Transform::new(model);
+    let guard = Guard::new(model, data.n() as f64 * weight, resolution);
+    let spread = spreads(data);
 
     // 1. screen the restarts by initial loss
-    let inits: Vec<(Params, f64)> = (0..opts.restarts)
-        .into_par_iter()
-        .map(|r| {
-            let p = initial_point(model, data, opts.init, opts.seed, r);
-            let loss = -dens.logp(&t.pack(&p));
-            progress(FitProgress {
-                stage: "restarts",
-                done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                total: opts.restarts,
-            });
-            (p, loss)
-        })
-        .collect();
+    let kinds: Vec<(Init, usize, usize)> = match opts.init {
+        Init::Auto => {
+            let pyro = knob("NP", opts.candidates.div_ceil(2));
+            vec![
+                (Init::Pyro, opts.restarts, pyro),
+                (
+                    Init::KMeansPlusPlus,
+                    knob("KR", opts.restarts.div_ceil(5)),
+                    knob("NK", opts.candidates - opts.candidates.div_ceil(2)),
+                ),
+            ]
+        }
+        one => vec![(one, opts.restarts, opts.candidates)],
+    };
+    let total: usize = kinds.iter().map(|k| k.1).sum();
+    let done = AtomicUsize::new(0);
+    let mut inits: Vec<(Params, f64)> = Vec::with_capacity(total);
+    let mut origin: Vec<Init> = Vec::with_capacity(total);
+    let mut order: Vec<usize> = Vec::new();
+    for &(init, restarts, keep) in &kinds {
+        let first = inits.len();
+        let batch: Vec<(Params, f64)> = (first..first + restarts)
+            .into_par_iter()
+            .map(|r| {
+                let mut p = initial_point(model, data, init, opts.seed, r);
+                lift_scales(model, &mut p, resolution);
+                let loss = -dens.logp(&t.pack(&p));
+                progress(FitProgress {
+                    stage: "restarts",
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    total,
+                });
+                (p, loss)
+            })
+            .collect();
+        inits.extend(batch);
+        origin.extend(std::iter::repeat_n(init, restarts));
+        let mut mine: Vec<usize> = (first..inits.len())
+            .filter(|&i| inits[i].1.is_finite())
+            .collect();
+        mine.sort_by(|&a, &b| inits[a].1.total_cmp(&inits[b].1).then(a.cmp(&b)));
+        // the same start twice (k-means++ often converges to one partition) is kept once
+        let mut kept: Vec<usize> = Vec::new();
+        for i in mine {
+            if kept.len() == keep {
+                break;
+            }
+            if !kept.iter().any(|&j| inits[j].0 == inits[i].0) {
+                kept.push(i);
+            }
+        }
+        order.extend(kept);
+    }
     let restart_loss: Vec<f64> = inits.iter().map(|(_, l)| *l).collect();
-    let mut order: Vec<usize> = (0..inits.len())
-        .filter(|&i| restart_loss[i].is_finite())
-        .collect();
     if order.is_empty() {
         return Err(Error::Numerical(format!(
-            "no finite initial loss in {} restarts: the data are too far from what the priors allow",
-            opts.restarts
+            "no finite initial loss in {total} restarts: the data are too far from what the priors allow"
         )));
     }
-    order.sort_by(|&a, &b| restart_loss[a].total_cmp(&restart_loss[b]).then(a.cmp(&b)));
-    order.truncate(opts.candidates.max(1));
 
-    // 2. optimise the best candidates fully; each is deterministic, so running them in
-    // parallel changes nothing but the wall time
+    // 2. optimise the candidates fully; each is deterministic, so running them in parallel
+    // changes nothing but the wall time
     let done = AtomicUsize::new(0);
     let runs: Vec<Run> = order
         .par_iter()
         .map(|&r| {
-            let run = optimise(model, &dens, &t, &inits[r].0, opts);
+            let run = optimise(model, &dens, &guard, &t, &inits[r].0, opts);
             progress(FitProgress {
                 stage: "candidates",
                 done: done.fetch_add(1, Ordering::Relaxed) + 1,
@@ -509,33 +634,85 @@ fn search(
         .zip(&runs)
         .map(|(&r, run)| (r, run.loss))
         .collect();
-    // the winner: the lowest loss among proper modes (no empty component, no scale collapsed
-    // on a point where the density is unbounded); else among those with an empty component;
-    // a candidate where the density is unbounded (a collapse the prior does not stop) or not
-    // finite only if every candidate is one, and then `finish` says so
-    let spread = spreads(data);
-    let tiers: Vec<Tier> = runs
+    let diagnoses: Vec<Diagnosis> = runs
         .iter()
-        .map(|run| diagnose(model, data, weight, &t.params(&run.x), run.loss, &spread).tier)
-        .collect();
-    let w = (0..runs.len())
-        .min_by(|&a, &b| {
-            tiers[a]
-                .cmp(&tiers[b])
-                .then(runs[a].loss.total_cmp(&runs[b].loss))
-                .then(a.cmp(&b))
+        .map(|run| {
+            let p = t.params(&run.x);
+            diagnose(model, data, weight, &p, run.loss, &spread, resolution)
         })
+        .collect();
+    let mut passed: Vec<(f64, Tier, Option<String>)> = runs
+        .iter()
+        .zip(&diagnoses)
+        .map(|(r, d)| (r.loss, d.tier, d.why()))
+        .collect();
+    let mut ends: Vec<End> = runs
+        .into_iter()
+        .zip(diagnoses)
+        .zip(&order)
+        .map(|((run, dg), &r)| End {
+            strategy: format!("{} start #{r}", origin[r].name()),
+            run,
+            dg,
+            start: r,
+        })
+        .collect();
+
+    // 3. split and merge moves from the best few distinct end points, while one improves
+    if opts.init == Init::Auto && opts.polish {
+        let mut firsts: Vec<usize> = (0..ends.len()).collect();
+        firsts.sort_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)));
+        let mut from: Vec<usize> = Vec::new();
+        for i in firsts {
+            if from.len() == knob("MF", MOVE_FROM) {
+                break;
+            }
+            let e = &ends[i];
+            if e.dg.tier == Tier::Degenerate
+                || from
+                    .iter()
+                    .any(|&j| same_loss(ends[j].run.loss, e.run.loss))
+            {
+                continue;
+            }
+            from.push(i);
+        }
+        let mover = Mover {
+            model,
+            data,
+            weight,
+            dens: &dens,
+            guard: &guard,
+            t: &t,
+            spread: &spread,
+            resolution,
+            opts,
+            progress,
+        };
+        for i in from {
+            let improved = mover.improve(&ends[i], &mut passed);
+            ends.extend(improved);
+        }
+    }
+    let w = (0..ends.len())
+        .min_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)))
         .expect("at least one candidate");
-    let best_restart = order[w];
-    let mut run = runs.into_iter().nth(w).expect("index in range");
+    let End {
+        mut run,
+        dg,
+        start: best_restart,
+        strategy,
+    } = ends.swap_remove(w);
     let mut history = std::mem::take(&mut run.history);
     history.restart_loss = restart_loss;
     history.candidate_loss = candidate_loss;
-    if tiers[w] != Tier::Degenerate {
-        run = refine(&dens, run, opts, &mut history);
+    let warnings = set_aside(&passed, run.loss, dg.tier);
+    if dg.tier != Tier::Degenerate {
+        run = refine(&dens, &guard, run, opts, &mut history);
     }
     Ok(Fit {
-        params: t.params(&run.x),
+        // the components in order of their first location, whatever start found them
+        params: in_location_order(model, &t.params(&run.x)),
         loss: run.loss,
         converged: run.converged,
         grad_norm: run.grad_norm,
@@ -545,8 +722,320 @@ fn search(
         polish_iterations: run.polish_iterations,
         message: run.message,
         history,
-        warnings: Vec::new(),
+        warnings,
+        resolution: resolution.to_vec(),
+        strategy,
     })
+}
+
+/// An end point of the search: the run, its diagnosis, the restart it came from and how.
+struct End {
+    run: Run,
+    dg: Diagnosis,
+    start: usize,
+    strategy: String,
+}
+
+impl End {
+    /// Which of two end points is the better mode: the lower tier, then the lower loss;
+    /// of losses within rounding of each other (one mode reached twice) the one that
+    /// converged (then the one found first).
+    fn cmp(&self, other: &End) -> std::cmp::Ordering {
+        let (ra, rb) = (&self.run, &other.run);
+        self.dg
+            .tier
+            .cmp(&other.dg.tier)
+            .then(if same_loss(ra.loss, rb.loss) {
+                rb.converged.cmp(&ra.converged)
+            } else {
+                ra.loss.total_cmp(&rb.loss)
+            })
+    }
+}
+
+/// Two losses equal to rounding: one mode reached twice.
+fn same_loss(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-10 * a.abs().max(1.0)
+}
+
+/// A tuning knob read from the environment (temporary, for measuring the search).
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(format!("BGMM_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What split and merge moves need.
+struct Mover<'a> {
+    model: &'a Model,
+    data: &'a Data,
+    weight: f64,
+    dens: &'a MixtureDensity<'a>,
+    guard: &'a Guard,
+    t: &'a Transform<'a>,
+    spread: &'a [f64],
+    resolution: &'a [f64],
+    opts: &'a FitOptions,
+    progress: &'a (dyn Fn(FitProgress) + Sync),
+}
+
+impl Mover<'_> {
+    /// Rounds of moves from `end`, each polished, the best taken while it improves on the
+    /// last; the improved end point, if any. Every move's end goes to `passed`.
+    fn improve(&self, end: &End, passed: &mut Vec<(f64, Tier, Option<String>)>) -> Option<End> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (model, t) = (self.model, self.t);
+        let mut best: Option<End> = None;
+        for _ in 0..knob("MR", MOVE_ROUNDS) {
+            let cur = best.as_ref().unwrap_or(end);
+            let p = t.params(&cur.run.x);
+            let n = self.data.n() as f64 * self.weight;
+            let bad = bad_components(model, &p, n, self.resolution);
+            let tries: Vec<_> =
+                crate::moves::moves(model, self.data, &p, &bad, knob("MP", MOVE_PAIRS))
+                    .into_iter()
+                    .filter(|m| self.guard.admits(t, &t.pack(&m.params)))
+                    .collect();
+            let done = AtomicUsize::new(0);
+            // each move screened by a short polish; the best then polished fully
+            let short = FitOptions {
+                max_polish_iter: knob("MI", MOVE_POLISH),
+                ..self.opts.clone()
+            };
+            let results: Vec<End> = tries
+                .par_iter()
+                .map(|m| {
+                    let mut h = History::default();
+                    let run = polish(self.dens, self.guard, t.pack(&m.params), &short, &mut h);
+                    let dg = diagnose(
+                        model,
+                        self.data,
+                        self.weight,
+                        &t.params(&run.x),
+                        run.loss,
+                        self.spread,
+                        self.resolution,
+                    );
+                    (self.progress)(FitProgress {
+                        stage: "split and merge moves",
+                        done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total: tries.len(),
+                    });
+                    End {
+                        strategy: format!("{}, then {}", cur.strategy, m.what),
+                        run,
+                        dg,
+                        start: cur.start,
+                    }
+                })
+                .collect();
+            passed.extend(results.iter().map(|e| (e.run.loss, e.dg.tier, e.dg.why())));
+            let Some(b) =
+                (0..results.len()).min_by(|&a, &b| results[a].cmp(&results[b]).then(a.cmp(&b)))
+            else {
+                break;
+            };
+            let cand = &results[b];
+            let improves = cand.dg.tier < cur.dg.tier
+                || (cand.dg.tier == cur.dg.tier
+                    && cand.run.loss < cur.run.loss - 1e-9 * cur.run.loss.abs().max(1.0));
+            if !improves {
+                break;
+            }
+            let mut next = results.into_iter().nth(b).expect("index in range");
+            let mut h = cur.run.history.clone();
+            let run = polish(self.dens, self.guard, next.run.x, self.opts, &mut h);
+            next.dg = diagnose(
+                model,
+                self.data,
+                self.weight,
+                &t.params(&run.x),
+                run.loss,
+                self.spread,
+                self.resolution,
+            );
+            let screened = next.run.polish_iterations;
+            next.run = run;
+            next.run.history = h;
+            next.run.steps = cur.run.steps;
+            next.run.polish_iterations += screened + cur.run.polish_iterations;
+            passed.push((next.run.loss, next.dg.tier, next.dg.why()));
+            if next.cmp(cur) != std::cmp::Ordering::Less {
+                break;
+            }
+            best = Some(next);
+        }
+        best
+    }
+}
+
+/// `p` with its components in increasing order of their first location (ties in their
+/// order): an answer that does not depend on which start found the mode.
+fn in_location_order(model: &Model, p: &Params) -> Params {
+    let d = model.d;
+    let mut perm: Vec<usize> = (0..model.k).collect();
+    perm.sort_by(|&a, &b| p.locs[a * d].total_cmp(&p.locs[b * d]).then(a.cmp(&b)));
+    p.permuted(model, &perm)
+}
+
+/// Rounds of split and merge moves at most.
+const MOVE_ROUNDS: usize = 4;
+/// Split and merge moves start from this many distinct end points of the candidates.
+const MOVE_FROM: usize = 1;
+/// L-BFGS iterations of the short polish that screens the moves.
+const MOVE_POLISH: usize = 50;
+/// Pairs of components tried for a merge in each round (the most overlapping).
+const MOVE_PAIRS: usize = 3;
+
+/// Components of `p` that are no proper part of a mode: less than one point's share of the
+/// weight, or narrower than the resolution.
+fn bad_components(model: &Model, p: &Params, n: f64, resolution: &[f64]) -> Vec<usize> {
+    let share = one_point_share(model, n);
+    (0..model.k)
+        .filter(|&c| {
+            emptied(model, c, p.weights[c], share)
+                || (0..model.d).any(|j| {
+                    let i = model.sharing.index(c, j, model.d);
+                    p.scales[i] < narrowest(model, resolution, i)
+                })
+        })
+        .collect()
+}
+
+/// Initial scales at least twice the narrowest the resolution allows (k-means++ floors a
+/// cluster of tied values at a tiny spread).
+fn lift_scales(model: &Model, p: &mut Params, resolution: &[f64]) {
+    for (i, s) in p.scales.iter_mut().enumerate() {
+        *s = s.max(2.0 * narrowest(model, resolution, i));
+    }
+}
+
+/// The warning for end points of the search (loss, tier, why) that reached a lower loss than
+/// the winner's (`loss`, `tier`) but were passed over as no proper mode (a component emptied
+/// where the density is unbounded, narrower than the data's resolution, or collapsed on a
+/// point).
+fn set_aside(passed: &[(f64, Tier, Option<String>)], loss: f64, tier: Tier) -> Vec<String> {
+    let lower: Vec<&(f64, Tier, Option<String>)> = passed
+        .iter()
+        .filter(|(l, t, _)| *t > tier && *l < loss)
+        .collect();
+    let Some(first) = lower.first() else {
+        return Vec::new();
+    };
+    vec![format!(
+        "{} end point{} of the search with a lower loss (down to {:.6}) {} set aside as no proper mode; the first: {}",
+        lower.len(),
+        if lower.len() == 1 { "" } else { "s" },
+        lower.iter().map(|p| p.0).fold(f64::INFINITY, f64::min),
+        if lower.len() == 1 { "was" } else { "were" },
+        first.2.as_deref().unwrap_or("not finite"),
+    )]
+}
+
+/// The edges a proper mode keeps clear of, on the unconstrained space: a weight far below
+/// one point's share where the Dirichlet density is unbounded (concentration below 1, so
+/// that an optimiser runs off to the edge of the simplex), and a scale far below the data's
+/// resolution (a collapse on tied values). Beyond them the search's objective is +∞: a line
+/// search steps back, so that a polish stays in the basin it started in, and Adam stops.
+struct Guard {
+    /// Per component: the least log weight (−∞ where the concentration is at least 1).
+    min_logw: Vec<f64>,
+    /// Per free scale: the least log scale (−∞ without a resolution).
+    min_log_scale: Vec<f64>,
+}
+
+impl Guard {
+    /// The guard for `model` on `n` points (the likelihood's weight included), the data
+    /// recorded to `resolution` per column (0: none).
+    fn new(model: &Model, n: f64, resolution: &[f64]) -> Guard {
+        // a hundredth of what diagnose calls empty or unresolved: the guard stops runaways,
+        // diagnose judges the end points
+        let ln_share = one_point_share(model, n).ln();
+        let min_logw = model
+            .alpha
+            .iter()
+            .map(|&a| {
+                if a < 1.0 {
+                    ln_share - 100f64.ln()
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect();
+        let min_log_scale = (0..model.n_scales())
+            .map(|i| {
+                let t = narrowest(model, resolution, i);
+                if t > 0.0 {
+                    (0.01 * t).ln()
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect();
+        Guard {
+            min_logw,
+            min_log_scale,
+        }
+    }
+
+    /// Whether `x` is inside.
+    fn admits(&self, t: &Transform, x: &[f64]) -> bool {
+        let off = x.len() - self.min_log_scale.len();
+        if x[off..].iter().zip(&self.min_log_scale).any(|(v, m)| v < m) {
+            return false;
+        }
+        if self.min_logw.iter().all(|m| *m == f64::NEG_INFINITY) {
+            return true;
+        }
+        let logw = t.unpack(x).logw;
+        logw.iter().zip(&self.min_logw).all(|(l, m)| l >= m)
+    }
+}
+
+/// Whether component `c`, of weight `w`, is empty at a mode: it holds `r` points where its
+/// weight is `(r + α − 1)·share` (`share`: [`one_point_share`]). Where the Dirichlet's
+/// concentration is below 1 the density grows without bound as the weight → 0, and a
+/// component is kept only while its weight is at least one point's share (`r + α − 1 ≥ 1`);
+/// else it is empty when it holds less than half a point.
+fn emptied(model: &Model, c: usize, w: f64, share: f64) -> bool {
+    let alpha = model.alpha[c];
+    if alpha < 1.0 {
+        w < share
+    } else {
+        w / share + 1.0 - alpha < 0.5
+    }
+}
+
+/// The weight of one point's responsibility at a mode: `1/(N + Σα − K)` (at a mode, a
+/// component holding `r` points has weight `(r + α − 1)/(N + Σα − K)`).
+fn one_point_share(model: &Model, n: f64) -> f64 {
+    let excess: f64 = model.alpha.iter().map(|a| a - 1.0).sum();
+    1.0 / (n + excess).max(1.0)
+}
+
+/// The narrowest standard deviation free scale `i` may have: `resolution/√12` (the spread
+/// of rounding itself) in the coarsest column it serves; 0 without a resolution.
+fn narrowest(model: &Model, resolution: &[f64], i: usize) -> f64 {
+    let (_, dims) = scale_users(model, i);
+    dims.iter().map(|&j| resolution[j]).fold(0.0, f64::max) / 12f64.sqrt()
+}
+
+/// The loss and its gradient on the unconstrained space, +∞ outside `guard`.
+fn objective<'a>(
+    dens: &'a MixtureDensity,
+    guard: &'a Guard,
+) -> impl FnMut(&[f64], &mut [f64]) -> f64 + 'a {
+    let t = dens.transform();
+    move |x: &[f64], g: &mut [f64]| -> f64 {
+        if !guard.admits(&t, x) {
+            g.iter_mut().for_each(|v| *v = 0.0);
+            return f64::INFINITY;
+        }
+        let lp = dens.logp_grad(x, g);
+        g.iter_mut().for_each(|v| *v = -*v);
+        -lp
+    }
 }
 
 /// One optimisation from an initial point.
@@ -561,10 +1050,11 @@ struct Run {
     history: History,
 }
 
-/// Adam from `init`, then the L-BFGS polish.
+/// Adam from `init` (stopping where it would leave `guard`), then the L-BFGS polish.
 fn optimise(
     model: &Model,
     dens: &MixtureDensity,
+    guard: &Guard,
     t: &Transform,
     init: &Params,
     opts: &FitOptions,
@@ -577,7 +1067,18 @@ fn optimise(
     let names = ["weights", "locs", "scale"];
     let mut norms: [Vec<f64>; 3] = Default::default();
     let mut best = (f64::INFINITY, x.clone());
-    for _ in 0..opts.steps {
+    let mut last = x.clone();
+    let n_steps = if opts.init == Init::Auto {
+        knob("AS", opts.steps)
+    } else {
+        opts.steps
+    };
+    for _ in 0..n_steps {
+        if !guard.admits(t, &x) {
+            x.copy_from_slice(&last);
+            break;
+        }
+        last.copy_from_slice(&x);
         let lp = dens.logp_grad(&x, &mut grad);
         let loss = -lp;
         if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
@@ -593,6 +1094,9 @@ fn optimise(
         }
         adam.step(&mut x, &grad);
     }
+    if !guard.admits(t, &x) {
+        x.copy_from_slice(&last);
+    }
     let steps = history.loss.len();
     for (name, v) in names.iter().zip(norms) {
         history.grad_norm.insert(name.to_string(), v);
@@ -603,7 +1107,7 @@ fn optimise(
         x = best.1.clone();
     }
 
-    let mut run = polish(dens, x, opts, &mut history);
+    let mut run = polish(dens, guard, x, opts, &mut history);
     run.steps = steps;
     run.history = history;
     run
@@ -611,13 +1115,15 @@ fn optimise(
 
 /// The L-BFGS polish from `x` (if `opts.polish`), its losses appended to
 /// `history.polish_loss`; returns the end point with its loss and gradient test.
-fn polish(dens: &MixtureDensity, x: Vec<f64>, opts: &FitOptions, history: &mut History) -> Run {
+fn polish(
+    dens: &MixtureDensity,
+    guard: &Guard,
+    x: Vec<f64>,
+    opts: &FitOptions,
+    history: &mut History,
+) -> Run {
     let dim = x.len();
-    let mut objective = |x: &[f64], g: &mut [f64]| -> f64 {
-        let lp = dens.logp_grad(x, g);
-        g.iter_mut().for_each(|v| *v = -*v);
-        -lp
-    };
+    let mut objective = objective(dens, guard);
     let f_now = {
         let mut g = vec![0.0; dim];
         objective(&x, &mut g)
@@ -664,8 +1170,25 @@ fn polish(dens: &MixtureDensity, x: Vec<f64>, opts: &FitOptions, history: &mut H
         grad_norm,
         steps: 0,
         polish_iterations,
-        message,
+        message: stop_message(converged, &message),
         history: History::default(),
+    }
+}
+
+/// Why a polish stopped, in agreement with the final gradient test: "gradient below
+/// tolerance" only when it passed at the end point, else the optimiser's reason and that
+/// the test failed.
+fn stop_message(converged: bool, reason: &str) -> String {
+    let (base, pins) = match reason.find("; ") {
+        Some(i) => (&reason[..i], &reason[i..]),
+        None => (reason, ""),
+    };
+    if converged {
+        format!("gradient below tolerance{pins}")
+    } else if base.starts_with("gradient below tolerance") {
+        format!("stopped short of the gradient test{pins}")
+    } else {
+        format!("{base}, gradient above tolerance{pins}")
     }
 }
 
@@ -691,15 +1214,17 @@ fn assess<F: FnMut(&[f64], &mut [f64]) -> f64>(
 
 /// The winner's polish, when the plain one ended short of the gradient test: see
 /// [`polish_harder`]. `run.history` is not used; the losses go to `history`.
-fn refine(dens: &MixtureDensity, mut run: Run, opts: &FitOptions, history: &mut History) -> Run {
+fn refine(
+    dens: &MixtureDensity,
+    guard: &Guard,
+    mut run: Run,
+    opts: &FitOptions,
+    history: &mut History,
+) -> Run {
     if !opts.polish || run.converged || !run.loss.is_finite() {
         return run;
     }
-    let mut objective = |x: &[f64], g: &mut [f64]| -> f64 {
-        let lp = dens.logp_grad(x, g);
-        g.iter_mut().for_each(|v| *v = -*v);
-        -lp
-    };
+    let mut objective = objective(dens, guard);
     let (x, iterations, message, pins) = polish_harder(
         dens,
         &mut objective,
@@ -715,7 +1240,7 @@ fn refine(dens: &MixtureDensity, mut run: Run, opts: &FitOptions, history: &mut 
         run.loss = loss;
         run.grad_norm = grad_norm;
         run.converged = converged;
-        run.message = message;
+        run.message = stop_message(converged, &message);
     }
     run.polish_iterations = iterations;
     run
@@ -861,7 +1386,9 @@ fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
         history.polish_loss.extend_from_slice(&r.history);
         iterations += r.iterations;
         message = format!("{} (preconditioned)", r.message);
-        if !(r.f.is_finite() && r.f <= f) {
+        // an end point that passed the gradient test may lie above the start by rounding only
+        let noise = 1e-12 * f.abs().max(1.0);
+        if !(r.f.is_finite() && (r.f <= f || (r.converged && r.f <= f + noise))) {
             break;
         }
         let mut xs: Vec<f64> = r.x.iter().zip(&root_h).map(|(v, h)| v / h).collect();
@@ -906,11 +1433,25 @@ enum Tier {
     /// No empty component, no scale collapsed on a point where the density is unbounded (a
     /// collapse the prior keeps bounded is a mode like any other, if a warned one).
     Proper,
-    /// An empty component: a mode at the edge of the simplex.
+    /// An empty component (less than one point's share of the weight) where the Dirichlet
+    /// density is bounded: a mode at the edge of the simplex.
     Edge,
-    /// A scale collapsed on a point where the density is unbounded, or a value that is not
+    /// A component narrower than the data's resolution: a collapse on tied values.
+    Unresolved,
+    /// A component emptied where the Dirichlet density is unbounded (concentration below
+    /// 1), a scale collapsed on a point where the density is unbounded, or a value that is not
     /// finite: no mode at all.
     Degenerate,
+}
+
+impl Diagnosis {
+    /// Why the point is no proper mode, if it is not.
+    fn why(&self) -> Option<String> {
+        self.error
+            .as_ref()
+            .map(|e| e.to_string())
+            .or_else(|| self.unresolved.clone())
+    }
 }
 
 /// What [`diagnose`] found at a point.
@@ -920,6 +1461,8 @@ struct Diagnosis {
     warnings: Vec<String>,
     /// Why the point is degenerate.
     error: Option<Error>,
+    /// Why the point is unresolved: the first component narrower than the resolution.
+    unresolved: Option<String>,
     /// The collapse is not integrable either: the posterior itself is improper there.
     improper: bool,
 }
@@ -1016,24 +1559,62 @@ fn diagnose(
     p: &Params,
     loss: f64,
     spread: &[f64],
+    resolution: &[f64],
 ) -> Diagnosis {
     let mut warnings = Vec::new();
     let names = model.constrained_names();
     let scale_name = |i: usize| names[model.k + model.k * model.d + i].clone();
     let mut tier = Tier::Proper;
     let mut error = None;
+    let mut unresolved = None;
     let mut improper = false;
+    let n = data.n() as f64 * weight;
+    let share = one_point_share(model, n);
+    // said after a collapsed scale, the more basic fault, if there is one
+    let mut emptied_error = None;
     for (c, &wt) in p.weights.iter().enumerate() {
-        if wt < 1e-8 {
-            tier = Tier::Edge;
+        if !emptied(model, c, wt, share) {
+            continue;
+        }
+        let alpha = model.alpha[c];
+        if alpha < 1.0 {
+            tier = Tier::Degenerate;
+            emptied_error.get_or_insert_with(|| {
+                Error::Unbounded(format!(
+                    "no proper mode: the search ended with weights[{c}] = {wt:.3e}, less than one point's share (1/{:.0}), where the Dirichlet prior's concentration {alpha} < 1 makes the density unbounded (the component is emptied, not fitted); use a concentration of at least 1 ([weights] concentration = 1){}, or sample the posterior (bgmm sample), which is proper",
+                    1.0 / share,
+                    if model.k > 1 {
+                        format!(" or fewer components (k = {})", model.k - 1)
+                    } else {
+                        String::new()
+                    }
+                ))
+            });
+        } else {
+            tier = tier.max(Tier::Edge);
             warnings.push(format!(
-                "weights[{c}] = {wt:.3e}: the component is empty{}",
-                if model.alpha[c] < 1.0 {
-                    " and the Dirichlet prior (concentration < 1) is unbounded there, so this is no proper mode"
-                } else {
-                    ""
-                }
+                "weights[{c}] = {wt:.3e}: the component is empty (it holds less than half a point)"
             ));
+        }
+    }
+    for i in 0..model.n_scales() {
+        let (t, s) = (narrowest(model, resolution, i), p.scales[i]);
+        if s < t {
+            tier = tier.max(Tier::Unresolved);
+            let (_, dims) = scale_users(model, i);
+            let j = dims
+                .iter()
+                .copied()
+                .max_by(|&a, &b| resolution[a].total_cmp(&resolution[b]))
+                .unwrap_or(0);
+            unresolved.get_or_insert_with(|| {
+                format!(
+                    "{} = {s:.3e} is narrower than the data's resolution: column {j} is recorded to {} (rounding alone spreads it by {}/√12 = {t:.3e}), so this component sits on tied values",
+                    scale_name(i),
+                    resolution[j],
+                    resolution[j]
+                )
+            });
         }
     }
     let power = model.scale_prior.power_at_zero();
@@ -1199,7 +1780,8 @@ fn diagnose(
     Diagnosis {
         tier,
         warnings,
-        error,
+        error: error.or(emptied_error),
+        unresolved,
         improper,
     }
 }
@@ -1288,9 +1870,17 @@ pub fn unbounded_density(model: &Model, data: &Data, weight: f64) -> Option<Stri
 /// The last step of every fit: a degenerate end point is an error (the MAP does not exist,
 /// or the search left the floating-point range); else the edges found become warnings, and
 /// if the density is unbounded on these data the mode is said to be a local one.
-fn finish(model: &Model, data: &Data, weight: f64, f: Fit) -> Result<Fit> {
-    let dg = diagnose(model, data, weight, &f.params, f.loss, &spreads(data));
-    finish_diagnosed(model, data, weight, f, dg)
+fn finish(model: &Model, data: &Data, weight: f64, f: Fit, opts: &FitOptions) -> Result<Fit> {
+    let dg = diagnose(
+        model,
+        data,
+        weight,
+        &f.params,
+        f.loss,
+        &spreads(data),
+        &f.resolution,
+    );
+    finish_diagnosed(model, data, weight, f, dg, opts)
 }
 
 /// [`finish`] with the end point's diagnosis already made.
@@ -1300,13 +1890,28 @@ fn finish_diagnosed(
     weight: f64,
     mut f: Fit,
     dg: Diagnosis,
+    opts: &FitOptions,
 ) -> Result<Fit> {
     if dg.tier == Tier::Degenerate {
         return Err(dg.error.unwrap_or_else(|| {
             Error::Numerical("the MAP search ended at a degenerate point".into())
         }));
     }
-    f.warnings = dg.warnings;
+    if let (Tier::Unresolved, Some(why)) = (dg.tier, &dg.unresolved) {
+        return Err(Error::NoProperMode(format!(
+            "no proper mode: every mode the search found has a component narrower than the data's resolution; the best: {why}; use fewer components, or --resolution 0 to keep such a mode"
+        )));
+    }
+    let set_aside = std::mem::replace(&mut f.warnings, dg.warnings);
+    f.warnings.extend(set_aside);
+    if !f.converged && opts.polish {
+        f.warnings.push(format!(
+            "not converged: the polish stopped with max |gradient| {:.1e} above the tolerance {:.1e} ({}), so this point is near a mode but not at it; another --seed or a looser --grad-tol may help",
+            f.grad_norm,
+            opts.grad_tol * f.loss.abs().max(1.0),
+            f.message
+        ));
+    }
     // a Dirichlet concentration below 1 has density → ∞ as a weight → 0, while the likelihood
     // stays finite with that component emptied: the density is unbounded at the simplex's edge
     let below_one = model
