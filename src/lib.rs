@@ -17,5 +17,6 @@ pub mod plot;
 pub mod predict;
 pub mod report;
 pub mod sample;
+pub mod search_bench;
 pub mod stream;
 pub mod table;

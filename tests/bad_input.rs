@@ -2397,7 +2397,7 @@ fn options() {
         (
             "bench foo",
             strings(&["bench", "foo"]),
-            vec!["bench", "'foo'", "kernel, fit, all"],
+            vec!["bench", "'foo'", "kernel, fit, search, all"],
         ),
         // the argument parser: one line too, exit code 2, naming the argument
         (
