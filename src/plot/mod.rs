@@ -399,28 +399,6 @@ pub fn legend_above<DB: DrawingBackend>(
     Ok(below)
 }
 
-/// The legend of a chart, framed, in its upper right corner.
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    c: &mut ChartContext<'a, DB, CT>,
-) -> Result<()> {
-    c.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)
-}
-
-/// A legend mark: a short line in the colour.
-pub(crate) fn line_mark(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2))
-}
-
-/// A legend mark: a filled dot in the colour.
-pub(crate) fn dot_mark(col: RGBColor) -> impl Fn((i32, i32)) -> Circle<(i32, i32), i32> {
-    move |(x, y)| Circle::new((x + 10, y), 4, col.filled())
-}
-
 /// Smallest and largest finite value.
 pub fn min_max(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     values
