@@ -75,6 +75,19 @@ struct Page {
 
 impl Page {
     fn section(&mut self, title: &str) {
+        self.section_of(title, None);
+    }
+
+    /// A section heading; when another section already has it, the run's directory is named
+    /// so that no two headings (and no two entries of the contents) read the same.
+    fn section_of(&mut self, title: &str, dir: Option<&Path>) {
+        let mut title = title.to_string();
+        if self.toc.iter().any(|(_, t)| *t == title) {
+            if let Some(name) = dir.and_then(Path::file_name) {
+                title = format!("{title} ({})", name.to_string_lossy());
+            }
+        }
+        let title = title.as_str();
         let id = format!("s{}", self.toc.len() + 1);
         let _ = writeln!(self.body, "<h2 id=\"{id}\">{}</h2>", esc(title));
         self.toc.push((id, title.to_string()));
@@ -228,24 +241,41 @@ fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
 fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
     let sampled = r.sampled;
     let source = r.record["data"]["source"].as_str().unwrap_or("?");
-    page.section(&format!(
-        "{} assignments of {source}",
-        if sampled { "Sampled" } else { "MAP" }
-    ));
+    let method = r.record["method"].as_str().unwrap_or("exact");
+    // what the assignments were made by, in the heading: the same data classified under a fit
+    // and under a sampling run's posterior, or by SVI, are different sections
+    let draws = r.record["draws"].as_u64().unwrap_or(0);
+    let heading = match method {
+        "posterior" => format!("Posterior assignments of {source} (average over {draws} draws)"),
+        "svi" => format!(
+            "{} assignments of {source} (SVI)",
+            if sampled { "Sampled" } else { "MAP" }
+        ),
+        _ => format!(
+            "{} assignments of {source}",
+            if sampled { "Sampled" } else { "MAP" }
+        ),
+    };
+    page.section_of(&heading, Some(&r.dir));
     let k = r.probs.first().map_or(0, Vec::len);
     let counts: Vec<String> = (0..k)
         .map(|c| format!("z={c}: {}", r.z.iter().filter(|&&z| z == c).count()))
         .collect();
-    let method = r.record["method"].as_str().unwrap_or("exact");
+    let how = if method == "posterior" {
+        format!(
+            "most probable component under the posterior: each point's assignment probabilities averaged over {draws} draws of the run {}",
+            r.record["run"].as_str().unwrap_or("?")
+        )
+    } else if sampled {
+        "one assignment drawn from each point's posterior (temperature 1)".to_string()
+    } else {
+        "most probable component (temperature 0)".to_string()
+    };
     page.p(&format!(
         "{} points classified ({}, {}): {}.",
         r.data.n(),
         esc(method),
-        if sampled {
-            "one assignment drawn from each point's posterior (temperature 1)"
-        } else {
-            "most probable component (temperature 0)"
-        },
+        esc(&how),
         esc(&counts.join(", "))
     ));
     if let Some(c) = r.record["command"].as_str() {

@@ -176,6 +176,92 @@ fn report_of_a_2d_fit_and_of_a_sampling_run_alone() {
     assert!(html.contains("2 chains × 200 draws after 200 warmup"));
 }
 
+/// The `<h2>` headings of a report page.
+fn headings(html: &str) -> Vec<String> {
+    html.split("<h2 ")
+        .skip(1)
+        .filter_map(|h| Some(h[h.find('>')? + 1..h.find("</h2>")?].to_string()))
+        .collect()
+}
+
+#[test]
+fn classification_sections_of_one_report_have_headings_of_their_own() {
+    // the same data classified three ways: by the MAP fit in closed form (twice), by SVI
+    // under that fit, and by the posterior of a sampling run; each section says which (issue
+    // 11: sections all read "MAP assignments of builtin:tutorial")
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let fit = s(&dir.join("fit"));
+    let run = s(&dir.join("run"));
+    let tutorial = model("tutorial.toml");
+    let (exact, again, svi, posterior) = (
+        s(&dir.join("c-exact")),
+        s(&dir.join("c-exact-again")),
+        s(&dir.join("c-svi")),
+        s(&dir.join("c-posterior")),
+    );
+    let sample = [
+        "sample",
+        "builtin:tutorial",
+        &tutorial,
+        "--chains",
+        "2",
+        "--warmup",
+        "100",
+        "--draws",
+        "100",
+        "--quiet",
+        "--out",
+        &run,
+    ];
+    for args in [
+        &["fit", "builtin:tutorial", &tutorial, "--out", &fit][..],
+        &sample[..],
+        &["classify", &fit, "builtin:tutorial", "--out", &exact],
+        &["classify", &fit, "builtin:tutorial", "--out", &again],
+        &[
+            "classify",
+            &fit,
+            "builtin:tutorial",
+            "--method",
+            "svi",
+            "--svi-steps",
+            "300",
+            "--out",
+            &svi,
+        ],
+        &["classify", &run, "builtin:tutorial", "--out", &posterior],
+    ] {
+        let r = bgmm(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+    }
+    let r = bgmm(&["report", &s(dir)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let h = headings(&html);
+    let classify: Vec<&str> = h
+        .iter()
+        .filter(|t| t.contains("assignments"))
+        .map(String::as_str)
+        .collect();
+    // by directory name: c-exact, c-exact-again, c-posterior, c-svi; the second of two
+    // identical classifications is told apart by its directory
+    assert_eq!(
+        classify,
+        [
+            "MAP assignments of builtin:tutorial",
+            "MAP assignments of builtin:tutorial (c-exact-again)",
+            "Posterior assignments of builtin:tutorial (average over 200 draws)",
+            "MAP assignments of builtin:tutorial (SVI)",
+        ],
+        "{h:?}"
+    );
+    let mut unique = h.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), h.len(), "repeated headings: {h:?}");
+}
+
 #[test]
 fn report_errors_are_one_line_and_write_nothing() {
     let tmp = TempDir::new().unwrap();
