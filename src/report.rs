@@ -46,11 +46,43 @@ th { background: #f0f0f0; }
 td.bad { background: #fdd; font-weight: bold; }
 .warn { background: #fff4e0; border-left: 4px solid #ff7f0e; padding: .4em .8em; margin: .5em 0; }
 .ok { background: #eef8ee; border-left: 4px solid #2ca02c; padding: .4em .8em; margin: .5em 0; }
-figure { margin: 1.5em 0; }
+figure { margin: 1.5em 0; overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 90%; margin-top: .3em; }
-code { background: #f3f3f3; padding: 0 .2em; }
+code { background: #f3f3f3; padding: 0 .2em; overflow-wrap: anywhere; }
+.wide { overflow-x: auto; }
+@media (max-width: 900px) {
+  body { padding: .5em; }
+  nav ol { columns: 1; }
+  table { font-size: 80%; }
+  th, td { padding: .2em .3em; }
+}
 ";
+
+/// Figure text never shows smaller than this (pixels): below the width that would shrink it
+/// further, a figure keeps its width and scrolls sideways in its box instead.
+const MIN_TEXT_PX: f64 = 9.0;
+
+/// The SVG with a minimum width that keeps its smallest text at `MIN_TEXT_PX` or more.
+fn readable(svg: &str) -> String {
+    let attr = |key: &str, from: &str| -> Option<f64> {
+        let k = format!("{key}=\"");
+        let i = from.find(&k)? + k.len();
+        from[i..].split('"').next()?.parse().ok()
+    };
+    let smallest = svg
+        .split("font-size=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next()?.parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
+    match (svg.strip_prefix("<svg "), attr("width", svg)) {
+        (Some(rest), Some(width)) if smallest.is_finite() && smallest > 0.0 => {
+            let min = (width * MIN_TEXT_PX / smallest).ceil().min(width);
+            format!("<svg style=\"min-width: {min}px\" {rest}")
+        }
+        _ => svg.to_string(),
+    }
+}
 
 /// A small self-check the browser runs: how many figures there are and how many rendered
 /// with a non-empty size (read by the headless-browser test; harmless anywhere else).
@@ -108,7 +140,7 @@ impl Page {
     }
 
     fn figure(&mut self, f: &Figure) -> Result<()> {
-        let svg = f.render.svg()?;
+        let svg = readable(&f.render.svg()?);
         self.figures += 1;
         let _ = writeln!(
             self.body,
@@ -123,7 +155,8 @@ impl Page {
     }
 
     fn table(&mut self, head: &[&str], rows: &[Vec<(String, bool)>]) {
-        let mut s = String::from("<table><tr>");
+        // a wide table scrolls in its box instead of running off the page
+        let mut s = String::from("<div class=\"wide\"><table><tr>");
         for h in head {
             let _ = write!(s, "<th>{}</th>", esc(h));
         }
@@ -140,7 +173,7 @@ impl Page {
             }
             s.push_str("</tr>\n");
         }
-        s.push_str("</table>");
+        s.push_str("</table></div>");
         let _ = writeln!(self.body, "{s}");
     }
 }
