@@ -283,9 +283,10 @@ impl Draw for Density {
         }
         for &k in &spikes {
             // up to its peak, or to the top with an arrowhead when the peak is off the scale
+            // (a scale of exactly 0 gives an infinite peak, not normal_pdf's 0/0)
             let (mu, peak) = (
                 p.loc(m, k, 0),
-                p.weights[k] * normal_pdf(0.0, 0.0, p.scale(m, k, 0)),
+                p.weights[k] / (p.scale(m, k, 0) * (2.0 * std::f64::consts::PI).sqrt()),
             );
             let end = peak.min(top);
             c.draw_series(std::iter::once(PathElement::new(
@@ -504,9 +505,6 @@ mod tests {
     #[test]
     fn a_degenerate_component_is_shown_as_a_spike_and_named() {
         let svg = iris_k4().svg().unwrap();
-        if let Ok(dir) = std::env::var("BGMM_TEST_SVG_DIR") {
-            std::fs::write(format!("{dir}/density-k4.svg"), &svg).unwrap();
-        }
         // its scale is written out, not rounded to 0.000
         assert!(svg.contains("scale 4.08e-16"), "label");
         let area = plot_areas(&svg)[0];
@@ -528,5 +526,16 @@ mod tests {
                 && (a.1 - b.1).abs() > 0.5 * (area.y1 - area.y0)
         });
         assert!(tall, "no spike at x = {at}: {marks:?}");
+        // its peak (5e13) is off the scale: an arrowhead at the top of the spike
+        let arrow = elements(&svg, "polygon")
+            .iter()
+            .any(|(a, _)| a.get("fill").map(String::as_str) == Some(orange));
+        assert!(arrow);
+        // a scale of exactly 0 (an infinite peak) draws the same
+        let mut d = iris_k4();
+        d.params.scales[3] = 0.0;
+        let svg = d.svg().unwrap();
+        assert!(svg.contains("scale 0.000 (a spike: too narrow to draw)"));
+        assert!(svg.contains(&format!("fill=\"{orange}\" points=")));
     }
 }

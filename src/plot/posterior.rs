@@ -123,8 +123,10 @@ impl Draw for Trace {
                 let style = color(*j).stroke_width(2);
                 let points: Vec<(f64, f64)> = if grid.is_empty() {
                     // a chain that never moved: its density is a spike at its one value
-                    let v = self.chains[*ch].first().map_or(f64::NAN, |d| d[idx[*j]]);
-                    vec![(v, 0.0), (v, top)]
+                    match self.chains[*ch].first().map(|d| d[idx[*j]]) {
+                        Some(v) if v.is_finite() => vec![(v, 0.0), (v, top)],
+                        _ => continue,
+                    }
                 } else {
                     grid.iter().copied().zip(d.iter().copied()).collect()
                 };
