@@ -418,18 +418,17 @@ pub fn classify_figures(r: &ClassifyRun) -> Vec<Figure> {
             _ => format!("component {c}"),
         })
         .collect();
-    let about = if r.sampled {
-        "one assignment drawn from each point's posterior (seed 001's 'Random posterior assignment' near the boundary), above the assignment probabilities (seed 001's 'Mixture assignment probabilities')"
+    let posterior = r.record["method"].as_str() == Some("posterior");
+    let (title, about) = if posterior {
+        ("Posterior assignments", "the most probable component of each point under the posterior (its assignment probabilities averaged over the run's draws) against x, a line broken where there is no data, above those probabilities (seed 001's 'Mixture assignment probabilities')")
+    } else if r.sampled {
+        ("Sampled assignments", "one assignment drawn from each point's posterior, in the colour of the component drawn (seed 001's 'Random posterior assignment' near the boundary), above the assignment probabilities (seed 001's 'Mixture assignment probabilities')")
     } else {
-        "the MAP assignment against x (seed 001's 'MAP assignment' on a grid), above the assignment probabilities (seed 001's 'Mixture assignment probabilities')"
+        ("MAP assignments", "the MAP assignment against x (seed 001's 'MAP assignment' on a grid), a line broken where there is no data, above the assignment probabilities (seed 001's 'Mixture assignment probabilities')")
     };
     vec![Figure::new(
         "classify",
-        if r.sampled {
-            "Sampled assignments"
-        } else {
-            "MAP assignments"
-        },
+        title,
         about,
         Classification {
             x: r.data.col(0).to_vec(),
@@ -471,7 +470,7 @@ pub fn sample_figures(r: &SampleRun) -> Result<Vec<Figure>> {
         Figure::new(
             "trace",
             "Trace plots",
-            "each chain's density and draws per parameter, chains in colours (seed 001's and seed 003's az.plot_trace)",
+            "one row per site: each chain's density of each entry over its draws, and the draws against iteration; entries in colours, chains in line styles (seed 003's az.plot_trace(compact=True))",
             Trace {
                 names: names.clone(),
                 chains: flat.clone(),

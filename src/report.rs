@@ -46,11 +46,43 @@ th { background: #f0f0f0; }
 td.bad { background: #fdd; font-weight: bold; }
 .warn { background: #fff4e0; border-left: 4px solid #ff7f0e; padding: .4em .8em; margin: .5em 0; }
 .ok { background: #eef8ee; border-left: 4px solid #2ca02c; padding: .4em .8em; margin: .5em 0; }
-figure { margin: 1.5em 0; }
+figure { margin: 1.5em 0; overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 90%; margin-top: .3em; }
-code { background: #f3f3f3; padding: 0 .2em; }
+code { background: #f3f3f3; padding: 0 .2em; overflow-wrap: anywhere; }
+.wide { overflow-x: auto; }
+@media (max-width: 900px) {
+  body { padding: .5em; }
+  nav ol { columns: 1; }
+  table { font-size: 80%; }
+  th, td { padding: .2em .3em; }
+}
 ";
+
+/// Figure text never shows smaller than this (pixels): below the width that would shrink it
+/// further, a figure keeps its width and scrolls sideways in its box instead.
+const MIN_TEXT_PX: f64 = 9.0;
+
+/// The SVG with a minimum width that keeps its smallest text at `MIN_TEXT_PX` or more.
+fn readable(svg: &str) -> String {
+    let attr = |key: &str, from: &str| -> Option<f64> {
+        let k = format!("{key}=\"");
+        let i = from.find(&k)? + k.len();
+        from[i..].split('"').next()?.parse().ok()
+    };
+    let smallest = svg
+        .split("font-size=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next()?.parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
+    match (svg.strip_prefix("<svg "), attr("width", svg)) {
+        (Some(rest), Some(width)) if smallest.is_finite() && smallest > 0.0 => {
+            let min = (width * MIN_TEXT_PX / smallest).ceil().min(width);
+            format!("<svg style=\"min-width: {min}px\" {rest}")
+        }
+        _ => svg.to_string(),
+    }
+}
 
 /// A small self-check the browser runs: how many figures there are and how many rendered
 /// with a non-empty size (read by the headless-browser test; harmless anywhere else).
@@ -75,6 +107,19 @@ struct Page {
 
 impl Page {
     fn section(&mut self, title: &str) {
+        self.section_of(title, None);
+    }
+
+    /// A section heading; when another section already has it, the run's directory is named
+    /// so that no two headings (and no two entries of the contents) read the same.
+    fn section_of(&mut self, title: &str, dir: Option<&Path>) {
+        let mut title = title.to_string();
+        if self.toc.iter().any(|(_, t)| *t == title) {
+            if let Some(name) = dir.and_then(Path::file_name) {
+                title = format!("{title} ({})", name.to_string_lossy());
+            }
+        }
+        let title = title.as_str();
         let id = format!("s{}", self.toc.len() + 1);
         let _ = writeln!(self.body, "<h2 id=\"{id}\">{}</h2>", esc(title));
         self.toc.push((id, title.to_string()));
@@ -95,7 +140,7 @@ impl Page {
     }
 
     fn figure(&mut self, f: &Figure) -> Result<()> {
-        let svg = f.render.svg()?;
+        let svg = readable(&f.render.svg()?);
         self.figures += 1;
         let _ = writeln!(
             self.body,
@@ -110,7 +155,8 @@ impl Page {
     }
 
     fn table(&mut self, head: &[&str], rows: &[Vec<(String, bool)>]) {
-        let mut s = String::from("<table><tr>");
+        // a wide table scrolls in its box instead of running off the page
+        let mut s = String::from("<div class=\"wide\"><table><tr>");
         for h in head {
             let _ = write!(s, "<th>{}</th>", esc(h));
         }
@@ -127,7 +173,7 @@ impl Page {
             }
             s.push_str("</tr>\n");
         }
-        s.push_str("</table>");
+        s.push_str("</table></div>");
         let _ = writeln!(self.body, "{s}");
     }
 }
@@ -228,24 +274,41 @@ fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
 fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
     let sampled = r.sampled;
     let source = r.record["data"]["source"].as_str().unwrap_or("?");
-    page.section(&format!(
-        "{} assignments of {source}",
-        if sampled { "Sampled" } else { "MAP" }
-    ));
+    let method = r.record["method"].as_str().unwrap_or("exact");
+    // what the assignments were made by, in the heading: the same data classified under a fit
+    // and under a sampling run's posterior, or by SVI, are different sections
+    let draws = r.record["draws"].as_u64().unwrap_or(0);
+    let heading = match method {
+        "posterior" => format!("Posterior assignments of {source} (average over {draws} draws)"),
+        "svi" => format!(
+            "{} assignments of {source} (SVI)",
+            if sampled { "Sampled" } else { "MAP" }
+        ),
+        _ => format!(
+            "{} assignments of {source}",
+            if sampled { "Sampled" } else { "MAP" }
+        ),
+    };
+    page.section_of(&heading, Some(&r.dir));
     let k = r.probs.first().map_or(0, Vec::len);
     let counts: Vec<String> = (0..k)
         .map(|c| format!("z={c}: {}", r.z.iter().filter(|&&z| z == c).count()))
         .collect();
-    let method = r.record["method"].as_str().unwrap_or("exact");
+    let how = if method == "posterior" {
+        format!(
+            "most probable component under the posterior: each point's assignment probabilities averaged over {draws} draws of the run {}",
+            r.record["run"].as_str().unwrap_or("?")
+        )
+    } else if sampled {
+        "one assignment drawn from each point's posterior (temperature 1)".to_string()
+    } else {
+        "most probable component (temperature 0)".to_string()
+    };
     page.p(&format!(
         "{} points classified ({}, {}): {}.",
         r.data.n(),
         esc(method),
-        if sampled {
-            "one assignment drawn from each point's posterior (temperature 1)"
-        } else {
-            "most probable component (temperature 0)"
-        },
+        esc(&how),
         esc(&counts.join(", "))
     ));
     if let Some(c) = r.record["command"].as_str() {

@@ -176,6 +176,92 @@ fn report_of_a_2d_fit_and_of_a_sampling_run_alone() {
     assert!(html.contains("2 chains × 200 draws after 200 warmup"));
 }
 
+/// The `<h2>` headings of a report page.
+fn headings(html: &str) -> Vec<String> {
+    html.split("<h2 ")
+        .skip(1)
+        .filter_map(|h| Some(h[h.find('>')? + 1..h.find("</h2>")?].to_string()))
+        .collect()
+}
+
+#[test]
+fn classification_sections_of_one_report_have_headings_of_their_own() {
+    // the same data classified three ways: by the MAP fit in closed form (twice), by SVI
+    // under that fit, and by the posterior of a sampling run; each section says which (issue
+    // 11: sections all read "MAP assignments of builtin:tutorial")
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let fit = s(&dir.join("fit"));
+    let run = s(&dir.join("run"));
+    let tutorial = model("tutorial.toml");
+    let (exact, again, svi, posterior) = (
+        s(&dir.join("c-exact")),
+        s(&dir.join("c-exact-again")),
+        s(&dir.join("c-svi")),
+        s(&dir.join("c-posterior")),
+    );
+    let sample = [
+        "sample",
+        "builtin:tutorial",
+        &tutorial,
+        "--chains",
+        "2",
+        "--warmup",
+        "100",
+        "--draws",
+        "100",
+        "--quiet",
+        "--out",
+        &run,
+    ];
+    for args in [
+        &["fit", "builtin:tutorial", &tutorial, "--out", &fit][..],
+        &sample[..],
+        &["classify", &fit, "builtin:tutorial", "--out", &exact],
+        &["classify", &fit, "builtin:tutorial", "--out", &again],
+        &[
+            "classify",
+            &fit,
+            "builtin:tutorial",
+            "--method",
+            "svi",
+            "--svi-steps",
+            "300",
+            "--out",
+            &svi,
+        ],
+        &["classify", &run, "builtin:tutorial", "--out", &posterior],
+    ] {
+        let r = bgmm(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+    }
+    let r = bgmm(&["report", &s(dir)]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let h = headings(&html);
+    let classify: Vec<&str> = h
+        .iter()
+        .filter(|t| t.contains("assignments"))
+        .map(String::as_str)
+        .collect();
+    // by directory name: c-exact, c-exact-again, c-posterior, c-svi; the second of two
+    // identical classifications is told apart by its directory
+    assert_eq!(
+        classify,
+        [
+            "MAP assignments of builtin:tutorial",
+            "MAP assignments of builtin:tutorial (c-exact-again)",
+            "Posterior assignments of builtin:tutorial (average over 200 draws)",
+            "MAP assignments of builtin:tutorial (SVI)",
+        ],
+        "{h:?}"
+    );
+    let mut unique = h.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), h.len(), "repeated headings: {h:?}");
+}
+
 #[test]
 fn report_errors_are_one_line_and_write_nothing() {
     let tmp = TempDir::new().unwrap();
@@ -345,4 +431,101 @@ fn the_report_renders_in_a_real_browser_with_every_figure_and_no_console_error()
         "{:?}",
         seen.console
     );
+}
+
+/// What the browser measured on a page at a window width: the page's scroll width and the
+/// smallest figure text in screen pixels (with what it says).
+struct Measured {
+    scroll_width: f64,
+    min_text: f64,
+    min_text_of: String,
+}
+
+/// Measures the report at `width` pixels with a script of the test's own (not the page's).
+fn measure(browser: &Path, page: &Path, width: u32) -> Measured {
+    let script = "<script>
+window.addEventListener('load', function () {
+  var min = 1e9, where = '';
+  document.querySelectorAll('figure svg text').forEach(function (t) {
+    if (!t.textContent.trim()) { return; }
+    var m = t.getScreenCTM();
+    var px = parseFloat(window.getComputedStyle(t).fontSize) * Math.sqrt(m.a * m.a + m.b * m.b);
+    if (px < min) { min = px; where = t.textContent.trim(); }
+  });
+  document.body.setAttribute('data-min-text', String(min));
+  document.body.setAttribute('data-min-text-of', where);
+  document.body.setAttribute('data-scroll-width', String(document.documentElement.scrollWidth));
+});
+</script></body>";
+    let copy = page.with_file_name("measured.html");
+    let html = std::fs::read_to_string(page)
+        .unwrap()
+        .replace("</body>", script);
+    std::fs::write(&copy, html).unwrap();
+    let profile = TempDir::new().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--window-size={width},2000"))
+        .arg(format!(
+            "file://{}",
+            std::fs::canonicalize(&copy).unwrap().display()
+        ))
+        .output()
+        .expect("cannot run chromium");
+    assert!(out.status.success());
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let body = &dom[dom.find("<body").unwrap()..];
+    let body = &body[..body.find('>').unwrap()];
+    let attr = |name: &str| -> String {
+        let key = format!("{name}=\"");
+        let j = body
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+            + key.len();
+        body[j..].split('"').next().unwrap().to_string()
+    };
+    Measured {
+        scroll_width: attr("data-scroll-width").parse().unwrap(),
+        min_text: attr("data-min-text").parse().unwrap(),
+        min_text_of: attr("data-min-text-of"),
+    }
+}
+
+#[test]
+fn the_report_reads_at_800_pixels_wide() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on PATH (CI installs it)");
+        return;
+    };
+    let tmp = TempDir::new().unwrap();
+    let out = demo(&tmp);
+    // issue 11: at 800 px the summary table ran off the page and figure text shrank to 6 px
+    let m = measure(&browser, &out.join("report.html"), 800);
+    assert!(
+        m.scroll_width <= 800.0,
+        "the page is {} px wide in an 800 px window",
+        m.scroll_width
+    );
+    assert!(
+        m.min_text >= 9.9,
+        "figure text of {:.2} px ('{}')",
+        m.min_text,
+        m.min_text_of
+    );
+    // and a wide window shows the figures at least as large
+    let m = measure(&browser, &out.join("report.html"), 1400);
+    assert!(m.scroll_width <= 1400.0 && m.min_text >= 9.9);
 }

@@ -7,12 +7,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    auto_bins, chart, chart_with, color, dot_mark, err, histogram, kde, legend, line_mark,
-    linspace, padded, panel, Axes, Draw,
+    auto_bins, chart, chart_with, color, err, histogram, kde, kde_grid, legend_above, padded,
+    panel, titled, Axes, Draw, Entry, Mark, LABEL_FONT,
 };
 
 /// Histogram of 1-D data (numpy's automatic bins) with a Gaussian KDE line scaled to counts,
-/// as seaborn's `histplot(x, kde=True)`.
+/// as seaborn's `histplot(x, kde=True)`, which cuts the line at the data's range.
 pub struct DataHistogram {
     pub x: Vec<f64>,
     pub name: String,
@@ -21,7 +21,7 @@ pub struct DataHistogram {
 
 impl Draw for DataHistogram {
     fn size(&self) -> (u32, u32) {
-        (900, 380)
+        (900, 420)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -31,7 +31,7 @@ impl Draw for DataHistogram {
         let hist_range = if hi > lo { lo..hi } else { range.clone() };
         let counts = histogram(&self.x, &hist_range, bins);
         let w = (hist_range.end - hist_range.start) / bins as f64;
-        let grid = linspace(&range, 400);
+        let grid = kde_grid(&self.x, &range, 400);
         let scale = self.x.len() as f64 * w;
         let line: Vec<f64> = kde(&self.x, &grid).iter().map(|d| d * scale).collect();
         let top = counts
@@ -40,36 +40,32 @@ impl Draw for DataHistogram {
             .chain(line.iter().copied())
             .fold(0.0, f64::max)
             * 1.1;
-        let mut c = chart(
-            root,
-            &self.title,
-            range,
-            0.0..top.max(1.0),
-            (&self.name, "count"),
+        let blue = super::PALETTE[1];
+        let area = legend_above(
+            &titled(root, &self.title)?,
+            &[
+                (
+                    Mark::Bar(blue, 0.45),
+                    format!("{} points, {bins} bins", self.x.len()),
+                ),
+                (
+                    Mark::Line(blue),
+                    "kernel density (Scott's bandwidth)".to_string(),
+                ),
+            ],
         )?;
+        let mut c = chart(&area, "", range, 0.0..top.max(1.0), (&self.name, "count"))?;
         c.draw_series(counts.iter().enumerate().map(|(b, &n)| {
             let x0 = hist_range.start + b as f64 * w;
-            Rectangle::new(
-                [(x0, 0.0), (x0 + w, n as f64)],
-                super::PALETTE[1].mix(0.45).filled(),
-            )
+            Rectangle::new([(x0, 0.0), (x0 + w, n as f64)], blue.mix(0.45).filled())
         }))
-        .map_err(err)?
-        .label(format!("{} points, {bins} bins", self.x.len()))
-        .legend(|(x, y)| {
-            Rectangle::new(
-                [(x, y - 5), (x + 20, y + 5)],
-                super::PALETTE[1].mix(0.45).filled(),
-            )
-        });
+        .map_err(err)?;
         c.draw_series(LineSeries::new(
             grid.iter().copied().zip(line.iter().copied()),
-            super::PALETTE[1].stroke_width(2),
+            blue.stroke_width(2),
         ))
-        .map_err(err)?
-        .label("kernel density (Scott's bandwidth)")
-        .legend(line_mark(super::PALETTE[1]));
-        legend(&mut c)
+        .map_err(err)?;
+        Ok(())
     }
 }
 
@@ -144,11 +140,32 @@ impl PairGrid {
         big: bool,
     ) -> Result<()> {
         let labels = (self.names[i].as_str(), self.names[j].as_str());
-        let caption = if big { self.title.as_str() } else { "" };
-        let mut c = if big {
-            chart(area, caption, self.range(i), self.range(j), labels)?
+        let area = if big {
+            // the whole figure: a title and the legend above the plot
+            let mut legend: Vec<Entry> = Vec::new();
+            if let Some((_, k)) = &self.groups {
+                legend.extend((0..*k).map(|g| {
+                    let label = match self.ellipses.get(g) {
+                        Some(e) => format!("component {g} (weight {:.3})", e.weight),
+                        None => format!("cluster {g}"),
+                    };
+                    (Mark::Dot(color(g)), label)
+                }));
+            }
+            if !self.ellipses.is_empty() {
+                legend.push((
+                    Mark::Line(BLACK),
+                    "ellipses: 1 sigma (solid), 2 sigma (dashed)".to_string(),
+                ));
+            }
+            legend_above(&titled(area, &self.title)?, &legend)?
         } else {
-            panel(area, caption, self.range(i), self.range(j), labels)?
+            area.clone()
+        };
+        let mut c = if big {
+            chart(&area, "", self.range(i), self.range(j), labels)?
+        } else {
+            panel(&area, "", self.range(i), self.range(j), labels)?
         };
         let (xs, ys) = (&self.columns[i], &self.columns[j]);
         let r = if big { 3 } else { 2 };
@@ -164,22 +181,12 @@ impl PairGrid {
             Some((z, k)) => {
                 for g in 0..*k {
                     let col = color(g);
-                    let series = c
-                        .draw_series(
-                            (0..xs.len())
-                                .filter(|&p| z[p] == g)
-                                .map(|p| Circle::new((xs[p], ys[p]), r, col.mix(0.55).filled())),
-                        )
-                        .map_err(err)?;
-                    if big {
-                        let w = self.ellipses.get(g).map(|e| e.weight);
-                        series
-                            .label(match w {
-                                Some(w) => format!("component {g} (weight {w:.3})"),
-                                None => format!("cluster {g}"),
-                            })
-                            .legend(dot_mark(col));
-                    }
+                    c.draw_series(
+                        (0..xs.len())
+                            .filter(|&p| z[p] == g)
+                            .map(|p| Circle::new((xs[p], ys[p]), r, col.mix(0.55).filled())),
+                    )
+                    .map_err(err)?;
                 }
             }
         }
@@ -201,15 +208,6 @@ impl PairGrid {
             )))
             .map_err(err)?;
         }
-        if big && !self.ellipses.is_empty() {
-            c.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-                .map_err(err)?
-                .label("ellipses: 1 sigma (solid), 2 sigma (dashed)")
-                .legend(line_mark(BLACK));
-        }
-        if big && (self.groups.is_some() || !self.ellipses.is_empty()) {
-            legend(&mut c)?;
-        }
         Ok(())
     }
 }
@@ -217,7 +215,7 @@ impl PairGrid {
 impl Draw for PairGrid {
     fn size(&self) -> (u32, u32) {
         match self.dims() {
-            0..=2 => (900, 700),
+            0..=2 => (900, 760),
             d => (1000, 60 + 170 * d as u32),
         }
     }
@@ -237,7 +235,7 @@ impl Draw for PairGrid {
         if !self.ellipses.is_empty() {
             title += "; crosses: locations; ellipses: 1 sigma (solid), 2 sigma (dashed)";
         }
-        let root = root.titled(&title, ("sans-serif", 18)).map_err(err)?;
+        let root = titled(root, &title)?;
         let cells = root.split_evenly((d, d));
         for i in 0..d {
             for j in 0..d {
@@ -394,7 +392,7 @@ impl Draw for Swarm {
             c.draw_series(std::iter::once(Text::new(
                 label,
                 (range.start, (rows - 1 - row) as f64 + 0.35),
-                ("sans-serif", 14).into_font(),
+                ("sans-serif", LABEL_FONT).into_font(),
             )))
             .map_err(err)?;
         }
@@ -405,6 +403,7 @@ impl Draw for Swarm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plot::svg_check::*;
     use crate::plot::Render;
 
     #[test]
@@ -507,5 +506,98 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 10);
         assert!(svg.contains(">z=0<") || svg.contains("\nz=0\n"), "{svg}");
         assert!(svg.contains("2 points") && svg.contains("3 points") && svg.contains("5 points"));
+    }
+
+    fn iris(name: &str) -> Vec<f64> {
+        bgmm::datasets::iris_column(name).unwrap()
+    }
+
+    #[test]
+    fn histogram_legend_covers_no_bar_or_line() {
+        let svg = DataHistogram {
+            x: iris("petal_length"),
+            name: "petal_length".into(),
+            title: "builtin:iris".into(),
+        }
+        .svg()
+        .unwrap();
+        assert_legend_clear(&svg, "kernel density (Scott's bandwidth)", 3.0);
+    }
+
+    #[test]
+    fn histogram_kde_stays_within_the_data() {
+        // seaborn's histplot(kde=True) cuts the density at the data's range: the line starts
+        // at the first bar's left edge and ends at the last bar's right edge
+        let svg = DataHistogram {
+            x: iris("petal_length"),
+            name: "petal_length".into(),
+            title: "builtin:iris".into(),
+        }
+        .svg()
+        .unwrap();
+        let bars: Vec<Bounds> = filled_rects(&svg)
+            .into_iter()
+            .filter(|(r, f)| f == "#1F77B4" && (r.x1 - r.x0 - 20.0).abs() > 1.5)
+            .map(|(r, _)| r)
+            .collect();
+        let (lo, hi) = (
+            bars.iter().map(|r| r.x0).fold(f64::INFINITY, f64::min),
+            bars.iter().map(|r| r.x1).fold(0.0, f64::max),
+        );
+        let kde = polylines(&svg)
+            .into_iter()
+            .find(|p| p.stroke == "#1F77B4" && p.points.len() > 2)
+            .unwrap();
+        let (a, b) = crate::plot::min_max(kde.points.iter().map(|p| p.0));
+        assert!(
+            a >= lo - 1.0 && b <= hi + 1.0,
+            "kde {a}..{b}, bars {lo}..{hi}"
+        );
+    }
+
+    /// The 2-D iris fit with K = 3 (its MAP), points coloured by their most probable component.
+    fn iris_2d() -> PairGrid {
+        let (x, y) = (iris("petal_length"), iris("petal_width"));
+        let w = [0.334606, 0.332060, 0.333333];
+        let locs = [
+            [4.256056, 1.338330],
+            [5.560901, 2.016201],
+            [1.462003, 0.246007],
+        ];
+        let sd = [0.357185, 0.428007, 0.141860];
+        let z = x
+            .iter()
+            .zip(&y)
+            .map(|(&a, &b)| {
+                (0..3)
+                    .max_by(|&i, &j| {
+                        let d = |k: usize| {
+                            w[k] * crate::plot::normal_pdf(a, locs[k][0], sd[k])
+                                * crate::plot::normal_pdf(b, locs[k][1], sd[k])
+                        };
+                        d(i).total_cmp(&d(j))
+                    })
+                    .unwrap()
+            })
+            .collect();
+        PairGrid {
+            columns: vec![x, y],
+            names: vec!["petal_length".into(), "petal_width".into()],
+            groups: Some((z, 3)),
+            ellipses: (0..3)
+                .map(|k| Ellipse {
+                    loc: locs[k].to_vec(),
+                    sd: vec![sd[k]; 2],
+                    weight: w[k],
+                })
+                .collect(),
+            title: "Data by MAP assignment (3 components)".into(),
+        }
+    }
+
+    #[test]
+    fn scatter_legend_covers_no_point_or_ellipse() {
+        let svg = iris_2d().svg().unwrap();
+        assert_legend_clear(&svg, "component 0 (weight 0.335)", 3.0);
     }
 }

@@ -15,6 +15,8 @@ pub mod classify;
 pub mod data;
 pub mod fit;
 pub mod posterior;
+#[cfg(test)]
+pub mod svg_check;
 
 use std::ops::Range;
 use std::sync::Once;
@@ -23,6 +25,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor;
 
 static FONTS: Once = Once::new();
 
@@ -164,6 +167,15 @@ pub fn int_tick(v: &f64) -> String {
     }
 }
 
+/// Text sizes (plotters' sizes; an SVG pixel is 1/1.24 of one). Every figure is at most 1000
+/// pixels wide and its smallest text is 16 (12.9 px), so a report page 800 pixels wide, which
+/// shows a figure at 0.78 of its size, still shows text of 10 px.
+pub const TITLE_FONT: u32 = 20;
+pub const CAPTION_FONT: u32 = 17;
+pub const LABEL_FONT: u32 = 16;
+pub const DESC_FONT: u32 = 17;
+pub const LEGEND_FONT: u32 = 16;
+
 /// How a chart's axes are labelled.
 pub(crate) struct Axes<'l> {
     pub labels: (&'l str, &'l str),
@@ -185,7 +197,8 @@ impl<'l> Axes<'l> {
     }
 }
 
-/// A chart with f64 axes, labelled, with light grid lines.
+/// A chart with f64 axes, labelled, with light grid lines. The right margin leaves room for
+/// half of the last x label, which is centred on the plot's right edge.
 pub(crate) fn chart_with<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     caption: &str,
@@ -193,13 +206,14 @@ pub(crate) fn chart_with<'a, DB: DrawingBackend>(
     y: Range<f64>,
     axes: &Axes,
 ) -> Result<Chart<'a, DB>> {
-    let (font, label, desc, xl, yl) = if axes.small {
-        (14, 11, 12, 30, 50)
+    let (font, xl, yl) = if axes.small {
+        (CAPTION_FONT, 44, 62)
     } else {
-        (18, 13, 15, 40, 70)
+        (TITLE_FONT, 50, 78)
     };
     let mut b = ChartBuilder::on(area);
     b.margin(if axes.small { 6 } else { 10 })
+        .margin_right(if axes.small { 22 } else { 26 })
         .x_label_area_size(xl)
         .y_label_area_size(yl);
     if !caption.is_empty() {
@@ -217,8 +231,8 @@ pub(crate) fn chart_with<'a, DB: DrawingBackend>(
         })
         .x_label_formatter(&tick)
         .y_label_formatter(axes.y_tick)
-        .label_style(("sans-serif", label))
-        .axis_desc_style(("sans-serif", desc))
+        .label_style(("sans-serif", LABEL_FONT))
+        .axis_desc_style(("sans-serif", DESC_FONT))
         .light_line_style(RGBColor(235, 235, 235))
         .max_light_lines(if axes.small { 1 } else { 2 })
         .draw()
@@ -250,26 +264,139 @@ pub(crate) fn panel<'a, DB: DrawingBackend>(
     chart_with(area, caption, x, y, &axes)
 }
 
-/// The legend of a chart, framed, in its upper right corner.
-pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
-    c: &mut ChartContext<'a, DB, CT>,
+/// The area below a title.
+pub fn titled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>> {
+    area.titled(title, ("sans-serif", TITLE_FONT)).map_err(err)
+}
+
+/// How a legend entry is marked.
+#[derive(Clone, Copy, Debug)]
+pub enum Mark {
+    Line(RGBColor),
+    /// A line of dashes: dash and gap lengths in pixels.
+    Dashed(RGBColor, i32, i32),
+    Dot(RGBColor),
+    Cross(RGBColor),
+    /// A filled swatch (20 × 10 pixels) of this opacity, as a histogram's bars.
+    Bar(RGBColor, f64),
+}
+
+/// A legend entry: its mark and what it stands for.
+pub type Entry = (Mark, String);
+
+/// Width of a legend mark in pixels.
+const MARK_W: i32 = 24;
+
+/// Draws a legend mark with its left end at `(x, y)` (the middle of the row).
+fn draw_mark<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    mark: Mark,
+    (x, y): (i32, i32),
 ) -> Result<()> {
-    c.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)
+    match mark {
+        Mark::Line(c) => area
+            .draw(&PathElement::new(
+                vec![(x, y), (x + MARK_W, y)],
+                c.stroke_width(2),
+            ))
+            .map_err(err),
+        Mark::Dashed(c, dash, gap) => {
+            let mut a = x;
+            while a < x + MARK_W {
+                let b = (a + dash).min(x + MARK_W);
+                area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2)))
+                    .map_err(err)?;
+                a = b + gap;
+            }
+            Ok(())
+        }
+        Mark::Dot(c) => area
+            .draw(&Circle::new((x + MARK_W / 2, y), 4, c.filled()))
+            .map_err(err),
+        Mark::Cross(c) => area
+            .draw(&Cross::new((x + MARK_W / 2, y), 4, c.stroke_width(1)))
+            .map_err(err),
+        Mark::Bar(c, alpha) => area
+            .draw(&Rectangle::new(
+                [(x + 2, y - 5), (x + 22, y + 5)],
+                c.mix(alpha).filled(),
+            ))
+            .map_err(err),
+    }
 }
 
-/// A legend mark: a short line in the colour.
-pub(crate) fn line_mark(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2))
-}
-
-/// A legend mark: a filled dot in the colour.
-pub(crate) fn dot_mark(col: RGBColor) -> impl Fn((i32, i32)) -> Circle<(i32, i32), i32> {
-    move |(x, y)| Circle::new((x + 10, y), 4, col.filled())
+/// Draws the legend in a frame across the top of `area`, entries left to right and wrapped
+/// into rows at its width, and returns the area below it: outside the plot, where it cannot
+/// cover the data (issue 11 found legends inside the plots over bars, lines and points).
+pub fn legend_above<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[Entry],
+) -> Result<DrawingArea<DB, Shift>> {
+    if entries.is_empty() {
+        return Ok(area.clone());
+    }
+    let style: TextStyle = ("sans-serif", LEGEND_FONT).into_font().color(&BLACK);
+    let (w, _) = area.dim_in_pixel();
+    let (pad, gap, row_h) = (8i32, 22i32, 22i32);
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(_, label)| {
+            let (tw, _) = area.estimate_text_size(label, &style).map_err(err)?;
+            Ok(MARK_W + 6 + tw as i32)
+        })
+        .collect::<Result<_>>()?;
+    // greedy rows within the width
+    let room = w as i32 - 2 * pad - 20;
+    let mut rows: Vec<Vec<usize>> = vec![vec![]];
+    let mut used = 0;
+    for (i, &ew) in widths.iter().enumerate() {
+        let row = rows.last_mut().unwrap_or_else(|| unreachable!());
+        let need = if row.is_empty() { ew } else { used + gap + ew };
+        if !row.is_empty() && need > room {
+            rows.push(vec![i]);
+            used = ew;
+        } else {
+            row.push(i);
+            used = need;
+        }
+    }
+    let row_w = |r: &Vec<usize>| -> i32 {
+        r.iter().map(|&i| widths[i]).sum::<i32>() + gap * (r.len() as i32 - 1).max(0)
+    };
+    let box_w = rows.iter().map(row_w).max().unwrap_or(0) + 2 * pad;
+    let box_h = rows.len() as i32 * row_h + 2 * pad - 6;
+    let (x0, y0) = ((w as i32 - box_w) / 2, 4);
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + box_w, y0 + box_h)],
+        WHITE.filled(),
+    ))
+    .map_err(err)?;
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + box_w, y0 + box_h)],
+        RGBColor(170, 170, 170).stroke_width(1),
+    ))
+    .map_err(err)?;
+    let text = style.pos(text_anchor::Pos::new(
+        text_anchor::HPos::Left,
+        text_anchor::VPos::Center,
+    ));
+    for (r, row) in rows.iter().enumerate() {
+        // each row centred in the frame
+        let mut x = x0 + pad + (box_w - 2 * pad - row_w(row)) / 2;
+        let y = y0 + pad - 3 + r as i32 * row_h + row_h / 2;
+        for &i in row {
+            let (mark, label) = &entries[i];
+            draw_mark(area, *mark, (x, y))?;
+            area.draw(&Text::new(label.as_str(), (x + MARK_W + 6, y), &text))
+                .map_err(err)?;
+            x += widths[i] + gap;
+        }
+    }
+    let (_, below) = area.split_vertically((y0 + box_h + 6) as u32);
+    Ok(below)
 }
 
 /// Smallest and largest finite value.
@@ -297,7 +424,9 @@ pub fn padded(values: impl IntoIterator<Item = f64>) -> Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
-/// Range of positive values for a log axis, padded by a factor.
+/// Range of positive values for a log axis: the values padded by 5 % of their span in log
+/// space (at least 2 % either way), so that they fill the plot (issue 11: losses of 210 to 297
+/// on an axis from 70 to 900 drew a flat line).
 pub fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -305,11 +434,119 @@ pub fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (1e-3, 1.0);
     }
-    let (lo, hi) = (lo / 1.5, hi * 1.5);
-    if hi / lo < 10.0 {
-        (lo / 2.0, hi * 2.0)
+    let pad = (0.05 * (hi / lo).ln()).max(0.02);
+    (lo * (-pad).exp(), hi * pad.exp())
+}
+
+/// A round step of about `raw`: 1, 2 or 5 times a power of ten.
+fn nice_step(raw: f64) -> f64 {
+    let p = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * p)
+}
+
+/// The labelled (bold) and light tick values of a log axis over `lo..hi`: powers of ten over
+/// several decades, with 2 and 5 times them over one or two, and round linear steps within a
+/// decade (where plotters' log axis has no tick at all).
+pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let decades = (hi / lo).log10();
+    let within = |v: &f64| *v >= lo * (1.0 - 1e-12) && *v <= hi * (1.0 + 1e-12);
+    if decades < 1.0 {
+        let step = nice_step((hi - lo) / 5.0);
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        let bold: Vec<f64> = (first..=last).map(|i| i as f64 * step).collect();
+        let light = ((2 * first - 1)..=(2 * last + 1))
+            .filter(|i| i % 2 != 0)
+            .map(|i| i as f64 * step / 2.0)
+            .filter(within)
+            .collect();
+        return (bold, light);
+    }
+    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let mantissas: &[f64] = if decades < 2.5 {
+        &[1.0, 2.0, 5.0]
     } else {
-        (lo, hi)
+        &[1.0]
+    };
+    let every = ((decades / 8.0).ceil() as i32).max(1);
+    let mut bold = Vec::new();
+    let mut light = Vec::new();
+    for e in e0..=e1 {
+        let p = 10f64.powi(e);
+        for m in 1..10 {
+            let v = m as f64 * p;
+            if !within(&v) {
+                continue;
+            }
+            if mantissas.contains(&(m as f64)) && (m > 1 || e.rem_euclid(every) == 0) {
+                bold.push(v);
+            } else {
+                light.push(v);
+            }
+        }
+    }
+    (bold, light)
+}
+
+/// Where a parameter lies: anywhere, above zero (scales) or in [0, 1] (weights).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Support {
+    Real,
+    Positive,
+    Unit,
+}
+
+impl Support {
+    /// The support of a parameter by its site's name (`weights[0]`, `scale[1]`, …).
+    pub fn of(name: &str) -> Support {
+        match name.split('[').next().unwrap_or(name) {
+            "weights" => Support::Unit,
+            "scale" | "scales" => Support::Positive,
+            _ => Support::Real,
+        }
+    }
+
+    /// The range cut to the support.
+    pub fn clamp(self, r: Range<f64>) -> Range<f64> {
+        let (lo, hi) = match self {
+            Support::Real => (f64::NEG_INFINITY, f64::INFINITY),
+            Support::Positive => (0.0, f64::INFINITY),
+            Support::Unit => (0.0, 1.0),
+        };
+        let (a, b) = (r.start.max(lo), r.end.min(hi));
+        if b > a {
+            a..b
+        } else {
+            r
+        }
+    }
+}
+
+/// The grid a kernel density of `values` is drawn on: `n` points from their smallest to
+/// their largest value (seaborn's `histplot(kde=True)` and ArviZ's trace plots cut the density
+/// there, so it never runs past the data nor out of a parameter's support), within the axis.
+pub fn kde_grid(values: &[f64], axis: &Range<f64>, n: usize) -> Vec<f64> {
+    let (lo, hi) = min_max(values.iter().copied());
+    let (lo, hi) = (lo.max(axis.start), hi.min(axis.end));
+    if hi > lo {
+        linspace(&(lo..hi), n)
+    } else {
+        vec![]
+    }
+}
+
+/// A number for a legend: three decimals, or three significant digits in scientific notation
+/// when that would show nothing (a scale of 4e-16 is not "0.000").
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.3}")
     }
 }
 
@@ -494,5 +731,43 @@ mod tests {
         assert!(r.start < 5.0 && r.end > 5.0);
         assert_eq!(thin(10, 20).len(), 10);
         assert_eq!(thin(100_000, 5000).len(), 5000);
+    }
+
+    #[test]
+    fn log_ticks_label_a_narrow_range_and_decades() {
+        // the demo's losses, 210 to 297, padded: round linear steps (plotters' own log axis
+        // has no tick between 100 and 1000)
+        let (lo, hi) = log_range([210.206, 297.2].into_iter());
+        assert!(
+            lo > 200.0 && lo < 210.206 && hi > 297.2 && hi < 310.0,
+            "{lo} {hi}"
+        );
+        let (bold, light) = log_ticks(lo, hi);
+        assert_eq!(bold, vec![220.0, 240.0, 260.0, 280.0, 300.0]);
+        assert!(light.iter().all(|v| *v >= lo && *v <= hi) && light.contains(&250.0));
+        // gradient norms over seven decades: the powers of ten
+        let (bold, _) = log_ticks(3e-6, 60.0);
+        assert_eq!(bold, vec![1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]);
+        // two decades: 1, 2 and 5 times them
+        let (bold, _) = log_ticks(0.8, 40.0);
+        assert_eq!(bold, vec![1.0, 2.0, 5.0, 10.0, 20.0]);
+    }
+
+    #[test]
+    fn kde_grids_keep_to_the_values_and_supports_to_their_bounds() {
+        let g = kde_grid(&[0.002, 0.3, 0.05], &(-0.1..1.0), 5);
+        assert_eq!(g.first(), Some(&0.002));
+        assert_eq!(g.last(), Some(&0.3));
+        // cut to the axis when the values run past it
+        let g = kde_grid(&[-5.0, 5.0], &(-1.0..2.0), 4);
+        assert_eq!(g, vec![-1.0, 0.0, 1.0, 2.0]);
+        assert!(kde_grid(&[3.0, 3.0], &(0.0..5.0), 4).is_empty());
+        assert_eq!(Support::of("weights[2]"), Support::Unit);
+        assert_eq!(Support::of("scale"), Support::Positive);
+        assert_eq!(Support::of("locs[0,1]"), Support::Real);
+        assert_eq!(Support::Unit.clamp(-0.05..1.02), 0.0..1.0);
+        assert_eq!(Support::Positive.clamp(-0.05..3.0), 0.0..3.0);
+        assert_eq!(short(4.081e-16), "4.08e-16");
+        assert_eq!(short(0.3751), "0.375");
     }
 }

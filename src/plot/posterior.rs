@@ -11,8 +11,8 @@ use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    auto_bins, color, dot_mark, err, histogram, kde, kde_bw, legend, line_mark, linspace, min_max,
-    padded, panel, Draw,
+    auto_bins, color, err, histogram, kde, kde_bw, kde_grid, legend_above, min_max, padded, panel,
+    titled, Draw, Entry, Mark, Support, LABEL_FONT,
 };
 
 /// At most this many parameters are drawn in the per-parameter figures; the title says when
@@ -38,8 +38,37 @@ fn shown_title(title: &str, names: &[String]) -> String {
     }
 }
 
-/// Trace plots: one row per parameter; on the left each chain's kernel density, on the right
-/// the draws against iteration, chains in colours.
+/// The sites of the parameters, in order of first appearance: each site's name (`locs` for
+/// `locs[0,1]`) and the indices of its parameters.
+pub fn sites(names: &[String]) -> Vec<(String, Vec<usize>)> {
+    let mut out: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let site = n.split('[').next().unwrap_or(n);
+        match out.iter_mut().find(|(s, _)| s == site) {
+            Some((_, idx)) => idx.push(i),
+            None => out.push((site.to_string(), vec![i])),
+        }
+    }
+    out
+}
+
+/// The dash pattern of chain `c` in the trace plots' densities (ArviZ's compact trace tells
+/// chains apart by line style): solid, dashed, dotted, long dashes, then again.
+pub fn chain_dashes(c: usize) -> Option<(i32, i32)> {
+    [None, Some((8, 5)), Some((2, 4)), Some((14, 4))][c % 4]
+}
+
+fn chain_mark(c: usize) -> Mark {
+    match chain_dashes(c) {
+        None => Mark::Line(BLACK),
+        Some((d, g)) => Mark::Dashed(BLACK, d, g),
+    }
+}
+
+/// Trace plots as ArviZ's `plot_trace(compact=True)` (seed 003): one row per site, its entries
+/// in colours and the chains in line styles; on the left each chain's kernel density of each
+/// entry (cut at the draws' range, so never outside the parameter's support), on the right
+/// the draws against iteration.
 pub struct Trace {
     pub names: Vec<String>,
     pub chains: Chains,
@@ -47,64 +76,79 @@ pub struct Trace {
 
 impl Draw for Trace {
     fn size(&self) -> (u32, u32) {
-        (
-            1100,
-            50 + 150 * self.names.len().clamp(1, MAX_PANELS) as u32,
-        )
+        (1000, 110 + 250 * sites(&self.names).len().max(1) as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        let rows = self.names.len().min(MAX_PANELS);
-        let root = root
-            .titled(
-                &shown_title("Trace plots (chains in colours)", &self.names),
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+        let sites = sites(&self.names);
+        let m = self.chains.len();
+        let root = titled(
+            root,
+            "Trace plots (one row per site: its entries in colours, chains in line styles)",
+        )?;
+        let chains: Vec<Entry> = (0..m)
+            .map(|c| (chain_mark(c), format!("chain {c}")))
+            .collect();
+        let root = legend_above(&root, &chains)?;
         let n = self.chains.iter().map(Vec::len).max().unwrap_or(2).max(2);
-        for (i, area) in root
-            .split_evenly((rows.max(1), 1))
-            .iter()
-            .enumerate()
-            .take(rows)
-        {
-            let name = &self.names[i];
-            let (left, right) = area.split_horizontally(380);
-            let range = padded(pooled(&self.chains, i));
-            let grid = linspace(&range, 200);
-            let dens: Vec<Vec<f64>> = (0..self.chains.len())
-                .map(|c| kde(&column(&self.chains, c, i), &grid))
+        for ((site, idx), row) in sites.iter().zip(root.split_evenly((sites.len().max(1), 1))) {
+            let entries: Vec<Entry> = idx
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| (Mark::Line(color(j)), self.names[i].clone()))
                 .collect();
-            let top = dens.iter().flatten().copied().fold(0.0, f64::max) * 1.1;
-            let mut c = panel(
-                &left,
-                name,
-                range.clone(),
-                0.0..top.max(1e-300),
-                (name, "density"),
-            )?;
-            for (k, d) in dens.iter().enumerate() {
-                c.draw_series(LineSeries::new(
-                    grid.iter().copied().zip(d.iter().copied()),
-                    color(k).stroke_width(2),
-                ))
-                .map_err(err)?;
+            let row = legend_above(&row, &entries)?;
+            let (left, right) = row.split_horizontally(360);
+            let support = Support::of(site);
+            let range = support.clamp(padded(idx.iter().flat_map(|&i| pooled(&self.chains, i))));
+            // each entry's density in each chain, on the grid of that chain's draws
+            let mut dens: Vec<(usize, usize, Vec<f64>, Vec<f64>)> = Vec::new();
+            for (j, &i) in idx.iter().enumerate() {
+                for c in 0..m {
+                    let v = column(&self.chains, c, i);
+                    let grid = kde_grid(&v, &range, 200);
+                    let d = kde(&v, &grid);
+                    dens.push((j, c, grid, d));
+                }
             }
-            let mut c = panel(&right, name, 0.0..(n - 1) as f64, range, ("draw", name))?;
-            for k in 0..self.chains.len() {
-                c.draw_series(LineSeries::new(
-                    self.chains[k]
-                        .iter()
-                        .enumerate()
-                        .map(|(s, d)| (s as f64, d[i])),
-                    color(k).mix(0.7),
-                ))
-                .map_err(err)?
-                .label(format!("chain {k}"))
-                .legend(line_mark(color(k)));
+            let top = dens
+                .iter()
+                .flat_map(|d| d.3.iter())
+                .copied()
+                .fold(0.0, f64::max)
+                * 1.1;
+            let top = if top > 0.0 { top } else { 1.0 };
+            let mut c = panel(&left, "", range.clone(), 0.0..top, (site, "density"))?;
+            for (j, ch, grid, d) in &dens {
+                let style = color(*j).stroke_width(2);
+                let points: Vec<(f64, f64)> = if grid.is_empty() {
+                    // a chain that never moved: its density is a spike at its one value
+                    match self.chains[*ch].first().map(|d| d[idx[*j]]) {
+                        Some(v) if v.is_finite() => vec![(v, 0.0), (v, top)],
+                        _ => continue,
+                    }
+                } else {
+                    grid.iter().copied().zip(d.iter().copied()).collect()
+                };
+                match chain_dashes(*ch) {
+                    None => c.draw_series(LineSeries::new(points, style)).map_err(err)?,
+                    Some((dash, gap)) => c
+                        .draw_series(DashedLineSeries::new(points, dash, gap, style))
+                        .map_err(err)?,
+                };
             }
-            if i == 0 && self.chains.len() > 1 {
-                legend(&mut c)?;
+            let mut c = panel(&right, "", 0.0..(n - 1) as f64, range, ("draw", site))?;
+            for (j, &i) in idx.iter().enumerate() {
+                for ch in 0..m {
+                    c.draw_series(LineSeries::new(
+                        self.chains[ch]
+                            .iter()
+                            .enumerate()
+                            .map(|(s, d)| (s as f64, d[i])),
+                        color(j).mix(0.6),
+                    ))
+                    .map_err(err)?;
+                }
             }
         }
         Ok(())
@@ -124,21 +168,19 @@ pub const POSTERIOR_BINS: usize = 40;
 impl Draw for Histograms {
     fn size(&self) -> (u32, u32) {
         let rows = self.names.len().clamp(1, MAX_PANELS).div_ceil(3);
-        (1100, 50 + 240 * rows as u32)
+        (1000, 50 + 250 * rows as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let shown = self.names.len().min(MAX_PANELS);
         let rows = shown.div_ceil(3).max(1);
-        let root = root
-            .titled(
-                &shown_title(
-                    "Posterior histograms (all chains; bar: 90 % HDI)",
-                    &self.names,
-                ),
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+        let root = titled(
+            root,
+            &shown_title(
+                "Posterior histograms (all chains; bar: 90 % HDI)",
+                &self.names,
+            ),
+        )?;
         for (i, area) in root.split_evenly((rows, 3)).iter().enumerate().take(shown) {
             let mut v = pooled(&self.chains, i);
             v.sort_by(f64::total_cmp);
@@ -175,7 +217,7 @@ impl Draw for Histograms {
                 Text::new(
                     format!(" {} ", super::tick(&((v * 1e3).round() / 1e3))),
                     (v, y),
-                    ("sans-serif", 11)
+                    ("sans-serif", LABEL_FONT)
                         .into_font()
                         .into_text_style(area)
                         .pos(Pos::new(h, VPos::Center)),
@@ -217,30 +259,30 @@ pub fn rank_histograms(chains: &Chains, i: usize, bins: usize) -> Vec<Vec<usize>
 impl Draw for Rank {
     fn size(&self) -> (u32, u32) {
         let rows = self.names.len().clamp(1, MAX_PANELS).div_ceil(3);
-        (1100, 50 + 240 * rows as u32)
+        (1000, 50 + 250 * rows as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let shown = self.names.len().min(MAX_PANELS);
         let rows = shown.div_ceil(3).max(1);
         let m = self.chains.len();
-        let root = root
-            .titled(
-                &shown_title(
-                    "Rank plots (one row of bars per chain; dashed: uniform)",
-                    &self.names,
-                ),
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+        let root = titled(
+            root,
+            &shown_title(
+                "Rank plots (one row of bars per chain; dashed: uniform)",
+                &self.names,
+            ),
+        )?;
+        let blank = |_: &f64| String::new();
         for (i, area) in root.split_evenly((rows, 3)).iter().enumerate().take(shown) {
             let h = rank_histograms(&self.chains, i, RANK_BINS);
             let total: usize = self.chains.iter().map(Vec::len).sum();
             let tallest = h.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
             let mut axes = super::Axes::new(("rank (all chains)", "chain"));
             axes.small = true;
-            axes.y_tick = &super::int_tick;
-            axes.y_ticks = m + 1;
+            // no ticks of plotters' choosing: each chain's label goes in the middle of its row
+            axes.y_tick = &blank;
+            axes.y_ticks = 0;
             let mut c = super::chart_with(
                 area,
                 &self.names[i],
@@ -270,6 +312,18 @@ impl Draw for Rank {
                     5,
                     4,
                     BLACK.stroke_width(1),
+                ))
+                .map_err(err)?;
+                // the row's label, left of the axis at the row's middle
+                let (px, py) = c.backend_coord(&(0.0, k as f64 + 0.45));
+                let (bx, by) = area.get_base_pixel();
+                area.draw(&Text::new(
+                    format!("{k}"),
+                    (px - bx - 8, py - by),
+                    ("sans-serif", LABEL_FONT)
+                        .into_font()
+                        .into_text_style(area)
+                        .pos(Pos::new(HPos::Right, VPos::Center)),
                 ))
                 .map_err(err)?;
             }
@@ -483,7 +537,7 @@ impl Draw for Joint {
                 xr.start + 0.02 * (xr.end - xr.start),
                 yr.end - 0.03 * (yr.end - yr.start),
             ),
-            ("sans-serif", 13).into_font().color(&WHITE),
+            ("sans-serif", LABEL_FONT).into_font().color(&WHITE),
         )))
         .map_err(err)?;
         Ok(())
@@ -503,17 +557,27 @@ pub struct Predictive {
 impl Draw for Predictive {
     fn size(&self) -> (u32, u32) {
         let d = self.data.len().clamp(1, 6) as u32;
-        (1000, 60 + 360 * d.div_ceil(2))
+        (1000, 110 + 380 * d.div_ceil(2))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let d = self.data.len().min(6);
-        let root = root
-            .titled(
-                &format!("Posterior predictive against the data ({})", self.what),
-                ("sans-serif", 18),
-            )
-            .map_err(err)?;
+        let (cd, cp) = (color(1), color(3));
+        let root = titled(
+            root,
+            &format!("Posterior predictive against the data ({})", self.what),
+        )?;
+        let n = |v: &[Vec<f64>]| v.first().map_or(0, Vec::len);
+        let root = legend_above(
+            &root,
+            &[
+                (Mark::Dot(cd), format!("data ({} values)", n(&self.data))),
+                (
+                    Mark::Dot(cp),
+                    format!("posterior predictive ({} values)", n(&self.predictive)),
+                ),
+            ],
+        )?;
         let areas = if d == 1 {
             vec![root.clone()]
         } else {
@@ -531,10 +595,11 @@ impl Draw for Predictive {
                     .collect()
             };
             let (hx, hp) = (dens(x), dens(p));
-            let grid = linspace(&range, 300);
-            // both densities with the data's bandwidth, so they differ only by the data
+            // both densities with the data's bandwidth, so they differ only by the data; each
+            // cut at its own values' range (seaborn's histplot(kde=True))
             let bw = super::scott_bandwidth(x);
-            let (kx, kp) = (kde_bw(x, &grid, bw), kde_bw(p, &grid, bw));
+            let (gx, gp) = (kde_grid(x, &range, 300), kde_grid(p, &range, 300));
+            let (kx, kp) = (kde_bw(x, &gx, bw), kde_bw(p, &gp, bw));
             let top = hx
                 .iter()
                 .chain(&hp)
@@ -550,28 +615,18 @@ impl Draw for Predictive {
                 0.0..top.max(1e-300),
                 (&self.names[j], "density"),
             )?;
-            for (s, (h, k, label, n)) in [
-                (&hx, &kx, "data", x.len()),
-                (&hp, &kp, "posterior predictive", p.len()),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let col = if s == 0 { color(1) } else { color(3) };
+            for (h, g, k, col) in [(&hx, &gx, &kx, cd), (&hp, &gp, &kp, cp)] {
                 c.draw_series(h.iter().enumerate().map(|(b, &v)| {
                     let x0 = range.start + b as f64 * w;
                     Rectangle::new([(x0, 0.0), (x0 + w, v)], col.mix(0.35).filled())
                 }))
                 .map_err(err)?;
                 c.draw_series(LineSeries::new(
-                    grid.iter().copied().zip(k.iter().copied()),
+                    g.iter().copied().zip(k.iter().copied()),
                     col.stroke_width(2),
                 ))
-                .map_err(err)?
-                .label(format!("{label} ({n} values)"))
-                .legend(dot_mark(col));
+                .map_err(err)?;
             }
-            legend(&mut c)?;
         }
         Ok(())
     }
@@ -580,7 +635,8 @@ impl Draw for Predictive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::Render;
+    use crate::plot::svg_check::*;
+    use crate::plot::{linspace, Render};
 
     fn chains() -> Chains {
         (0..2)
@@ -602,9 +658,15 @@ mod tests {
         .svg()
         .unwrap();
         assert!(t.contains("locs[0]") && t.contains("scale"));
-        // two lines (density and trace) per chain and parameter, plus one legend mark per chain
-        assert_eq!(t.matches("stroke=\"#D62728\"").count(), 2 * 2 + 1, "{t}");
-        assert_eq!(t.matches("stroke=\"#1F77B4\"").count(), 2 * 2 + 1);
+        // each site's one entry is red: per row, a trace line of 50 draws per chain and the
+        // first chain's density as one solid line (the second's is dashed)
+        let red: Vec<usize> = polylines(&t)
+            .iter()
+            .filter(|p| p.stroke == "#D62728")
+            .map(|p| p.points.len())
+            .collect();
+        assert_eq!(red.iter().filter(|&&n| n == 50).count(), 2 * 2, "{red:?}");
+        assert_eq!(red.iter().filter(|&&n| n == 200).count(), 2, "{red:?}");
     }
 
     #[test]
@@ -715,5 +777,223 @@ mod tests {
         assert!(
             svg.contains("data (4 values)") && svg.contains("posterior predictive (400 values)")
         );
+    }
+
+    /// Uniform noise in [0, 1): a small LCG, the same every run.
+    fn noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// Well-mixed chains of a K = 2 model (weights, locs, scale per component), like the
+    /// demo's: `chains` chains of `n` draws, every one filling its panel.
+    fn mixed_chains(chains: usize, n: usize) -> (Vec<String>, Chains) {
+        let names = [
+            "weights[0]",
+            "weights[1]",
+            "locs[0]",
+            "locs[1]",
+            "scale[0]",
+            "scale[1]",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut u = noise(7);
+        let draws = (0..chains)
+            .map(|_| {
+                (0..n)
+                    .map(|_| {
+                        let w = 0.2 + 0.25 * u();
+                        vec![
+                            w,
+                            1.0 - w,
+                            1.3 + 0.3 * u(),
+                            4.6 + 0.6 * u(),
+                            0.12 + 0.1 * u(),
+                            0.7 + 0.3 * u(),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        (names, draws)
+    }
+
+    #[test]
+    fn trace_legend_covers_no_trace() {
+        let (names, chains) = mixed_chains(4, 300);
+        let svg = Trace { names, chains }.svg().unwrap();
+        assert_legend_clear(&svg, "chain 0", 3.0);
+    }
+
+    #[test]
+    fn trace_has_one_row_per_site() {
+        // K = 3: nine scalars in three sites, so three rows (ArviZ's compact=True, seed 003),
+        // each with one x axis of draws
+        let names: Vec<String> = ["weights", "locs", "scale"]
+            .iter()
+            .flat_map(|s| (0..3).map(move |k| format!("{s}[{k}]")))
+            .collect();
+        let mut u = noise(3);
+        let chains: Chains = (0..2)
+            .map(|_| (0..100).map(|_| (0..9).map(|_| u()).collect()).collect())
+            .collect();
+        let t = Trace { names, chains };
+        let svg = t.svg().unwrap();
+        let rows = texts(&svg).iter().filter(|t| t.text == "draw").count();
+        assert_eq!(rows, 3);
+        assert!(t.size().1 < 1000, "{:?}", t.size());
+    }
+
+    #[test]
+    fn trace_densities_stay_within_the_draws_and_a_weight_above_zero() {
+        // weights piled against 0 (a component nearly empty): the density must not spill
+        // below 0, nor past the draws at all (ArviZ cuts its kde at the draws' range)
+        let mut u = noise(11);
+        let chains: Chains = (0..2)
+            .map(|_| {
+                (0..400)
+                    .map(|_| {
+                        let w = 0.002 + 0.1 * u() * u();
+                        vec![w, 1.0 - w]
+                    })
+                    .collect()
+            })
+            .collect();
+        let (lo, hi) = min_max(chains.iter().flatten().map(|d| d[0]));
+        let svg = Trace {
+            names: vec!["weights[0]".into(), "weights[1]".into()],
+            chains,
+        }
+        .svg()
+        .unwrap();
+        // the density panel is the leftmost plot
+        let area = *plot_areas(&svg)
+            .iter()
+            .min_by(|a, b| a.x0.total_cmp(&b.x0))
+            .unwrap();
+        let ticks = x_ticks(&svg, &area);
+        assert!(ticks.len() >= 2, "{ticks:?}");
+        let px = (x_value(&ticks, 1.0) - x_value(&ticks, 0.0)).abs();
+        let dens = lines_in(&svg, &area);
+        assert!(!dens.is_empty());
+        for p in &dens {
+            for &(x, _) in &p.points {
+                let v = x_value(&ticks, x);
+                // weights[0]'s own lines lie within its draws; weights[1]'s far to the right
+                if v < 0.5 {
+                    assert!(
+                        v >= lo - 1.5 * px && v <= hi + 1.5 * px,
+                        "{v} outside {lo}..{hi}"
+                    );
+                }
+                assert!(v >= -0.5 * px && v <= 1.0 + 0.5 * px, "{v} outside [0, 1]");
+            }
+        }
+    }
+
+    /// A predictive sample a little wider than the data, as the demo's: 30 copies, jittered.
+    fn jittered(x: &[f64], seed: u64) -> Vec<f64> {
+        let mut u = noise(seed);
+        (0..30)
+            .flat_map(|_| x.iter().map(|v| v + 0.6 * (u() - 0.5)).collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn predictive_legend_covers_no_bar_or_line() {
+        // the 2-D iris: the legend sat on petal_width's density line
+        let names = ["petal_length", "petal_width"];
+        let data: Vec<Vec<f64>> = names
+            .iter()
+            .map(|n| bgmm::datasets::iris_column(n).unwrap())
+            .collect();
+        let predictive = data.iter().map(|x| jittered(x, 5)).collect();
+        let svg = Predictive {
+            data,
+            predictive,
+            names: names.map(String::from).to_vec(),
+            what: "test".into(),
+        }
+        .svg()
+        .unwrap();
+        assert_legend_clear(&svg, "data (150 values)", 3.0);
+    }
+
+    #[test]
+    fn predictive_densities_stay_within_their_values() {
+        let x = bgmm::datasets::iris_column("petal_length").unwrap();
+        let p = jittered(&x, 5);
+        let (plo, phi) = min_max(p.iter().copied());
+        let svg = Predictive {
+            data: vec![x.clone()],
+            predictive: vec![p],
+            names: vec!["petal_length".into()],
+            what: "test".into(),
+        }
+        .svg()
+        .unwrap();
+        let area = plot_areas(&svg)[0];
+        let ticks = x_ticks(&svg, &area);
+        let px = (x_value(&ticks, 1.0) - x_value(&ticks, 0.0)).abs();
+        let (lo, hi) = min_max(x.iter().copied());
+        for (colour, lo, hi) in [("#1F77B4", lo, hi), ("#FF7F0E", plo, phi)] {
+            let line = lines_in(&svg, &area)
+                .into_iter()
+                .find(|l| l.stroke == colour)
+                .unwrap();
+            let (a, b) = min_max(line.points.iter().map(|q| x_value(&ticks, q.0)));
+            assert!(
+                a >= lo - 1.5 * px && b <= hi + 1.5 * px,
+                "{colour}: {a}..{b} outside {lo}..{hi}"
+            );
+        }
+    }
+
+    #[test]
+    fn rank_labels_name_the_chain_rows_and_stay_in_their_panel() {
+        let (names, chains) = mixed_chains(3, 200);
+        let svg = Rank { names, chains }.svg().unwrap();
+        let width: f64 = elements(&svg, "svg")[0].0["width"].parse().unwrap();
+        let areas = plot_areas(&svg);
+        assert_eq!(areas.len(), 6);
+        // every label lies within its panel's third of the figure (the last x tick of the
+        // right column was cut at the figure's edge)
+        let col = width / 3.0;
+        for t in texts(&svg)
+            .iter()
+            .filter(|t| !t.rotated && !t.text.starts_with("Rank plots"))
+        {
+            let (a, b) = t.x_extent();
+            let c = (t.x / col).floor();
+            assert!(
+                a >= c * col - 0.5 && b <= (c + 1.0) * col + 0.5,
+                "'{}' at {:.0} spans {a:.0}..{b:.0}, past its panel {:.0}..{:.0}",
+                t.text,
+                t.x,
+                c * col,
+                (c + 1.0) * col
+            );
+        }
+        for area in &areas {
+            // one label per chain, inside its row of bars (rows from the bottom up)
+            let labels = y_labels(&svg, area);
+            assert_eq!(labels.len(), 3, "{labels:?}");
+            let h = (area.y1 - area.y0) / 3.0;
+            for (k, (_, y)) in labels.iter().rev().enumerate() {
+                let (top, bottom) = (area.y1 - (k + 1) as f64 * h, area.y1 - k as f64 * h);
+                assert!(
+                    *y > top + 2.0 && *y < bottom - 2.0,
+                    "chain {k}: {y} not in {top}..{bottom}"
+                );
+            }
+        }
     }
 }
