@@ -1155,3 +1155,97 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// splitmix64: a fixed stream of 64-bit patterns, independent of any crate's API.
+    fn bits(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Found with `sample --from-fit`: a fit's column mean 200.91520467836258 was written to
+    /// fit.json and read back one ulp off (serde_json parses floats exactly only with its
+    /// `float_roundtrip` feature). Every finite f64 written as bgmm writes its JSON must read
+    /// back bit for bit, through the typed and the untyped (`Value`) readers alike.
+    #[test]
+    fn every_f64_written_to_json_reads_back_bit_identical() {
+        let mut s = 11u64;
+        let mut values = vec![
+            200.91520467836258,
+            34356.5 / 171.0,
+            0.1 + 0.2,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            1e-300,
+            1e300,
+            -1.7976931348623157e308,
+        ];
+        for _ in 0..100_000 {
+            // every exponent alike: huge, tiny, negative
+            let v = f64::from_bits(bits(&mut s));
+            if v.is_finite() {
+                values.push(v);
+            }
+            // subnormals (exponent field 0)
+            values.push(f64::from_bits(bits(&mut s) & 0x800f_ffff_ffff_ffff));
+            // data-like values: a mean of a few hundred numbers around 200
+            let n = 2 + bits(&mut s) % 500;
+            let sum = (bits(&mut s) % 1_000_000) as f64 / 2.0;
+            values.push(sum / n as f64);
+            // unit-scale values with 17 significant digits
+            values.push((bits(&mut s) >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0);
+        }
+        let text = String::from_utf8(json_bytes(&values).unwrap()).unwrap();
+        let typed: Vec<f64> = serde_json::from_str(&text).unwrap();
+        let untyped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(typed.len(), values.len());
+        let mut off = Vec::new();
+        for (i, (a, b)) in values.iter().zip(&typed).enumerate() {
+            let c = untyped[i].as_f64().unwrap();
+            if a.to_bits() != b.to_bits() || a.to_bits() != c.to_bits() {
+                off.push(format!("{a:?} read back as {b:?} / {c:?}"));
+            }
+        }
+        assert!(
+            off.is_empty(),
+            "{} of {} values read back changed, e.g. {:?}",
+            off.len(),
+            values.len(),
+            &off[..off.len().min(5)]
+        );
+    }
+
+    /// 171 points in two groups whose mean is 34356.5 / 171 = 200.91520467836258, the value
+    /// that read back one ulp off.
+    fn mean_200_915() -> Vec<f64> {
+        let mut x: Vec<f64> = (0..170)
+            .map(|i| if i < 106 { 150.0 } else { 250.0 } + (i % 10) as f64 * 3.0)
+            .collect();
+        x.push(161.5);
+        x
+    }
+
+    /// The model a fit records reads back as the one it was built from, bit for bit.
+    #[test]
+    fn a_default_model_reads_back_from_json_as_it_was_written() {
+        let data = Data::from_1d(mean_200_915()).unwrap();
+        let spec = ModelSpec::quick(2, Sharing::Component, &data);
+        let text = String::from_utf8(json_bytes(&spec).unwrap()).unwrap();
+        assert!(text.contains("200.91520467836258"), "{text}");
+        let back: ModelSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
+    }
+}

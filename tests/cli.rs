@@ -1860,6 +1860,64 @@ fn plot_draws_the_pictures_of_a_fit() {
     assert!(pred.contains("data (5 values)") && pred.contains("(1000 values)"));
 }
 
+/// Issue 11: `sample --from-fit` refused a fit of the default model on data whose column
+/// mean, 200.91520467836258, read back from fit.json one ulp off.
+#[test]
+fn sample_from_a_fit_of_the_default_model_takes_it() {
+    let tmp = TempDir::new().unwrap();
+    // 171 points in two groups, summing exactly to 34356.5: the mean is 200.91520467836258
+    let mut csv = String::from("x\n");
+    for i in 0..170 {
+        let x = if i < 106 { 150.0 } else { 250.0 } + (i % 10) as f64 * 3.0;
+        csv.push_str(&format!("{x:?}\n"));
+    }
+    csv.push_str("161.5\n");
+    let data = write(&tmp, "d.csv", csv.as_bytes());
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", &data, "-k", "2", "--out", &fit]);
+    let written = std::fs::read_to_string(tmp.path().join("fit/fit.json")).unwrap();
+    assert!(written.contains("200.91520467836258"), "{written}");
+    let v = json(&[
+        "sample",
+        &data,
+        "-k",
+        "2",
+        "--from-fit",
+        &fit,
+        "--chains",
+        "1",
+        "--warmup",
+        "30",
+        "--draws",
+        "30",
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(
+        v["model"]["locs"]["loc"][0].as_f64(),
+        Some(200.91520467836258)
+    );
+    assert_eq!(v["options"]["from_fit"].as_str(), Some(fit.as_str()));
+    // another default model is still refused, and the difference named
+    fails(
+        &[
+            "sample",
+            &data,
+            "-k",
+            "2",
+            "--scale",
+            "shared",
+            "--from-fit",
+            &fit,
+        ],
+        &[
+            "--from-fit",
+            "different model",
+            "scale sharing 'component' against 'shared'",
+        ],
+    );
+}
+
 #[test]
 fn sample_from_a_fit_checks_the_fit() {
     fn run(a: &[String]) -> Vec<&str> {
