@@ -1189,11 +1189,39 @@ fn describe_shapes() {
     assert_eq!(shape("obs"), (vec![11], vec![2]));
     let obs = sites.iter().find(|s| s["name"] == "obs").unwrap();
     assert_eq!(obs["observed"], Value::Bool(true));
+    // a scale per dimension is not indexed by the assignment
+    assert_eq!(obs["dist"], "Normal(locs[assignment], scale).to_event(1)");
     let asg = sites.iter().find(|s| s["name"] == "assignment").unwrap();
     assert_eq!(asg["enumerated"], Value::Bool(true));
     // the table form works too
     let t = ok(&["describe", &model("homework-2d-dimension.toml"), "-n", "11"]);
     assert!(t.stdout.contains("obs") && t.stdout.contains("locs"));
+    let by = |m: &str| {
+        let t = ok(&["describe", &model(m)]).stdout;
+        let obs = t
+            .lines()
+            .find(|l| l.starts_with("obs "))
+            .unwrap()
+            .to_string();
+        obs.split("  ")
+            .map(str::trim)
+            .find(|c| c.starts_with("Normal"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(by("tutorial.toml"), "Normal(locs[assignment], scale)");
+    assert_eq!(
+        by("iris.toml"),
+        "Normal(locs[assignment], scale[assignment])"
+    );
+    assert_eq!(
+        by("homework-2d-shared.toml"),
+        "Normal(locs[assignment], scale).to_event(1)"
+    );
+    assert_eq!(
+        by("homework-2d-component.toml"),
+        "Normal(locs[assignment], scale[assignment]).to_event(1)"
+    );
 }
 
 #[test]
