@@ -261,7 +261,8 @@ struct ClassifyArgs {
     fit: PathBuf,
     /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     data: String,
-    /// Columns to use (default: the fit's columns if the data have them, else every numeric column).
+    /// Columns to use (default: the fit's or run's columns if the data have them, else every
+    /// numeric column).
     #[arg(long, value_delimiter = ',')]
     columns: Option<Vec<String>>,
     /// 0: MAP assignments; 1: assignments sampled from their posterior.
@@ -399,14 +400,14 @@ pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data,
 /// anywhere, every error with its row). `BGMM_STREAM_CSV_BYTES` overrides it (tests).
 const STREAM_CSV_BYTES: u64 = 256 << 20;
 
-/// [`load_data`] with default columns: `preferred` (a fit's) when the data have all of them,
-/// else every numeric column.
+/// [`load_data`] with default columns: `preferred` (a fit's or a run's) when the data have all
+/// of them, else (or when there are none) every numeric column.
 fn load_data_preferring(
     spec: &str,
     columns: Option<&[String]>,
     preferred: &[String],
 ) -> Result<(Data, Vec<String>)> {
-    if columns.is_some() {
+    if columns.is_some() || preferred.is_empty() {
         return load_data(spec, columns);
     }
     if spec.ends_with(".npy") || spec.ends_with(".parquet") || is_large_csv(spec) {
@@ -894,17 +895,20 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     if a.method != "exact" {
         bail!("--method svi needs a MAP fit, not a sampling run");
     }
-    let (model, _, chains) = crate::predict::load_run(&a.fit)?;
-    let draws = chains.concat();
-    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
+    let run = crate::predict::load_run_record(&a.fit)?;
+    let model = run.model;
+    let draws = run.chains.concat();
+    // default columns: the run's, when the new data have all of them (as for a fit)
+    let (data, names) = load_data_preferring(&a.data, a.columns.as_deref(), &run.columns)?;
     if data.d() != model.d {
         bail!(
-            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{}",
+            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{} ({})",
             a.fit.display(),
             model.d,
             a.data,
             data.d(),
-            if data.d() == 1 { "" } else { "s" }
+            if data.d() == 1 { "" } else { "s" },
+            names.join(", ")
         );
     }
     let sampled = a.temperature == 1;

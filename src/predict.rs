@@ -42,6 +42,23 @@ pub struct PredictArgs {
 /// Parameter draws of a sampling run: the model, the data's size and the relabelled draws,
 /// chain by chain.
 pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
+    let r = load_run_record(dir)?;
+    Ok((r.model, r.n, r.chains))
+}
+
+/// A sampling run as `sample --out` (or `vi --out`) wrote it.
+pub(crate) struct Run {
+    pub model: Model,
+    /// Points in the data sampled on.
+    pub n: usize,
+    /// The data's columns the run was sampled on (empty when the run does not record them).
+    pub columns: Vec<String>,
+    /// Relabelled draws, chain by chain.
+    pub chains: Vec<Vec<Params>>,
+}
+
+/// [`load_run`] with the columns the run was sampled on.
+pub(crate) fn load_run_record(dir: &Path) -> Result<Run> {
     let summary = dir.join("summary.json");
     let shown = summary.display();
     let text = std::fs::read_to_string(&summary)
@@ -56,6 +73,16 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
     let n = v["data"]["n"]
         .as_u64()
         .ok_or_else(|| anyhow!("run summary '{shown}': no data.n"))? as usize;
+    // as many names as dimensions, or none (a run that does not record them)
+    let columns: Vec<String> = v["data"]["columns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .filter(|c: &Vec<String>| c.len() == model.d)
+        .unwrap_or_default();
     let width = model.n_constrained();
     let mut chains = Vec::new();
     for c in 0.. {
@@ -117,7 +144,12 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
         }
         chains.push(draws);
     }
-    Ok((model, n, chains))
+    Ok(Run {
+        model,
+        n,
+        columns,
+        chains,
+    })
 }
 
 /// Run `bgmm predict`.

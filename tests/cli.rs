@@ -1737,6 +1737,61 @@ fn classify_with_a_sampling_run_gives_posterior_assignment_probabilities() {
     );
 }
 
+/// Issue 11: `classify RUN_DIR DATA` took every numeric column of DATA, not the columns the
+/// run was sampled on, and so refused data with an extra column.
+#[test]
+fn classify_with_a_sampling_run_takes_the_runs_columns() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    ok(&[
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        &model("iris.toml"),
+        "--chains",
+        "1",
+        "--warmup",
+        "100",
+        "--draws",
+        "40",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    // iris has four columns; the run was sampled on one
+    let all = json(&["classify", &run, "builtin:iris", "--json"]);
+    assert_eq!(all["data"]["columns"], serde_json::json!(["petal_length"]));
+    let picked = json(&[
+        "classify",
+        &run,
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "--json",
+    ]);
+    assert_eq!(all["probs"], picked["probs"]);
+    assert_eq!(usizes(&all["assignments"]).len(), 150);
+    // a CSV with an extra column, before and after the run's
+    let csv = write(
+        &tmp,
+        "extra.csv",
+        b"extra,petal_length,more\n7,1.4,0.5\n8,4.5,0.5\n9,5.9,0.5\n",
+    );
+    let v = json(&["classify", &run, &csv, "--json"]);
+    assert_eq!(v["data"]["columns"], serde_json::json!(["petal_length"]));
+    let probs = matrix(&v["probs"]);
+    let first = matrix(&all["probs"]);
+    // petal length 1.4 is the first iris row's (setosa), and classified alike
+    assert_eq!(probs[0], first[0]);
+    // data without the run's column: every numeric column, and the mismatch named
+    let other = write(&tmp, "other.csv", b"a,b\n1,2\n3,4\n");
+    fails(
+        &["classify", &run, &other],
+        &["dimension mismatch", "d = 1", "2 columns (a, b)"],
+    );
+}
+
 #[test]
 fn sample_is_identical_on_one_and_three_threads() {
     let tmp = TempDir::new().unwrap();
