@@ -17,6 +17,26 @@ pub fn column_names(d: usize) -> Vec<String> {
     }
 }
 
+/// A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, quote or line end.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV header line (with its line end) of these names.
+pub fn csv_header(names: &[String]) -> String {
+    let mut s = names
+        .iter()
+        .map(|n| csv_field(n))
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push('\n');
+    s
+}
+
 /// CSV of the data (shortest round-trip formatting of f64), with an optional `z` column.
 pub fn data_csv(data: &Data, names: &[String], z: Option<&[usize]>) -> String {
     let mut s = names.join(",");
@@ -209,7 +229,11 @@ pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String
 /// CSV of the data with their assignment and probabilities.
 pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<f64>]) -> String {
     let k = probs.first().map_or(0, Vec::len);
-    let mut s = names.join(",");
+    let mut s = names
+        .iter()
+        .map(|n| csv_field(n))
+        .collect::<Vec<_>>()
+        .join(",");
     s.push_str(",assignment");
     for c in 0..k {
         let _ = write!(s, ",p{c}");

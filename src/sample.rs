@@ -129,6 +129,28 @@ fn summary_table(summary: &[(String, ParamSummary)]) -> String {
     s
 }
 
+/// Which data column the index j of the parameters' names is (D > 1), e.g. `j in locs[k,j] is
+/// the data's column: 0 = bill_length_mm, 1 = bill_depth_mm`.
+fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
+    if model.d < 2 || columns.len() != model.d {
+        return None;
+    }
+    let sites = match model.sharing {
+        bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
+        bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
+        _ => "locs[k,j]",
+    };
+    let named: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| format!("{j} = {c}"))
+        .collect();
+    Some(format!(
+        "j in {sites} is the data's column: {}",
+        named.join(", ")
+    ))
+}
+
 /// Run `bgmm sample`.
 pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     let init = match a.init.as_str() {
@@ -347,6 +369,9 @@ pub(crate) fn report(
     } else {
         println!("{title}, {wall_s:.2} s");
         print!("{}", summary_table(&post.summary));
+        if let Some(legend) = dimension_legend(model, &record.data.columns) {
+            println!("{legend}");
+        }
         if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
             println!(
                 "Number of divergences: {}. Step size per chain: {}. Mean acceptance: {}. Mean tree depth: {}.",

@@ -1567,8 +1567,20 @@ fn predict_from_a_run_and_from_a_fit() {
         "--out",
         &run,
     ]);
-    let v = json(&["predict", &run, "--json", "--seed", "1"]);
+    let v = json(&[
+        "predict",
+        &run,
+        "--json",
+        "--seed",
+        "1",
+        "--max-draws",
+        "all",
+    ]);
     assert_eq!(v["sets"], 400);
+    assert_eq!(
+        (v["draws_used"].as_u64(), v["draws_total"].as_u64()),
+        (Some(400), Some(400))
+    );
     assert_eq!(v["n"], 150);
     // the predictive mean of petal length is close to the data's (3.758; posterior sd of the
     // mixture mean ≈ 0.14, plus the predictive noise of 60 000 points)
@@ -1576,7 +1588,15 @@ fn predict_from_a_run_and_from_a_fit() {
     assert!((mean - 3.758).abs() < 0.3, "{mean}");
     assert_eq!(v["data_sets"][0]["data"].as_array().unwrap().len(), 150);
     // same seed, same sets
-    let again = json(&["predict", &run, "--json", "--seed", "1"]);
+    let again = json(&[
+        "predict",
+        &run,
+        "--json",
+        "--seed",
+        "1",
+        "--max-draws",
+        "all",
+    ]);
     assert_eq!(v, again);
     // plug-in predictive from a MAP fit
     let fit = path_str(&tmp.path().join("fit"));
@@ -1627,6 +1647,108 @@ fn predict_from_a_run_and_from_a_fit() {
         &["cannot read fit"],
     );
     fails(&["predict", &run, "-n", "0"], &["-n must be at least 1"]);
+}
+
+/// Issue 11: `predict RUN` wrote a data set for every draw (514 MB for the NumPyro example)
+/// and named the columns x0, x1, … whatever the data's names were.
+#[test]
+fn predict_caps_the_draws_and_names_the_columns_as_the_data() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    let sampled = ok(&[
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length,petal_width",
+        "-k",
+        "2",
+        "--chains",
+        "3",
+        "--warmup",
+        "100",
+        "--draws",
+        "150",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    // the summary says which column the parameters' index j is
+    assert!(
+        sampled
+            .stdout
+            .contains("\nj in locs[k,j] is the data's column: 0 = petal_length, 1 = petal_width\n"),
+        "{}",
+        sampled.stdout
+    );
+    // by default 100 of the 450 draws; the CSV on stdout, what was left out on stderr
+    let r = ok(&["predict", &run, "-n", "2"]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "set,petal_length,petal_width,z");
+    assert_eq!(lines.len(), 1 + 100 * 2);
+    assert_eq!(lines.last().unwrap().split(',').next(), Some("99"));
+    assert_eq!(
+        r.stderr,
+        "note: posterior predictive data sets from 100 of the run's 450 draws, evenly spaced \
+         (--max-draws all for every draw)\n"
+    );
+    let v = json(&["predict", &run, "-n", "2", "--json"]);
+    assert_eq!(
+        (v["sets"].as_u64(), v["draws_total"].as_u64()),
+        (Some(100), Some(450))
+    );
+    assert_eq!(
+        v["columns"],
+        serde_json::json!(["petal_length", "petal_width"])
+    );
+    assert_eq!(v["summary"][1]["column"], "petal_width");
+    // every draw on request, and nothing on stderr then
+    let all = ok(&["predict", &run, "-n", "2", "--max-draws", "all"]);
+    assert_eq!(all.stdout.lines().count(), 1 + 450 * 2);
+    assert_eq!(all.stderr, "");
+    let few = json(&["predict", &run, "-n", "1", "--max-draws", "7", "--json"]);
+    assert_eq!(
+        (few["sets"].as_u64(), few["draws_used"].as_u64()),
+        (Some(7), Some(7))
+    );
+    let out = tmp.path().join("pred");
+    let r = ok(&["predict", &run, "-n", "2", "--out", &path_str(&out)]);
+    assert!(
+        r.stdout.starts_with(
+            "posterior predictive: 100 data sets of 2 points, from 100 of the run's 450 draws, \
+             evenly spaced (--max-draws all for every draw) → "
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\n  petal_length: mean "), "{}", r.stdout);
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("predictive.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (rec["draws_used"].as_u64(), rec["draws_total"].as_u64()),
+        (Some(100), Some(450))
+    );
+    fails(
+        &["predict", &run, "--max-draws", "some"],
+        &["--max-draws", "'some'"],
+    );
+    // a fit's data sets are --sets, and keep the data's names; a data column named z or set
+    // leaves the CSV's own columns another name
+    let csv = write(
+        &tmp,
+        "xyz.csv",
+        b"set,y,z\n1,2,3\n2,1,5\n3,3,1\n9,8,7\n8,9,9\n9,9,8\n",
+    );
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", &csv, "-k", "2", "--out", &fit]);
+    let p = ok(&["predict", &fit, "--sets", "2", "-n", "3"]);
+    assert!(p.stdout.starts_with("_set,set,y,z,_z\n"), "{}", p.stdout);
+    assert_eq!(p.stdout.lines().count(), 1 + 6);
+    assert_eq!(p.stderr, "");
+    fails(
+        &["predict", &fit, "--max-draws", "5"],
+        &["--max-draws", "is a fit", "--sets"],
+    );
 }
 
 #[test]
