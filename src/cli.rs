@@ -420,6 +420,69 @@ fn load_data_preferring(
     table_data(spec, t)
 }
 
+/// Warnings about data columns that look like row numbers or a row index, used as data
+/// because no `--columns` were given: integers 1..N or 0..N−1 in row order, or integers in a
+/// column named like an index (`id`, `index`, `…_id`, pandas' `Unnamed: 0` or an empty name).
+pub(crate) fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<String> {
+    if source.starts_with("grid:") || source.starts_with("builtin:") || data.n() < 2 {
+        return Vec::new();
+    }
+    let mut warnings = Vec::new();
+    let mut id_like = vec![false; data.d()];
+    for (j, name) in names.iter().enumerate().take(data.d()) {
+        let col = data.col(j);
+        if !col.iter().all(|v| v.fract() == 0.0) {
+            continue;
+        }
+        let start = col[0];
+        let counts = (start == 0.0 || start == 1.0)
+            && col.iter().enumerate().all(|(i, &v)| v == start + i as f64);
+        let lower = name.trim().to_lowercase();
+        let named = ["id", "index", "idx", ""].contains(&lower.as_str())
+            || lower.ends_with("_id")
+            || lower.starts_with("unnamed:");
+        let why = if counts {
+            format!(
+                "holds the integers {start}..{} in row order, like a row number",
+                start + (col.len() - 1) as f64
+            )
+        } else if named {
+            "holds integers and is named like a row index".to_string()
+        } else {
+            continue;
+        };
+        id_like[j] = true;
+        warnings.push(format!(
+            "column '{name}' of '{source}' {why}, yet is used as a data column (no --columns given)"
+        ));
+    }
+    if !warnings.is_empty() {
+        let rest: Vec<&str> = names
+            .iter()
+            .zip(&id_like)
+            .filter(|(_, id)| !**id)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let remedy = if rest.is_empty() {
+            "it is the only numeric column: check the file".to_string()
+        } else {
+            format!("to leave it out, give --columns {}", rest.join(","))
+        };
+        let last = warnings.len() - 1;
+        warnings[last].push_str(&format!("; {remedy}"));
+    }
+    warnings
+}
+
+/// Print [`id_like_warnings`] of data read without `--columns`.
+pub(crate) fn warn_id_like(data: &Data, names: &[String], source: &str, columns: bool) {
+    if !columns {
+        for w in id_like_warnings(data, names, source) {
+            eprintln!("warning: {w}");
+        }
+    }
+}
+
 fn is_large_csv(spec: &str) -> bool {
     if spec.starts_with("builtin:") || spec.starts_with("grid:") {
         return false;
@@ -832,6 +895,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options(betas, init, a.subsample);
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
@@ -1240,6 +1304,82 @@ mod tests {
             .collect();
         x.push(161.5);
         x
+    }
+
+    /// Issue 11: `fit DATA -k K` used a column of row numbers as data without a word.
+    #[test]
+    fn row_numbers_and_index_columns_are_named() {
+        let warn = |cols: Vec<(&str, Vec<f64>)>, source: &str| {
+            let names: Vec<String> = cols.iter().map(|(n, _)| n.to_string()).collect();
+            let data = Data::from_columns(cols.into_iter().map(|(_, c)| c).collect()).unwrap();
+            id_like_warnings(&data, &names, source)
+        };
+        let a = vec![0.5, 1.5, -2.0, 3.0, 0.25];
+        let ids = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(
+            warn(
+                vec![("id", ids.clone()), ("a", a.clone()), ("b", a.clone())],
+                "d.csv"
+            ),
+            [
+                "column 'id' of 'd.csv' holds the integers 1..5 in row order, like a row number, \
+              yet is used as a data column (no --columns given); to leave it out, give \
+              --columns a,b"
+            ]
+        );
+        // pandas' index, from 0, under another name
+        let from0 = vec![0.0, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(
+            warn(vec![("a", a.clone()), ("row", from0.clone())], "d.csv"),
+            [
+                "column 'row' of 'd.csv' holds the integers 0..4 in row order, like a row number, \
+              yet is used as a data column (no --columns given); to leave it out, give \
+              --columns a"
+            ]
+        );
+        // named like an index, integers in any order; two of them
+        let shuffled = vec![7.0, 3.0, 9.0, 1.0, 4.0];
+        assert_eq!(
+            warn(
+                vec![
+                    ("Unnamed: 0", shuffled.clone()),
+                    ("a", a.clone()),
+                    ("patient_ID", shuffled.clone())
+                ],
+                "d.csv"
+            ),
+            [
+                "column 'Unnamed: 0' of 'd.csv' holds integers and is named like a row index, \
+                 yet is used as a data column (no --columns given)",
+                "column 'patient_ID' of 'd.csv' holds integers and is named like a row index, \
+                 yet is used as a data column (no --columns given); to leave it out, give \
+                 --columns a"
+            ]
+        );
+        // the only numeric column
+        assert_eq!(
+            warn(vec![("n", ids.clone())], "d.csv"),
+            [
+                "column 'n' of 'd.csv' holds the integers 1..5 in row order, like a row number, \
+              yet is used as a data column (no --columns given); it is the only numeric column: \
+              check the file"
+            ]
+        );
+        // not row numbers: other integers, another start, another step, not integers, or
+        // deliberately a grid
+        let none: Vec<String> = Vec::new();
+        for col in [
+            shuffled.clone(),
+            vec![2.0, 3.0, 4.0, 5.0, 6.0],
+            vec![0.0, 2.0, 4.0, 6.0, 8.0],
+            vec![5.0, 4.0, 3.0, 2.0, 1.0],
+            vec![1.0, 2.0, 3.0, 4.0, 5.5],
+        ] {
+            assert_eq!(warn(vec![("count", col), ("a", a.clone())], "d.csv"), none);
+        }
+        let index_of_reals = vec![0.5, 1.0, 2.0, 3.0, 4.0];
+        assert_eq!(warn(vec![("index", index_of_reals)], "d.csv"), none);
+        assert_eq!(warn(vec![("x", from0)], "grid:0,5,1"), none);
     }
 
     /// The model a fit records reads back as the one it was built from, bit for bit.

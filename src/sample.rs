@@ -17,8 +17,8 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    check_out, command_line, json_bytes, load_data, resolve_model, write_out, DataInfo,
-    Interrupted, OutputArgs, SampleArgs, ViArgs,
+    check_out, command_line, json_bytes, load_data, resolve_model, warn_id_like, write_out,
+    DataInfo, Interrupted, OutputArgs, SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -160,6 +160,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
     let start = match &a.from_fit {
         None => None,
         Some(f) => {
@@ -423,6 +424,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {

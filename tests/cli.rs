@@ -1166,6 +1166,48 @@ fn homework_2d_kmeanspp_recovers_truth() {
     }
 }
 
+/// Issue 11: `fit DATA -k K` fitted a column of row numbers (1..N) as a data dimension
+/// without a word.
+#[test]
+fn a_column_of_row_numbers_is_named_on_stderr() {
+    let tmp = TempDir::new().unwrap();
+    let sim = ok(&[
+        "simulate",
+        &model("homework-2d-shared.toml"),
+        "-n",
+        "60",
+        "--seed",
+        "5",
+    ])
+    .stdout;
+    let mut csv = String::from("id,");
+    for (i, line) in sim.lines().enumerate() {
+        if i > 0 {
+            csv.push_str(&format!("{i},"));
+        }
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    let data = write(&tmp, "with-id.csv", csv.as_bytes());
+    let said = format!(
+        "warning: column 'id' of '{data}' holds the integers 1..60 in row order, like a row \
+         number, yet is used as a data column (no --columns given); to leave it out, give \
+         --columns x0,x1\n"
+    );
+    let r = ok(&["fit", &data, "-k", "3", "--json"]);
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["data"]["columns"], serde_json::json!(["id", "x0", "x1"]));
+    // with the columns given, no warning
+    let r = ok(&["fit", &data, "-k", "3", "--columns", "x0,x1", "--json"]);
+    assert!(!r.stderr.contains("row number"), "{}", r.stderr);
+    // sample says it too
+    let r = ok(&[
+        "sample", &data, "-k", "3", "--chains", "1", "--warmup", "20", "--draws", "20", "--quiet",
+    ]);
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+}
+
 #[test]
 fn describe_shapes() {
     let v = json(&[
