@@ -279,10 +279,19 @@ pub fn classify_text(
     let mut head: Vec<String> = names.to_vec();
     head.push("assignment".into());
     head.extend((0..k).map(|c| format!("p{c}")));
+    // every column at least 12 wide and a space wider than its name, so that long names
+    // stay apart and each value ends under its name
+    let w: Vec<usize> = head
+        .iter()
+        .map(|h| (h.chars().count() + 1).max(12))
+        .collect();
     let _ = writeln!(
         s,
         "{}",
-        head.iter().map(|h| format!("{h:>12}")).collect::<String>()
+        head.iter()
+            .zip(&w)
+            .map(|(h, &w)| format!("{h:>w$}"))
+            .collect::<String>()
     );
     // long tables show their head and tail, as pandas does
     let n = data.n();
@@ -299,12 +308,13 @@ pub fn classify_text(
                 i - shown[r - 1] - 1
             );
         }
-        for j in 0..data.d() {
-            let _ = write!(s, "{:>12.5}", data.col(j)[i]);
+        let d = data.d();
+        for j in 0..d {
+            let _ = write!(s, "{:>w$.5}", data.col(j)[i], w = w[j]);
         }
-        let _ = write!(s, "{:>12}", z[i]);
-        for p in &probs[i] {
-            let _ = write!(s, "{p:>12.6}");
+        let _ = write!(s, "{:>w$}", z[i], w = w[d]);
+        for (c, p) in probs[i].iter().enumerate() {
+            let _ = write!(s, "{p:>w$.6}", w = w[d + 1 + c]);
         }
         s.push('\n');
     }

@@ -1208,6 +1208,58 @@ fn a_column_of_row_numbers_is_named_on_stderr() {
     assert!(r.stderr.contains(&said), "{}", r.stderr);
 }
 
+/// Issue 11: the classify table's header ran long column names together
+/// (`sepal_lengthsepal_width…`, `bill_length_mmbill_depth_mm…`).
+#[test]
+fn the_classify_table_keeps_long_column_names_apart() {
+    let tmp = TempDir::new().unwrap();
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", "builtin:iris", "-k", "3", "--out", &fit]);
+    let csv = write(
+        &tmp,
+        "penguins.csv",
+        b"bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n\
+          39.1,18.7,181,3750\n46.5,17.9,192,3500\n50.0,15.2,218,5700\n",
+    );
+    let pfit = path_str(&tmp.path().join("pfit"));
+    ok(&["fit", &csv, "-k", "2", "--out", &pfit]);
+    for (fit, data, names) in [
+        (
+            &fit,
+            "builtin:iris",
+            vec!["sepal_length", "sepal_width", "petal_length", "petal_width"],
+        ),
+        (
+            &pfit,
+            csv.as_str(),
+            vec![
+                "bill_length_mm",
+                "bill_depth_mm",
+                "flipper_length_mm",
+                "body_mass_g",
+            ],
+        ),
+    ] {
+        let out = ok(&["classify", fit, data]).stdout;
+        let lines: Vec<&str> = out.lines().collect();
+        let head = lines[1];
+        let k = if data == "builtin:iris" { 3 } else { 2 };
+        let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        want.push("assignment".into());
+        want.extend((0..k).map(|c| format!("p{c}")));
+        assert_eq!(head.split_whitespace().collect::<Vec<_>>(), want, "{out}");
+        // each value ends where its name ends
+        let ends = |l: &str| -> Vec<usize> {
+            let b = l.as_bytes();
+            (0..b.len())
+                .filter(|&i| b[i] != b' ' && (i + 1 == b.len() || b[i + 1] == b' '))
+                .collect()
+        };
+        assert_eq!(ends(lines[2]), ends(head), "{out}");
+        assert_eq!(ends(lines[3]), ends(head), "{out}");
+    }
+}
+
 #[test]
 fn describe_shapes() {
     let v = json(&[
