@@ -2008,6 +2008,57 @@ fn classify_with_a_sampling_run_takes_the_runs_columns() {
     );
 }
 
+/// Issue 11: a run's warnings were one line per parameter and kind (up to 31), and a chain
+/// that never moved (mean acceptance 0.075 in the report) went unnamed. A 50-draw warmup from
+/// the prior leaves chain 3 of this run stuck (acceptance 0.000; the others 0.73–0.94).
+#[test]
+fn sampling_warnings_name_a_stuck_chain_and_group_the_parameters() {
+    let r = ok(&[
+        "sample",
+        &path_str(&root().join("examples/data/numpyro_2500.csv")),
+        &model("numpyro.toml"),
+        "--warmup",
+        "50",
+        "--draws",
+        "200",
+        "--seed",
+        "1",
+        "--init",
+        "prior",
+        "--quiet",
+    ]);
+    assert!(
+        r.stdout
+            .contains("Mean acceptance: 0.940, 0.799, 0.733, 0.000."),
+        "{}",
+        r.show()
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with(
+            "warning: chain 3 looks stuck: mean acceptance 0.000 against a target of 0.80 (the \
+             other chains 0.733–0.940), and its draws spread 0.00× as far as the other chains'; \
+             the summary includes its draws. Try a longer --warmup"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[1].starts_with("warning: split R-hat above 1.01 for 9 of 9 parameters: locs[0] "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[2].starts_with(
+            "warning: effective sample size (bulk or tail) below 100 per chain for 9 of 9 \
+             parameters: "
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn sample_is_identical_on_one_and_three_threads() {
     let tmp = TempDir::new().unwrap();
