@@ -22,7 +22,9 @@ use crate::table;
     version,
     about = "Bayesian Gaussian mixture models: simulate, fit the MAP with the assignments summed out, classify, sample the posterior, draw every picture and report",
     long_about = None,
-    after_help = "DATA is a CSV file with a header row, or builtin:iris / builtin:tutorial.\n\
+    after_help = "DATA is a CSV file with a header row, a NumPy .npy file (float64 or float32, shape (N,) or (N, D)),\n\
+                  a Parquet file (.parquet: double and float columns; needs the cargo feature parquet),\n\
+                  builtin:iris, builtin:tutorial or grid:START,STOP,STEP.\n\
                   MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
                   Errors print one line and exit with code 2."
 )]
@@ -37,7 +39,8 @@ enum Command {
     Simulate(SimulateArgs),
     /// Print every site of the model with its distribution and shape (Pyro's format_shapes).
     Describe(DescribeArgs),
-    /// Fit the MAP: best of R initial points, Adam, then an L-BFGS polish to the mode.
+    /// Fit the MAP: R initial points screened, the best C optimised (Adam, then an L-BFGS polish
+    /// to the mode); the lowest mode wins.
     Fit(FitArgs),
     /// Assignments and assignment probabilities of points under a fit.
     Classify(ClassifyArgs),
@@ -183,7 +186,8 @@ struct DescribeArgs {
 /// The data and the model of `fit`, `sample` and `vi`.
 #[derive(Args, Debug)]
 pub struct InputArgs {
-    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
+    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     pub(crate) data: String,
     #[command(flatten)]
     pub(crate) model: ModelArgs,
@@ -208,7 +212,7 @@ pub(crate) struct ModelArgs {
 pub struct FitArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Initial points screened by their loss; the best one is optimised.
+    /// Initial points, screened by their loss; the --candidates best of them are optimised.
     #[arg(long, default_value_t = 100)]
     pub(crate) restarts: usize,
     /// The best C restarts by initial loss are optimised fully; the lowest final loss wins (1 = Pyro's recipe).
@@ -259,7 +263,8 @@ struct ClassifyArgs {
     /// A fit (the JSON `bgmm fit --json` prints, or the directory `fit --out` wrote), or a sampling
     /// run directory (`sample --out`) for posterior assignment probabilities.
     fit: PathBuf,
-    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
+    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     data: String,
     /// Columns to use (default: the fit's or run's columns if the data have them, else every
     /// numeric column).

@@ -1260,6 +1260,33 @@ fn the_classify_table_keeps_long_column_names_apart() {
     }
 }
 
+/// Issue 11: the help omitted the .npy and Parquet inputs, and said of --restarts that "the
+/// best one is optimised" while --candidates (10) are.
+#[test]
+fn the_help_names_every_input_and_what_restarts_do() {
+    let top = ok(&["--help"]).stdout;
+    for part in [
+        ".npy file",
+        "Parquet file (.parquet",
+        "feature parquet",
+        "grid:START,STOP,STEP",
+    ] {
+        assert!(top.contains(part), "{part}: {top}");
+    }
+    for cmd in ["fit", "sample", "vi"] {
+        let h = ok(&[cmd, "--help"]).stdout;
+        assert!(h.contains("a .npy file, a .parquet file"), "{cmd}: {h}");
+    }
+    let fit = ok(&["fit", "--help"]).stdout;
+    assert!(
+        fit.contains(
+            "Initial points, screened by their loss; the --candidates best of them are optimised"
+        ),
+        "{fit}"
+    );
+    assert!(!fit.contains("the best one is optimised"), "{fit}");
+}
+
 #[test]
 fn describe_shapes() {
     let v = json(&[
