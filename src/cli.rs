@@ -425,6 +425,9 @@ fn load_data_preferring(
     table_data(spec, t)
 }
 
+/// Integers in row order are taken for row numbers from this many rows on.
+const ROW_NUMBERS_MIN: usize = 10;
+
 /// Warnings about data columns that look like row numbers or a row index, used as data
 /// because no `--columns` were given: integers 1..N or 0..N−1 in row order, or integers in a
 /// column named like an index (`id`, `index`, `…_id`, pandas' `Unnamed: 0` or an empty name).
@@ -439,8 +442,10 @@ pub(crate) fn id_like_warnings(data: &Data, names: &[String], source: &str) -> V
         if !col.iter().all(|v| v.fract() == 0.0) {
             continue;
         }
+        // row numbers of a handful of points may well be data
         let start = col[0];
-        let counts = (start == 0.0 || start == 1.0)
+        let counts = col.len() >= ROW_NUMBERS_MIN
+            && (start == 0.0 || start == 1.0)
             && col.iter().enumerate().all(|(i, &v)| v == start + i as f64);
         let lower = name.trim().to_lowercase();
         let named = ["id", "index", "idx", ""].contains(&lower.as_str())
@@ -479,12 +484,25 @@ pub(crate) fn id_like_warnings(data: &Data, names: &[String], source: &str) -> V
     warnings
 }
 
-/// Print [`id_like_warnings`] of data read without `--columns`.
-pub(crate) fn warn_id_like(data: &Data, names: &[String], source: &str, columns: bool) {
-    if !columns {
-        for w in id_like_warnings(data, names, source) {
-            eprintln!("warning: {w}");
-        }
+/// [`id_like_warnings`] of data read without `--columns` (none with them). The command prints
+/// them once it has succeeded, so that a failure stays one line.
+pub(crate) fn id_like_unless(
+    data: &Data,
+    names: &[String],
+    source: &str,
+    columns: bool,
+) -> Vec<String> {
+    if columns {
+        Vec::new()
+    } else {
+        id_like_warnings(data, names, source)
+    }
+}
+
+/// Print warnings on stderr, one line each.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
     }
 }
 
@@ -900,7 +918,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
-    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options(betas, init, a.subsample);
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
@@ -951,9 +969,8 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         &record,
         &output::fit_text(&model, &origin, &record, &f),
     )?;
-    for w in &f.warnings {
-        eprintln!("warning: {w}");
-    }
+    print_warnings(&id_like);
+    print_warnings(&f.warnings);
     Ok(())
 }
 
@@ -1319,31 +1336,32 @@ mod tests {
             let data = Data::from_columns(cols.into_iter().map(|(_, c)| c).collect()).unwrap();
             id_like_warnings(&data, &names, source)
         };
-        let a = vec![0.5, 1.5, -2.0, 3.0, 0.25];
-        let ids = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+        // 12 rows
+        let a: Vec<f64> = (0..12).map(|i| 0.37 * i as f64 - 1.1).collect();
+        let ids: Vec<f64> = (1..=12).map(f64::from).collect();
         assert_eq!(
             warn(
                 vec![("id", ids.clone()), ("a", a.clone()), ("b", a.clone())],
                 "d.csv"
             ),
             [
-                "column 'id' of 'd.csv' holds the integers 1..5 in row order, like a row number, \
-              yet is used as a data column (no --columns given); to leave it out, give \
-              --columns a,b"
+                "column 'id' of 'd.csv' holds the integers 1..12 in row order, like a row number, \
+                 yet is used as a data column (no --columns given); to leave it out, give \
+                 --columns a,b"
             ]
         );
         // pandas' index, from 0, under another name
-        let from0 = vec![0.0, 1.0, 2.0, 3.0, 4.0];
+        let from0: Vec<f64> = (0..12).map(f64::from).collect();
         assert_eq!(
             warn(vec![("a", a.clone()), ("row", from0.clone())], "d.csv"),
             [
-                "column 'row' of 'd.csv' holds the integers 0..4 in row order, like a row number, \
-              yet is used as a data column (no --columns given); to leave it out, give \
-              --columns a"
+                "column 'row' of 'd.csv' holds the integers 0..11 in row order, like a row \
+                 number, yet is used as a data column (no --columns given); to leave it out, \
+                 give --columns a"
             ]
         );
-        // named like an index, integers in any order; two of them
-        let shuffled = vec![7.0, 3.0, 9.0, 1.0, 4.0];
+        // named like an index, integers in any order (any number of rows); two of them
+        let shuffled: Vec<f64> = (0..12).map(|i| f64::from((i * 5) % 12)).collect();
         assert_eq!(
             warn(
                 vec![
@@ -1361,30 +1379,46 @@ mod tests {
                  --columns a"
             ]
         );
+        assert_eq!(
+            warn(vec![("", vec![3.0, 1.0]), ("a", vec![0.5, 0.7])], "d.csv").len(),
+            1
+        );
         // the only numeric column
         assert_eq!(
             warn(vec![("n", ids.clone())], "d.csv"),
             [
-                "column 'n' of 'd.csv' holds the integers 1..5 in row order, like a row number, \
-              yet is used as a data column (no --columns given); it is the only numeric column: \
-              check the file"
+                "column 'n' of 'd.csv' holds the integers 1..12 in row order, like a row \
+                 number, yet is used as a data column (no --columns given); it is the only \
+                 numeric column: check the file"
             ]
         );
-        // not row numbers: other integers, another start, another step, not integers, or
-        // deliberately a grid
+        // not row numbers: other integers, another start, another step, backwards, not all
+        // integers, fewer than 10 rows, or deliberately a grid
         let none: Vec<String> = Vec::new();
+        let mut last_off = ids.clone();
+        last_off[11] = 12.5;
         for col in [
             shuffled.clone(),
-            vec![2.0, 3.0, 4.0, 5.0, 6.0],
-            vec![0.0, 2.0, 4.0, 6.0, 8.0],
-            vec![5.0, 4.0, 3.0, 2.0, 1.0],
-            vec![1.0, 2.0, 3.0, 4.0, 5.5],
+            (2..14).map(f64::from).collect(),
+            (0..12).map(|i| f64::from(2 * i)).collect(),
+            (1..=12).rev().map(f64::from).collect(),
+            last_off,
         ] {
             assert_eq!(warn(vec![("count", col), ("a", a.clone())], "d.csv"), none);
         }
-        let index_of_reals = vec![0.5, 1.0, 2.0, 3.0, 4.0];
+        let nine: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(
+            warn(
+                vec![("count", nine.clone()), ("a", a[..9].to_vec())],
+                "d.csv"
+            ),
+            none
+        );
+        assert_eq!(warn(vec![("count", vec![1.0, 2.0])], "d.csv"), none);
+        let mut index_of_reals = from0.clone();
+        index_of_reals[0] = 0.5;
         assert_eq!(warn(vec![("index", index_of_reals)], "d.csv"), none);
-        assert_eq!(warn(vec![("x", from0)], "grid:0,5,1"), none);
+        assert_eq!(warn(vec![("x", from0)], "grid:0,12,1"), none);
     }
 
     /// The model a fit records reads back as the one it was built from, bit for bit.

@@ -17,8 +17,8 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    check_out, command_line, json_bytes, load_data, resolve_model, warn_id_like, write_out,
-    DataInfo, Interrupted, OutputArgs, SampleArgs, ViArgs,
+    check_out, command_line, id_like_unless, json_bytes, load_data, print_warnings, resolve_model,
+    write_out, DataInfo, Interrupted, OutputArgs, SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -160,7 +160,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
-    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let start = match &a.from_fit {
         None => None,
         Some(f) => {
@@ -261,6 +261,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         n: data.n(),
     };
     report(&post, &model, info, options, &a.output, &title, wall_s)?;
+    print_warnings(&id_like);
     if let Some((kept, asked)) = post.interrupted {
         let written = match &a.output.out {
             Some(dir) => format!("written to '{}', marked incomplete", dir.display()),
@@ -424,7 +425,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
-    warn_id_like(&data, &names, &a.input.data, a.input.columns.is_some());
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
@@ -446,7 +447,9 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
         columns: names,
         n: data.n(),
     };
-    report(&post, &model, info, options, &a.output, &title, wall_s)
+    report(&post, &model, info, options, &a.output, &title, wall_s)?;
+    print_warnings(&id_like);
+    Ok(())
 }
 
 impl ViArgs {

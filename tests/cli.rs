@@ -1198,6 +1198,11 @@ fn a_column_of_row_numbers_is_named_on_stderr() {
     assert!(r.stderr.contains(&said), "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["data"]["columns"], serde_json::json!(["id", "x0", "x1"]));
+    // a failure stays one line: the warning comes after success only
+    fails(
+        &["fit", &data, "-k", "61"],
+        &["fewer points (60)", "k = 61"],
+    );
     // with the columns given, no warning
     let r = ok(&["fit", &data, "-k", "3", "--columns", "x0,x1", "--json"]);
     assert!(!r.stderr.contains("row number"), "{}", r.stderr);
