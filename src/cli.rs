@@ -22,7 +22,9 @@ use crate::table;
     version,
     about = "Bayesian Gaussian mixture models: simulate, fit the MAP with the assignments summed out, classify, sample the posterior, draw every picture and report",
     long_about = None,
-    after_help = "DATA is a CSV file with a header row, or builtin:iris / builtin:tutorial.\n\
+    after_help = "DATA is a CSV file with a header row, a NumPy .npy file (float64 or float32, shape (N,) or (N, D)),\n\
+                  a Parquet file (.parquet: double and float columns; needs the cargo feature parquet),\n\
+                  builtin:iris, builtin:tutorial or grid:START,STOP,STEP.\n\
                   MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
                   Errors print one line and exit with code 2."
 )]
@@ -37,7 +39,8 @@ enum Command {
     Simulate(SimulateArgs),
     /// Print every site of the model with its distribution and shape (Pyro's format_shapes).
     Describe(DescribeArgs),
-    /// Fit the MAP: best of R initial points, Adam, then an L-BFGS polish to the mode.
+    /// Fit the MAP: R initial points screened, the best C optimised (Adam, then an L-BFGS polish
+    /// to the mode); the lowest mode wins.
     Fit(FitArgs),
     /// Assignments and assignment probabilities of points under a fit.
     Classify(ClassifyArgs),
@@ -183,7 +186,8 @@ struct DescribeArgs {
 /// The data and the model of `fit`, `sample` and `vi`.
 #[derive(Args, Debug)]
 pub struct InputArgs {
-    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
+    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     pub(crate) data: String,
     #[command(flatten)]
     pub(crate) model: ModelArgs,
@@ -208,7 +212,7 @@ pub(crate) struct ModelArgs {
 pub struct FitArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Initial points screened by their loss; the best one is optimised.
+    /// Initial points, screened by their loss; the --candidates best of them are optimised.
     #[arg(long, default_value_t = 100)]
     pub(crate) restarts: usize,
     /// The best C restarts by initial loss are optimised fully; the lowest final loss wins (1 = Pyro's recipe).
@@ -267,9 +271,11 @@ struct ClassifyArgs {
     /// A fit (the JSON `bgmm fit --json` prints, or the directory `fit --out` wrote), or a sampling
     /// run directory (`sample --out`) for posterior assignment probabilities.
     fit: PathBuf,
-    /// Data: a CSV file, builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
+    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
     data: String,
-    /// Columns to use (default: the fit's columns if the data have them, else every numeric column).
+    /// Columns to use (default: the fit's or run's columns if the data have them, else every
+    /// numeric column).
     #[arg(long, value_delimiter = ',')]
     columns: Option<Vec<String>>,
     /// 0: MAP assignments; 1: assignments sampled from their posterior.
@@ -407,14 +413,14 @@ pub(crate) fn load_data(spec: &str, columns: Option<&[String]>) -> Result<(Data,
 /// anywhere, every error with its row). `BGMM_STREAM_CSV_BYTES` overrides it (tests).
 const STREAM_CSV_BYTES: u64 = 256 << 20;
 
-/// [`load_data`] with default columns: `preferred` (a fit's) when the data have all of them,
-/// else every numeric column.
+/// [`load_data`] with default columns: `preferred` (a fit's or a run's) when the data have all
+/// of them, else (or when there are none) every numeric column.
 fn load_data_preferring(
     spec: &str,
     columns: Option<&[String]>,
     preferred: &[String],
 ) -> Result<(Data, Vec<String>)> {
-    if columns.is_some() {
+    if columns.is_some() || preferred.is_empty() {
         return load_data(spec, columns);
     }
     if spec.ends_with(".npy") || spec.ends_with(".parquet") || is_large_csv(spec) {
@@ -425,6 +431,87 @@ fn load_data_preferring(
         .select(preferred)
         .unwrap_or_else(|all| all);
     table_data(spec, t)
+}
+
+/// Integers in row order are taken for row numbers from this many rows on.
+const ROW_NUMBERS_MIN: usize = 10;
+
+/// Warnings about data columns that look like row numbers or a row index, used as data
+/// because no `--columns` were given: integers 1..N or 0..N−1 in row order, or integers in a
+/// column named like an index (`id`, `index`, `…_id`, pandas' `Unnamed: 0` or an empty name).
+pub(crate) fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<String> {
+    if source.starts_with("grid:") || source.starts_with("builtin:") || data.n() < 2 {
+        return Vec::new();
+    }
+    let mut warnings = Vec::new();
+    let mut id_like = vec![false; data.d()];
+    for (j, name) in names.iter().enumerate().take(data.d()) {
+        let col = data.col(j);
+        if !col.iter().all(|v| v.fract() == 0.0) {
+            continue;
+        }
+        // row numbers of a handful of points may well be data
+        let start = col[0];
+        let counts = col.len() >= ROW_NUMBERS_MIN
+            && (start == 0.0 || start == 1.0)
+            && col.iter().enumerate().all(|(i, &v)| v == start + i as f64);
+        let lower = name.trim().to_lowercase();
+        let named = ["id", "index", "idx", ""].contains(&lower.as_str())
+            || lower.ends_with("_id")
+            || lower.starts_with("unnamed:");
+        let why = if counts {
+            format!(
+                "holds the integers {start}..{} in row order, like a row number",
+                start + (col.len() - 1) as f64
+            )
+        } else if named {
+            "holds integers and is named like a row index".to_string()
+        } else {
+            continue;
+        };
+        id_like[j] = true;
+        warnings.push(format!(
+            "column '{name}' of '{source}' {why}, yet is used as a data column (no --columns given)"
+        ));
+    }
+    if !warnings.is_empty() {
+        let rest: Vec<&str> = names
+            .iter()
+            .zip(&id_like)
+            .filter(|(_, id)| !**id)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let remedy = if rest.is_empty() {
+            "it is the only numeric column: check the file".to_string()
+        } else {
+            format!("to leave it out, give --columns {}", rest.join(","))
+        };
+        let last = warnings.len() - 1;
+        warnings[last].push_str(&format!("; {remedy}"));
+    }
+    warnings
+}
+
+/// [`id_like_warnings`] of data read without `--columns` (none with them). The command prints
+/// them once it has succeeded, so that a failure stays one line.
+pub(crate) fn id_like_unless(
+    data: &Data,
+    names: &[String],
+    source: &str,
+    columns: bool,
+) -> Vec<String> {
+    if columns {
+        Vec::new()
+    } else {
+        id_like_warnings(data, names, source)
+    }
+}
+
+/// Print warnings on stderr, one line each.
+pub(crate) fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
 }
 
 fn is_large_csv(spec: &str) -> bool {
@@ -894,6 +981,7 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options(betas, init, a.subsample)?;
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
@@ -946,9 +1034,8 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
         &record,
         &output::fit_text(&model, &origin, &record, &f),
     )?;
-    for w in &f.warnings {
-        eprintln!("warning: {w}");
-    }
+    print_warnings(&id_like);
+    print_warnings(&f.warnings);
     Ok(())
 }
 
@@ -959,17 +1046,20 @@ fn classify_posterior(a: &ClassifyArgs) -> Result<()> {
     if a.method != "exact" {
         bail!("--method svi needs a MAP fit, not a sampling run");
     }
-    let (model, _, chains) = crate::predict::load_run(&a.fit)?;
-    let draws = chains.concat();
-    let (data, names) = load_data(&a.data, a.columns.as_deref())?;
+    let run = crate::predict::load_run_record(&a.fit)?;
+    let model = run.model;
+    let draws = run.chains.concat();
+    // default columns: the run's, when the new data have all of them (as for a fit)
+    let (data, names) = load_data_preferring(&a.data, a.columns.as_deref(), &run.columns)?;
     if data.d() != model.d {
         bail!(
-            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{}",
+            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{} ({})",
             a.fit.display(),
             model.d,
             a.data,
             data.d(),
-            if data.d() == 1 { "" } else { "s" }
+            if data.d() == 1 { "" } else { "s" },
+            names.join(", ")
         );
     }
     let sampled = a.temperature == 1;
@@ -1219,4 +1309,191 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// splitmix64: a fixed stream of 64-bit patterns, independent of any crate's API.
+    fn bits(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Found with `sample --from-fit`: a fit's column mean 200.91520467836258 was written to
+    /// fit.json and read back one ulp off (serde_json parses floats exactly only with its
+    /// `float_roundtrip` feature). Every finite f64 written as bgmm writes its JSON must read
+    /// back bit for bit, through the typed and the untyped (`Value`) readers alike.
+    #[test]
+    fn every_f64_written_to_json_reads_back_bit_identical() {
+        let mut s = 11u64;
+        let mut values = vec![
+            200.91520467836258,
+            34356.5 / 171.0,
+            0.1 + 0.2,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            1e-300,
+            1e300,
+            -1.7976931348623157e308,
+        ];
+        for _ in 0..100_000 {
+            // every exponent alike: huge, tiny, negative
+            let v = f64::from_bits(bits(&mut s));
+            if v.is_finite() {
+                values.push(v);
+            }
+            // subnormals (exponent field 0)
+            values.push(f64::from_bits(bits(&mut s) & 0x800f_ffff_ffff_ffff));
+            // data-like values: a mean of a few hundred numbers around 200
+            let n = 2 + bits(&mut s) % 500;
+            let sum = (bits(&mut s) % 1_000_000) as f64 / 2.0;
+            values.push(sum / n as f64);
+            // unit-scale values with 17 significant digits
+            values.push((bits(&mut s) >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0);
+        }
+        let text = String::from_utf8(json_bytes(&values).unwrap()).unwrap();
+        let typed: Vec<f64> = serde_json::from_str(&text).unwrap();
+        let untyped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(typed.len(), values.len());
+        let mut off = Vec::new();
+        for (i, (a, b)) in values.iter().zip(&typed).enumerate() {
+            let c = untyped[i].as_f64().unwrap();
+            if a.to_bits() != b.to_bits() || a.to_bits() != c.to_bits() {
+                off.push(format!("{a:?} read back as {b:?} / {c:?}"));
+            }
+        }
+        assert!(
+            off.is_empty(),
+            "{} of {} values read back changed, e.g. {:?}",
+            off.len(),
+            values.len(),
+            &off[..off.len().min(5)]
+        );
+    }
+
+    /// 171 points in two groups whose mean is 34356.5 / 171 = 200.91520467836258, the value
+    /// that read back one ulp off.
+    fn mean_200_915() -> Vec<f64> {
+        let mut x: Vec<f64> = (0..170)
+            .map(|i| if i < 106 { 150.0 } else { 250.0 } + (i % 10) as f64 * 3.0)
+            .collect();
+        x.push(161.5);
+        x
+    }
+
+    /// Issue 11: `fit DATA -k K` used a column of row numbers as data without a word.
+    #[test]
+    fn row_numbers_and_index_columns_are_named() {
+        let warn = |cols: Vec<(&str, Vec<f64>)>, source: &str| {
+            let names: Vec<String> = cols.iter().map(|(n, _)| n.to_string()).collect();
+            let data = Data::from_columns(cols.into_iter().map(|(_, c)| c).collect()).unwrap();
+            id_like_warnings(&data, &names, source)
+        };
+        // 12 rows
+        let a: Vec<f64> = (0..12).map(|i| 0.37 * i as f64 - 1.1).collect();
+        let ids: Vec<f64> = (1..=12).map(f64::from).collect();
+        assert_eq!(
+            warn(
+                vec![("id", ids.clone()), ("a", a.clone()), ("b", a.clone())],
+                "d.csv"
+            ),
+            [
+                "column 'id' of 'd.csv' holds the integers 1..12 in row order, like a row number, \
+                 yet is used as a data column (no --columns given); to leave it out, give \
+                 --columns a,b"
+            ]
+        );
+        // pandas' index, from 0, under another name
+        let from0: Vec<f64> = (0..12).map(f64::from).collect();
+        assert_eq!(
+            warn(vec![("a", a.clone()), ("row", from0.clone())], "d.csv"),
+            [
+                "column 'row' of 'd.csv' holds the integers 0..11 in row order, like a row \
+                 number, yet is used as a data column (no --columns given); to leave it out, \
+                 give --columns a"
+            ]
+        );
+        // named like an index, integers in any order (any number of rows); two of them
+        let shuffled: Vec<f64> = (0..12).map(|i| f64::from((i * 5) % 12)).collect();
+        assert_eq!(
+            warn(
+                vec![
+                    ("Unnamed: 0", shuffled.clone()),
+                    ("a", a.clone()),
+                    ("patient_ID", shuffled.clone())
+                ],
+                "d.csv"
+            ),
+            [
+                "column 'Unnamed: 0' of 'd.csv' holds integers and is named like a row index, \
+                 yet is used as a data column (no --columns given)",
+                "column 'patient_ID' of 'd.csv' holds integers and is named like a row index, \
+                 yet is used as a data column (no --columns given); to leave it out, give \
+                 --columns a"
+            ]
+        );
+        assert_eq!(
+            warn(vec![("", vec![3.0, 1.0]), ("a", vec![0.5, 0.7])], "d.csv").len(),
+            1
+        );
+        // the only numeric column
+        assert_eq!(
+            warn(vec![("n", ids.clone())], "d.csv"),
+            [
+                "column 'n' of 'd.csv' holds the integers 1..12 in row order, like a row \
+                 number, yet is used as a data column (no --columns given); it is the only \
+                 numeric column: check the file"
+            ]
+        );
+        // not row numbers: other integers, another start, another step, backwards, not all
+        // integers, fewer than 10 rows, or deliberately a grid
+        let none: Vec<String> = Vec::new();
+        let mut last_off = ids.clone();
+        last_off[11] = 12.5;
+        for col in [
+            shuffled.clone(),
+            (2..14).map(f64::from).collect(),
+            (0..12).map(|i| f64::from(2 * i)).collect(),
+            (1..=12).rev().map(f64::from).collect(),
+            last_off,
+        ] {
+            assert_eq!(warn(vec![("count", col), ("a", a.clone())], "d.csv"), none);
+        }
+        let nine: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(
+            warn(
+                vec![("count", nine.clone()), ("a", a[..9].to_vec())],
+                "d.csv"
+            ),
+            none
+        );
+        assert_eq!(warn(vec![("count", vec![1.0, 2.0])], "d.csv"), none);
+        let mut index_of_reals = from0.clone();
+        index_of_reals[0] = 0.5;
+        assert_eq!(warn(vec![("index", index_of_reals)], "d.csv"), none);
+        assert_eq!(warn(vec![("x", from0)], "grid:0,12,1"), none);
+    }
+
+    /// The model a fit records reads back as the one it was built from, bit for bit.
+    #[test]
+    fn a_default_model_reads_back_from_json_as_it_was_written() {
+        let data = Data::from_1d(mean_200_915()).unwrap();
+        let spec = ModelSpec::quick(2, Sharing::Component, &data);
+        let text = String::from_utf8(json_bytes(&spec).unwrap()).unwrap();
+        assert!(text.contains("200.91520467836258"), "{text}");
+        let back: ModelSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
+    }
 }

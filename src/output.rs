@@ -17,6 +17,26 @@ pub fn column_names(d: usize) -> Vec<String> {
     }
 }
 
+/// A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, quote or line end.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV header line (with its line end) of these names.
+pub fn csv_header(names: &[String]) -> String {
+    let mut s = names
+        .iter()
+        .map(|n| csv_field(n))
+        .collect::<Vec<_>>()
+        .join(",");
+    s.push('\n');
+    s
+}
+
 /// CSV of the data (shortest round-trip formatting of f64), with an optional `z` column.
 pub fn data_csv(data: &Data, names: &[String], z: Option<&[usize]>) -> String {
     let mut s = names.join(",");
@@ -225,7 +245,11 @@ pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String
 /// CSV of the data with their assignment and probabilities.
 pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<f64>]) -> String {
     let k = probs.first().map_or(0, Vec::len);
-    let mut s = names.join(",");
+    let mut s = names
+        .iter()
+        .map(|n| csv_field(n))
+        .collect::<Vec<_>>()
+        .join(",");
     s.push_str(",assignment");
     for c in 0..k {
         let _ = write!(s, ",p{c}");
@@ -271,10 +295,19 @@ pub fn classify_text(
     let mut head: Vec<String> = names.to_vec();
     head.push("assignment".into());
     head.extend((0..k).map(|c| format!("p{c}")));
+    // every column at least 12 wide and a space wider than its name, so that long names
+    // stay apart and each value ends under its name
+    let w: Vec<usize> = head
+        .iter()
+        .map(|h| (h.chars().count() + 1).max(12))
+        .collect();
     let _ = writeln!(
         s,
         "{}",
-        head.iter().map(|h| format!("{h:>12}")).collect::<String>()
+        head.iter()
+            .zip(&w)
+            .map(|(h, &w)| format!("{h:>w$}"))
+            .collect::<String>()
     );
     // long tables show their head and tail, as pandas does
     let n = data.n();
@@ -291,12 +324,13 @@ pub fn classify_text(
                 i - shown[r - 1] - 1
             );
         }
-        for j in 0..data.d() {
-            let _ = write!(s, "{:>12.5}", data.col(j)[i]);
+        let d = data.d();
+        for j in 0..d {
+            let _ = write!(s, "{:>w$.5}", data.col(j)[i], w = w[j]);
         }
-        let _ = write!(s, "{:>12}", z[i]);
-        for p in &probs[i] {
-            let _ = write!(s, "{p:>12.6}");
+        let _ = write!(s, "{:>w$}", z[i], w = w[d]);
+        for (c, p) in probs[i].iter().enumerate() {
+            let _ = write!(s, "{p:>w$.6}", w = w[d + 1 + c]);
         }
         s.push('\n');
     }

@@ -25,9 +25,10 @@ pub struct PredictArgs {
     /// Data sets from a MAP fit (a run gives one per draw).
     #[arg(long, default_value_t = 100)]
     sets: usize,
-    /// Use at most this many draws of a run, evenly spaced (default: all).
-    #[arg(long)]
-    max_draws: Option<usize>,
+    /// Use at most M draws of a run, evenly spaced over its chains (default 100: a data set per
+    /// draw of every draw of a long run is hundreds of MB); `all` uses every draw.
+    #[arg(long, value_name = "M|all")]
+    max_draws: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -42,6 +43,23 @@ pub struct PredictArgs {
 /// Parameter draws of a sampling run: the model, the data's size and the relabelled draws,
 /// chain by chain.
 pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
+    let r = load_run_record(dir)?;
+    Ok((r.model, r.n, r.chains))
+}
+
+/// A sampling run as `sample --out` (or `vi --out`) wrote it.
+pub(crate) struct Run {
+    pub model: Model,
+    /// Points in the data sampled on.
+    pub n: usize,
+    /// The data's columns the run was sampled on (empty when the run does not record them).
+    pub columns: Vec<String>,
+    /// Relabelled draws, chain by chain.
+    pub chains: Vec<Vec<Params>>,
+}
+
+/// [`load_run`] with the columns the run was sampled on.
+pub(crate) fn load_run_record(dir: &Path) -> Result<Run> {
     let summary = dir.join("summary.json");
     let shown = summary.display();
     let text = std::fs::read_to_string(&summary)
@@ -56,6 +74,16 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
     let n = v["data"]["n"]
         .as_u64()
         .ok_or_else(|| anyhow!("run summary '{shown}': no data.n"))? as usize;
+    // as many names as dimensions, or none (a run that does not record them)
+    let columns: Vec<String> = v["data"]["columns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .filter(|c: &Vec<String>| c.len() == model.d)
+        .unwrap_or_default();
     let width = model.n_constrained();
     let mut chains = Vec::new();
     for c in 0.. {
@@ -117,16 +145,81 @@ pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
         }
         chains.push(draws);
     }
-    Ok((model, n, chains))
+    Ok(Run {
+        model,
+        n,
+        columns,
+        chains,
+    })
+}
+
+/// Draws of a run `predict` uses unless told otherwise (`--max-draws`).
+pub const DEFAULT_MAX_DRAWS: usize = 100;
+
+/// `--max-draws`: a positive count, or `all` (`None`).
+fn parse_max_draws(v: Option<&str>) -> Result<Option<usize>> {
+    match v.map(str::trim) {
+        None => Ok(Some(DEFAULT_MAX_DRAWS)),
+        Some("all") => Ok(None),
+        Some(v) => match v.parse::<usize>() {
+            Ok(0) => bail!("--max-draws must be at least 1 (or all), got 0"),
+            Ok(m) => Ok(Some(m)),
+            Err(_) => bail!("--max-draws expects a number of draws or all, got '{v}'"),
+        },
+    }
+}
+
+/// At most `max` of `draws`, evenly spaced (chains one after the other, so each chain gives
+/// its share), always the same ones; every draw when `max` is `None` or not below their number.
+fn thin<T: Clone>(draws: Vec<T>, max: Option<usize>) -> Vec<T> {
+    match max {
+        Some(max) if draws.len() > max => {
+            let step = draws.len() as f64 / max as f64;
+            (0..max)
+                .map(|i| draws[(i as f64 * step) as usize].clone())
+                .collect()
+        }
+        _ => draws,
+    }
+}
+
+/// The header of the predictive CSV: the data's column names, and `set` and `z` for the data
+/// set and the assignment, unless a data column has taken such a name: then `_set` (`_z`, …).
+fn csv_names(data: &[String]) -> (String, String) {
+    let free = |base: &str| {
+        let mut name = base.to_string();
+        while data.contains(&name) {
+            name.insert(0, '_');
+        }
+        name
+    };
+    (free("set"), free("z"))
 }
 
 /// Run `bgmm predict`.
 pub fn cmd_predict(a: PredictArgs) -> Result<()> {
     let is_run = a.run.join("summary.json").exists();
-    let (model, n_data, mut draws, kind) = if is_run {
-        let (m, n, d) = load_run(&a.run)?;
-        (m, n, d.concat(), "posterior predictive")
+    let max = parse_max_draws(a.max_draws.as_deref())?;
+    // (model, data size, data columns, parameter sets, draws in the run, kind)
+    let (model, n_data, columns, draws, total, kind) = if is_run {
+        let run = load_run_record(&a.run)?;
+        let all = run.chains.concat();
+        let total = all.len();
+        (
+            run.model,
+            run.n,
+            run.columns,
+            thin(all, max),
+            total,
+            "posterior predictive",
+        )
     } else {
+        if a.max_draws.is_some() {
+            bail!(
+                "--max-draws picks draws of a sampling run; '{}' is a fit: give --sets",
+                a.run.display()
+            );
+        }
         let (rec, m, p) = load_fit(&a.run)?;
         if a.sets == 0 {
             bail!("--sets must be at least 1");
@@ -134,21 +227,23 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         (
             m,
             rec.data.n,
+            rec.data.columns,
             vec![p; a.sets],
+            a.sets,
             "plug-in predictive at the MAP",
         )
     };
-    if let Some(max) = a.max_draws {
-        if max == 0 {
-            bail!("--max-draws must be at least 1");
-        }
-        if draws.len() > max {
-            let step = draws.len() as f64 / max as f64;
-            draws = (0..max)
-                .map(|i| draws[(i as f64 * step) as usize].clone())
-                .collect();
-        }
-    }
+    // the draws used, out of how many, and how to get all of them
+    let used = if !is_run {
+        None
+    } else if draws.len() < total {
+        Some(format!(
+            "{} of the run's {total} draws, evenly spaced (--max-draws all for every draw)",
+            draws.len()
+        ))
+    } else {
+        Some(format!("all {total} draws of the run"))
+    };
     let n = a.n.unwrap_or(n_data);
     if n == 0 {
         bail!("-n must be at least 1");
@@ -159,8 +254,19 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
             draws.len()
         );
     }
-    let names = column_names(model.d);
-    let mut csv = format!("set,{},z\n", names.join(","));
+    // the data's names (a run or fit that does not record them: x, or x0, x1, …)
+    let names = if columns.len() == model.d {
+        columns
+    } else {
+        column_names(model.d)
+    };
+    let (set_name, z_name) = csv_names(&names);
+    let mut csv = crate::output::csv_header(
+        &std::iter::once(set_name)
+            .chain(names.iter().cloned())
+            .chain(std::iter::once(z_name))
+            .collect::<Vec<_>>(),
+    );
     let mut all: Vec<Vec<f64>> = vec![Vec::new(); model.d];
     let mut sets_json = Vec::new();
     for (s, p) in draws.iter().enumerate() {
@@ -201,20 +307,25 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         let record = serde_json::json!({
             "bgmm_version": env!("CARGO_PKG_VERSION"), "command": command_line(), "seed": a.seed,
             "model": model.spec(), "source": a.run.display().to_string(), "kind": kind,
-            "sets": draws.len(), "n": n, "summary": summary,
+            "sets": draws.len(), "n": n, "columns": names, "summary": summary,
+            "draws_used": is_run.then_some(draws.len()), "draws_total": is_run.then_some(total),
         });
         write_out(dir, "predictive.json", &json_bytes(&record)?)?;
     }
     if a.json {
         let v = serde_json::json!({
-            "kind": kind, "sets": draws.len(), "n": n, "seed": a.seed, "summary": summary,
-            "data_sets": sets_json,
+            "kind": kind, "sets": draws.len(), "n": n, "seed": a.seed, "columns": names,
+            "draws_used": is_run.then_some(draws.len()), "draws_total": is_run.then_some(total),
+            "summary": summary, "data_sets": sets_json,
         });
         print!("{}", String::from_utf8(json_bytes(&v)?)?);
     } else if let Some(dir) = &a.out {
         println!(
-            "{kind}: {} data sets of {n} points → {} (provenance and summary in {})",
+            "{kind}: {} data sets of {n} points{} → {} (provenance and summary in {})",
             draws.len(),
+            used.as_ref()
+                .map(|u| format!(", from {u}"))
+                .unwrap_or_default(),
             dir.join("predictive.csv").display(),
             dir.join("predictive.json").display()
         );
@@ -231,6 +342,10 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         }
     } else {
         print!("{csv}");
+        // stdout is the CSV alone; what was left out goes to stderr
+        if let Some(u) = used.filter(|_| draws.len() < total) {
+            eprintln!("note: {kind} data sets from {u}");
+        }
     }
     Ok(())
 }
@@ -238,6 +353,55 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thinning_takes_evenly_spaced_draws_of_every_chain() {
+        // 3 chains of 150 draws, one after the other
+        let draws: Vec<usize> = (0..450).collect();
+        assert_eq!(thin(draws.clone(), Some(6)), [0, 75, 150, 225, 300, 375]);
+        assert_eq!(thin(draws.clone(), Some(4)), [0, 112, 225, 337]);
+        let hundred = thin(draws.clone(), Some(100));
+        assert_eq!(hundred.len(), 100);
+        assert_eq!(hundred.iter().filter(|&&d| d < 150).count(), 34);
+        assert_eq!(hundred.iter().filter(|&&d| d >= 300).count(), 33);
+        assert_eq!(thin(draws.clone(), Some(450)), draws);
+        assert_eq!(thin(draws.clone(), Some(1000)), draws);
+        assert_eq!(thin(draws.clone(), None), draws);
+    }
+
+    #[test]
+    fn max_draws_is_a_count_or_all() {
+        assert_eq!(parse_max_draws(None).unwrap(), Some(DEFAULT_MAX_DRAWS));
+        assert_eq!(parse_max_draws(Some("all")).unwrap(), None);
+        assert_eq!(parse_max_draws(Some("25")).unwrap(), Some(25));
+        for (bad, said) in [
+            ("0", "--max-draws must be at least 1 (or all), got 0"),
+            (
+                "-3",
+                "--max-draws expects a number of draws or all, got '-3'",
+            ),
+            (
+                "All",
+                "--max-draws expects a number of draws or all, got 'All'",
+            ),
+        ] {
+            assert_eq!(parse_max_draws(Some(bad)).unwrap_err().to_string(), said);
+        }
+    }
+
+    #[test]
+    fn the_csvs_own_columns_give_way_to_the_datas() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(csv_names(&names(&["a", "b"])), ("set".into(), "z".into()));
+        assert_eq!(
+            csv_names(&names(&["x", "y", "z"])),
+            ("set".into(), "_z".into())
+        );
+        assert_eq!(
+            csv_names(&names(&["set", "_set", "z"])),
+            ("__set".into(), "_z".into())
+        );
+    }
 
     /// Found by reading what the fuzz target `run_dir` reaches, confirmed with `bgmm plot`: a
     /// chain file with a header and no draws loaded as an empty chain, and the posterior

@@ -17,8 +17,8 @@ use bgmm::vi::ViOptions;
 
 use crate::atomic::ensure_dir;
 use crate::cli::{
-    check_out, command_line, json_bytes, load_data, resolve_model, write_out, DataInfo,
-    Interrupted, OutputArgs, SampleArgs, ViArgs,
+    check_out, command_line, id_like_unless, json_bytes, load_data, print_warnings, resolve_model,
+    write_out, DataInfo, Interrupted, OutputArgs, SampleArgs, ViArgs,
 };
 
 #[derive(Serialize)]
@@ -129,6 +129,28 @@ fn summary_table(summary: &[(String, ParamSummary)]) -> String {
     s
 }
 
+/// Which data column the index j of the parameters' names is (D > 1), e.g. `j in locs[k,j] is
+/// the data's column: 0 = bill_length_mm, 1 = bill_depth_mm`.
+fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
+    if model.d < 2 || columns.len() != model.d {
+        return None;
+    }
+    let sites = match model.sharing {
+        bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
+        bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
+        _ => "locs[k,j]",
+    };
+    let named: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| format!("{j} = {c}"))
+        .collect();
+    Some(format!(
+        "j in {sites} is the data's column: {}",
+        named.join(", ")
+    ))
+}
+
 /// Run `bgmm sample`.
 pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     let init = match a.init.as_str() {
@@ -138,6 +160,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     };
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let start = match &a.from_fit {
         None => None,
         Some(f) => {
@@ -148,9 +171,10 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
                 );
             }
             let (_, fit_model, params) = crate::cli::load_fit(f)?;
-            if fit_model.spec() != model.spec() {
+            // the fit's numbers may be derived from the data (-k): equal within a few ulps
+            if let Some(what) = fit_model.difference(&model) {
                 bail!(
-                    "--from-fit '{}': the fit is of a different model than {origin}",
+                    "--from-fit '{}': the fit is of a different model than {origin} ({what})",
                     f.display()
                 );
             }
@@ -237,6 +261,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         n: data.n(),
     };
     report(&post, &model, info, options, &a.output, &title, wall_s)?;
+    print_warnings(&id_like);
     if let Some((kept, asked)) = post.interrupted {
         let written = match &a.output.out {
             Some(dir) => format!("written to '{}', marked incomplete", dir.display()),
@@ -346,6 +371,9 @@ pub(crate) fn report(
     } else {
         println!("{title}, {wall_s:.2} s");
         print!("{}", summary_table(&post.summary));
+        if let Some(legend) = dimension_legend(model, &record.data.columns) {
+            println!("{legend}");
+        }
         if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
             println!(
                 "Number of divergences: {}. Step size per chain: {}. Mean acceptance: {}. Mean tree depth: {}.",
@@ -397,6 +425,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     }
     let (data, names) = load_data(&a.input.data, a.input.columns.as_deref())?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options();
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
@@ -418,7 +447,9 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
         columns: names,
         n: data.n(),
     };
-    report(&post, &model, info, options, &a.output, &title, wall_s)
+    report(&post, &model, info, options, &a.output, &title, wall_s)?;
+    print_warnings(&id_like);
+    Ok(())
 }
 
 impl ViArgs {

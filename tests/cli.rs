@@ -1166,6 +1166,132 @@ fn homework_2d_kmeanspp_recovers_truth() {
     }
 }
 
+/// Issue 11: `fit DATA -k K` fitted a column of row numbers (1..N) as a data dimension
+/// without a word.
+#[test]
+fn a_column_of_row_numbers_is_named_on_stderr() {
+    let tmp = TempDir::new().unwrap();
+    let sim = ok(&[
+        "simulate",
+        &model("homework-2d-shared.toml"),
+        "-n",
+        "60",
+        "--seed",
+        "5",
+    ])
+    .stdout;
+    let mut csv = String::from("id,");
+    for (i, line) in sim.lines().enumerate() {
+        if i > 0 {
+            csv.push_str(&format!("{i},"));
+        }
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    let data = write(&tmp, "with-id.csv", csv.as_bytes());
+    let said = format!(
+        "warning: column 'id' of '{data}' holds the integers 1..60 in row order, like a row \
+         number, yet is used as a data column (no --columns given); to leave it out, give \
+         --columns x0,x1\n"
+    );
+    let r = ok(&["fit", &data, "-k", "3", "--json"]);
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["data"]["columns"], serde_json::json!(["id", "x0", "x1"]));
+    // a failure stays one line: the warning comes after success only
+    fails(
+        &["fit", &data, "-k", "61"],
+        &["fewer points (60)", "k = 61"],
+    );
+    // with the columns given, no warning
+    let r = ok(&["fit", &data, "-k", "3", "--columns", "x0,x1", "--json"]);
+    assert!(!r.stderr.contains("row number"), "{}", r.stderr);
+    // sample says it too
+    let r = ok(&[
+        "sample", &data, "-k", "3", "--chains", "1", "--warmup", "20", "--draws", "20", "--quiet",
+    ]);
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+}
+
+/// Issue 11: the classify table's header ran long column names together
+/// (`sepal_lengthsepal_width…`, `bill_length_mmbill_depth_mm…`).
+#[test]
+fn the_classify_table_keeps_long_column_names_apart() {
+    let tmp = TempDir::new().unwrap();
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", "builtin:iris", "-k", "3", "--out", &fit]);
+    let csv = write(
+        &tmp,
+        "penguins.csv",
+        b"bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n\
+          39.1,18.7,181,3750\n46.5,17.9,192,3500\n50.0,15.2,218,5700\n",
+    );
+    let pfit = path_str(&tmp.path().join("pfit"));
+    ok(&["fit", &csv, "-k", "2", "--out", &pfit]);
+    for (fit, data, names) in [
+        (
+            &fit,
+            "builtin:iris",
+            vec!["sepal_length", "sepal_width", "petal_length", "petal_width"],
+        ),
+        (
+            &pfit,
+            csv.as_str(),
+            vec![
+                "bill_length_mm",
+                "bill_depth_mm",
+                "flipper_length_mm",
+                "body_mass_g",
+            ],
+        ),
+    ] {
+        let out = ok(&["classify", fit, data]).stdout;
+        let lines: Vec<&str> = out.lines().collect();
+        let head = lines[1];
+        let k = if data == "builtin:iris" { 3 } else { 2 };
+        let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        want.push("assignment".into());
+        want.extend((0..k).map(|c| format!("p{c}")));
+        assert_eq!(head.split_whitespace().collect::<Vec<_>>(), want, "{out}");
+        // each value ends where its name ends
+        let ends = |l: &str| -> Vec<usize> {
+            let b = l.as_bytes();
+            (0..b.len())
+                .filter(|&i| b[i] != b' ' && (i + 1 == b.len() || b[i + 1] == b' '))
+                .collect()
+        };
+        assert_eq!(ends(lines[2]), ends(head), "{out}");
+        assert_eq!(ends(lines[3]), ends(head), "{out}");
+    }
+}
+
+/// Issue 11: the help omitted the .npy and Parquet inputs, and said of --restarts that "the
+/// best one is optimised" while --candidates (10) are.
+#[test]
+fn the_help_names_every_input_and_what_restarts_do() {
+    let top = ok(&["--help"]).stdout;
+    for part in [
+        ".npy file",
+        "Parquet file (.parquet",
+        "feature parquet",
+        "grid:START,STOP,STEP",
+    ] {
+        assert!(top.contains(part), "{part}: {top}");
+    }
+    for cmd in ["fit", "sample", "vi"] {
+        let h = ok(&[cmd, "--help"]).stdout;
+        assert!(h.contains("a .npy file, a .parquet file"), "{cmd}: {h}");
+    }
+    let fit = ok(&["fit", "--help"]).stdout;
+    assert!(
+        fit.contains(
+            "Initial points, screened by their loss; the --candidates best of them are optimised"
+        ),
+        "{fit}"
+    );
+    assert!(!fit.contains("the best one is optimised"), "{fit}");
+}
+
 #[test]
 fn describe_shapes() {
     let v = json(&[
@@ -1189,11 +1315,39 @@ fn describe_shapes() {
     assert_eq!(shape("obs"), (vec![11], vec![2]));
     let obs = sites.iter().find(|s| s["name"] == "obs").unwrap();
     assert_eq!(obs["observed"], Value::Bool(true));
+    // a scale per dimension is not indexed by the assignment
+    assert_eq!(obs["dist"], "Normal(locs[assignment], scale).to_event(1)");
     let asg = sites.iter().find(|s| s["name"] == "assignment").unwrap();
     assert_eq!(asg["enumerated"], Value::Bool(true));
     // the table form works too
     let t = ok(&["describe", &model("homework-2d-dimension.toml"), "-n", "11"]);
     assert!(t.stdout.contains("obs") && t.stdout.contains("locs"));
+    let by = |m: &str| {
+        let t = ok(&["describe", &model(m)]).stdout;
+        let obs = t
+            .lines()
+            .find(|l| l.starts_with("obs "))
+            .unwrap()
+            .to_string();
+        obs.split("  ")
+            .map(str::trim)
+            .find(|c| c.starts_with("Normal"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(by("tutorial.toml"), "Normal(locs[assignment], scale)");
+    assert_eq!(
+        by("iris.toml"),
+        "Normal(locs[assignment], scale[assignment])"
+    );
+    assert_eq!(
+        by("homework-2d-shared.toml"),
+        "Normal(locs[assignment], scale).to_event(1)"
+    );
+    assert_eq!(
+        by("homework-2d-component.toml"),
+        "Normal(locs[assignment], scale[assignment]).to_event(1)"
+    );
 }
 
 #[test]
@@ -1539,8 +1693,20 @@ fn predict_from_a_run_and_from_a_fit() {
         "--out",
         &run,
     ]);
-    let v = json(&["predict", &run, "--json", "--seed", "1"]);
+    let v = json(&[
+        "predict",
+        &run,
+        "--json",
+        "--seed",
+        "1",
+        "--max-draws",
+        "all",
+    ]);
     assert_eq!(v["sets"], 400);
+    assert_eq!(
+        (v["draws_used"].as_u64(), v["draws_total"].as_u64()),
+        (Some(400), Some(400))
+    );
     assert_eq!(v["n"], 150);
     // the predictive mean of petal length is close to the data's (3.758; posterior sd of the
     // mixture mean ≈ 0.14, plus the predictive noise of 60 000 points)
@@ -1548,7 +1714,15 @@ fn predict_from_a_run_and_from_a_fit() {
     assert!((mean - 3.758).abs() < 0.3, "{mean}");
     assert_eq!(v["data_sets"][0]["data"].as_array().unwrap().len(), 150);
     // same seed, same sets
-    let again = json(&["predict", &run, "--json", "--seed", "1"]);
+    let again = json(&[
+        "predict",
+        &run,
+        "--json",
+        "--seed",
+        "1",
+        "--max-draws",
+        "all",
+    ]);
     assert_eq!(v, again);
     // plug-in predictive from a MAP fit
     let fit = path_str(&tmp.path().join("fit"));
@@ -1599,6 +1773,108 @@ fn predict_from_a_run_and_from_a_fit() {
         &["cannot read fit"],
     );
     fails(&["predict", &run, "-n", "0"], &["-n must be at least 1"]);
+}
+
+/// Issue 11: `predict RUN` wrote a data set for every draw (514 MB for the NumPyro example)
+/// and named the columns x0, x1, … whatever the data's names were.
+#[test]
+fn predict_caps_the_draws_and_names_the_columns_as_the_data() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    let sampled = ok(&[
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length,petal_width",
+        "-k",
+        "2",
+        "--chains",
+        "3",
+        "--warmup",
+        "100",
+        "--draws",
+        "150",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    // the summary says which column the parameters' index j is
+    assert!(
+        sampled
+            .stdout
+            .contains("\nj in locs[k,j] is the data's column: 0 = petal_length, 1 = petal_width\n"),
+        "{}",
+        sampled.stdout
+    );
+    // by default 100 of the 450 draws; the CSV on stdout, what was left out on stderr
+    let r = ok(&["predict", &run, "-n", "2"]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "set,petal_length,petal_width,z");
+    assert_eq!(lines.len(), 1 + 100 * 2);
+    assert_eq!(lines.last().unwrap().split(',').next(), Some("99"));
+    assert_eq!(
+        r.stderr,
+        "note: posterior predictive data sets from 100 of the run's 450 draws, evenly spaced \
+         (--max-draws all for every draw)\n"
+    );
+    let v = json(&["predict", &run, "-n", "2", "--json"]);
+    assert_eq!(
+        (v["sets"].as_u64(), v["draws_total"].as_u64()),
+        (Some(100), Some(450))
+    );
+    assert_eq!(
+        v["columns"],
+        serde_json::json!(["petal_length", "petal_width"])
+    );
+    assert_eq!(v["summary"][1]["column"], "petal_width");
+    // every draw on request, and nothing on stderr then
+    let all = ok(&["predict", &run, "-n", "2", "--max-draws", "all"]);
+    assert_eq!(all.stdout.lines().count(), 1 + 450 * 2);
+    assert_eq!(all.stderr, "");
+    let few = json(&["predict", &run, "-n", "1", "--max-draws", "7", "--json"]);
+    assert_eq!(
+        (few["sets"].as_u64(), few["draws_used"].as_u64()),
+        (Some(7), Some(7))
+    );
+    let out = tmp.path().join("pred");
+    let r = ok(&["predict", &run, "-n", "2", "--out", &path_str(&out)]);
+    assert!(
+        r.stdout.starts_with(
+            "posterior predictive: 100 data sets of 2 points, from 100 of the run's 450 draws, \
+             evenly spaced (--max-draws all for every draw) → "
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\n  petal_length: mean "), "{}", r.stdout);
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("predictive.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (rec["draws_used"].as_u64(), rec["draws_total"].as_u64()),
+        (Some(100), Some(450))
+    );
+    fails(
+        &["predict", &run, "--max-draws", "some"],
+        &["--max-draws", "'some'"],
+    );
+    // a fit's data sets are --sets, and keep the data's names; a data column named z or set
+    // leaves the CSV's own columns another name
+    let csv = write(
+        &tmp,
+        "xyz.csv",
+        b"set,y,z\n1,2,3\n2,1,5\n3,3,1\n9,8,7\n8,9,9\n9,9,8\n",
+    );
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", &csv, "-k", "2", "--out", &fit]);
+    let p = ok(&["predict", &fit, "--sets", "2", "-n", "3"]);
+    assert!(p.stdout.starts_with("_set,set,y,z,_z\n"), "{}", p.stdout);
+    assert_eq!(p.stdout.lines().count(), 1 + 6);
+    assert_eq!(p.stderr, "");
+    fails(
+        &["predict", &fit, "--max-draws", "5"],
+        &["--max-draws", "is a fit", "--sets"],
+    );
 }
 
 #[test]
@@ -1706,6 +1982,112 @@ fn classify_with_a_sampling_run_gives_posterior_assignment_probabilities() {
     fails(
         &["classify", &run, "builtin:tutorial", "--method", "svi"],
         &["--method svi"],
+    );
+}
+
+/// Issue 11: `classify RUN_DIR DATA` took every numeric column of DATA, not the columns the
+/// run was sampled on, and so refused data with an extra column.
+#[test]
+fn classify_with_a_sampling_run_takes_the_runs_columns() {
+    let tmp = TempDir::new().unwrap();
+    let run = path_str(&tmp.path().join("run"));
+    ok(&[
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        &model("iris.toml"),
+        "--chains",
+        "1",
+        "--warmup",
+        "100",
+        "--draws",
+        "40",
+        "--quiet",
+        "--out",
+        &run,
+    ]);
+    // iris has four columns; the run was sampled on one
+    let all = json(&["classify", &run, "builtin:iris", "--json"]);
+    assert_eq!(all["data"]["columns"], serde_json::json!(["petal_length"]));
+    let picked = json(&[
+        "classify",
+        &run,
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "--json",
+    ]);
+    assert_eq!(all["probs"], picked["probs"]);
+    assert_eq!(usizes(&all["assignments"]).len(), 150);
+    // a CSV with an extra column, before and after the run's
+    let csv = write(
+        &tmp,
+        "extra.csv",
+        b"extra,petal_length,more\n7,1.4,0.5\n8,4.5,0.5\n9,5.9,0.5\n",
+    );
+    let v = json(&["classify", &run, &csv, "--json"]);
+    assert_eq!(v["data"]["columns"], serde_json::json!(["petal_length"]));
+    let probs = matrix(&v["probs"]);
+    let first = matrix(&all["probs"]);
+    // petal length 1.4 is the first iris row's (setosa), and classified alike
+    assert_eq!(probs[0], first[0]);
+    // data without the run's column: every numeric column, and the mismatch named
+    let other = write(&tmp, "other.csv", b"a,b\n1,2\n3,4\n");
+    fails(
+        &["classify", &run, &other],
+        &["dimension mismatch", "d = 1", "2 columns (a, b)"],
+    );
+}
+
+/// Issue 11: a run's warnings were one line per parameter and kind (up to 31), and a chain
+/// that never moved (mean acceptance 0.075 in the report) went unnamed. A 50-draw warmup from
+/// the prior leaves chain 3 of this run stuck (acceptance 0.000; the others 0.73–0.94).
+#[test]
+fn sampling_warnings_name_a_stuck_chain_and_group_the_parameters() {
+    let r = ok(&[
+        "sample",
+        &path_str(&root().join("examples/data/numpyro_2500.csv")),
+        &model("numpyro.toml"),
+        "--warmup",
+        "50",
+        "--draws",
+        "200",
+        "--seed",
+        "1",
+        "--init",
+        "prior",
+        "--quiet",
+    ]);
+    assert!(
+        r.stdout
+            .contains("Mean acceptance: 0.940, 0.799, 0.733, 0.000."),
+        "{}",
+        r.show()
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with(
+            "warning: chain 3 looks stuck: mean acceptance 0.000 against a target of 0.80 (the \
+             other chains 0.733–0.940), and its draws spread 0.00× as far as the other chains'; \
+             the summary includes its draws. Try a longer --warmup"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[1].starts_with("warning: split R-hat above 1.01 for 9 of 9 parameters: locs[0] "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines[2].starts_with(
+            "warning: effective sample size (bulk or tail) below 100 per chain for 9 of 9 \
+             parameters: "
+        ),
+        "{}",
+        r.stderr
     );
 }
 
@@ -1858,6 +2240,64 @@ fn plot_draws_the_pictures_of_a_fit() {
     assert!(joint.contains("200 draws") && joint.contains("loc of component 1"));
     let pred = svg_ok(&tmp.path().join("run/predictive.svg"));
     assert!(pred.contains("data (5 values)") && pred.contains("(1000 values)"));
+}
+
+/// Issue 11: `sample --from-fit` refused a fit of the default model on data whose column
+/// mean, 200.91520467836258, read back from fit.json one ulp off.
+#[test]
+fn sample_from_a_fit_of_the_default_model_takes_it() {
+    let tmp = TempDir::new().unwrap();
+    // 171 points in two groups, summing exactly to 34356.5: the mean is 200.91520467836258
+    let mut csv = String::from("x\n");
+    for i in 0..170 {
+        let x = if i < 106 { 150.0 } else { 250.0 } + (i % 10) as f64 * 3.0;
+        csv.push_str(&format!("{x:?}\n"));
+    }
+    csv.push_str("161.5\n");
+    let data = write(&tmp, "d.csv", csv.as_bytes());
+    let fit = path_str(&tmp.path().join("fit"));
+    ok(&["fit", &data, "-k", "2", "--out", &fit]);
+    let written = std::fs::read_to_string(tmp.path().join("fit/fit.json")).unwrap();
+    assert!(written.contains("200.91520467836258"), "{written}");
+    let v = json(&[
+        "sample",
+        &data,
+        "-k",
+        "2",
+        "--from-fit",
+        &fit,
+        "--chains",
+        "1",
+        "--warmup",
+        "30",
+        "--draws",
+        "30",
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(
+        v["model"]["locs"]["loc"][0].as_f64(),
+        Some(200.91520467836258)
+    );
+    assert_eq!(v["options"]["from_fit"].as_str(), Some(fit.as_str()));
+    // another default model is still refused, and the difference named
+    fails(
+        &[
+            "sample",
+            &data,
+            "-k",
+            "2",
+            "--scale",
+            "shared",
+            "--from-fit",
+            &fit,
+        ],
+        &[
+            "--from-fit",
+            "different model",
+            "scale sharing 'component' against 'shared'",
+        ],
+    );
 }
 
 #[test]

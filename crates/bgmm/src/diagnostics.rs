@@ -285,6 +285,189 @@ pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
     out
 }
 
+/// A chain as the sampling warnings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainCheck {
+    /// Mean acceptance probability of the kept draws.
+    pub mean_accept: f64,
+    /// Standard deviation of each parameter's draws in this chain, in the summary's order.
+    pub sd: Vec<f64>,
+}
+
+impl ChainCheck {
+    /// The check of one chain's draws `draws[i][param]`.
+    pub fn of(draws: &[Vec<f64>], mean_accept: f64) -> ChainCheck {
+        let width = draws.first().map_or(0, Vec::len);
+        let n = draws.len() as f64;
+        let sd = (0..width)
+            .map(|p| {
+                let m = draws.iter().map(|d| d[p]).sum::<f64>() / n;
+                (draws.iter().map(|d| (d[p] - m) * (d[p] - m)).sum::<f64>() / n).sqrt()
+            })
+            .collect();
+        ChainCheck { mean_accept, sd }
+    }
+}
+
+/// Split R-hat above this is a warning.
+pub const RHAT_MAX: f64 = 1.01;
+/// Fewer effective draws per chain than this (bulk or tail) is a warning.
+pub const ESS_PER_CHAIN_MIN: f64 = 100.0;
+/// A chain whose mean acceptance is below this share of the target looks stuck.
+pub const STUCK_ACCEPT_SHARE: f64 = 0.5;
+/// A chain whose draws spread less than this share of the other chains' (the median over
+/// parameters of its sd over the median sd of the other chains) looks stuck.
+pub const STUCK_SPREAD_SHARE: f64 = 0.2;
+
+/// How far chain `c`'s draws spread against the other chains': the median over parameters of
+/// its sd over the median of the others' sds (parameters constant in the others left out);
+/// `None` with one chain or no parameter to compare.
+pub fn relative_spread(chains: &[ChainCheck], c: usize) -> Option<f64> {
+    let width = chains[c].sd.len();
+    let mut ratios: Vec<f64> = (0..width)
+        .filter_map(|p| {
+            let mut others: Vec<f64> = chains
+                .iter()
+                .enumerate()
+                .filter(|(o, _)| *o != c)
+                .map(|(_, ch)| ch.sd[p])
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            others.sort_by(f64::total_cmp);
+            let reference = quantile_sorted(&others, 0.5);
+            (reference > 0.0).then(|| chains[c].sd[p] / reference)
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    Some(quantile_sorted(&ratios, 0.5))
+}
+
+/// The names (with a value) of up to six parameters, then how many more.
+fn named(list: &[(&str, String)]) -> String {
+    const SHOWN: usize = 6;
+    let mut s = list
+        .iter()
+        .take(SHOWN)
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > SHOWN {
+        s.push_str(&format!(" and {} more", list.len() - SHOWN));
+    }
+    s
+}
+
+/// The warnings of a NUTS run, one line per kind of trouble, each naming what it concerns and
+/// saying what to try: chains that look stuck (mean acceptance below half the target, or draws
+/// that barely move next to the other chains'), split R-hat above 1.01 and ESS below 100 per
+/// chain (the parameters named worst first), divergences. Parameters constant in every draw
+/// (the weight of a one-component model) have nothing to diagnose.
+pub fn sampling_warnings(
+    summary: &[(String, ParamSummary)],
+    chains: &[ChainCheck],
+    target_accept: f64,
+    divergences: usize,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let n_chains = chains.len();
+    // stuck chains
+    let spread: Vec<Option<f64>> = (0..n_chains).map(|c| relative_spread(chains, c)).collect();
+    let stuck: Vec<usize> = (0..n_chains)
+        .filter(|&c| {
+            chains[c].mean_accept < STUCK_ACCEPT_SHARE * target_accept
+                || spread[c].is_some_and(|r| r < STUCK_SPREAD_SHARE)
+        })
+        .collect();
+    if !stuck.is_empty() {
+        let one = stuck.len() == 1;
+        let list = |f: &dyn Fn(usize) -> String| {
+            stuck.iter().map(|&c| f(c)).collect::<Vec<_>>().join(", ")
+        };
+        let others: Vec<f64> = (0..n_chains)
+            .filter(|c| !stuck.contains(c))
+            .map(|c| chains[c].mean_accept)
+            .collect();
+        let others = match (
+            others.iter().copied().reduce(f64::min),
+            others.iter().copied().reduce(f64::max),
+        ) {
+            (Some(lo), Some(hi)) if others.len() > 1 => {
+                format!(" (the other chains {lo:.3}–{hi:.3})")
+            }
+            (Some(lo), _) => format!(" (the other chain {lo:.3})"),
+            _ => String::new(),
+        };
+        let spreads = if stuck.iter().all(|&c| spread[c].is_some()) {
+            format!(
+                ", and {} draws spread {} as far as the other chains'",
+                if one { "its" } else { "their" },
+                list(&|c| format!("{:.2}×", spread[c].unwrap_or(f64::NAN)))
+            )
+        } else {
+            String::new()
+        };
+        warnings.push(format!(
+            "{} {} {} stuck: mean acceptance {} against a target of {target_accept:.2}{others}{spreads}; the summary includes {} draws. Try a longer --warmup (the step size and mass matrix adapt there), a higher --target-accept (e.g. 0.95), or another --seed",
+            if one { "chain" } else { "chains" },
+            list(&|c| c.to_string()),
+            if one { "looks" } else { "look" },
+            list(&|c| format!("{:.3}", chains[c].mean_accept)),
+            if one { "its" } else { "their" },
+        ));
+    }
+    let varying: Vec<&(String, ParamSummary)> =
+        summary.iter().filter(|(_, s)| s.sd > 0.0).collect();
+    let total = varying.len();
+    // R-hat, worst first (NaN, where a chain does not move at all, counts as worst)
+    let mut rhat: Vec<&(String, ParamSummary)> = varying
+        .iter()
+        .copied()
+        .filter(|(_, s)| s.r_hat > RHAT_MAX || s.r_hat.is_nan())
+        .collect();
+    rhat.sort_by(|a, b| b.1.r_hat.total_cmp(&a.1.r_hat));
+    if !rhat.is_empty() {
+        let list: Vec<(&str, String)> = rhat
+            .iter()
+            .map(|(n, s)| (n.as_str(), format!("{:.3}", s.r_hat)))
+            .collect();
+        warnings.push(format!(
+            "split R-hat above {RHAT_MAX} for {} of {total} parameters: {}: the chains disagree. Look at the trace and rank plots for a chain stuck or in another mode; run longer (--warmup, --draws)",
+            rhat.len(),
+            named(&list)
+        ));
+    }
+    // ESS, lowest first
+    let per_chain = |s: &ParamSummary| s.ess_bulk.min(s.ess_tail) / n_chains.max(1) as f64;
+    let mut ess: Vec<&(String, ParamSummary)> = varying
+        .iter()
+        .copied()
+        .filter(|(_, s)| per_chain(s) < ESS_PER_CHAIN_MIN || per_chain(s).is_nan())
+        .collect();
+    ess.sort_by(|a, b| per_chain(&a.1).total_cmp(&per_chain(&b.1)));
+    if !ess.is_empty() {
+        let list: Vec<(&str, String)> = ess
+            .iter()
+            .map(|(n, s)| (n.as_str(), format!("{:.0}", per_chain(s))))
+            .collect();
+        warnings.push(format!(
+            "effective sample size (bulk or tail) below {ESS_PER_CHAIN_MIN:.0} per chain for {} of {total} parameters: {}: more --draws (or a longer --warmup) give more effective draws",
+            ess.len(),
+            named(&list)
+        ));
+    }
+    if divergences > 0 {
+        warnings.push(format!(
+            "{divergences} divergent transitions after warmup: the sampler missed part of the posterior. Try a higher --target-accept (e.g. 0.95: smaller steps)"
+        ));
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +483,159 @@ mod tests {
                 x
             })
             .collect()
+    }
+
+    fn ps(sd: f64, r_hat: f64, ess_bulk: f64, ess_tail: f64) -> ParamSummary {
+        ParamSummary {
+            mean: 0.0,
+            sd,
+            median: 0.0,
+            q5: 0.0,
+            q95: 0.0,
+            hdi_low: 0.0,
+            hdi_high: 0.0,
+            ess_bulk,
+            ess_tail,
+            r_hat,
+            mcse_mean: 0.0,
+        }
+    }
+
+    fn healthy(chains: usize, width: usize) -> Vec<ChainCheck> {
+        (0..chains)
+            .map(|c| ChainCheck {
+                mean_accept: 0.8 + 0.01 * c as f64,
+                sd: vec![1.0 + 0.1 * c as f64; width],
+            })
+            .collect()
+    }
+
+    /// Issue 11: a warning per parameter and kind (up to 31 lines) became one line per kind,
+    /// naming the parameters worst first and saying what to try.
+    #[test]
+    fn warnings_are_grouped_by_kind_worst_first() {
+        // 31 parameters: 9 with R-hat above 1.01, 2 with few effective draws, 1 constant
+        let mut summary: Vec<(String, ParamSummary)> = (0..31)
+            .map(|i| (format!("locs[{i}]"), ps(1.0, 1.001, 2000.0, 1800.0)))
+            .collect();
+        for (i, r) in [
+            (3, 1.02),
+            (5, 1.5),
+            (6, 1.011),
+            (7, 1.2),
+            (9, 1.05),
+            (11, 1.3),
+            (20, 1.1),
+            (21, 1.04),
+            (30, f64::NAN),
+        ] {
+            summary[i].1.r_hat = r;
+        }
+        summary[12].1.ess_tail = 120.0; // 30 per chain
+        summary[14].1.ess_bulk = 396.0; // 99 per chain
+        summary[15].1.ess_bulk = 400.0; // 100 per chain: enough
+        summary[0] = ("weights[0]".into(), ps(0.0, f64::NAN, f64::NAN, f64::NAN));
+        let w = sampling_warnings(&summary, &healthy(4, 31), 0.8, 0);
+        assert_eq!(
+            w,
+            [
+                "split R-hat above 1.01 for 9 of 30 parameters: locs[30] NaN, locs[5] 1.500, \
+                 locs[11] 1.300, locs[7] 1.200, locs[20] 1.100, locs[9] 1.050 and 3 more: the \
+                 chains disagree. Look at the trace and rank plots for a chain stuck or in another \
+                 mode; run longer (--warmup, --draws)",
+                "effective sample size (bulk or tail) below 100 per chain for 2 of 30 parameters: \
+                 locs[12] 30, locs[14] 99: more --draws (or a longer --warmup) give more effective \
+                 draws",
+            ]
+        );
+        let w = sampling_warnings(&summary[..2], &healthy(4, 2), 0.8, 3);
+        assert_eq!(
+            w,
+            [
+                "3 divergent transitions after warmup: the sampler missed part of the posterior. \
+              Try a higher --target-accept (e.g. 0.95: smaller steps)"
+            ]
+        );
+        // a healthy run: nothing
+        assert!(sampling_warnings(&summary[..3], &healthy(4, 3), 0.8, 0).is_empty());
+    }
+
+    /// Issue 11: one chain with mean acceptance 0.075 went unnamed.
+    #[test]
+    fn a_stuck_chain_is_named() {
+        let summary: Vec<(String, ParamSummary)> = (0..3)
+            .map(|i| (format!("locs[{i}]"), ps(1.0, 1.0, 2000.0, 2000.0)))
+            .collect();
+        let tail = "Try a longer --warmup (the step size and mass matrix adapt there), a higher \
+                    --target-accept (e.g. 0.95), or another --seed";
+        // low acceptance, and draws that barely move
+        let mut chains = healthy(4, 3);
+        chains[2] = ChainCheck {
+            mean_accept: 0.075,
+            sd: vec![0.05, 0.1, 0.02],
+        };
+        // the others' sds 1.0, 1.1, 1.3: median 1.1; ratios 0.045, 0.091, 0.018 → 0.045
+        assert!((relative_spread(&chains, 2).unwrap() - 0.05 / 1.1).abs() < 1e-12);
+        assert_eq!(
+            sampling_warnings(&summary, &chains, 0.8, 0),
+            [format!(
+                "chain 2 looks stuck: mean acceptance 0.075 against a target of 0.80 (the other \
+                 chains 0.800–0.830), and its draws spread 0.05× as far as the other chains'; \
+                 the summary includes its draws. {tail}"
+            )]
+        );
+        // acceptance fine but the draws do not move; and one with low acceptance alone
+        chains[2].mean_accept = 0.79;
+        chains[0].mean_accept = 0.39;
+        assert_eq!(
+            sampling_warnings(&summary, &chains, 0.8, 0),
+            [format!(
+                "chains 0, 2 look stuck: mean acceptance 0.390, 0.790 against a target of 0.80 \
+                 (the other chains 0.810–0.830), and their draws spread 0.91×, 0.05× as far as \
+                 the other chains'; the summary includes their draws. {tail}"
+            )]
+        );
+        // just above both thresholds: not stuck (half the target 0.9; a fifth of the spread)
+        let mut chains = healthy(2, 3);
+        chains[1] = ChainCheck {
+            mean_accept: 0.451,
+            sd: vec![0.201, 0.3, 0.25],
+        };
+        assert!(sampling_warnings(&summary, &chains, 0.9, 0).is_empty());
+        chains[1].mean_accept = 0.449;
+        assert!(sampling_warnings(&summary, &chains, 0.9, 0)[0].starts_with(
+            "chain 1 looks stuck: mean acceptance 0.449 against a target of 0.90 (the other chain \
+             0.800), and its draws spread 0.25× "
+        ));
+        chains[1].mean_accept = 0.8;
+        chains[1].sd = vec![0.199, 0.15, 0.3];
+        assert!(sampling_warnings(&summary, &chains, 0.9, 0)[0].starts_with("chain 1 looks stuck"));
+        // one chain: acceptance alone
+        let one = [ChainCheck {
+            mean_accept: 0.2,
+            sd: vec![1.0; 3],
+        }];
+        assert_eq!(relative_spread(&one, 0), None);
+        assert_eq!(
+            sampling_warnings(&summary, &one, 0.8, 0),
+            [format!(
+                "chain 0 looks stuck: mean acceptance 0.200 against a target of 0.80; the summary \
+                 includes its draws. {tail}"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_chains_check_is_its_draws_sd() {
+        let draws = vec![
+            vec![1.0, 5.0],
+            vec![3.0, 5.0],
+            vec![2.0, 5.0],
+            vec![2.0, 5.0],
+        ];
+        let c = ChainCheck::of(&draws, 0.7);
+        assert_eq!(c.mean_accept, 0.7);
+        assert_eq!(c.sd, [0.5f64.sqrt(), 0.0]);
     }
 
     #[test]

@@ -666,6 +666,21 @@ impl ModelSpec {
     }
 }
 
+/// Numbers of two models this many units in the last place apart are the same number
+/// ([`Model::difference`]).
+pub const SAME_ULPS: u64 = 4;
+
+/// `a` and `b` equal, or within [`SAME_ULPS`] units in the last place of each other.
+pub fn nearly_equal(a: f64, b: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    if !(a.is_finite() && b.is_finite()) || a.is_sign_negative() != b.is_sign_negative() {
+        return false;
+    }
+    a.to_bits().abs_diff(b.to_bits()) <= SAME_ULPS
+}
+
 /// A validated model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -732,6 +747,72 @@ impl Model {
             scale: ScaleSpec::from_prior(self.scale_prior.scaled(c), self.sharing),
         };
         spec.build(Some(self.d))
+    }
+
+    /// What differs between this model and `other`, or `None` when they are the same model.
+    /// Numbers within [`SAME_ULPS`] units in the last place count as equal: a model's numbers
+    /// may be derived from data (`-k`), and a derived number must not make a model "another"
+    /// by its last bit. Specs that differ only in form (`1.0` against `[1.0, 1.0]`) are the
+    /// same model.
+    pub fn difference(&self, other: &Model) -> Option<String> {
+        if (self.k, self.d) != (other.k, other.d) {
+            return Some(format!(
+                "K = {}, D = {} against K = {}, D = {}",
+                self.k, self.d, other.k, other.d
+            ));
+        }
+        if self.sharing != other.sharing {
+            return Some(format!(
+                "scale sharing '{}' against '{}'",
+                self.sharing.name(),
+                other.sharing.name()
+            ));
+        }
+        if self.ordered != other.ordered {
+            return Some(format!(
+                "ordered = {} against {}",
+                self.ordered, other.ordered
+            ));
+        }
+        if self.scale_prior.name() != other.scale_prior.name() {
+            return Some(format!(
+                "scale prior {} against {}",
+                self.scale_prior.name(),
+                other.scale_prior.name()
+            ));
+        }
+        let (a, b) = (
+            ScaleSpec::from_prior(self.scale_prior, self.sharing),
+            ScaleSpec::from_prior(other.scale_prior, other.sharing),
+        );
+        let lists = [
+            ("weights.concentration", &self.alpha, &other.alpha),
+            ("locs.loc", &self.loc_mu, &other.loc_mu),
+            ("locs.scale", &self.loc_sigma, &other.loc_sigma),
+        ];
+        for (name, x, y) in lists {
+            for (i, (u, v)) in x.iter().zip(y.iter()).enumerate() {
+                if !nearly_equal(*u, *v) {
+                    return Some(format!("{name}[{i}] = {u:?} against {v:?}"));
+                }
+            }
+        }
+        let fields = [
+            ("mu", a.mu, b.mu),
+            ("sigma", a.sigma, b.sigma),
+            ("alpha", a.alpha, b.alpha),
+            ("beta", a.beta, b.beta),
+            ("scale", a.scale, b.scale),
+            ("rate", a.rate, b.rate),
+        ];
+        for (name, u, v) in fields {
+            if let (Some(u), Some(v)) = (u, v) {
+                if !nearly_equal(u, v) {
+                    return Some(format!("scale.{name} = {u:?} against {v:?}"));
+                }
+            }
+        }
+        None
     }
 
     /// The spec this model was built from, with `d` filled in.
@@ -868,6 +949,73 @@ prior = "lognormal"
 mu = 0.0
 sigma = 2.0
 "#;
+
+    /// `sample --from-fit` compares the fit's model with the one built from the command line:
+    /// a number derived from the data a few ulps off, or a spec of another form, is the same
+    /// model; anything else is named.
+    #[test]
+    fn models_differ_by_more_than_a_few_ulps_or_in_kind() {
+        let base = spec(BASE).build(Some(1)).unwrap();
+        let with = |text: &str| spec(text).build(Some(1)).unwrap();
+        assert_eq!(base.difference(&base.clone()), None);
+        // the same numbers written as lists
+        let lists = BASE
+            .replace("concentration = 0.5", "concentration = [0.5, 0.5]")
+            .replace("loc = 0.0", "loc = [0.0]");
+        assert_eq!(base.difference(&with(&lists)), None);
+        // a derived number one and four ulps off is the same; five ulps is another model
+        let m = 200.91520467836258f64;
+        let at = |ulps: u64| {
+            with(&BASE.replace(
+                "loc = 0.0",
+                &format!("loc = {:?}", f64::from_bits(m.to_bits() + ulps)),
+            ))
+        };
+        assert_eq!(at(0).difference(&at(1)), None);
+        assert_eq!(at(0).difference(&at(4)), None);
+        assert_eq!(
+            at(0).difference(&at(5)),
+            Some("locs.loc[0] = 200.91520467836258 against 200.91520467836273".into())
+        );
+        let mu = |v: f64| with(&BASE.replace("mu = 0.0", &format!("mu = {v:?}")));
+        assert_eq!(mu(-1.0).difference(&mu(-1.0 - 2.0 * f64::EPSILON)), None);
+        assert_eq!(
+            mu(1e-300).difference(&mu(-1e-300)),
+            Some("scale.mu = 1e-300 against -1e-300".into())
+        );
+        let cases = [
+            ("k = 2", "k = 3", "K = 2, D = 1 against K = 3, D = 1"),
+            (
+                "prior = \"lognormal\"",
+                "sharing = \"component\"\nprior = \"lognormal\"",
+                "scale sharing 'shared' against 'component'",
+            ),
+            (
+                "scale = 10.0",
+                "scale = 10.0\nordered = true",
+                "ordered = false against true",
+            ),
+            (
+                "sigma = 2.0",
+                "sigma = 2.5",
+                "scale.sigma = 2.0 against 2.5",
+            ),
+            (
+                "concentration = 0.5",
+                "concentration = [0.5, 0.6]",
+                "weights.concentration[1] = 0.5 against 0.6",
+            ),
+            (
+                "prior = \"lognormal\"\nmu = 0.0\nsigma = 2.0",
+                "prior = \"half_cauchy\"\nscale = 1.0",
+                "scale prior lognormal against half_cauchy",
+            ),
+        ];
+        for (from, to, said) in cases {
+            let other = with(&BASE.replace(from, to));
+            assert_eq!(base.difference(&other).as_deref(), Some(said), "{to}");
+        }
+    }
 
     #[test]
     fn builds_the_tutorial_model() {

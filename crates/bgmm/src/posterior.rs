@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{sample_var, Data};
 use crate::density::{LogDensity, MixtureDensity, Transform};
-use crate::diagnostics::{summarize, ParamSummary};
+use crate::diagnostics::{sampling_warnings, summarize, ChainCheck, ParamSummary};
 use crate::error::{Error, Result};
 use crate::map::{check_data, FitOptions};
 use crate::model::Model;
@@ -80,7 +80,8 @@ pub struct Posterior {
     pub chain_stats: Vec<ChainStats>,
     /// Divergent kept draws over all chains.
     pub divergences: usize,
-    /// Warnings: R-hat > 1.01, ESS < 100 per chain, divergences, an early stop.
+    /// Warnings, one line per kind: an early stop, chains that look stuck, R-hat > 1.01,
+    /// ESS < 100 per chain, divergences ([`crate::diagnostics::sampling_warnings`]).
     pub warnings: Vec<String>,
     /// Set when sampling was stopped early ([`crate::nuts::NutsOptions::stop`]): the draws
     /// kept per chain and the draws asked for. The summary is of the kept draws alone.
@@ -341,23 +342,13 @@ pub fn sample_posterior(
         })
         .collect();
     let divergences = chain_stats.iter().map(|c| c.divergences).sum();
-    let mut warnings = Vec::new();
-    for (name, s) in &summary {
-        // a weight of a one-component model is the constant 1: nothing to diagnose
-        if s.sd == 0.0 {
-            continue;
-        }
-        if s.r_hat > 1.01 {
-            warnings.push(format!("{name}: R-hat {:.3} > 1.01", s.r_hat));
-        }
-        let per_chain = s.ess_bulk.min(s.ess_tail) / opts.nuts.chains as f64;
-        if per_chain < 100.0 {
-            warnings.push(format!("{name}: ESS {per_chain:.0} per chain < 100"));
-        }
-    }
-    if divergences > 0 {
-        warnings.push(format!("{divergences} divergent transitions after warmup"));
-    }
+    // one line per kind of trouble: stuck chains, R-hat, ESS, divergences
+    let checks: Vec<ChainCheck> = draws
+        .iter()
+        .zip(&chain_stats)
+        .map(|(d, st)| ChainCheck::of(d, st.mean_accept))
+        .collect();
+    let mut warnings = sampling_warnings(&summary, &checks, opts.nuts.target_accept, divergences);
     if let Some(why) = degenerate {
         warnings.push(format!(
             "{why}; the chains started from the prior, and the draws are labelled by the search's end point"

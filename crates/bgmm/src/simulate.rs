@@ -221,7 +221,7 @@ pub fn sites(model: &Model, n: usize) -> Vec<Site> {
         },
         Site {
             name: "obs".into(),
-            dist: "Normal(locs[assignment], scale[assignment])".into(),
+            dist: obs_dist(model.sharing, d),
             plates: plate(&["data"]),
             batch_shape: vec![n],
             event_shape: if d == 1 { vec![] } else { vec![d] },
@@ -229,6 +229,18 @@ pub fn sites(model: &Model, n: usize) -> Vec<Site> {
             enumerated: false,
         },
     ]
+}
+
+/// The observation's distribution as Pyro code writes it: a scale per component is indexed
+/// by the assignment, a shared or per-dimension one is not (the latter, of shape \[D\],
+/// broadcasts over the dimensions as `locs[assignment]` does); D > 1 coordinates are one event.
+fn obs_dist(sharing: Sharing, d: usize) -> String {
+    let scale = match sharing {
+        Sharing::Shared | Sharing::Dimension => "scale",
+        Sharing::Component | Sharing::Diagonal => "scale[assignment]",
+    };
+    let event = if d == 1 { "" } else { ".to_event(1)" };
+    format!("Normal(locs[assignment], {scale}){event}")
 }
 
 /// Helper for callers that validate a prior draw; exposed for tests of the priors.
@@ -399,5 +411,74 @@ mod tests {
         assert_eq!(get("obs").event_shape, vec![2]);
         assert_eq!(get("scale").dist, "LogNormal(0, 0.5)");
         assert_eq!(get("weights").dist, "Dirichlet([1, 2, 3])");
+    }
+
+    /// Issue 11: `describe` printed `Normal(locs[assignment], scale[assignment])` for every
+    /// sharing; a shared or per-dimension scale is not indexed by the assignment.
+    #[test]
+    fn the_observation_indexes_the_scale_as_it_is_shared() {
+        let prior = ScalePrior::HalfNormal { scale: 1.0 };
+        let cases = [
+            (
+                Sharing::Shared,
+                1,
+                "Normal(locs[assignment], scale)",
+                vec![],
+            ),
+            (
+                Sharing::Shared,
+                2,
+                "Normal(locs[assignment], scale).to_event(1)",
+                vec![],
+            ),
+            (
+                Sharing::Component,
+                1,
+                "Normal(locs[assignment], scale[assignment])",
+                vec![3],
+            ),
+            (
+                Sharing::Component,
+                2,
+                "Normal(locs[assignment], scale[assignment]).to_event(1)",
+                vec![3],
+            ),
+            (
+                Sharing::Dimension,
+                1,
+                "Normal(locs[assignment], scale)",
+                vec![1],
+            ),
+            (
+                Sharing::Dimension,
+                2,
+                "Normal(locs[assignment], scale).to_event(1)",
+                vec![2],
+            ),
+            (
+                Sharing::Diagonal,
+                1,
+                "Normal(locs[assignment], scale[assignment])",
+                vec![3, 1],
+            ),
+            (
+                Sharing::Diagonal,
+                2,
+                "Normal(locs[assignment], scale[assignment]).to_event(1)",
+                vec![3, 2],
+            ),
+        ];
+        for (sharing, d, obs, scale_shape) in cases {
+            let s = sites(&model(prior, sharing, 3, d, false), 7);
+            let get = |n: &str| s.iter().find(|x| x.name == n).unwrap().clone();
+            assert_eq!(get("obs").dist, obs, "{sharing:?}, d = {d}");
+            assert_eq!(
+                get("scale").batch_shape,
+                scale_shape,
+                "{sharing:?}, d = {d}"
+            );
+            let event: Vec<usize> = if d == 1 { vec![] } else { vec![d as usize] };
+            assert_eq!(get("obs").event_shape, event);
+        }
     }
 }
