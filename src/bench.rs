@@ -223,6 +223,7 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
     let model = tut.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
     let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).map_err(|e| anyhow!("{e}"))?;
     let pyro = FitOptions {
+        init: bgmm::init::Init::Pyro,
         candidates: 1,
         polish: false,
         ..FitOptions::default()
@@ -235,7 +236,7 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
     );
     let t = time(|| drop(fit(&model, &data, &FitOptions::default())), 1.0, 5);
     row(
-        "seed 001 MAP: bgmm default (10 candidates, L-BFGS)",
+        "seed 001 MAP: bgmm default (auto search, L-BFGS)",
         t,
         String::new(),
     );

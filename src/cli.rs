@@ -1001,10 +1001,18 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     bar.finish_and_clear();
     let f = f.map_err(|e| match e {
         bgmm::Error::Data(m) | bgmm::Error::Unbounded(m) | bgmm::Error::NoProperMode(m) => {
-            anyhow!("data '{}' and {origin}: {m}", a.input.data)
+            anyhow!(
+                "data '{}' and {origin}: {}",
+                a.input.data,
+                named_columns(&m, &names)
+            )
         }
         other => anyhow!("{other}"),
     })?;
+    let mut f = f;
+    for w in f.warnings.iter_mut() {
+        *w = named_columns(w, &names);
+    }
     let record = FitRecord {
         params: f.params.shaped(&model),
         loss: f.loss,
@@ -1037,6 +1045,19 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     print_warnings(&id_like);
     print_warnings(&f.warnings);
     Ok(())
+}
+
+/// The library's "column 3 is recorded to …" with the column's name: "column 3 (petal_length)
+/// is recorded to …".
+fn named_columns(text: &str, names: &[String]) -> String {
+    let mut out = text.to_string();
+    for (j, name) in names.iter().enumerate() {
+        out = out.replace(
+            &format!("column {j} is recorded to"),
+            &format!("column {j} ({name}) is recorded to"),
+        );
+    }
+    out
 }
 
 /// `classify RUN_DIR DATA`: posterior assignment probabilities (the average over the run's

@@ -198,19 +198,21 @@ pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String
     );
     let _ = writeln!(
         s,
-        "  {} restarts ({} init), {} optimised; best #{} (initial loss {:.6}); Adam {} steps (lr {}, betas {}/{}); L-BFGS polish {} iterations",
-        rec.options.restarts,
+        "  {} starts ({} init), {} optimised: Adam {} steps (lr {}, betas {}/{}), then L-BFGS ({} iterations for the winner)",
+        f.history.restart_loss.len(),
         rec.options.init,
         f.history.candidate_loss.len(),
-        f.best_restart,
-        f.history.restart_loss[f.best_restart],
         f.steps,
         rec.options.lr,
         rec.options.betas[0],
         rec.options.betas[1],
         f.polish_iterations
     );
-    let _ = writeln!(s, "  the mode came from: {}", f.strategy);
+    let _ = writeln!(
+        s,
+        "  the mode came from: {} (initial loss {:.6})",
+        f.strategy, f.history.restart_loss[f.best_restart]
+    );
     let recorded: Vec<String> = rec
         .data
         .columns

@@ -82,11 +82,8 @@ impl Resolution {
             Resolution::Auto => (0..data.d())
                 .map(|j| crate::data::resolution(data.col(j)).unwrap_or(0.0))
                 .collect(),
-            Resolution::Given(r) if r.len() == 1 => {
-                Resolution::Given(vec![r[0]; data.d()]).per_column(data)?
-            }
             Resolution::Given(r) => {
-                if r.len() != data.d() {
+                if r.len() != data.d() && r.len() != 1 {
                     return Err(Error::Option(format!(
                         "--resolution has {} value{} but the data have {} column{}",
                         r.len(),
@@ -100,7 +97,11 @@ impl Resolution {
                         "--resolution must be finite and at least 0, got {v}"
                     )));
                 }
-                r.clone()
+                if r.len() == 1 {
+                    vec![r[0]; data.d()]
+                } else {
+                    r.clone()
+                }
             }
         })
     }
@@ -532,8 +533,10 @@ pub fn stochastic<L: LogDensity + ?Sized>(
 ///    `opts.candidates` kept. `Init::Auto` keeps the best half of the candidates from Pyro's
 ///    starts and the other half from distinct k-means++ starts (a fifth as many restarts).
 /// 2. Each candidate is optimised (Adam, then the L-BFGS polish) and diagnosed.
-/// 3. With `Init::Auto`, split and merge moves ([`crate::moves`]) from the best candidate,
-///    each polished, for as long as one improves on it.
+/// 3. With `Init::Auto`, split and merge moves ([`crate::moves`]) from the best few distinct
+///    end points, each screened by a short polish, for as long as one improves; and all of
+///    it again on fresh restarts (up to [`MAX_BATCHES`] times) until the best mode has been
+///    reached from two different starts.
 ///
 /// The winner is the lowest loss among proper modes (no component emptied or narrower than
 /// the data's resolution, no scale collapsed on a point where the density is unbounded);
@@ -547,124 +550,61 @@ fn search(
     progress: &(dyn Fn(FitProgress) + Sync),
     resolution: &[f64],
 ) -> Result<Fit> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let dens = MixtureDensity::new(model, data, false).with_weight(weight);
     let t = Transform::new(model);
     let guard = Guard::new(model, data.n() as f64 * weight, resolution);
     let spread = spreads(data);
-
-    // 1. screen the restarts by initial loss
-    let kinds: Vec<(Init, usize, usize)> = match opts.init {
-        Init::Auto => {
-            let pyro = knob("NP", opts.candidates.div_ceil(2));
-            vec![
-                (Init::Pyro, opts.restarts, pyro),
-                (
-                    Init::KMeansPlusPlus,
-                    knob("KR", opts.restarts.div_ceil(5)),
-                    knob("NK", opts.candidates - opts.candidates.div_ceil(2)),
-                ),
-            ]
-        }
-        one => vec![(one, opts.restarts, opts.candidates)],
+    let auto = opts.init == Init::Auto;
+    let kinds: Vec<(Init, usize, usize)> = if auto {
+        let pyro = opts.candidates.div_ceil(2);
+        vec![
+            (Init::Pyro, opts.restarts, pyro),
+            (
+                Init::KMeansPlusPlus,
+                opts.restarts.div_ceil(5),
+                opts.candidates - opts.candidates.div_ceil(2),
+            ),
+        ]
+    } else {
+        vec![(opts.init, opts.restarts, opts.candidates)]
     };
-    let total: usize = kinds.iter().map(|k| k.1).sum();
-    let done = AtomicUsize::new(0);
-    let mut inits: Vec<(Params, f64)> = Vec::with_capacity(total);
-    let mut origin: Vec<Init> = Vec::with_capacity(total);
-    let mut order: Vec<usize> = Vec::new();
-    for &(init, restarts, keep) in &kinds {
-        let first = inits.len();
-        let batch: Vec<(Params, f64)> = (first..first + restarts)
-            .into_par_iter()
-            .map(|r| {
-                let mut p = initial_point(model, data, init, opts.seed, r);
-                lift_scales(model, &mut p, resolution);
-                let loss = -dens.logp(&t.pack(&p));
-                progress(FitProgress {
-                    stage: "restarts",
-                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                    total,
-                });
-                (p, loss)
-            })
-            .collect();
-        inits.extend(batch);
-        origin.extend(std::iter::repeat_n(init, restarts));
-        let mut mine: Vec<usize> = (first..inits.len())
-            .filter(|&i| inits[i].1.is_finite())
-            .collect();
-        mine.sort_by(|&a, &b| inits[a].1.total_cmp(&inits[b].1).then(a.cmp(&b)));
-        // the same start twice (k-means++ often converges to one partition) is kept once
-        let mut kept: Vec<usize> = Vec::new();
-        for i in mine {
-            if kept.len() == keep {
-                break;
-            }
-            if !kept.iter().any(|&j| inits[j].0 == inits[i].0) {
-                kept.push(i);
-            }
+    let mover = Mover {
+        model,
+        data,
+        weight,
+        dens: &dens,
+        guard: &guard,
+        t: &t,
+        spread: &spread,
+        resolution,
+        opts,
+        progress,
+    };
+    let mut inits: Vec<(Params, f64)> = Vec::new();
+    let mut origin: Vec<Init> = Vec::new();
+    let mut candidate_loss: Vec<(usize, f64)> = Vec::new();
+    let mut passed: Vec<(f64, Tier, Option<String>)> = Vec::new();
+    let mut ends: Vec<End> = Vec::new();
+    let batches = if auto && opts.polish { MAX_BATCHES } else { 1 };
+    for _ in 0..batches {
+        let order = mover.starts(&kinds, &mut inits, &mut origin)?;
+        let mut runs = mover.candidates(&order, &inits);
+        for e in runs.iter_mut() {
+            e.strategy = format!("{} start #{}", origin[e.start].name(), e.start);
         }
-        order.extend(kept);
-    }
-    let restart_loss: Vec<f64> = inits.iter().map(|(_, l)| *l).collect();
-    if order.is_empty() {
-        return Err(Error::Numerical(format!(
-            "no finite initial loss in {total} restarts: the data are too far from what the priors allow"
-        )));
-    }
-
-    // 2. optimise the candidates fully; each is deterministic, so running them in parallel
-    // changes nothing but the wall time
-    let done = AtomicUsize::new(0);
-    let runs: Vec<Run> = order
-        .par_iter()
-        .map(|&r| {
-            let run = optimise(model, &dens, &guard, &t, &inits[r].0, opts);
-            progress(FitProgress {
-                stage: "candidates",
-                done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                total: order.len(),
-            });
-            run
-        })
-        .collect();
-    let candidate_loss: Vec<(usize, f64)> = order
-        .iter()
-        .zip(&runs)
-        .map(|(&r, run)| (r, run.loss))
-        .collect();
-    let diagnoses: Vec<Diagnosis> = runs
-        .iter()
-        .map(|run| {
-            let p = t.params(&run.x);
-            diagnose(model, data, weight, &p, run.loss, &spread, resolution)
-        })
-        .collect();
-    let mut passed: Vec<(f64, Tier, Option<String>)> = runs
-        .iter()
-        .zip(&diagnoses)
-        .map(|(r, d)| (r.loss, d.tier, d.why()))
-        .collect();
-    let mut ends: Vec<End> = runs
-        .into_iter()
-        .zip(diagnoses)
-        .zip(&order)
-        .map(|((run, dg), &r)| End {
-            strategy: format!("{} start #{r}", origin[r].name()),
-            run,
-            dg,
-            start: r,
-        })
-        .collect();
-
-    // 3. split and merge moves from the best few distinct end points, while one improves
-    if opts.init == Init::Auto && opts.polish {
-        let mut firsts: Vec<usize> = (0..ends.len()).collect();
-        firsts.sort_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)));
+        candidate_loss.extend(order.iter().zip(&runs).map(|(&r, e)| (r, e.run.loss)));
+        passed.extend(runs.iter().map(|e| (e.run.loss, e.dg.tier, e.dg.why())));
+        let first = ends.len();
+        ends.extend(runs);
+        if !(auto && opts.polish) {
+            break;
+        }
+        // moves from the best few distinct end points of this batch
+        let mut mine: Vec<usize> = (first..ends.len()).collect();
+        mine.sort_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)));
         let mut from: Vec<usize> = Vec::new();
-        for i in firsts {
-            if from.len() == knob("MF", MOVE_FROM) {
+        for i in mine {
+            if from.len() == MOVE_FROM {
                 break;
             }
             let e = &ends[i];
@@ -677,21 +617,25 @@ fn search(
             }
             from.push(i);
         }
-        let mover = Mover {
-            model,
-            data,
-            weight,
-            dens: &dens,
-            guard: &guard,
-            t: &t,
-            spread: &spread,
-            resolution,
-            opts,
-            progress,
-        };
         for i in from {
             let improved = mover.improve(&ends[i], &mut passed);
             ends.extend(improved);
+        }
+        // the best mode reached from two starts is taken to be the best there is
+        let best = (0..ends.len())
+            .min_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)))
+            .expect("at least one candidate");
+        let mut starts: Vec<usize> = ends
+            .iter()
+            .filter(|e| {
+                e.dg.tier == ends[best].dg.tier && same_loss(e.run.loss, ends[best].run.loss)
+            })
+            .map(|e| e.start)
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        if starts.len() >= 2 {
+            break;
         }
     }
     let w = (0..ends.len())
@@ -704,7 +648,7 @@ fn search(
         strategy,
     } = ends.swap_remove(w);
     let mut history = std::mem::take(&mut run.history);
-    history.restart_loss = restart_loss;
+    history.restart_loss = inits.iter().map(|(_, l)| *l).collect();
     history.candidate_loss = candidate_loss;
     let warnings = set_aside(&passed, run.loss, dg.tier);
     if dg.tier != Tier::Degenerate {
@@ -758,14 +702,6 @@ fn same_loss(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-10 * a.abs().max(1.0)
 }
 
-/// A tuning knob read from the environment (temporary, for measuring the search).
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(format!("BGMM_{name}"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// What split and merge moves need.
 struct Mover<'a> {
     model: &'a Model,
@@ -781,26 +717,115 @@ struct Mover<'a> {
 }
 
 impl Mover<'_> {
+    /// A batch of restarts of each kind in `kinds` (kind, restarts, kept), numbered on from
+    /// those in `inits` (their initial points and losses, appended there with their kinds to
+    /// `origin`), screened by their loss: the indices of the kept ones.
+    fn starts(
+        &self,
+        kinds: &[(Init, usize, usize)],
+        inits: &mut Vec<(Params, f64)>,
+        origin: &mut Vec<Init>,
+    ) -> Result<Vec<usize>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (model, data, t) = (self.model, self.data, self.t);
+        let total: usize = kinds.iter().filter(|k| k.2 > 0).map(|k| k.1).sum();
+        let done = AtomicUsize::new(0);
+        let mut order = Vec::new();
+        for &(init, restarts, keep) in kinds.iter().filter(|k| k.2 > 0) {
+            let first = inits.len();
+            let batch: Vec<(Params, f64)> = (first..first + restarts)
+                .into_par_iter()
+                .map(|r| {
+                    let mut p = initial_point(model, data, init, self.opts.seed, r);
+                    lift_scales(model, &mut p, self.resolution);
+                    let loss = -self.dens.logp(&t.pack(&p));
+                    (self.progress)(FitProgress {
+                        stage: "restarts",
+                        done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total,
+                    });
+                    (p, loss)
+                })
+                .collect();
+            inits.extend(batch);
+            origin.extend(std::iter::repeat_n(init, restarts));
+            let mut mine: Vec<usize> = (first..inits.len())
+                .filter(|&i| inits[i].1.is_finite())
+                .collect();
+            mine.sort_by(|&a, &b| inits[a].1.total_cmp(&inits[b].1).then(a.cmp(&b)));
+            // the same start twice (k-means++ often converges to one partition) is kept once
+            let mut kept: Vec<usize> = Vec::new();
+            for i in mine {
+                if kept.len() == keep {
+                    break;
+                }
+                if !kept.iter().any(|&j| inits[j].0 == inits[i].0) {
+                    kept.push(i);
+                }
+            }
+            order.extend(kept);
+        }
+        if order.is_empty() {
+            return Err(Error::Numerical(format!(
+                "no finite initial loss in {total} restarts: the data are too far from what the priors allow"
+            )));
+        }
+        Ok(order)
+    }
+
+    /// The starts `order` optimised fully (Adam, then the polish) and diagnosed; each is
+    /// deterministic, so running them in parallel changes nothing but the wall time.
+    fn candidates(&self, order: &[usize], inits: &[(Params, f64)]) -> Vec<End> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (model, t) = (self.model, self.t);
+        let done = AtomicUsize::new(0);
+        order
+            .par_iter()
+            .map(|&r| {
+                let run = optimise(model, self.dens, self.guard, t, &inits[r].0, self.opts);
+                (self.progress)(FitProgress {
+                    stage: "candidates",
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    total: order.len(),
+                });
+                let dg = diagnose(
+                    model,
+                    self.data,
+                    self.weight,
+                    &t.params(&run.x),
+                    run.loss,
+                    self.spread,
+                    self.resolution,
+                );
+                End {
+                    strategy: String::new(),
+                    run,
+                    dg,
+                    start: r,
+                }
+            })
+            .collect()
+    }
+
     /// Rounds of moves from `end`, each polished, the best taken while it improves on the
     /// last; the improved end point, if any. Every move's end goes to `passed`.
     fn improve(&self, end: &End, passed: &mut Vec<(f64, Tier, Option<String>)>) -> Option<End> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (model, t) = (self.model, self.t);
         let mut best: Option<End> = None;
-        for _ in 0..knob("MR", MOVE_ROUNDS) {
+        for _ in 0..MOVE_ROUNDS {
             let cur = best.as_ref().unwrap_or(end);
             let p = t.params(&cur.run.x);
             let n = self.data.n() as f64 * self.weight;
             let bad = bad_components(model, &p, n, self.resolution);
-            let tries: Vec<_> =
-                crate::moves::moves(model, self.data, &p, &bad, knob("MP", MOVE_PAIRS))
-                    .into_iter()
-                    .filter(|m| self.guard.admits(t, &t.pack(&m.params)))
-                    .collect();
+            let tries: Vec<_> = crate::moves::moves(model, self.data, &p, &bad, MOVE_PAIRS)
+                .into_iter()
+                .filter(|m| self.guard.admits(t, &t.pack(&m.params)))
+                .collect();
             let done = AtomicUsize::new(0);
             // each move screened by a short polish; the best then polished fully
             let short = FitOptions {
-                max_polish_iter: knob("MI", MOVE_POLISH),
+                max_polish_iter: MOVE_POLISH,
                 ..self.opts.clone()
             };
             let results: Vec<End> = tries
@@ -879,14 +904,18 @@ fn in_location_order(model: &Model, p: &Params) -> Params {
     p.permuted(model, &perm)
 }
 
+/// Batches of starts, candidates and moves at most (with `Init::Auto`), until the best mode
+/// has been reached from two starts.
+const MAX_BATCHES: usize = 4;
+
 /// Rounds of split and merge moves at most.
 const MOVE_ROUNDS: usize = 4;
 /// Split and merge moves start from this many distinct end points of the candidates.
-const MOVE_FROM: usize = 1;
+const MOVE_FROM: usize = 2;
 /// L-BFGS iterations of the short polish that screens the moves.
 const MOVE_POLISH: usize = 50;
 /// Pairs of components tried for a merge in each round (the most overlapping).
-const MOVE_PAIRS: usize = 3;
+const MOVE_PAIRS: usize = 6;
 
 /// Components of `p` that are no proper part of a mode: less than one point's share of the
 /// weight, or narrower than the resolution.
@@ -1068,12 +1097,7 @@ fn optimise(
     let mut norms: [Vec<f64>; 3] = Default::default();
     let mut best = (f64::INFINITY, x.clone());
     let mut last = x.clone();
-    let n_steps = if opts.init == Init::Auto {
-        knob("AS", opts.steps)
-    } else {
-        opts.steps
-    };
-    for _ in 0..n_steps {
+    for _ in 0..opts.steps {
         if !guard.admits(t, &x) {
             x.copy_from_slice(&last);
             break;
@@ -1581,7 +1605,7 @@ fn diagnose(
             tier = Tier::Degenerate;
             emptied_error.get_or_insert_with(|| {
                 Error::Unbounded(format!(
-                    "no proper mode: the search ended with weights[{c}] = {wt:.3e}, less than one point's share (1/{:.0}), where the Dirichlet prior's concentration {alpha} < 1 makes the density unbounded (the component is emptied, not fitted); use a concentration of at least 1 ([weights] concentration = 1){}, or sample the posterior (bgmm sample), which is proper",
+                    "no proper mode: the search runs off to weights[{c}] → 0 (stopped at {wt:.1e}, less than one point's share 1/{:.0}), where the Dirichlet prior's concentration {alpha} < 1 makes the density unbounded: the component is emptied, not fitted; use a concentration of at least 1 ([weights] concentration = 1){}, or sample the posterior (bgmm sample), which is proper",
                     1.0 / share,
                     if model.k > 1 {
                         format!(" or fewer components (k = {})", model.k - 1)
