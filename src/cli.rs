@@ -24,7 +24,7 @@ use crate::table;
     long_about = None,
     after_help = "DATA is a CSV file with a header row, a NumPy .npy file (float64 or float32, shape (N,) or (N, D)),\n\
                   a Parquet file (.parquet: double and float columns; needs the cargo feature parquet),\n\
-                  builtin:iris, builtin:tutorial or grid:START,STOP,STEP.\n\
+                  builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial or grid:START,STOP,STEP.\n\
                   MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
                   Errors print one line and exit with code 2."
 )]
@@ -187,7 +187,7 @@ struct DescribeArgs {
 #[derive(Args, Debug)]
 pub struct InputArgs {
     /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
-    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial or grid:START,STOP,STEP.
     pub(crate) data: String,
     #[command(flatten)]
     pub(crate) model: ModelArgs,
@@ -212,10 +212,13 @@ pub(crate) struct ModelArgs {
 pub struct FitArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Initial points, screened by their loss; the --candidates best of them are optimised.
+    /// Initial points, screened by their loss; the --candidates best of them are optimised
+    /// (with --init auto: R of Pyro's and R/5 k-means++ starts per batch).
     #[arg(long, default_value_t = 100)]
     pub(crate) restarts: usize,
-    /// The best C restarts by initial loss are optimised fully; the lowest final loss wins (1 = Pyro's recipe).
+    /// The best C restarts by initial loss are optimised fully (with --init auto: half from
+    /// Pyro's starts, half from k-means++); the lowest proper mode wins (--init pyro
+    /// --candidates 1: Pyro's recipe).
     #[arg(long, default_value_t = 10, value_name = "C")]
     pub(crate) candidates: usize,
     /// Adam steps.
@@ -272,7 +275,7 @@ struct ClassifyArgs {
     /// run directory (`sample --out`) for posterior assignment probabilities.
     fit: PathBuf,
     /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
-    /// builtin:iris, builtin:tutorial or grid:START,STOP,STEP.
+    /// builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial or grid:START,STOP,STEP.
     data: String,
     /// Columns to use (default: the fit's or run's columns if the data have them, else every
     /// numeric column).

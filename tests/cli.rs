@@ -1228,7 +1228,16 @@ fn the_classify_table_keeps_long_column_names_apart() {
     );
     let pfit = path_str(&tmp.path().join("pfit"));
     // three points for two components: one sits on a point, narrower than the resolution
-    ok(&["fit", &csv, "-k", "2", "--resolution", "off", "--out", &pfit]);
+    ok(&[
+        "fit",
+        &csv,
+        "-k",
+        "2",
+        "--resolution",
+        "off",
+        "--out",
+        &pfit,
+    ]);
     for (fit, data, names) in [
         (
             &fit,
