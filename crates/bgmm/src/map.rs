@@ -717,6 +717,20 @@ struct Mover<'a> {
 }
 
 impl Mover<'_> {
+    /// The diagnosis of a run's end point.
+    fn judge(&self, run: &Run) -> Diagnosis {
+        let p = self.t.params(&run.x);
+        diagnose(
+            self.model,
+            self.data,
+            self.weight,
+            &p,
+            run.loss,
+            self.spread,
+            self.resolution,
+        )
+    }
+
     /// A batch of restarts of each kind in `kinds` (kind, restarts, kept), numbered on from
     /// those in `inits` (their initial points and losses, appended there with their kinds to
     /// `origin`), screened by their loss: the indices of the kept ones.
@@ -788,15 +802,7 @@ impl Mover<'_> {
                     done: done.fetch_add(1, Ordering::Relaxed) + 1,
                     total: order.len(),
                 });
-                let dg = diagnose(
-                    model,
-                    self.data,
-                    self.weight,
-                    &t.params(&run.x),
-                    run.loss,
-                    self.spread,
-                    self.resolution,
-                );
+                let dg = self.judge(&run);
                 End {
                     strategy: String::new(),
                     run,
@@ -833,15 +839,7 @@ impl Mover<'_> {
                 .map(|m| {
                     let mut h = History::default();
                     let run = polish(self.dens, self.guard, t.pack(&m.params), &short, &mut h);
-                    let dg = diagnose(
-                        model,
-                        self.data,
-                        self.weight,
-                        &t.params(&run.x),
-                        run.loss,
-                        self.spread,
-                        self.resolution,
-                    );
+                    let dg = self.judge(&run);
                     (self.progress)(FitProgress {
                         stage: "split and merge moves",
                         done: done.fetch_add(1, Ordering::Relaxed) + 1,
@@ -871,15 +869,7 @@ impl Mover<'_> {
             let mut next = results.into_iter().nth(b).expect("index in range");
             let mut h = cur.run.history.clone();
             let run = polish(self.dens, self.guard, next.run.x, self.opts, &mut h);
-            next.dg = diagnose(
-                model,
-                self.data,
-                self.weight,
-                &t.params(&run.x),
-                run.loss,
-                self.spread,
-                self.resolution,
-            );
+            next.dg = self.judge(&run);
             let screened = next.run.polish_iterations;
             next.run = run;
             next.run.history = h;
