@@ -1,7 +1,15 @@
 //! MAP estimation with the assignments summed out exactly: R initial points screened by their
 //! loss (as Pyro's tutorial), the best few optimised by Adam (Pyro's `AutoDelta` + `SVI`) and
 //! an L-BFGS polish until the gradient vanishes, so each answer is a mode itself; the lowest
-//! proper mode wins.
+//! proper mode wins. The default search ([`Init::Auto`]) takes its starts from Pyro's init and
+//! k-means++, tries split and merge moves ([`crate::moves`]) from the best modes, and repeats
+//! on fresh starts until the best mode has been reached from two of them.
+//!
+//! A proper mode keeps clear of two edges: a component emptied where a Dirichlet
+//! concentration below 1 makes the density unbounded (the search stops short of it, so that a
+//! polish stays in its basin), and a component narrower than the resolution the data were
+//! recorded to ([`Resolution`]: it sits on tied values). Modes with either are set aside, with
+//! a warning, for the best mode without; where every mode found has one, [`fit`] says so.
 //!
 //! Where the MAP does not exist: with a scale prior whose density does not vanish fast enough
 //! at 0 (half-Cauchy, half-Normal, exponential, gamma with a small shape; see
@@ -31,12 +39,14 @@ use crate::params::Params;
 /// Options of [`fit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
-    /// Number of initial points screened by their initial loss (Pyro's tutorial: 100).
+    /// Number of initial points screened by their initial loss (Pyro's tutorial: 100); with
+    /// [`Init::Auto`], Pyro's starts per batch, and a fifth as many k-means++ ones.
     pub restarts: usize,
-    /// How initial points are drawn.
+    /// How initial points are drawn, and whether split and merge moves follow.
     pub init: Init,
     /// The best `candidates` restarts by initial loss are optimised fully and the lowest final
-    /// loss wins (Pyro's tutorial optimises only the best one: `candidates = 1`).
+    /// loss wins (Pyro's tutorial optimises only the best one: `candidates = 1` with
+    /// [`Init::Pyro`]); with [`Init::Auto`], half from each kind of start.
     pub candidates: usize,
     /// Adam steps from the best initial point.
     pub steps: usize,

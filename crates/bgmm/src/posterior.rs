@@ -88,7 +88,7 @@ pub struct Posterior {
     pub interrupted: Option<(usize, u64)>,
 }
 
-/// The assignment minimising the total cost `cost[i][j]` (row i gets column perm[i]), by the
+/// The assignment minimising the total cost `cost[i][j]` (row i gets column `perm[i]`), by the
 /// Hungarian method with potentials, O(K³).
 pub fn hungarian(cost: &[Vec<f64>]) -> Vec<usize> {
     let n = cost.len();
@@ -152,7 +152,7 @@ pub fn hungarian(cost: &[Vec<f64>]) -> Vec<usize> {
     perm
 }
 
-/// The permutation (result component k = draw component perm[k]) that best matches `reference`.
+/// The permutation (result component k = draw component `perm[k]`) that best matches `reference`.
 pub fn match_labels(
     model: &Model,
     draw: &Params,
