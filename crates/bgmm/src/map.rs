@@ -443,7 +443,7 @@ fn fit_scaled_well(
         f.converged = run.converged;
         f.grad_norm = run.grad_norm;
         f.polish_iterations += run.polish_iterations;
-        f.message = run.message;
+        f.message = run.stop_message();
         return Ok(f);
     }
     search(model, data, 1.0, opts, progress, resolution)
@@ -578,7 +578,7 @@ fn search(
     } else {
         vec![(opts.init, opts.restarts, opts.candidates)]
     };
-    let mover = Mover {
+    let searcher = Searcher {
         model,
         data,
         weight,
@@ -597,8 +597,8 @@ fn search(
     let mut ends: Vec<End> = Vec::new();
     let batches = if auto && opts.polish { MAX_BATCHES } else { 1 };
     for _ in 0..batches {
-        let order = mover.starts(&kinds, &mut inits, &mut origin)?;
-        let mut runs = mover.candidates(&order, &inits);
+        let order = searcher.starts(&kinds, &mut inits, &mut origin)?;
+        let mut runs = searcher.candidates(&order, &inits);
         for e in runs.iter_mut() {
             e.strategy = format!("{} start #{}", origin[e.start].name(), e.start);
         }
@@ -628,13 +628,11 @@ fn search(
             from.push(i);
         }
         for i in from {
-            let improved = mover.improve(&ends[i], &mut passed);
+            let improved = searcher.improve(&ends[i], &mut passed);
             ends.extend(improved);
         }
         // the best mode reached from two starts is taken to be the best there is
-        let best = (0..ends.len())
-            .min_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)))
-            .expect("at least one candidate");
+        let best = best_end(&ends).expect("at least one candidate");
         let mut starts: Vec<usize> = ends
             .iter()
             .filter(|e| {
@@ -648,9 +646,7 @@ fn search(
             break;
         }
     }
-    let w = (0..ends.len())
-        .min_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)))
-        .expect("at least one candidate");
+    let w = best_end(&ends).expect("at least one candidate");
     let End {
         mut run,
         dg,
@@ -674,7 +670,7 @@ fn search(
         init_params: inits[best_restart].0.clone(),
         steps: run.steps,
         polish_iterations: run.polish_iterations,
-        message: run.message,
+        message: run.stop_message(),
         history,
         warnings,
         resolution: resolution.to_vec(),
@@ -707,13 +703,18 @@ impl End {
     }
 }
 
+/// The index of the best of `ends` ([`End::cmp`], then the first); `None` if there are none.
+fn best_end(ends: &[End]) -> Option<usize> {
+    (0..ends.len()).min_by(|&a, &b| ends[a].cmp(&ends[b]).then(a.cmp(&b)))
+}
+
 /// Two losses equal to rounding: one mode reached twice.
 fn same_loss(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-10 * a.abs().max(1.0)
 }
 
-/// What split and merge moves need.
-struct Mover<'a> {
+/// What the search's stages share: the model, data, density, guard and options.
+struct Searcher<'a> {
     model: &'a Model,
     data: &'a Data,
     weight: f64,
@@ -726,7 +727,7 @@ struct Mover<'a> {
     progress: &'a (dyn Fn(FitProgress) + Sync),
 }
 
-impl Mover<'_> {
+impl Searcher<'_> {
     /// The diagnosis of a run's end point.
     fn judge(&self, run: &Run) -> Diagnosis {
         let p = self.t.params(&run.x);
@@ -752,10 +753,11 @@ impl Mover<'_> {
     ) -> Result<Vec<usize>> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (model, data, t) = (self.model, self.data, self.t);
-        let total: usize = kinds.iter().filter(|k| k.2 > 0).map(|k| k.1).sum();
+        let kinds: Vec<&(Init, usize, usize)> = kinds.iter().filter(|k| k.2 > 0).collect();
+        let total: usize = kinds.iter().map(|k| k.1).sum();
         let done = AtomicUsize::new(0);
         let mut order = Vec::new();
-        for &(init, restarts, keep) in kinds.iter().filter(|k| k.2 > 0) {
+        for &&(init, restarts, keep) in &kinds {
             let first = inits.len();
             let batch: Vec<(Params, f64)> = (first..first + restarts)
                 .into_par_iter()
@@ -834,10 +836,12 @@ impl Mover<'_> {
             let p = t.params(&cur.run.x);
             let n = self.data.n() as f64 * self.weight;
             let bad = bad_components(model, &p, n, self.resolution);
-            let tries: Vec<_> = crate::moves::moves(model, self.data, &p, &bad, MOVE_PAIRS)
-                .into_iter()
-                .filter(|m| self.guard.admits(t, &t.pack(&m.params)))
-                .collect();
+            let tries: Vec<(Vec<f64>, String)> =
+                crate::moves::moves(model, self.data, &p, &bad, MOVE_PAIRS)
+                    .into_iter()
+                    .map(|m| (t.pack(&m.params), m.what))
+                    .filter(|(x, _)| self.guard.admits(t, x))
+                    .collect();
             let done = AtomicUsize::new(0);
             // each move screened by a short polish; the best then polished fully
             let short = FitOptions {
@@ -846,9 +850,9 @@ impl Mover<'_> {
             };
             let results: Vec<End> = tries
                 .par_iter()
-                .map(|m| {
+                .map(|(x, what)| {
                     let mut h = History::default();
-                    let run = polish(self.dens, self.guard, t.pack(&m.params), &short, &mut h);
+                    let run = polish(self.dens, self.guard, x.clone(), &short, &mut h);
                     let dg = self.judge(&run);
                     (self.progress)(FitProgress {
                         stage: "split and merge moves",
@@ -856,7 +860,7 @@ impl Mover<'_> {
                         total: tries.len(),
                     });
                     End {
-                        strategy: format!("{}, then {}", cur.strategy, m.what),
+                        strategy: format!("{}, then {what}", cur.strategy),
                         run,
                         dg,
                         start: cur.start,
@@ -864,9 +868,7 @@ impl Mover<'_> {
                 })
                 .collect();
             passed.extend(results.iter().map(|e| (e.run.loss, e.dg.tier, e.dg.why())));
-            let Some(b) =
-                (0..results.len()).min_by(|&a, &b| results[a].cmp(&results[b]).then(a.cmp(&b)))
-            else {
+            let Some(b) = best_end(&results) else {
                 break;
             };
             let cand = &results[b];
@@ -1075,8 +1077,32 @@ struct Run {
     grad_norm: f64,
     steps: usize,
     polish_iterations: usize,
+    /// Why the optimiser stopped, as it says it.
     message: String,
+    /// Coordinates pinned by rounding, left out of the gradient test.
+    pinned: usize,
     history: History,
+}
+
+impl Run {
+    /// Why the run stopped, in agreement with the final gradient test: "gradient below
+    /// tolerance" only when it passed at the end point, else the optimiser's reason and that
+    /// the test failed.
+    fn stop_message(&self) -> String {
+        let reason = &self.message;
+        let pins = match self.pinned {
+            0 => String::new(),
+            1 => "; 1 coordinate pinned by rounding".to_string(),
+            n => format!("; {n} coordinates pinned by rounding"),
+        };
+        if self.converged {
+            format!("gradient below tolerance{pins}")
+        } else if reason.starts_with("gradient below tolerance") {
+            format!("stopped short of the gradient test{pins}")
+        } else {
+            format!("{reason}, gradient above tolerance{pins}")
+        }
+    }
 }
 
 /// Adam from `init` (stopping where it would leave `guard`), then the L-BFGS polish.
@@ -1194,25 +1220,9 @@ fn polish(
         grad_norm,
         steps: 0,
         polish_iterations,
-        message: stop_message(converged, &message),
+        message,
+        pinned: 0,
         history: History::default(),
-    }
-}
-
-/// Why a polish stopped, in agreement with the final gradient test: "gradient below
-/// tolerance" only when it passed at the end point, else the optimiser's reason and that
-/// the test failed.
-fn stop_message(converged: bool, reason: &str) -> String {
-    let (base, pins) = match reason.find("; ") {
-        Some(i) => (&reason[..i], &reason[i..]),
-        None => (reason, ""),
-    };
-    if converged {
-        format!("gradient below tolerance{pins}")
-    } else if base.starts_with("gradient below tolerance") {
-        format!("stopped short of the gradient test{pins}")
-    } else {
-        format!("{base}, gradient above tolerance{pins}")
     }
 }
 
@@ -1264,7 +1274,8 @@ fn refine(
         run.loss = loss;
         run.grad_norm = grad_norm;
         run.converged = converged;
-        run.message = stop_message(converged, &message);
+        run.message = message;
+        run.pinned = pins.len();
     }
     run.polish_iterations = iterations;
     run
@@ -1420,13 +1431,6 @@ fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
             xs[i] = x[i];
         }
         x = xs;
-    }
-    if !pins.is_empty() {
-        message.push_str(&format!(
-            "; {} coordinate{} pinned by rounding",
-            pins.len(),
-            if pins.len() == 1 { "" } else { "s" }
-        ));
     }
     (x, iterations, message, pins)
 }
