@@ -708,9 +708,8 @@ pub fn lbfgs<O: Objective + ?Sized>(obj: &mut O, x0: &[f64], opts: &LbfgsOptions
             memory,
             evals,
         };
-        let done = run.steps(obj, opts, opts.max_iter.saturating_sub(iterations).min(50));
-        iterations += done;
-        history.extend(std::iter::repeat_n(run.f, done));
+        let max = opts.max_iter.saturating_sub(iterations).min(50);
+        iterations += run.steps(obj, opts, max, &mut history);
         if norm_inf(&run.g) <= opts.grad_tol {
             message = "gradient below tolerance";
         }
@@ -733,12 +732,14 @@ struct Endgame {
 }
 
 impl Endgame {
-    /// At most `max` steps; returns how many were taken.
+    /// At most `max` steps, each one's objective value appended to `history`; returns how
+    /// many were taken.
     fn steps<O: Objective + ?Sized>(
         &mut self,
         obj: &mut O,
         opts: &LbfgsOptions,
         max: usize,
+        history: &mut Vec<f64>,
     ) -> usize {
         let n = self.x.len();
         let (mut d, mut alphas) = (vec![0.0; n], Vec::new());
@@ -786,6 +787,7 @@ impl Endgame {
             std::mem::swap(&mut self.x, &mut xt);
             std::mem::swap(&mut self.g, &mut gt);
             self.f = ft;
+            history.push(ft);
             taken += 1;
         }
         taken
