@@ -512,15 +512,20 @@ mod tests {
         bgmm::datasets::iris_column(name).unwrap()
     }
 
-    #[test]
-    fn histogram_legend_covers_no_bar_or_line() {
-        let svg = DataHistogram {
+    /// The histogram of iris petal lengths, as SVG.
+    fn petal_length_histogram() -> String {
+        DataHistogram {
             x: iris("petal_length"),
             name: "petal_length".into(),
             title: "builtin:iris".into(),
         }
         .svg()
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn histogram_legend_covers_no_bar_or_line() {
+        let svg = petal_length_histogram();
         assert_legend_clear(&svg, "kernel density (Scott's bandwidth)", 3.0);
     }
 
@@ -528,13 +533,7 @@ mod tests {
     fn histogram_kde_stays_within_the_data() {
         // seaborn's histplot(kde=True) cuts the density at the data's range: the line starts
         // at the first bar's left edge and ends at the last bar's right edge
-        let svg = DataHistogram {
-            x: iris("petal_length"),
-            name: "petal_length".into(),
-            title: "builtin:iris".into(),
-        }
-        .svg()
-        .unwrap();
+        let svg = petal_length_histogram();
         let bars: Vec<Bounds> = filled_rects(&svg)
             .into_iter()
             .filter(|(r, f)| f == "#1F77B4" && (r.x1 - r.x0 - 20.0).abs() > 1.5)
