@@ -13,6 +13,7 @@ use bgmm::simulate::{simulate, sites};
 use bgmm::{Data, Model, ModelSpec, Params, ShapedParams, Sharing};
 
 use crate::atomic::{ensure_dir, write_atomic, write_atomic_with};
+use crate::errors;
 use crate::output;
 use crate::table;
 
@@ -611,7 +612,7 @@ fn cmd_simulate(a: SimulateArgs) -> Result<()> {
         }
         return simulate_streaming(&model, &a, dir, npy);
     }
-    let sim = simulate(&model, a.n, a.seed).map_err(|e| anyhow!("{e}"))?;
+    let sim = simulate(&model, a.n, a.seed).map_err(errors::cli_error)?;
     let names = output::column_names(model.d);
     let csv = output::data_csv(
         &sim.data,
@@ -879,8 +880,8 @@ pub(crate) fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<
             let spec = load_model_spec(path)?;
             // a dimension mismatch names the data as well
             let model = spec.build(Some(data.d())).map_err(|e| match e {
-                bgmm::Error::Model(m) if m.starts_with("dimension mismatch") => {
-                    anyhow!("{origin} and data '{source}': {m}")
+                e @ bgmm::Error::DimensionMismatch { .. } => {
+                    anyhow!("{origin} and data '{source}': {e}")
                 }
                 e => anyhow!("{origin}: {e}"),
             })?;
@@ -1003,18 +1004,21 @@ fn cmd_fit(a: FitArgs) -> Result<()> {
     let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
     bar.finish_and_clear();
     let f = f.map_err(|e| match e {
-        bgmm::Error::Data(m) | bgmm::Error::Unbounded(m) | bgmm::Error::NoProperMode(m) => {
+        bgmm::Error::Data(_)
+        | bgmm::Error::DimensionMismatch { .. }
+        | bgmm::Error::Unbounded(_)
+        | bgmm::Error::NoProperMode(_) => {
             anyhow!(
                 "data '{}' and {origin}: {}",
                 a.input.data,
-                named_columns(&m, &names)
+                named_columns(&errors::message(&e), &names)
             )
         }
-        other => anyhow!("{other}"),
+        other => errors::cli_error(other),
     })?;
     let mut f = f;
     for w in f.warnings.iter_mut() {
-        *w = named_columns(w, &names);
+        *w = named_columns(&errors::rewrite(w), &names);
     }
     let record = FitRecord {
         params: f.params.shaped(&model),
@@ -1263,8 +1267,7 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
             names.join(", ")
         );
     }
-    let mut c =
-        classify(&model, &params, &data, temperature, a.seed).map_err(|e| anyhow!("{e}"))?;
+    let mut c = classify(&model, &params, &data, temperature, a.seed).map_err(errors::cli_error)?;
     let mut svi_loss = None;
     if a.method == "svi" {
         let s = classify_svi(
@@ -1276,7 +1279,7 @@ fn cmd_classify(a: ClassifyArgs) -> Result<()> {
                 ..SviOptions::default()
             },
         )
-        .map_err(|e| anyhow!("{e}"))?;
+        .map_err(errors::cli_error)?;
         // assignments from the trained probabilities
         let recomputed = bgmm::classify::assign(&s.probs, temperature, a.seed);
         c.probs = s.probs;

@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod demo;
+mod errors;
 pub mod figures;
 pub mod minibatch;
 pub mod output;

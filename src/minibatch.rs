@@ -99,7 +99,7 @@ pub fn start(
     let fit =
         fit_weighted(&model, &sample, n as f64 / sample.n() as f64, opts).map_err(|e| match e {
             bgmm::Error::Data(m) => anyhow!("data '{spec}' and {origin}: {m}"),
-            other => anyhow!("{other}"),
+            other => crate::errors::cli_error(other),
         })?;
     Ok(Start {
         src,
@@ -145,7 +145,7 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
     if let Some(e) = dens.error.lock().ok().and_then(|e| e.clone()) {
         bail!("{e}");
     }
-    let (x, losses) = run.map_err(|e| anyhow!("{e}"))?;
+    let (x, losses) = run.map_err(crate::errors::cli_error)?;
     let params = t.params(&x);
     // the exact loss on all the data: prior from a small piece, likelihood by a streaming pass
     let piece: Data = src.rows(0, 1.min(n))?;
@@ -171,7 +171,7 @@ pub fn fit_minibatch(a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Re
             sample_n,
             a.sgd_steps
         ),
-        warnings: start.warnings.clone(),
+        warnings: start.warnings.iter().map(|w| crate::errors::rewrite(w)).collect(),
         strategy: start.strategy.clone(),
         resolution: start.resolution.clone(),
         init_params: start.params.shaped(&model),

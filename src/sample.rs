@@ -194,6 +194,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
         },
         init,
         start,
+        progress: None,
     };
     // progress bars on stderr: hidden when it is not a terminal or with --quiet
     let multi = MultiProgress::with_draw_target(if a.quiet {
@@ -238,7 +239,7 @@ pub fn cmd_sample(a: SampleArgs) -> Result<()> {
     let post = post.map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         bgmm::Error::Interrupted(m) => Interrupted(format!("{m}; nothing written")).into(),
-        other => anyhow!("{other}"),
+        other => crate::errors::cli_error(other),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
     let options = serde_json::json!({
@@ -310,6 +311,11 @@ pub(crate) fn report(
     title: &str,
     wall_s: f64,
 ) -> Result<()> {
+    let warnings: Vec<String> = post
+        .warnings
+        .iter()
+        .map(|w| crate::errors::rewrite(w))
+        .collect();
     let summary = post
         .summary
         .iter()
@@ -322,7 +328,7 @@ pub(crate) fn report(
         relabelled_share: post.relabelled_share,
         wall_s,
         chains: &post.chain_stats,
-        warnings: &post.warnings,
+        warnings: &warnings,
         complete: post.interrupted.is_none(),
         interrupted: post
             .interrupted
@@ -408,7 +414,7 @@ pub(crate) fn report(
             );
         }
     }
-    for w in &post.warnings {
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
     Ok(())
@@ -430,7 +436,7 @@ pub fn cmd_vi(a: ViArgs) -> Result<()> {
     let t0 = Instant::now();
     let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
-        other => anyhow!("{other}"),
+        other => crate::errors::cli_error(other),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
     let elbo = elbo_tail(&res.elbo);
@@ -494,7 +500,7 @@ fn vi_minibatch(a: &ViArgs, b: usize) -> Result<()> {
     if let Some(e) = dens.error.lock().ok().and_then(|e| e.clone()) {
         bail!("{e}");
     }
-    let (post, res) = run.map_err(|e| anyhow!("{e}"))?;
+    let (post, res) = run.map_err(crate::errors::cli_error)?;
     let wall_s = t0.elapsed().as_secs_f64();
     let elbo = elbo_tail(&res.elbo);
     let mut options = a.record(elbo);

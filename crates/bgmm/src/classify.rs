@@ -4,28 +4,35 @@
 
 use chacha20::ChaCha8Rng;
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
 use crate::density::{log_joint, log_prior, log_responsibilities, sigmoid, Components};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::optim::Adam;
+use crate::options::{check, Checked};
 use crate::params::Params;
 use crate::simulate::sample_categorical;
 
 /// Assignments and their probabilities.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     /// One component index per point.
     pub assignments: Vec<usize>,
     /// Assignment probabilities, one row of K per point.
     pub probs: Vec<Vec<f64>>,
+    /// With the probabilities trained by SVI ([`ClassifyOptions::svi`]), the loss at every
+    /// step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svi_loss: Option<Vec<f64>>,
 }
 
 /// Temperature of `infer_discrete`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Temperature {
     /// MAP assignment (ties go to the lower index).
+    #[default]
     Zero,
     /// Assignments sampled from their posterior.
     One,
@@ -34,17 +41,13 @@ pub enum Temperature {
 fn check(model: &Model, params: &Params, data: &Data) -> Result<()> {
     params.check(model)?;
     if data.d() != model.d {
-        return Err(Error::Data(format!(
-            "dimension mismatch: the fit has d = {} but the data have {} column{}",
-            model.d,
-            data.d(),
-            if data.d() == 1 { "" } else { "s" }
-        )));
+        return Err(Error::dimensions("fit", model.d, data.d()));
     }
     Ok(())
 }
 
-/// Classify every point of `data` under the parameters `params`.
+/// Classify every point of `data` under the parameters `params` (lower level: see
+/// [`crate::classify()`]).
 pub fn classify(
     model: &Model,
     params: &Params,
@@ -59,7 +62,11 @@ pub fn classify(
         .map(|row| row.iter().map(|v| v.exp()).collect())
         .collect();
     let assignments = assign(&probs, temperature, seed);
-    Ok(Classification { assignments, probs })
+    Ok(Classification {
+        assignments,
+        probs,
+        svi_loss: None,
+    })
 }
 
 /// Assignments from assignment probabilities: the most probable component (ties go to the
@@ -116,8 +123,69 @@ impl Default for SviOptions {
     }
 }
 
+impl SviOptions {
+    /// Check every field (`lr`, `betas`, `final_lr_ratio`; any number of `steps` will do, 0
+    /// leaves the probabilities at 1/K); an invalid one is an [`Error::InvalidOption`] naming
+    /// it.
+    pub fn validate(&self) -> Result<Checked<SviOptions>> {
+        let bad = |option, message: Option<String>| match message {
+            Some(m) => Err(Error::option("SviOptions", option, m)),
+            None => Ok(()),
+        };
+        bad("lr", check::positive_finite(self.lr))?;
+        bad("betas", check::betas(self.betas))?;
+        bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
+        Ok(Checked::new(self.clone()))
+    }
+}
+
+/// Options of [`crate::classify()`]: exact assignment probabilities, or with `svi` set the
+/// tutorial's SVI route ([`classify_svi`]); assignments at `temperature` (sampled ones seeded
+/// by `seed`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClassifyOptions {
+    /// Most probable assignments (0) or sampled ones (1).
+    pub temperature: Temperature,
+    /// Seed of sampled assignments.
+    pub seed: u64,
+    /// Train the probabilities by SVI with these options instead of computing them exactly.
+    pub svi: Option<SviOptions>,
+}
+
+impl ClassifyOptions {
+    /// Check every field (the SVI options, if any: [`SviOptions::validate`]).
+    pub fn validate(&self) -> Result<Checked<ClassifyOptions>> {
+        if let Some(svi) = &self.svi {
+            svi.validate()?;
+        }
+        Ok(Checked::new(self.clone()))
+    }
+}
+
+/// Classify every point of `data` under `params` with checked options: the engine behind
+/// [`crate::classify()`]. With [`ClassifyOptions::svi`], the probabilities are trained and the
+/// SVI loss of every step is kept too.
+pub fn run(
+    model: &Model,
+    params: &Params,
+    data: &Data,
+    opts: &Checked<ClassifyOptions>,
+) -> Result<Classification> {
+    match &opts.svi {
+        None => classify(model, params, data, opts.temperature, opts.seed),
+        Some(svi) => {
+            let s = classify_svi_checked(model, params, data, &svi.validate()?)?;
+            Ok(Classification {
+                assignments: assign(&s.probs, opts.temperature, opts.seed),
+                probs: s.probs,
+                svi_loss: Some(s.loss),
+            })
+        }
+    }
+}
+
 /// The SVI route's result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SviClassification {
     /// Trained assignment probabilities, one row of K per point.
     pub probs: Vec<Vec<f64>>,
@@ -130,11 +198,23 @@ pub struct SviClassification {
 /// `p_nk = σ(u_nk)` (Pyro's `unit_interval` parameter, initialised to 1/K), loss
 /// `−[log p(θ) + Σ_n Σ_k q_nk (log w_k + log N(x_n | μ_k, s_k) − log q_nk)]`. Its optimum is
 /// the exact posterior of the assignments, where the loss equals `−log p(x, θ)`.
+///
+/// Lower level: see [`crate::classify()`] with [`ClassifyOptions::svi`].
 pub fn classify_svi(
     model: &Model,
     params: &Params,
     data: &Data,
     opts: &SviOptions,
+) -> Result<SviClassification> {
+    classify_svi_checked(model, params, data, &opts.validate()?)
+}
+
+/// [`classify_svi`] of checked options.
+fn classify_svi_checked(
+    model: &Model,
+    params: &Params,
+    data: &Data,
+    opts: &Checked<SviOptions>,
 ) -> Result<SviClassification> {
     check(model, params, data)?;
     let (n, k) = (data.n(), model.k);

@@ -6,30 +6,43 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Summary of one scalar parameter over all chains.
+/// Summary of one scalar parameter over all chains. Serde: written as serde_json writes it (a
+/// value that is not finite as `null`, as the CLI's `summary.json` holds it), read back with
+/// `null` as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamSummary {
     /// Posterior mean.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub mean: f64,
     /// Posterior standard deviation.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub sd: f64,
     /// Median.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub median: f64,
     /// 5 % quantile.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub q5: f64,
     /// 95 % quantile.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub q95: f64,
     /// Lower end of the 90 % highest-density interval.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub hdi_low: f64,
     /// Upper end of the 90 % highest-density interval.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub hdi_high: f64,
     /// Bulk effective sample size (rank-normalised split chains).
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub ess_bulk: f64,
     /// Tail effective sample size (min over the 5 % and 95 % quantile indicators).
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub ess_tail: f64,
     /// Rank-normalised split R-hat (max of the plain and folded versions).
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub r_hat: f64,
     /// Monte Carlo standard error of the mean.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub mcse_mean: f64,
 }
 
@@ -412,7 +425,7 @@ pub fn sampling_warnings(
             String::new()
         };
         warnings.push(format!(
-            "{} {} {} stuck: mean acceptance {} against a target of {target_accept:.2}{others}{spreads}; the summary includes {} draws. Try a longer --warmup (the step size and mass matrix adapt there), a higher --target-accept (e.g. 0.95), or another --seed",
+            "{} {} {} stuck: mean acceptance {} against a target of {target_accept:.2}{others}{spreads}; the summary includes {} draws. Try a longer `warmup` (the step size and mass matrix adapt there), a higher `target_accept` (e.g. 0.95), or another `seed`",
             if one { "chain" } else { "chains" },
             list(&|c| c.to_string()),
             if one { "looks" } else { "look" },
@@ -436,7 +449,7 @@ pub fn sampling_warnings(
             .map(|(n, s)| (n.as_str(), format!("{:.3}", s.r_hat)))
             .collect();
         warnings.push(format!(
-            "split R-hat above {RHAT_MAX} for {} of {total} parameters: {}: the chains disagree. Look at the trace and rank plots for a chain stuck or in another mode; run longer (--warmup, --draws)",
+            "split R-hat above {RHAT_MAX} for {} of {total} parameters: {}: the chains disagree. Look at the trace and rank plots for a chain stuck or in another mode; run longer (`warmup`, `draws`)",
             rhat.len(),
             named(&list)
         ));
@@ -455,14 +468,14 @@ pub fn sampling_warnings(
             .map(|(n, s)| (n.as_str(), format!("{:.0}", per_chain(s))))
             .collect();
         warnings.push(format!(
-            "effective sample size (bulk or tail) below {ESS_PER_CHAIN_MIN:.0} per chain for {} of {total} parameters: {}: more --draws (or a longer --warmup) give more effective draws",
+            "effective sample size (bulk or tail) below {ESS_PER_CHAIN_MIN:.0} per chain for {} of {total} parameters: {}: more `draws` (or a longer `warmup`) give more effective draws",
             ess.len(),
             named(&list)
         ));
     }
     if divergences > 0 {
         warnings.push(format!(
-            "{divergences} divergent transitions after warmup: the sampler missed part of the posterior. Try a higher --target-accept (e.g. 0.95: smaller steps)"
+            "{divergences} divergent transitions after warmup: the sampler missed part of the posterior. Try a higher `target_accept` (e.g. 0.95: smaller steps)"
         ));
     }
     warnings
@@ -542,9 +555,9 @@ mod tests {
                 "split R-hat above 1.01 for 9 of 30 parameters: locs[30] NaN, locs[5] 1.500, \
                  locs[11] 1.300, locs[7] 1.200, locs[20] 1.100, locs[9] 1.050 and 3 more: the \
                  chains disagree. Look at the trace and rank plots for a chain stuck or in another \
-                 mode; run longer (--warmup, --draws)",
+                 mode; run longer (`warmup`, `draws`)",
                 "effective sample size (bulk or tail) below 100 per chain for 2 of 30 parameters: \
-                 locs[12] 30, locs[14] 99: more --draws (or a longer --warmup) give more effective \
+                 locs[12] 30, locs[14] 99: more `draws` (or a longer `warmup`) give more effective \
                  draws",
             ]
         );
@@ -553,7 +566,7 @@ mod tests {
             w,
             [
                 "3 divergent transitions after warmup: the sampler missed part of the posterior. \
-              Try a higher --target-accept (e.g. 0.95: smaller steps)"
+              Try a higher `target_accept` (e.g. 0.95: smaller steps)"
             ]
         );
         // a healthy run: nothing
@@ -566,8 +579,8 @@ mod tests {
         let summary: Vec<(String, ParamSummary)> = (0..3)
             .map(|i| (format!("locs[{i}]"), ps(1.0, 1.0, 2000.0, 2000.0)))
             .collect();
-        let tail = "Try a longer --warmup (the step size and mass matrix adapt there), a higher \
-                    --target-accept (e.g. 0.95), or another --seed";
+        let tail = "Try a longer `warmup` (the step size and mass matrix adapt there), a higher \
+                    `target_accept` (e.g. 0.95), or another `seed`";
         // low acceptance, and draws that barely move
         let mut chains = healthy(4, 3);
         chains[2] = ChainCheck {

@@ -1,4 +1,9 @@
 //! Errors of the library. Every message is one line and names what is wrong.
+//!
+//! Messages name the library's own terms: an option by its field name (`restarts`, `lr`), a
+//! model by its keys (`sharing`), never a command-line flag. Where a message suggests changing
+//! an option, the option's field name is written between backticks (`` `seed` ``), so that
+//! an application can rewrite it to its own spelling of the option.
 
 /// What can go wrong when building a model, checking data or fitting.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -9,12 +14,35 @@ pub enum Error {
     /// The data are unusable for this model; the message names the row, column or size.
     #[error("{0}")]
     Data(String),
+    /// The data have another number of columns than the model (or fit) has dimensions.
+    #[error(
+        "dimension mismatch: the {of} has d = {expected} but the data have {found} column{}",
+        if *found == 1 { "" } else { "s" }
+    )]
+    DimensionMismatch {
+        /// What has the dimension `expected`: `"model"` or `"fit"`.
+        of: &'static str,
+        /// The model's dimension.
+        expected: usize,
+        /// The data's number of columns.
+        found: usize,
+    },
     /// Parameters do not fit the model (wrong length, outside their support).
     #[error("{0}")]
     Params(String),
-    /// An option value is invalid; the message names the option.
-    #[error("{0}")]
-    Option(String),
+    /// An option value is invalid: `option` is the field's name in its options struct
+    /// `options` (e.g. `FitOptions`), `message` what is wrong with it (displayed after the
+    /// field's name: "restarts must be at least 1").
+    #[error("{option} {message}")]
+    InvalidOption {
+        /// The options struct (`"FitOptions"`, `"NutsOptions"`, …), or the function (`"simulate"`)
+        /// whose argument it is.
+        options: &'static str,
+        /// The field's name.
+        option: &'static str,
+        /// What is wrong, to follow the field's name.
+        message: String,
+    },
     /// A computation failed (e.g. no finite starting point was found).
     #[error("{0}")]
     Numerical(String),
@@ -32,6 +60,31 @@ pub enum Error {
     /// component and the remedy.
     #[error("{0}")]
     NoProperMode(String),
+}
+
+impl Error {
+    /// An [`Error::InvalidOption`] of field `option` of `options`.
+    pub(crate) fn option(
+        options: &'static str,
+        option: &'static str,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::InvalidOption {
+            options,
+            option,
+            message: message.into(),
+        }
+    }
+
+    /// A [`Error::DimensionMismatch`] between the `of` ("model", "fit") of dimension
+    /// `expected` and data of `found` columns.
+    pub(crate) fn dimensions(of: &'static str, expected: usize, found: usize) -> Error {
+        Error::DimensionMismatch {
+            of,
+            expected,
+            found,
+        }
+    }
 }
 
 /// Result alias of the library.

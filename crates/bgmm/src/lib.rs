@@ -2,21 +2,44 @@
 //!
 //! A model is described by a [`ModelSpec`] (what a TOML file holds), validated into a
 //! [`Model`]. Its exact marginal log joint density, with the discrete assignments summed out,
-//! is in [`density`]; engines (MAP in [`map`]) see it only through the small
-//! [`LogDensity`] trait. [`classify`] gives assignment probabilities and assignments,
-//! [`simulate`] draws parameters and data from the priors.
+//! is in [`density`]; engines see it only through the small [`LogDensity`] trait.
+//!
+//! One function per job, each taking its options struct (public fields, a `Default`, and a
+//! `validate` that checks every field in one place: see [`options`]) and returning a result
+//! type that is `Serialize + Deserialize`:
+//!
+//! | job | function | options | result |
+//! |---|---|---|---|
+//! | MAP | [`fit`] | [`FitOptions`] | [`Fit`] |
+//! | posterior by NUTS | [`sample`] | [`SampleOptions`] | [`Posterior`] |
+//! | posterior by mean-field VI | [`vi()`] | [`ViOptions`] | [`Posterior`], [`ViResult`] |
+//! | assignments | [`classify()`] | [`ClassifyOptions`] | [`Classification`] |
+//! | draws from the priors | [`simulate()`] | `n`, `seed` | [`Simulation`] |
+//!
+//! Errors are an [`Error`] whose messages name the options' fields (never a command-line
+//! flag): an invalid option is an [`Error::InvalidOption`] carrying the field's name.
 //!
 //! ```
-//! use bgmm::{Data, ModelSpec};
+//! use bgmm::{Data, FitOptions, ModelSpec};
 //! let spec: ModelSpec = serde_json::from_str(r#"{"k": 2,
 //!     "weights": {"concentration": 0.5},
 //!     "locs": {"loc": 0.0, "scale": 10.0},
 //!     "scale": {"prior": "lognormal", "mu": 0.0, "sigma": 2.0}}"#).unwrap();
 //! let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).unwrap();
 //! let model = spec.build(Some(data.d())).unwrap();
-//! let fit = bgmm::map::fit(&model, &data, &bgmm::map::FitOptions::default()).unwrap();
+//! let fit = bgmm::fit(&model, &data, &FitOptions::default()).unwrap();
 //! assert!((fit.loss - 17.443).abs() < 1e-3);
 //! ```
+//!
+//! The modules below hold the lower-level pieces (the density and its transform, the
+//! optimisers' building blocks, the samplers' own loops); what the root re-exports is the
+//! supported surface. Two lower-level engines are re-exported for out-of-core use on any
+//! [`LogDensity`] (e.g. a minibatch estimate): [`stochastic`] (Adam on a stochastic density)
+//! and [`vi_posterior_of`] (VI of a given density). The older module functions
+//! `map::fit_with_progress` and `map::fit_weighted` are [`fit`] with [`FitOptions::progress`]
+//! and [`FitOptions::weight`]; `posterior::sample_posterior` is [`sample`] with
+//! [`SampleOptions::progress`]; `classify::classify_svi` is [`classify()`] with
+//! [`ClassifyOptions::svi`].
 #![warn(missing_docs)]
 // Numeric kernels index several arrays by component and dimension at once; index loops say so
 // more plainly than zipped iterators.
@@ -35,13 +58,66 @@ pub mod model;
 pub mod moves;
 pub mod nuts;
 pub mod optim;
+pub mod options;
 pub mod params;
 pub mod posterior;
 pub mod simulate;
 pub mod vi;
 
-pub use data::Data;
-pub use density::{LogDensity, MixtureDensity};
+pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperature};
+pub use data::{mean_var, sample_var, Data};
+pub use density::{
+    log_joint, log_likelihood_at, log_likelihood_grad, log_likelihood_scalar, LogDensity,
+    MixtureDensity, NaturalGrad, Transform,
+};
+pub use diagnostics::{hdi, normal_quantile, quantile_sorted, ParamSummary};
 pub use error::{Error, Result};
-pub use model::{Model, ModelSpec, ScalePrior, Sharing};
+pub use init::Init;
+pub use map::{stochastic, Fit, FitOptions, FitProgress, History, Resolution, StochasticOptions};
+pub use model::{
+    LocsSpec, Model, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, Sharing, WeightsSpec,
+};
+pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, StopSignal};
+pub use options::{Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
+pub use posterior::{
+    assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom, Posterior,
+    PosteriorAssignments, SampleOptions,
+};
+pub use simulate::{draw_data, draw_params, simulate, sites, Simulation, Site};
+pub use vi::{ViOptions, ViResult};
+
+/// The MAP of `model` given `data`: restarts screened, the best candidates optimised and
+/// polished, split and merge moves (see [`map`] for the search and when the MAP does not
+/// exist). The options are checked first ([`FitOptions::validate`]); [`FitOptions::weight`]
+/// weights the likelihood (the data a sample of a larger set), [`FitOptions::progress`]
+/// reports how the search goes.
+pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
+    map::run(model, data, &opts.validate()?)
+}
+
+/// The posterior of `model` given `data` by collapsed NUTS, relabelled and summarised (see
+/// [`posterior`]). The options are checked first ([`SampleOptions::validate`]);
+/// [`SampleOptions::progress`] is called after every iteration of every chain.
+pub fn sample(model: &Model, data: &Data, opts: &SampleOptions) -> Result<Posterior> {
+    posterior::run(model, data, &opts.validate()?, &|_| {})
+}
+
+/// The mean-field Gaussian variational posterior of `model` given `data`, started from the
+/// MAP, as one chain of draws, and the fitted guide (see [`vi`](mod@vi)). The options are
+/// checked first ([`ViOptions::validate`]).
+pub fn vi(model: &Model, data: &Data, opts: &ViOptions) -> Result<(Posterior, ViResult)> {
+    posterior::vi_posterior(model, data, opts)
+}
+
+/// Assignment probabilities and assignments of every point of `data` under `params`: exact,
+/// or trained by SVI with [`ClassifyOptions::svi`] (see [`classify`](mod@classify)). The
+/// options are checked first ([`ClassifyOptions::validate`]).
+pub fn classify(
+    model: &Model,
+    params: &Params,
+    data: &Data,
+    opts: &ClassifyOptions,
+) -> Result<Classification> {
+    classify::run(model, params, data, &opts.validate()?)
+}

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
 use crate::model::{Model, ScalePrior, Sharing};
 use crate::optim::{lbfgs, Adam, LbfgsOptions};
+use crate::options::{check, Callback, Checked};
 use crate::params::Params;
 
 /// Options of [`fit`].
@@ -70,6 +71,12 @@ pub struct FitOptions {
     /// it (a standard deviation below `resolution/√12`, the spread of rounding itself) is
     /// set aside as a collapse on tied values.
     pub resolution: Resolution,
+    /// The likelihood's weight: `Some(w)` when `data` is a sample standing for `w` times as
+    /// many points (the search then runs on the data as given: no further subsampling, no
+    /// standardising); `None`: the data are all the data.
+    pub weight: Option<f64>,
+    /// Called as restarts are screened and candidates optimised (from worker threads).
+    pub progress: Option<Callback<FitProgress>>,
 }
 
 /// The resolution each column was recorded to (see [`FitOptions::resolution`]).
@@ -85,7 +92,8 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    /// The resolution of each column of `data`, 0 where there is none.
+    /// The resolution of each column of `data`, 0 where there is none; given values must be
+    /// one for every column or one per column (and pass [`FitOptions::validate`]).
     pub fn per_column(&self, data: &Data) -> Result<Vec<f64>> {
         Ok(match self {
             Resolution::Off => vec![0.0; data.d()],
@@ -94,18 +102,17 @@ impl Resolution {
                 .collect(),
             Resolution::Given(r) => {
                 if r.len() != data.d() && r.len() != 1 {
-                    return Err(Error::Option(format!(
-                        "--resolution has {} value{} but the data have {} column{}",
-                        r.len(),
-                        if r.len() == 1 { "" } else { "s" },
-                        data.d(),
-                        if data.d() == 1 { "" } else { "s" }
-                    )));
-                }
-                if let Some(v) = r.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-                    return Err(Error::Option(format!(
-                        "--resolution must be finite and at least 0, got {v}"
-                    )));
+                    return Err(Error::option(
+                        "FitOptions",
+                        "resolution",
+                        format!(
+                            "has {} value{} but the data have {} column{}",
+                            r.len(),
+                            if r.len() == 1 { "" } else { "s" },
+                            data.d(),
+                            if data.d() == 1 { "" } else { "s" }
+                        ),
+                    ));
                 }
                 if r.len() == 1 {
                     vec![r[0]; data.d()]
@@ -132,51 +139,62 @@ impl Default for FitOptions {
             seed: 0,
             subsample: 5_000,
             resolution: Resolution::Auto,
+            weight: None,
+            progress: None,
         }
     }
 }
 
 impl FitOptions {
-    fn validate(&self) -> Result<()> {
-        if self.restarts == 0 {
-            return Err(Error::Option("--restarts must be at least 1".into()));
-        }
-        if self.candidates == 0 {
-            return Err(Error::Option("--candidates must be at least 1".into()));
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::Option(format!(
-                "--lr must be positive and finite, got {}",
-                self.lr
-            )));
-        }
-        let (b1, b2) = self.betas;
-        if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
-            return Err(Error::Option(format!(
-                "--betas must both be in [0, 1), got {b1},{b2}"
-            )));
-        }
+    /// Check every field: the options a MAP search takes. An invalid field is an
+    /// [`Error::InvalidOption`] naming it (`restarts`, `candidates`, `lr`, `betas`, `grad_tol`,
+    /// `resolution`, `weight`).
+    pub fn validate(&self) -> Result<Checked<FitOptions>> {
+        let bad = |option, message: Option<String>| match message {
+            Some(m) => Err(Error::option("FitOptions", option, m)),
+            None => Ok(()),
+        };
+        bad("restarts", check::at_least_one(self.restarts as u64))?;
+        bad("candidates", check::at_least_one(self.candidates as u64))?;
+        bad("lr", check::positive_finite(self.lr))?;
+        bad("betas", check::betas(self.betas))?;
         if !(self.grad_tol.is_finite() && self.grad_tol > 0.0) {
-            return Err(Error::Option(format!(
-                "--grad-tol must be positive, got {}",
-                self.grad_tol
-            )));
+            bad(
+                "grad_tol",
+                Some(format!("must be positive, got {}", self.grad_tol)),
+            )?;
         }
-        Ok(())
+        if let Resolution::Given(r) = &self.resolution {
+            if let Some(v) = r.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                bad(
+                    "resolution",
+                    Some(format!("must be finite and at least 0, got {v}")),
+                )?;
+            }
+        }
+        if let Some(w) = self.weight {
+            bad("weight", check::positive_finite(w))?;
+        }
+        Ok(Checked::new(self.clone()))
     }
 }
 
-/// Optimisation history, as the seeds record it.
+/// Optimisation history, as the seeds record it. Serde: written as serde_json writes it (a
+/// value that is not finite as `null`: the CLI's `fit.json` files hold it so), read back with
+/// `null` as NaN.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct History {
     /// Loss at each Adam step (before the update, as `svi.step` returns it).
+    #[serde(deserialize_with = "crate::options::nullable::vec")]
     pub loss: Vec<f64>,
     /// Norm of the loss gradient per site (`weights`, `locs`, `scale`) on the unconstrained
     /// space at each Adam step (the tutorial's gradient-norm hooks).
     pub grad_norm: BTreeMap<String, Vec<f64>>,
     /// Loss after each L-BFGS iteration of the polish (its start first).
+    #[serde(deserialize_with = "crate::options::nullable::vec")]
     pub polish_loss: Vec<f64>,
     /// Initial loss of every restart, in restart order.
+    #[serde(deserialize_with = "crate::options::nullable::vec")]
     pub restart_loss: Vec<f64>,
     /// (restart, final loss) of every fully optimised candidate, best initial loss first.
     #[serde(default)]
@@ -187,18 +205,21 @@ pub struct History {
     pub subsample: Option<usize>,
 }
 
-/// A MAP fit.
-#[derive(Debug, Clone, PartialEq)]
+/// A MAP fit. Serde: `loss` and `grad_norm`, if not finite, are written as `"NaN"`, `"inf"`,
+/// `"-inf"` (see [`crate::options`]); the [`History`] as the CLI's records hold it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fit {
     /// The mode.
     pub params: Params,
     /// `−log p(x, θ)` at the mode.
+    #[serde(with = "crate::options::float")]
     pub loss: f64,
     /// The gradient test passed at the end, on every coordinate not pinned by rounding (a
     /// location whose optimum lies between two adjacent floats, as for a component sitting
     /// on identical points with a scale near the spacing of floats there; `message` says so).
     pub converged: bool,
     /// Max-abs gradient of the loss on the unconstrained space at the end.
+    #[serde(with = "crate::options::float")]
     pub grad_norm: f64,
     /// Which restart won (index into `history.restart_loss`): the candidate with the lowest
     /// final loss among proper modes.
@@ -247,10 +268,45 @@ pub struct FitProgress {
     pub total: usize,
 }
 
-/// Fit the MAP of `model` to `data`. [`Error::Unbounded`] when every candidate ends with a
-/// component collapsed on a point where the density is unbounded (the MAP does not exist).
+/// Fit the MAP of `model` to `data` with checked options: the MAP engine behind
+/// [`crate::fit`]. With [`FitOptions::weight`] the likelihood is weighted (the data a sample
+/// standing for more points); [`FitOptions::progress`] is told how the search goes.
+/// [`Error::Unbounded`] when every candidate ends with a component collapsed on a point where
+/// the density is unbounded (the MAP does not exist).
+pub fn run(model: &Model, data: &Data, opts: &Checked<FitOptions>) -> Result<Fit> {
+    let report = |p: FitProgress| {
+        if let Some(cb) = &opts.progress {
+            cb.call(p)
+        }
+    };
+    run_with(model, data, opts, &report)
+}
+
+/// [`run`] with the progress callback given apart (borrowed, not carried in the options).
+fn run_with(
+    model: &Model,
+    data: &Data,
+    opts: &Checked<FitOptions>,
+    progress: &(dyn Fn(FitProgress) + Sync),
+) -> Result<Fit> {
+    check_data(model, data)?;
+    let resolution = opts.resolution.per_column(data)?;
+    match opts.weight {
+        // a weighted sample is searched as given: no further subsampling, no standardising
+        Some(weight) => {
+            let f = search(model, data, weight, opts, progress, &resolution)?;
+            finish(model, data, weight, f, opts)
+        }
+        None => {
+            let f = search_end(model, data, opts, progress, resolution)?;
+            finish(model, data, 1.0, f, opts)
+        }
+    }
+}
+
+/// Lower level: [`crate::fit`] (which see) of unchecked options.
 pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
-    fit_with_progress(model, data, opts, &|_| {})
+    run(model, data, &opts.validate()?)
 }
 
 /// The MAP search's end point for engines that only need a reference point (the sampler's
@@ -259,12 +315,14 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
 /// component on a point, that degenerate end point and why (no place to start a chain). Where
 /// the collapse is not integrable either, so that the posterior itself is improper, it is an
 /// [`Error::Unbounded`] that says so.
-pub fn reference_point(
+pub(crate) fn reference_point(
     model: &Model,
     data: &Data,
-    opts: &FitOptions,
+    opts: &Checked<FitOptions>,
 ) -> Result<(Fit, Option<String>)> {
-    let f = search_end(model, data, opts, &|_| {})?;
+    check_data(model, data)?;
+    let resolution = opts.resolution.per_column(data)?;
+    let f = search_end(model, data, opts, &|_| {}, resolution)?;
     let dg = diagnose(
         model,
         data,
@@ -292,29 +350,27 @@ pub fn reference_point(
     }
 }
 
-/// [`fit`], calling `progress` as restarts are screened and candidates optimised (from
-/// worker threads).
+/// Lower level: [`fit`], calling `progress` as restarts are screened and candidates optimised
+/// (from worker threads); [`FitOptions::progress`] does the same with a callback that owns
+/// what it uses.
 pub fn fit_with_progress(
     model: &Model,
     data: &Data,
     opts: &FitOptions,
     progress: &(dyn Fn(FitProgress) + Sync),
 ) -> Result<Fit> {
-    let f = search_end(model, data, opts, progress)?;
-    finish(model, data, 1.0, f, opts)
+    run_with(model, data, &opts.validate()?, progress)
 }
 
-/// The MAP search's end point on all of `data`, checked options and data first; badly scaled
-/// data are searched standardised and mapped back.
+/// The MAP search's end point on all of `data` (checked against the model, its resolution
+/// per column given); badly scaled data are searched standardised and mapped back.
 fn search_end(
     model: &Model,
     data: &Data,
-    opts: &FitOptions,
+    opts: &Checked<FitOptions>,
     progress: &(dyn Fn(FitProgress) + Sync),
+    resolution: Vec<f64>,
 ) -> Result<Fit> {
-    opts.validate()?;
-    check_data(model, data)?;
-    let resolution = opts.resolution.per_column(data)?;
     match badly_scaled(data) {
         Some((shift, c)) => fit_standardised(model, data, opts, progress, &shift, c, &resolution),
         None => fit_scaled_well(model, data, opts, progress, &resolution),
@@ -364,7 +420,7 @@ fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
 fn fit_standardised(
     model: &Model,
     data: &Data,
-    opts: &FitOptions,
+    opts: &Checked<FitOptions>,
     progress: &(dyn Fn(FitProgress) + Sync),
     shift: &[f64],
     c: f64,
@@ -410,7 +466,7 @@ fn fit_standardised(
 fn fit_scaled_well(
     model: &Model,
     data: &Data,
-    opts: &FitOptions,
+    opts: &Checked<FitOptions>,
     progress: &(dyn Fn(FitProgress) + Sync),
     resolution: &[f64],
 ) -> Result<Fit> {
@@ -449,19 +505,17 @@ fn fit_scaled_well(
     search(model, data, 1.0, opts, progress, resolution)
 }
 
-/// [`fit`] with the likelihood weighted by `weight`: `data` is a sample standing for
-/// `weight` times as many points (no further subsampling).
+/// Lower level: [`fit`] with the likelihood weighted by `weight` ([`FitOptions::weight`]):
+/// `data` is a sample standing for `weight` times as many points (no further subsampling).
 pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
-    opts.validate()?;
-    check_data(model, data)?;
-    if !(weight.is_finite() && weight > 0.0) {
-        return Err(Error::Option(format!(
-            "the likelihood's weight must be positive and finite, got {weight}"
-        )));
-    }
-    let resolution = opts.resolution.per_column(data)?;
-    let f = search(model, data, weight, opts, &|_| {}, &resolution)?;
-    finish(model, data, weight, f, opts)
+    fit(
+        model,
+        data,
+        &FitOptions {
+            weight: Some(weight),
+            ..opts.clone()
+        },
+    )
 }
 
 /// Options of [`stochastic`].
@@ -492,19 +546,33 @@ impl Default for StochasticOptions {
     }
 }
 
+impl StochasticOptions {
+    /// Check every field (`steps`, `lr`, `betas`, `final_lr_ratio`; `average_share` is taken
+    /// within [0, 1]); an invalid one is an [`Error::InvalidOption`] naming it.
+    pub fn validate(&self) -> Result<Checked<StochasticOptions>> {
+        let bad = |option, message: Option<String>| match message {
+            Some(m) => Err(Error::option("StochasticOptions", option, m)),
+            None => Ok(()),
+        };
+        bad("steps", check::at_least_one(self.steps as u64))?;
+        bad("lr", check::positive_finite(self.lr))?;
+        bad("betas", check::betas(self.betas))?;
+        bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
+        Ok(Checked::new(self.clone()))
+    }
+}
+
 /// Maximise a stochastic log density (each call a new minibatch estimate, e.g. Pyro's
 /// subsampled plate) by Adam with a decaying learning rate, from `x0`; returns the average of
 /// the last iterates and the loss estimate of every step. `progress(step)` is called after
-/// each step.
+/// each step. The options are checked first ([`StochasticOptions::validate`]).
 pub fn stochastic<L: LogDensity + ?Sized>(
     dens: &L,
     x0: &[f64],
     opts: &StochasticOptions,
     progress: &dyn Fn(usize),
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    if opts.steps == 0 {
-        return Err(Error::Option("--steps must be at least 1".into()));
-    }
+    let opts = &opts.validate()?;
     let dim = dens.dim();
     let mut x = x0.to_vec();
     let mut adam = Adam::new(dim, opts.lr, opts.betas.0, opts.betas.1);
@@ -556,7 +624,7 @@ fn search(
     model: &Model,
     data: &Data,
     weight: f64,
-    opts: &FitOptions,
+    opts: &Checked<FitOptions>,
     progress: &(dyn Fn(FitProgress) + Sync),
     resolution: &[f64],
 ) -> Result<Fit> {
@@ -1438,12 +1506,7 @@ fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
 /// The model and data agree: same dimension, at least K points.
 pub fn check_data(model: &Model, data: &Data) -> Result<()> {
     if data.d() != model.d {
-        return Err(Error::Data(format!(
-            "dimension mismatch: the model has d = {} but the data have {} column{}",
-            model.d,
-            data.d(),
-            if data.d() == 1 { "" } else { "s" }
-        )));
+        return Err(Error::dimensions("model", model.d, data.d()));
     }
     if data.n() < model.k {
         return Err(Error::Data(format!(
@@ -1927,14 +1990,14 @@ fn finish_diagnosed(
     }
     if let (Tier::Unresolved, Some(why)) = (dg.tier, &dg.unresolved) {
         return Err(Error::NoProperMode(format!(
-            "no proper mode: every mode the search found has a component narrower than the data's resolution; the best: {why}; use fewer components, or --resolution 0 to keep such a mode"
+            "no proper mode: every mode the search found has a component narrower than the data's resolution; the best: {why}; use fewer components, or set `resolution` to 0 to keep such a mode"
         )));
     }
     let set_aside = std::mem::replace(&mut f.warnings, dg.warnings);
     f.warnings.extend(set_aside);
     if !f.converged && opts.polish {
         f.warnings.push(format!(
-            "not converged: the polish stopped with max |gradient| {:.1e} above the tolerance {:.1e} ({}), so this point is near a mode but not at it; another --seed or a looser --grad-tol may help",
+            "not converged: the polish stopped with max |gradient| {:.1e} above the tolerance {:.1e} ({}), so this point is near a mode but not at it; another `seed` or a looser `grad_tol` may help",
             f.grad_norm,
             opts.grad_tol * f.loss.abs().max(1.0),
             f.message

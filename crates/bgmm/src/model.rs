@@ -564,10 +564,7 @@ impl ModelSpec {
                 )))
             }
             (Some(d), Some(dd)) if d as usize != dd => {
-                return Err(Error::Model(format!(
-                    "dimension mismatch: the model has d = {d} but the data have {dd} column{}",
-                    if dd == 1 { "" } else { "s" }
-                )))
+                return Err(Error::dimensions("model", d as usize, dd))
             }
             (Some(d), _) => d as usize,
             (None, Some(dd)) => dd,

@@ -13,9 +13,11 @@ use nuts_rs::{
     LowRankNutsSettings, Settings, Storable, Value,
 };
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 
 use crate::density::LogDensity;
 use crate::error::{Error, Result};
+use crate::options::{check, Checked};
 
 /// A request to stop sampling early, shared between the sampler and whoever asks (a Ctrl-C
 /// handler, a progress callback). Each chain stops before its next iteration; the draws kept so
@@ -82,40 +84,43 @@ impl Default for NutsOptions {
 }
 
 impl NutsOptions {
-    fn validate(&self) -> Result<()> {
-        if self.chains == 0 {
-            return Err(Error::Option("--chains must be at least 1".into()));
+    /// Check every field (`chains`, `draws`, `target_accept`, `max_depth`); an invalid one is
+    /// an [`Error::InvalidOption`] naming it.
+    pub fn validate(&self) -> Result<Checked<NutsOptions>> {
+        let bad = |option, message: String| Err(Error::option("NutsOptions", option, message));
+        if let Some(m) = check::at_least_one(self.chains as u64) {
+            return bad("chains", m);
         }
         if self.draws < 4 {
-            return Err(Error::Option(format!(
-                "--draws must be at least 4, got {}",
-                self.draws
-            )));
+            return bad("draws", format!("must be at least 4, got {}", self.draws));
         }
         if !(self.target_accept > 0.0 && self.target_accept < 1.0) {
-            return Err(Error::Option(format!(
-                "--target-accept must be in (0, 1), got {}",
-                self.target_accept
-            )));
+            return bad(
+                "target_accept",
+                format!("must be in (0, 1), got {}", self.target_accept),
+            );
         }
         if !(1..=30).contains(&self.max_depth) {
-            return Err(Error::Option(format!(
-                "--max-depth must be in 1..=30, got {}",
-                self.max_depth
-            )));
+            return bad(
+                "max_depth",
+                format!("must be in 1..=30, got {}", self.max_depth),
+            );
         }
-        Ok(())
+        Ok(Checked::new(self.clone()))
     }
 }
 
-/// What one chain produced.
-#[derive(Debug, Clone, PartialEq)]
+/// What one chain produced. Serde: the per-draw statistics that may be NaN (a VI "chain" has
+/// no acceptance or energy) are written as `"NaN"` (see [`crate::options`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainOutput {
     /// Kept draws on the unconstrained space, one vector per draw.
     pub draws: Vec<Vec<f64>>,
     /// Log density at each kept draw.
+    #[serde(with = "crate::options::float::vec")]
     pub logp: Vec<f64>,
     /// Step size of each kept draw.
+    #[serde(with = "crate::options::float::vec")]
     pub step_size: Vec<f64>,
     /// Leapfrog steps of each kept draw.
     pub n_leapfrog: Vec<u64>,
@@ -124,8 +129,10 @@ pub struct ChainOutput {
     /// Whether each kept draw's trajectory diverged.
     pub divergent: Vec<bool>,
     /// Mean acceptance probability over each kept draw's tree.
+    #[serde(with = "crate::options::float::vec")]
     pub accept: Vec<f64>,
     /// Hamiltonian energy at each kept draw.
+    #[serde(with = "crate::options::float::vec")]
     pub energy: Vec<f64>,
     /// Divergences during warmup (not counted against the posterior).
     pub warmup_divergences: usize,
@@ -278,7 +285,7 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
         .map_err(|e| Error::Numerical(format!("chain {c}: bad initial point: {e}")))?;
     let total = opts.warmup + opts.draws;
     // capacity for the draws asked, up to a bound: a long run that is stopped early (or a
-    // huge --draws) must not reserve memory it never uses
+    // huge `draws`) must not reserve memory it never uses
     let n = (opts.draws as usize).min(1 << 16);
     let mut out = ChainOutput {
         draws: Vec::with_capacity(n),
@@ -353,12 +360,11 @@ fn run_with<S: Settings, L: LogDensity + ?Sized>(
 pub fn sample<L: LogDensity + ?Sized>(
     dens: &L,
     inits: &[Vec<f64>],
-    opts: &NutsOptions,
+    opts: &Checked<NutsOptions>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<ChainOutput>> {
-    opts.validate()?;
     if inits.len() != opts.chains || inits.iter().any(|x| x.len() != dens.dim()) {
-        return Err(Error::Option(format!(
+        return Err(Error::Params(format!(
             "need {} initial points of dimension {}",
             opts.chains,
             dens.dim()
@@ -437,7 +443,7 @@ mod tests {
             ..NutsOptions::default()
         };
         let inits = vec![vec![0.0, 0.0], vec![3.0, 3.0]];
-        let out = sample(&Gauss, &inits, &opts, &|_| {}).unwrap();
+        let out = sample(&Gauss, &inits, &opts.validate().unwrap(), &|_| {}).unwrap();
         let all: Vec<&Vec<f64>> = out.iter().flat_map(|c| c.draws.iter()).collect();
         let n = all.len() as f64;
         let m0 = all.iter().map(|d| d[0]).sum::<f64>() / n;
@@ -452,14 +458,14 @@ mod tests {
         let mean_acc = acc.iter().sum::<f64>() / acc.len() as f64;
         assert!((mean_acc - 0.8).abs() < 0.1, "mean acceptance {mean_acc}");
         assert!(out.iter().all(|c| c.energy.iter().all(|e| e.is_finite())));
-        let again = sample(&Gauss, &inits, &opts, &|_| {}).unwrap();
+        let again = sample(&Gauss, &inits, &opts.validate().unwrap(), &|_| {}).unwrap();
         assert_eq!(out, again);
         // the low-rank mass matrix samples the same distribution
         let lr = NutsOptions {
             low_rank: true,
             ..opts
         };
-        let out = sample(&Gauss, &inits, &lr, &|_| {}).unwrap();
+        let out = sample(&Gauss, &inits, &lr.validate().unwrap(), &|_| {}).unwrap();
         let all: Vec<&Vec<f64>> = out.iter().flat_map(|c| c.draws.iter()).collect();
         let m1 = all.iter().map(|d| d[1]).sum::<f64>() / all.len() as f64;
         assert!((m1 + 2.0).abs() < 0.45, "{m1}");
@@ -475,7 +481,7 @@ mod tests {
             ..NutsOptions::default()
         };
         let inits = vec![vec![0.0, 0.0], vec![3.0, 3.0]];
-        let whole = sample(&Gauss, &inits, &full, &|_| {}).unwrap();
+        let whole = sample(&Gauss, &inits, &full.validate().unwrap(), &|_| {}).unwrap();
         assert!(whole.iter().all(|c| c.stopped_at.is_none()));
 
         // one chain, stopped from its progress callback after its 10th kept draw: exactly 10
@@ -490,7 +496,7 @@ mod tests {
                 stop.raise();
             }
         };
-        let cut = sample(&Gauss, &inits[..1], &one, &raise_at).unwrap();
+        let cut = sample(&Gauss, &inits[..1], &one.validate().unwrap(), &raise_at).unwrap();
         assert_eq!(cut[0].stopped_at, Some(210));
         assert_eq!(cut[0].draws.len(), 10);
         assert_eq!(cut[0].draws[..], whole[0].draws[..10]);
@@ -511,7 +517,7 @@ mod tests {
                 stop.raise();
             }
         };
-        let cut = sample(&Gauss, &inits, &two, &raise_when_both).unwrap();
+        let cut = sample(&Gauss, &inits, &two.validate().unwrap(), &raise_when_both).unwrap();
         let kept = cut[0].draws.len();
         assert!((5..300).contains(&kept), "{kept}");
         for (c, w) in cut.iter().zip(&whole) {
@@ -527,7 +533,7 @@ mod tests {
             stop: Some(stop),
             ..full
         };
-        match sample(&Gauss, &inits, &early, &|_| {}) {
+        match sample(&Gauss, &inits, &early.validate().unwrap(), &|_| {}) {
             Err(Error::Interrupted(m)) => {
                 assert!(m.contains("stopped at iteration 0 of 500"), "{m}")
             }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{Model, Sharing};
 
 /// Values of the global sites of a mixture.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// Mixture weights, K values on the simplex.
     pub weights: Vec<f64>,

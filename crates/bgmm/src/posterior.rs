@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::map::{check_data, FitOptions};
 use crate::model::Model;
 use crate::nuts::{chain_rng, sample, ChainOutput, NutsOptions, Progress};
+use crate::options::{Callback, Checked};
 use crate::params::Params;
 
 /// Where chains start.
@@ -30,7 +31,7 @@ pub enum InitFrom {
     Prior,
 }
 
-/// Options of [`sample_posterior`].
+/// Options of [`sample_posterior`] and [`crate::sample`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SampleOptions {
     /// NUTS settings.
@@ -40,25 +41,43 @@ pub struct SampleOptions {
     /// A MAP to start from and label by (e.g. a fit the user already made), instead of the
     /// sampler's own short MAP search; must be parameters of this model.
     pub start: Option<Params>,
+    /// Called from the chains' threads after every iteration (by [`crate::sample`];
+    /// [`sample_posterior`] takes its callback as an argument).
+    pub progress: Option<Callback<Progress>>,
 }
 
-/// Per-chain sampler statistics.
+impl SampleOptions {
+    /// Check every field: the NUTS settings ([`NutsOptions::validate`]; `start` is checked
+    /// against the model when sampling starts).
+    pub fn validate(&self) -> Result<Checked<SampleOptions>> {
+        self.nuts.validate()?;
+        Ok(Checked::new(self.clone()))
+    }
+}
+
+/// Per-chain sampler statistics. Serde: written as serde_json writes them (a NaN, as VI's
+/// `mean_accept`, as `null`, which the CLI's records hold), read back with `null` as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainStats {
     /// Divergent kept draws.
     pub divergences: usize,
     /// Mean tree depth.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub mean_tree_depth: f64,
     /// Step size after warmup.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub step_size: f64,
     /// Mean leapfrog steps per draw.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub mean_leapfrog: f64,
     /// Mean acceptance probability.
+    #[serde(deserialize_with = "crate::options::nullable::deserialize")]
     pub mean_accept: f64,
 }
 
-/// A sampled posterior.
-#[derive(Debug, Clone)]
+/// A sampled posterior (serde: see [`ChainOutput`] and [`ChainStats`] for the values that
+/// may be NaN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Posterior {
     /// Names of the constrained values (`weights[0]`, `locs[1]`, …).
     pub names: Vec<String>,
@@ -189,16 +208,13 @@ fn reference_map(
     data: &Data,
     seed: u64,
 ) -> Result<(crate::map::Fit, Option<String>)> {
-    crate::map::reference_point(
-        model,
-        data,
-        &FitOptions {
-            restarts: 20,
-            candidates: 4,
-            seed,
-            ..FitOptions::default()
-        },
-    )
+    let opts = FitOptions {
+        restarts: 20,
+        candidates: 4,
+        seed,
+        ..FitOptions::default()
+    };
+    crate::map::reference_point(model, data, &opts.validate()?)
 }
 
 /// The chains' initial points, the reference labelling, and why the MAP search's end point
@@ -273,11 +289,24 @@ fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<St
     Ok((inits, Some(map), degenerate))
 }
 
-/// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise.
+/// Lower level: [`crate::sample`] (which see) of unchecked options, with the progress
+/// callback borrowed.
 pub fn sample_posterior(
     model: &Model,
     data: &Data,
     opts: &SampleOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Posterior> {
+    run(model, data, &opts.validate()?, progress)
+}
+
+/// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise:
+/// the engine behind [`crate::sample`]. `progress` is called from the chains' threads after
+/// every iteration, and so is [`SampleOptions::progress`].
+pub fn run(
+    model: &Model,
+    data: &Data,
+    opts: &Checked<SampleOptions>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Posterior> {
     check_data(model, data)?;
@@ -286,7 +315,13 @@ pub fn sample_posterior(
     let data = &*data.canonical();
     let (inits, reference, degenerate) = initial_points(model, data, opts)?;
     let dens = MixtureDensity::new(model, data, true);
-    let chains = sample(&dens, &inits, &opts.nuts, progress)?;
+    let report = |p: Progress| {
+        progress(p);
+        if let Some(cb) = &opts.progress {
+            cb.call(p)
+        }
+    };
+    let chains = sample(&dens, &inits, &opts.nuts.validate()?, &report)?;
     let t = Transform::new(model);
     let raw: Vec<Vec<Vec<f64>>> = chains
         .iter()
@@ -384,12 +419,14 @@ pub fn sample_posterior(
 
 /// The mean-field Gaussian variational posterior (Pyro's `AutoNormal` + `Trace_ELBO`) on the
 /// unconstrained space, started from the MAP, returned as one chain of draws so that every
-/// summary, output and predictive works on it as on NUTS draws.
+/// summary, output and predictive works on it as on NUTS draws: the engine behind
+/// [`crate::vi()`].
 pub fn vi_posterior(
     model: &Model,
     data: &Data,
     opts: &crate::vi::ViOptions,
 ) -> Result<(Posterior, crate::vi::ViResult)> {
+    let opts = &opts.validate()?;
     check_data(model, data)?;
     // as in `sample_posterior`: the same result however the rows are ordered
     let data = &*data.canonical();
@@ -405,8 +442,8 @@ pub fn vi_posterior(
     vi_posterior_of(model, &dens, &map.params, opts)
 }
 
-/// Mean-field VI of any log density of `model`'s parameters (e.g. a minibatch estimate),
-/// started at `start`; the draws' `lp__` is `dens` at each draw.
+/// Lower level: mean-field VI of any log density of `model`'s parameters (e.g. a minibatch
+/// estimate), started at `start`; the draws' `lp__` is `dens` at each draw.
 pub fn vi_posterior_of<L: LogDensity + ?Sized>(
     model: &Model,
     dens: &L,
@@ -414,7 +451,7 @@ pub fn vi_posterior_of<L: LogDensity + ?Sized>(
     opts: &crate::vi::ViOptions,
 ) -> Result<(Posterior, crate::vi::ViResult)> {
     let t = Transform::new(model);
-    let res = crate::vi::fit_vi(dens, &t.pack(start), opts)?;
+    let res = crate::vi::fit_vi(dens, &t.pack(start), &opts.validate()?)?;
     let mut grad = vec![0.0; dens.dim()];
     let n = res.draws.len();
     let chain = ChainOutput {
@@ -474,7 +511,7 @@ pub fn vi_posterior_of<L: LogDensity + ?Sized>(
 }
 
 /// Posterior assignment probabilities, and sampled assignments per draw.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PosteriorAssignments {
     /// `probs[n][k]`: average over draws of `p(z_n = k | x_n, θ_s)`.
     pub probs: Vec<Vec<f64>>,

@@ -13,31 +13,53 @@ use crate::params::Params;
 /// Most values (N · D) a simulation holds in memory.
 pub const MAX_SIMULATED_VALUES: usize = 2_000_000_000;
 
-/// Parameters drawn from the priors, and data drawn given them.
-#[derive(Debug, Clone)]
+/// Parameters drawn from the priors, and data drawn given them. Serde: the data as a list of
+/// columns (checked again when read).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Simulation {
     /// The drawn global parameters.
     pub params: Params,
     /// The true assignment of every point.
     pub assignments: Vec<usize>,
     /// The drawn points.
+    #[serde(with = "columns")]
     pub data: Data,
+}
+
+/// Serde of [`Data`] as its columns.
+mod columns {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::data::Data;
+
+    pub fn serialize<S: Serializer>(data: &Data, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((0..data.d()).map(|j| data.col(j)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Data, D::Error> {
+        Data::from_columns(Vec::<Vec<f64>>::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Draw θ from the priors (weights ~ Dirichlet, locs ~ Normal, scales ~ their prior; with
 /// `ordered`, the locations sorted on the first dimension, which is exactly the ordered
-/// prior), then `n` points with their assignments. The same seed gives the same draws.
+/// prior), then `n` points with their assignments. The same seed gives the same draws. An `n`
+/// of 0, or too large to hold, is an [`Error::InvalidOption`] naming `n`.
 pub fn simulate(model: &Model, n: usize, seed: u64) -> Result<Simulation> {
     if n == 0 {
-        return Err(Error::Option("-n must be at least 1".into()));
+        return Err(Error::option("simulate", "n", "must be at least 1"));
     }
     if n.checked_mul(model.d)
         .is_none_or(|v| v > MAX_SIMULATED_VALUES)
     {
-        return Err(Error::Option(format!(
-            "-n {n} with d = {}: more than {MAX_SIMULATED_VALUES} values to hold in memory",
-            model.d
-        )));
+        return Err(Error::option(
+            "simulate",
+            "n",
+            format!(
+                "{n} with d = {}: more than {MAX_SIMULATED_VALUES} values to hold in memory",
+                model.d
+            ),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let params = draw_params(model, &mut rng);

@@ -22,10 +22,12 @@
 use chacha20::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
 
 use crate::density::{LogDensity, LN_2PI};
 use crate::error::{Error, Result};
 use crate::optim::Adam;
+use crate::options::{check, Checked};
 
 /// AutoNormal's `init_scale`: every guide sd starts at 0.1.
 pub const INIT_SCALE: f64 = 0.1;
@@ -66,31 +68,24 @@ impl Default for ViOptions {
 }
 
 impl ViOptions {
-    fn validate(&self) -> Result<()> {
-        if self.steps == 0 {
-            return Err(Error::Option("--steps must be at least 1".into()));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(Error::Option(format!(
-                "--lr must be positive and finite, got {}",
-                self.lr
-            )));
-        }
-        if self.mc_samples == 0 {
-            return Err(Error::Option("--mc-samples must be at least 1".into()));
-        }
-        if !(self.final_lr_ratio > 0.0 && self.final_lr_ratio <= 1.0) {
-            return Err(Error::Option(format!(
-                "--final-lr-ratio must be in (0, 1], got {}",
-                self.final_lr_ratio
-            )));
-        }
-        Ok(())
+    /// Check every field (`steps`, `lr`, `mc_samples`, `final_lr_ratio`); an invalid one is
+    /// an [`Error::InvalidOption`] naming it.
+    pub fn validate(&self) -> Result<Checked<ViOptions>> {
+        let bad = |option, message: Option<String>| match message {
+            Some(m) => Err(Error::option("ViOptions", option, m)),
+            None => Ok(()),
+        };
+        bad("steps", check::at_least_one(self.steps as u64))?;
+        bad("lr", check::positive_finite(self.lr))?;
+        bad("mc_samples", check::at_least_one(self.mc_samples as u64))?;
+        bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
+        Ok(Checked::new(self.clone()))
     }
 }
 
-/// A fitted mean-field Gaussian guide.
-#[derive(Debug, Clone, PartialEq)]
+/// A fitted mean-field Gaussian guide. Serde: non-finite ELBO values are written as the
+/// strings `"NaN"`, `"inf"`, `"-inf"` (see [`crate::options`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ViResult {
     /// Guide means `m` on the unconstrained space.
     pub mean: Vec<f64>,
@@ -98,6 +93,7 @@ pub struct ViResult {
     pub sd: Vec<f64>,
     /// ELBO estimate at every step (before that step's update), including the entropy's
     /// constant; `-inf` at a step where no draw had a finite density.
+    #[serde(with = "crate::options::float::vec")]
     pub elbo: Vec<f64>,
     /// Draws from the fitted guide on the unconstrained space (map them with the density's
     /// `constrain`).
@@ -108,8 +104,11 @@ pub struct ViResult {
 }
 
 /// Fit a mean-field Gaussian guide to `dens`, starting its means at `x0`.
-pub fn fit_vi<L: LogDensity + ?Sized>(dens: &L, x0: &[f64], opts: &ViOptions) -> Result<ViResult> {
-    opts.validate()?;
+pub fn fit_vi<L: LogDensity + ?Sized>(
+    dens: &L,
+    x0: &[f64],
+    opts: &Checked<ViOptions>,
+) -> Result<ViResult> {
     let dim = dens.dim();
     if x0.len() != dim {
         return Err(Error::Params(format!(
@@ -206,6 +205,11 @@ pub fn fit_vi<L: LogDensity + ?Sized>(dens: &L, x0: &[f64], opts: &ViOptions) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::fit_vi`] of options checked here.
+    fn fit_vi<L: LogDensity + ?Sized>(dens: &L, x0: &[f64], opts: &ViOptions) -> Result<ViResult> {
+        super::fit_vi(dens, x0, &opts.validate()?)
+    }
 
     /// Independent Gaussians with the given means and sds.
     struct Diag {
@@ -387,47 +391,53 @@ mod tests {
                     steps: 0,
                     ..Default::default()
                 },
-                "--steps",
+                "steps",
             ),
             (
                 ViOptions {
                     lr: 0.0,
                     ..Default::default()
                 },
-                "--lr",
+                "lr",
             ),
             (
                 ViOptions {
                     lr: f64::NAN,
                     ..Default::default()
                 },
-                "--lr",
+                "lr",
             ),
             (
                 ViOptions {
                     mc_samples: 0,
                     ..Default::default()
                 },
-                "--mc-samples",
+                "mc_samples",
             ),
             (
                 ViOptions {
                     final_lr_ratio: 0.0,
                     ..Default::default()
                 },
-                "--final-lr-ratio",
+                "final_lr_ratio",
             ),
             (
                 ViOptions {
                     final_lr_ratio: 2.0,
                     ..Default::default()
                 },
-                "--final-lr-ratio",
+                "final_lr_ratio",
             ),
         ];
         for (o, name) in bad {
             match fit_vi(&d, &[0.0], &o) {
-                Err(Error::Option(msg)) => {
+                Err(
+                    e @ Error::InvalidOption {
+                        options, option, ..
+                    },
+                ) => {
+                    assert_eq!((options, option), ("ViOptions", name));
+                    let msg = e.to_string();
                     assert!(msg.starts_with(name), "{msg}");
                     assert!(!msg.contains('\n'));
                 }

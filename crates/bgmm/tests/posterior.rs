@@ -163,6 +163,7 @@ fn chains_started_from_the_prior_are_relabelled_to_agree() {
         },
         init: bgmm::posterior::InitFrom::Prior,
         start: None,
+        progress: None,
     };
     let post = sample_posterior(&m, &data, &opts, &|_| {}).unwrap();
     let raw_rhat = (0..post.names.len())

@@ -1008,7 +1008,16 @@ fn a_collapsing_component_never_gives_nan() {
     let m = model(2, 1, priors(0.01)[0], Sharing::Component, 1.0, 5.0, 1e7);
     for w in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let e = fit_weighted(&m, &data, w, &FitOptions::default()).unwrap_err();
-        assert!(matches!(e, Error::Option(_)), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOption {
+                    option: "weight",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 }
 
