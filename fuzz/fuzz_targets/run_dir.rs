@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bgmm_cli::cli::{run, Cli};
-use bgmm_cli::figures::find_runs;
-use bgmm_cli::report::report_html;
+use bgmm_io::find_runs;
+use bgmm_report::report_html;
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
@@ -106,7 +106,7 @@ fuzz_target!(|bytes: &[u8]| {
     // `bgmm plot` draws the same figures; the provenance goes into each file
     if let Ok(runs) = find_runs(&dir) {
         for r in &runs {
-            let _ = bgmm_cli::figures::provenance(r);
+            let _ = bgmm_report::provenance(r);
         }
     }
     std::fs::write(path, original).unwrap();

@@ -6,7 +6,7 @@ use bgmm::map::Fit;
 use bgmm::simulate::Site;
 use bgmm::{Data, Model, Params};
 
-use crate::cli::FitRecord;
+use crate::records::FitRecord;
 
 /// Column names of simulated data: `x` for one dimension, `x0, x1, …` otherwise.
 pub fn column_names(d: usize) -> Vec<String> {
