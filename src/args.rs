@@ -58,7 +58,7 @@ pub struct PlotArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// svg, png or both.
-    #[arg(long, default_value = "both")]
+    #[arg(long, default_value = "both", hide_possible_values = true)]
     pub format: PlotFormat,
 }
 
@@ -112,7 +112,7 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 10)]
     pub max_depth: u64,
     /// Initial points: map (a short MAP fit, jittered per chain) or prior.
-    #[arg(long, default_value = "map")]
+    #[arg(long, default_value = "map", hide_possible_values = true)]
     pub init: SampleInit,
     /// Adapt a low-rank plus diagonal mass matrix (for strongly correlated posteriors).
     #[arg(long)]
@@ -153,7 +153,7 @@ pub struct SimulateArgs {
     pub with_assignments: bool,
     /// File format of --out: csv (data.csv) or npy (data.npy, float64). Beyond 1e7 points the
     /// data are streamed to the file in chunks of 1e6 points, each from its own random stream.
-    #[arg(long, default_value = "csv")]
+    #[arg(long, default_value = "csv", hide_possible_values = true)]
     pub format: SimulateFormat,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -192,7 +192,7 @@ pub struct ModelArgs {
     #[arg(short = 'k', long = "components", value_name = "K")]
     pub k: Option<i64>,
     /// Scale sharing of the default model: shared, component, dimension or diagonal.
-    #[arg(long = "scale", value_name = "SHARING")]
+    #[arg(long = "scale", value_name = "SHARING", hide_possible_values = true)]
     pub scale: Option<Scale>,
 }
 
@@ -220,7 +220,7 @@ pub struct FitArgs {
     pub betas: String,
     /// Initial points: auto (Pyro's and k-means++ starts, then split and merge moves from the
     /// best mode), pyro (the tutorial's only) or kmeans++.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", hide_possible_values = true)]
     pub init: InitArg,
     /// Seed of the initial points.
     #[arg(long, default_value_t = 0)]
@@ -276,7 +276,7 @@ pub struct ClassifyArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// exact: responsibilities in closed form; svi: trained by SVI with the globals fixed.
-    #[arg(long, default_value = "exact")]
+    #[arg(long, default_value = "exact", hide_possible_values = true)]
     pub method: Method,
     /// SVI steps (with --method svi).
     #[arg(long, default_value_t = 10_000)]

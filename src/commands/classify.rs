@@ -3,10 +3,13 @@
 
 use anyhow::{anyhow, bail, Result};
 
+use std::fmt::Write;
+
 use bgmm::classify::{classify, classify_svi, SviOptions, Temperature};
+use bgmm::Data;
 use bgmm_io::{
-    assignments_csv, check_out, classify_text, ensure_dir, is_sampling_run, json_bytes, load_fit,
-    load_run, write_out, ClassifyRecord, DataInfo, DataSpec, VERSION,
+    assignments_csv, check_out, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
+    write_out, ClassifyRecord, DataInfo, DataSpec, VERSION,
 };
 
 use crate::args::{ClassifyArgs, Method};
@@ -180,4 +183,87 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Table of points, assignments and probabilities, then counts per component.
+/// Classifications of more points than this print their first 20 and last 10 rows.
+const CLASSIFY_ROWS: usize = 60;
+
+fn classify_text(
+    data: &Data,
+    names: &[String],
+    z: &[usize],
+    probs: &[Vec<f64>],
+    method: &str,
+    temperature: u8,
+) -> String {
+    let k = probs.first().map_or(0, Vec::len);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} assignments ({}), probabilities by {method}",
+        if temperature == 0 { "MAP" } else { "sampled" },
+        if temperature == 0 {
+            "temperature 0"
+        } else {
+            "temperature 1"
+        },
+    );
+    let mut head: Vec<String> = names.to_vec();
+    head.push("assignment".into());
+    head.extend((0..k).map(|c| format!("p{c}")));
+    // every column at least 12 wide and a space wider than its name, so that long names
+    // stay apart and each value ends under its name
+    let w: Vec<usize> = head
+        .iter()
+        .map(|h| (h.chars().count() + 1).max(12))
+        .collect();
+    let _ = writeln!(
+        s,
+        "{}",
+        head.iter()
+            .zip(&w)
+            .map(|(h, &w)| format!("{h:>w$}"))
+            .collect::<String>()
+    );
+    // long tables show their head and tail, as pandas does
+    let n = data.n();
+    let shown: Vec<usize> = if n > CLASSIFY_ROWS {
+        (0..20).chain(n - 10..n).collect()
+    } else {
+        (0..n).collect()
+    };
+    for (r, &i) in shown.iter().enumerate() {
+        if r > 0 && i != shown[r - 1] + 1 {
+            let _ = writeln!(
+                s,
+                "  … {} more rows (all of them with --json, or in assignments.csv with --out DIR)",
+                i - shown[r - 1] - 1
+            );
+        }
+        let d = data.d();
+        for j in 0..d {
+            let _ = write!(s, "{:>w$.5}", data.col(j)[i], w = w[j]);
+        }
+        let _ = write!(s, "{:>w$}", z[i], w = w[d]);
+        for (c, p) in probs[i].iter().enumerate() {
+            let _ = write!(s, "{p:>w$.6}", w = w[d + 1 + c]);
+        }
+        s.push('\n');
+    }
+    let mut counts = vec![0usize; k];
+    for &c in z {
+        counts[c] += 1;
+    }
+    let _ = writeln!(
+        s,
+        "counts: {}",
+        counts
+            .iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s
 }

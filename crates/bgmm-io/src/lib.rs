@@ -21,7 +21,7 @@ pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
 pub use minibatch::{
     fit_minibatch, start as minibatch_start, streaming_loglik, MinibatchFit, MinibatchOptions,
-    Progress, Start,
+    Progress, Start as MinibatchStart,
 };
 pub use model_file::{load_model_spec, model_spec_from_str};
 pub use records::{
@@ -36,6 +36,5 @@ pub use runs::{
 pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
 pub use table::{parse as parse_csv, Table, BUILTINS};
 pub use text::{
-    assignments_csv, classify_text, column_names, csv_field, csv_header, data_csv, fit_text,
-    params_text, sites_text, CLASSIFY_ROWS,
+    assignments_csv, column_names, csv_field, csv_header, data_csv, params_text, sites_text,
 };
