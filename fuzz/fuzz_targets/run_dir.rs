@@ -2,7 +2,7 @@
 //! tree (data, a fit with its classification, a sampling run) are made once with the CLI;
 //! each input then replaces one of their files (the first byte picks which), the runs are
 //! found and loaded, their report page written with every figure drawn as SVG
-//! (`report::report_html`, which covers `figures::find_runs` and `figures::figures`), and the
+//! (`bgmm_report::report_html`, which covers `bgmm_io::find_runs` and `bgmm_report::figures`), and the
 //! file is put back. Errors are fine (and must be one line); a panic is a bug.
 #![no_main]
 
