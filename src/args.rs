@@ -399,11 +399,11 @@ pub enum InitArg {
 }
 
 impl InitArg {
-    pub fn init(self) -> bgmm::init::Init {
+    pub fn init(self) -> bgmm::Init {
         match self {
-            InitArg::Auto => bgmm::init::Init::Auto,
-            InitArg::Pyro => bgmm::init::Init::Pyro,
-            InitArg::KMeansPlusPlus => bgmm::init::Init::KMeansPlusPlus,
+            InitArg::Auto => bgmm::Init::Auto,
+            InitArg::Pyro => bgmm::Init::Pyro,
+            InitArg::KMeansPlusPlus => bgmm::Init::KMeansPlusPlus,
         }
     }
 }

@@ -7,10 +7,10 @@ use std::fmt::Write;
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use bgmm::diagnostics::ParamSummary;
-use bgmm::init::Init;
-use bgmm::map::FitOptions;
-use bgmm::posterior::Posterior;
+use bgmm::FitOptions;
+use bgmm::Init;
+use bgmm::ParamSummary;
+use bgmm::Posterior;
 use bgmm::{Data, Model, ModelSpec};
 use bgmm_io::{
     check_out, cmdstan_csv, ensure_dir, json_bytes, load_model_spec, write_out, DataInfo, DataSpec,
@@ -88,8 +88,8 @@ pub fn bar(len: u64, template: &str) -> ProgressBar {
 
 /// `--resolution`: `auto`, `off` (or 0), one value for every column or one per column (the
 /// library checks their number against the data's columns).
-pub fn parse_resolution(s: &str) -> Result<bgmm::map::Resolution> {
-    use bgmm::map::Resolution;
+pub fn parse_resolution(s: &str) -> Result<bgmm::Resolution> {
+    use bgmm::Resolution;
     match s.trim() {
         "auto" => return Ok(Resolution::Auto),
         "off" | "0" => return Ok(Resolution::Off),

@@ -4,7 +4,7 @@
 //! Errors are fine (and must be one line); a panic is a bug.
 #![no_main]
 
-use bgmm::classify::{classify, Temperature};
+use bgmm::Temperature;
 use bgmm::Data;
 use bgmm_io::fit_from_str;
 use chacha20::ChaCha8Rng;
@@ -30,9 +30,9 @@ fuzz_target!(|bytes: &[u8]| {
     }
     let data = Data::from_columns(vec![vec![-1.5, 0.0, 2.0, 40.0]; model.d]).unwrap();
     for t in [Temperature::Zero, Temperature::One] {
-        let _ = classify(&model, &params, &data, t, 5);
+        let _ = bgmm::classify(&model, &params, &data, &bgmm::ClassifyOptions { temperature: t, seed: 5, svi: None });
     }
-    let _ = bgmm::density::log_joint(&model, &data, &params);
+    let _ = bgmm::log_joint(&model, &data, &params);
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let _ = bgmm::simulate::draw_data(&model, &params, 6, &mut rng);
+    let _ = bgmm::draw_data(&model, &params, 6, &mut rng);
 });

@@ -4,8 +4,8 @@
 //! panics later is caught here. Errors are fine; a panic is a bug.
 #![no_main]
 
-use bgmm::map::{fit, FitOptions};
-use bgmm::simulate::{simulate, sites};
+use bgmm::{fit, FitOptions};
+use bgmm::{simulate, sites};
 use bgmm::{LogDensity, MixtureDensity};
 use bgmm_io::model_spec_from_str;
 use libfuzzer_sys::fuzz_target;
@@ -45,13 +45,7 @@ fuzz_target!(|bytes: &[u8]| {
         let x = dens.transform().pack(&sim.params);
         let mut grad = vec![0.0; dens.dim()];
         let _ = dens.logp_grad(&x, &mut grad);
-        let _ = bgmm::classify::classify(
-            &model,
-            &sim.params,
-            &sim.data,
-            bgmm::classify::Temperature::One,
-            3,
-        );
+        let _ = bgmm::classify(&model, &sim.params, &sim.data, &bgmm::ClassifyOptions { temperature: bgmm::Temperature::One, seed: 3, svi: None });
         let opts = FitOptions {
             restarts: 2,
             candidates: 1,

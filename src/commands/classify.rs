@@ -5,8 +5,8 @@ use anyhow::{bail, Result};
 
 use std::fmt::Write;
 
-use bgmm::classify::{classify, classify_svi, SviOptions, Temperature};
 use bgmm::Data;
+use bgmm::{ClassifyOptions, SviOptions, Temperature};
 use bgmm_io::{
     assignments_csv, check_out, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
     write_out, ClassifyRecord, DataInfo, DataSpec, VERSION,
@@ -44,9 +44,9 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
         );
     }
     let sampled = a.temperature == 1;
-    let pa = bgmm::posterior::assignment_probabilities_of(&model, &data, &draws, sampled, a.seed)
+    let pa = bgmm::assignment_probabilities_of(&model, &data, &draws, sampled, a.seed)
         .map_err(errors::cli_error)?;
-    let z = bgmm::classify::assign(&pa.probs, Temperature::Zero, 0);
+    let z = bgmm::assign(&pa.probs, Temperature::Zero, 0);
     let record = ClassifyRecord {
         assignments: z,
         probs: pa.probs,
@@ -113,25 +113,18 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
             names.join(", ")
         );
     }
-    let mut c = classify(&model, &params, &data, temperature, a.seed).map_err(errors::cli_error)?;
-    let mut svi_loss = None;
-    if a.method == Method::Svi {
-        let s = classify_svi(
-            &model,
-            &params,
-            &data,
-            &SviOptions {
-                steps: a.svi_steps,
-                ..SviOptions::default()
-            },
-        )
-        .map_err(errors::cli_error)?;
-        // assignments from the trained probabilities
-        let recomputed = bgmm::classify::assign(&s.probs, temperature, a.seed);
-        c.probs = s.probs;
-        c.assignments = recomputed;
-        svi_loss = Some(s.loss);
-    }
+    // exact, or trained by SVI (the assignments then come from the trained probabilities)
+    let svi = (a.method == Method::Svi).then(|| SviOptions {
+        steps: a.svi_steps,
+        ..SviOptions::default()
+    });
+    let opts = ClassifyOptions {
+        temperature,
+        seed: a.seed,
+        svi,
+    };
+    let c = bgmm::classify(&model, &params, &data, &opts).map_err(errors::cli_error)?;
+    let svi_loss = c.svi_loss.clone();
     let record = ClassifyRecord {
         assignments: c.assignments,
         probs: c.probs,

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 
-use bgmm::classify::{classify, Temperature};
 use bgmm::Data;
+use bgmm::Temperature;
 use bgmm_io::{ensure_dir, load_fit, write_atomic};
 use bgmm_report::{min_max, IRIS_TOML};
 
@@ -215,7 +215,17 @@ fn boundary(fit: &Path) -> Result<f64> {
         .map(|i| lo + (hi - lo) * i as f64 / 4000.0)
         .collect();
     let data = Data::from_1d(grid.clone()).map_err(|e| anyhow!("{e}"))?;
-    let c = classify(&model, &params, &data, Temperature::Zero, 0).map_err(|e| anyhow!("{e}"))?;
+    let c = bgmm::classify(
+        &model,
+        &params,
+        &data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::Zero,
+            seed: 0,
+            svi: None,
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let i = (1..grid.len())
         .find(|&i| c.assignments[i] != c.assignments[i - 1])
         .ok_or_else(|| anyhow!("the fit assigns every point to one component"))?;

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use bgmm::simulate::sites;
+use bgmm::sites;
 use bgmm_io::{json_bytes, load_model_spec, sites_text};
 
 use crate::args::DescribeArgs;

@@ -8,8 +8,8 @@ use indicatif::ProgressBar;
 
 use std::fmt::Write;
 
-use bgmm::init::Init;
-use bgmm::map::Fit;
+use bgmm::Fit;
+use bgmm::Init;
 use bgmm::Model;
 use bgmm_io::{
     fit_minibatch as fit_minibatch_steps, minibatch_start, params_text, DataInfo, FitOptionsRecord,
@@ -40,14 +40,22 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
     {
         bar.set_style(style);
     }
-    let progress = |p: bgmm::map::FitProgress| {
-        if bar.length() != Some(p.total as u64) {
-            bar.set_length(p.total as u64);
+    let shown = bar.clone();
+    let progress = bgmm::Callback::new(move |p: bgmm::FitProgress| {
+        if shown.length() != Some(p.total as u64) {
+            shown.set_length(p.total as u64);
         }
-        bar.set_prefix(p.stage);
-        bar.set_position(p.done as u64);
-    };
-    let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
+        shown.set_prefix(p.stage);
+        shown.set_position(p.done as u64);
+    });
+    let f = bgmm::fit(
+        &model,
+        &data,
+        &bgmm::FitOptions {
+            progress: Some(progress),
+            ..opts.clone()
+        },
+    );
     bar.finish_and_clear();
     let f = f.map_err(|e| match e {
         bgmm::Error::Data(_)

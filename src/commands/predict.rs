@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use anyhow::{anyhow, bail, Result};
 
-use bgmm::nuts::chain_rng;
-use bgmm::simulate::draw_data;
+use bgmm::chain_rng;
+use bgmm::draw_data;
 use bgmm_io::{
     column_names, csv_header, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
     write_out, ColumnSummary, PredictiveRecord, VERSION,
@@ -156,7 +156,7 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
         let m = v.iter().sum::<f64>() / v.len() as f64;
         let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
         v.sort_by(f64::total_cmp);
-        let q = |p: f64| bgmm::diagnostics::quantile_sorted(v, p);
+        let q = |p: f64| bgmm::quantile_sorted(v, p);
         summary.push(ColumnSummary {
             column: names[j].clone(),
             mean: m,

@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use bgmm::nuts::{NutsOptions, Progress, StopSignal};
-use bgmm::posterior::{sample_posterior, InitFrom, SampleOptions};
+use bgmm::{ChainProgress as Progress, NutsOptions, StopSignal};
+use bgmm::{InitFrom, SampleOptions};
 use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions};
 
 use crate::args::{SampleArgs, SampleInit};
@@ -46,7 +46,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             Some(params)
         }
     };
-    let opts = SampleOptions {
+    let mut opts = SampleOptions {
         nuts: NutsOptions {
             chains: a.chains,
             warmup: a.warmup,
@@ -79,8 +79,9 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             b
         })
         .collect();
-    let progress = |p: Progress| {
-        let b = &bars[p.chain];
+    let shown = bars.clone();
+    opts.progress = Some(bgmm::Callback::new(move |p: Progress| {
+        let b = &shown[p.chain];
         b.set_position(p.done);
         if p.done.is_multiple_of(20) || p.done == p.total {
             b.set_message(format!(
@@ -91,9 +92,9 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
                 p.divergences
             ));
         }
-    };
+    }));
     let t0 = Instant::now();
-    let post = sample_posterior(&model, &data, &opts, &progress);
+    let post = bgmm::sample(&model, &data, &opts);
     for b in &bars {
         if post.as_ref().is_ok_and(|p| p.interrupted.is_none()) {
             b.finish();

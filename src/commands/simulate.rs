@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
-use bgmm::simulate::simulate;
+use bgmm::simulate;
 use bgmm::Model;
 use bgmm_io::{
     check_out, column_names, data_csv, ensure_dir, json_bytes, load_model_spec, npy_header_bytes,
@@ -144,7 +144,7 @@ fn simulate_streaming(
         &[if npy { "data.npy" } else { "data.csv" }, "truth.json"],
     )?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
-    let params = bgmm::simulate::draw_params(model, &mut rng);
+    let params = bgmm::draw_params(model, &mut rng);
     let names = column_names(model.d);
     let file = dir.join(if npy { "data.npy" } else { "data.csv" });
     let bar = indicatif::ProgressBar::new(a.n as u64);
@@ -163,9 +163,9 @@ fn simulate_streaming(
         let mut c = 0usize;
         while done < a.n {
             let count = STREAM_CHUNK.min(a.n - done);
-            let mut r = bgmm::nuts::chain_rng(a.seed, c);
-            let (_, data) = bgmm::simulate::draw_data(model, &params, count, &mut r)
-                .map_err(|e| anyhow!("{e}"))?;
+            let mut r = bgmm::chain_rng(a.seed, c);
+            let (_, data) =
+                bgmm::draw_data(model, &params, count, &mut r).map_err(|e| anyhow!("{e}"))?;
             if npy {
                 write_npy_rows(w, &data)?;
             } else {

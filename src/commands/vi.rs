@@ -4,9 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
-
-use bgmm::posterior::vi_posterior;
-use bgmm::vi::ViOptions;
+use bgmm::ViOptions;
 use bgmm_io::{minibatch_start, DataInfo, MinibatchDensity, RunOptions, ViRecord};
 
 use crate::args::ViArgs;
@@ -27,7 +25,7 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = options(&a);
     let t0 = Instant::now();
-    let (post, res) = vi_posterior(&model, &data, &opts).map_err(|e| match e {
+    let (post, res) = bgmm::vi(&model, &data, &opts).map_err(|e| match e {
         bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
         other => errors::cli_error(other),
     })?;
@@ -85,10 +83,10 @@ fn elbo_tail(elbo: &[f64]) -> f64 {
 
 /// `vi --minibatch B`: the ELBO's gradient estimated on minibatches read from the file.
 fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
-    let fit_opts = bgmm::map::FitOptions {
+    let fit_opts = bgmm::FitOptions {
         seed: a.seed,
         subsample: 0,
-        ..bgmm::map::FitOptions::default()
+        ..bgmm::FitOptions::default()
     };
     let spec = &a.input.data;
     let st = minibatch_start(&a.input.spec(), b, a.seed, &fit_opts, &|first| {
@@ -98,7 +96,7 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
     let opts = options(a);
     let t0 = Instant::now();
     let dens = MinibatchDensity::new(&st.model, &st.src, b, true, a.seed ^ 0x5eed);
-    let run = bgmm::posterior::vi_posterior_of(&st.model, &dens, &st.fit.params, &opts);
+    let run = bgmm::vi_posterior_of(&st.model, &dens, &st.fit.params, &opts);
     if let Some(e) = dens.error.lock().ok().and_then(|e| e.clone()) {
         bail!("{e}");
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
-use bgmm::posterior::Posterior;
+use bgmm::Posterior;
 use bgmm::{Model, Params};
 
 /// The sampler's columns before the parameters'.

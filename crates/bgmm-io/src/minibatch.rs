@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail, Result};
 use chacha20::ChaCha8Rng;
 use rand::SeedableRng;
 
-use bgmm::density::Transform;
-use bgmm::map::{fit_weighted, stochastic, FitOptions, StochasticOptions};
+use bgmm::Transform;
+use bgmm::{stochastic, FitOptions, StochasticOptions};
 use bgmm::{Data, Model, Params};
 
 use crate::data::{DataSource, DataSpec};
@@ -31,7 +31,7 @@ pub fn streaming_loglik(
     let mut total = 0.0;
     let mut done = 0;
     src.for_each_chunk(PASS_CHUNK, |chunk| {
-        total += bgmm::density::log_likelihood_at(model, &chunk, p);
+        total += bgmm::log_likelihood_at(model, &chunk, p);
         done += chunk.n();
         progress(what, done as u64, src.n as u64);
         Ok(())
@@ -48,7 +48,7 @@ pub struct Start {
     /// What the model is (a model file, or the default model of `-k`), for messages.
     pub origin: String,
     pub sample_n: usize,
-    pub fit: bgmm::map::Fit,
+    pub fit: bgmm::Fit,
 }
 
 /// Open `data` for minibatches of `b` rows and find the starting mode; `model` makes the
@@ -91,12 +91,16 @@ pub fn start(
     } else {
         first
     };
-    let fit =
-        fit_weighted(&model, &sample, n as f64 / sample.n() as f64, opts).map_err(|e| match e {
-            bgmm::Error::Data(m) => anyhow!("data '{spec}' and {origin}: {m}"),
-            // kept typed, so that an application can name the option its own way
-            other => anyhow::Error::new(other),
-        })?;
+    // the sample stands for all n rows
+    let weighted = FitOptions {
+        weight: Some(n as f64 / sample.n() as f64),
+        ..opts.clone()
+    };
+    let fit = bgmm::fit(&model, &sample, &weighted).map_err(|e| match e {
+        bgmm::Error::Data(m) => anyhow!("data '{spec}' and {origin}: {m}"),
+        // kept typed, so that an application can name the option its own way
+        other => anyhow::Error::new(other),
+    })?;
     Ok(Start {
         src,
         model,
@@ -171,8 +175,8 @@ pub fn fit_minibatch(
     let params = t.params(&x);
     // the exact loss on all the data: prior from a small piece, likelihood by a streaming pass
     let piece: Data = src.rows(0, 1.min(src.n))?;
-    let prior = bgmm::density::log_joint(model, &piece, &params)
-        - bgmm::density::log_likelihood_at(model, &piece, &params);
+    let prior =
+        bgmm::log_joint(model, &piece, &params) - bgmm::log_likelihood_at(model, &piece, &params);
     let loss = -(prior + streaming_loglik(src, model, &params, progress)?);
     Ok(MinibatchFit {
         params,

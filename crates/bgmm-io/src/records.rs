@@ -5,9 +5,9 @@
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
-use bgmm::diagnostics::ParamSummary;
-use bgmm::map::{FitOptions, History, Resolution};
-use bgmm::posterior::{ChainStats, Posterior};
+use bgmm::ParamSummary;
+use bgmm::{ChainStats, Posterior};
+use bgmm::{FitOptions, History, Resolution};
 use bgmm::{Model, ModelSpec, Params, ShapedParams};
 
 /// The version of bgmm that writes the records.

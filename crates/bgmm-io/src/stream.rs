@@ -720,7 +720,7 @@ impl LogDensity for MinibatchDensity<'_> {
     }
 
     fn constrain(&self, x: &[f64]) -> Vec<f64> {
-        bgmm::density::Transform::new(self.model).params(x).flat()
+        bgmm::Transform::new(self.model).params(x).flat()
     }
 
     fn names(&self) -> Vec<String> {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use bgmm::simulate::Site;
+use bgmm::Site;
 use bgmm::{Data, Model, Params};
 
 /// Column names of simulated data: `x` for one dimension, `x0, x1, …` otherwise.

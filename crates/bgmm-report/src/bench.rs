@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 
-use bgmm::density::{log_likelihood_grad, log_likelihood_scalar, Transform};
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::{log_likelihood_grad, log_likelihood_scalar, Transform};
 use bgmm::{Data, LogDensity, MixtureDensity, ModelSpec, Params, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 
 /// The blog post's model (seed 002), as in `examples/models/iris.toml`.
 pub const IRIS_TOML: &str = include_str!("../../../examples/models/iris.toml");
@@ -111,8 +111,7 @@ pub fn kernel_table(quick: bool, json: bool) -> Result<()> {
             let model = spec(k, d, Sharing::Diagonal)
                 .build(Some(d))
                 .map_err(|e| anyhow!("{e}"))?;
-            let sim =
-                bgmm::simulate::simulate(&model, n, 20_240_501).map_err(|e| anyhow!("{e}"))?;
+            let sim = bgmm::simulate(&model, n, 20_240_501).map_err(|e| anyhow!("{e}"))?;
             let (data, params) = (sim.data, sim.params);
             let x = Transform::new(&model).pack(&params);
             let dens = MixtureDensity::new(&model, &data, true);
@@ -128,7 +127,7 @@ pub fn kernel_table(quick: bool, json: bool) -> Result<()> {
                 );
                 let ts = time(
                     || {
-                        let mut ng = bgmm::density::NaturalGrad {
+                        let mut ng = bgmm::NaturalGrad {
                             logw: vec![0.0; k],
                             locs: vec![0.0; k * d],
                             log_scales: vec![0.0; model.n_scales()],
@@ -221,7 +220,7 @@ pub fn sklearn_data(n: usize, d: usize, k: usize, seed: u64) -> (Data, Params) {
 }
 
 pub fn fit_table(quick: bool, json: bool) -> Result<()> {
-    use bgmm::map::{fit, FitOptions};
+    use bgmm::{fit, FitOptions};
     println!("\nEnd to end (wall seconds, all cores; the best of several runs for the short jobs)");
     let row = |name: &str, secs: f64, extra: String| {
         println!("{name:<52} {secs:>10.4} s  {extra}");
@@ -237,7 +236,7 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
     let model = tut.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
     let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).map_err(|e| anyhow!("{e}"))?;
     let pyro = FitOptions {
-        init: bgmm::init::Init::Pyro,
+        init: bgmm::Init::Pyro,
         candidates: 1,
         polish: false,
         ..FitOptions::default()
@@ -271,8 +270,8 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
     let model = np.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
     let data = numpyro_data()?;
     for chains in [1usize, 4] {
-        use bgmm::nuts::NutsOptions;
-        use bgmm::posterior::{sample_posterior, SampleOptions};
+        use bgmm::NutsOptions;
+        use bgmm::SampleOptions;
         let opts = SampleOptions {
             nuts: NutsOptions {
                 chains,
@@ -286,7 +285,7 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
         let mut min_ess = 0.0;
         let t = time(
             || {
-                let post = sample_posterior(&model, &data, &opts, &|_| {}).expect("sample");
+                let post = bgmm::sample(&model, &data, &opts).expect("sample");
                 min_ess = post
                     .summary
                     .iter()
@@ -312,8 +311,8 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
             let f = fit(&model, &data, &opts).map_err(|e| anyhow!("{e}"))?;
             let secs = t0.elapsed().as_secs_f64();
             let n = data.n() as f64;
-            let ll = bgmm::density::log_likelihood_at(&model, &data, &f.params) / n;
-            let ll_true = bgmm::density::log_likelihood_at(&model, &data, &truth) / n;
+            let ll = bgmm::log_likelihood_at(&model, &data, &f.params) / n;
+            let ll_true = bgmm::log_likelihood_at(&model, &data, &truth) / n;
             row(
                 &format!("diagonal MAP, N = 1e6, D = {d}, K = 5 (sklearn's data)"),
                 secs,

@@ -4,7 +4,7 @@
 
 use anyhow::{anyhow, Result};
 
-use bgmm::classify::{classify, Temperature};
+use bgmm::Temperature;
 use bgmm::{Data, Model, Params};
 use bgmm_io::{ClassifyRun, FitRun, Run, SampleRun};
 
@@ -138,8 +138,17 @@ fn ellipses(model: &Model, p: &Params) -> Vec<Ellipse> {
 /// Figures of a MAP fit.
 pub fn fit_figures(r: &FitRun) -> Result<Vec<Figure>> {
     let mut out = data_figures(&r.data, &r.names, &r.rec.data.source);
-    let cl =
-        classify(&r.model, &r.params, &r.data, Temperature::Zero, 0).map_err(|e| anyhow!("{e}"))?;
+    let cl = bgmm::classify(
+        &r.model,
+        &r.params,
+        &r.data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::Zero,
+            seed: 0,
+            svi: None,
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     out.push(Figure::new(
         "loss",
         "Convergence of the MAP fit",
@@ -252,9 +261,8 @@ pub fn predictive_values(model: &Model, draws: &[Params], n: usize) -> Result<Ve
     let idx = thin(draws.len(), PREDICTIVE_DRAWS);
     let mut cols = vec![Vec::with_capacity(idx.len() * n); model.d];
     for (s, &i) in idx.iter().enumerate() {
-        let mut rng = bgmm::nuts::chain_rng(0, s);
-        let (_, d) =
-            bgmm::simulate::draw_data(model, &draws[i], n, &mut rng).map_err(|e| anyhow!("{e}"))?;
+        let mut rng = bgmm::chain_rng(0, s);
+        let (_, d) = bgmm::draw_data(model, &draws[i], n, &mut rng).map_err(|e| anyhow!("{e}"))?;
         for (j, c) in cols.iter_mut().enumerate() {
             c.extend_from_slice(d.col(j));
         }

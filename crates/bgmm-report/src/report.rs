@@ -181,8 +181,8 @@ fn data_table(page: &mut Page, data: &bgmm::Data, names: &[String]) {
         .map(|j| {
             let mut v = data.col(j).to_vec();
             v.sort_by(f64::total_cmp);
-            let (m, var) = bgmm::data::mean_var(&v);
-            let q = |p| bgmm::diagnostics::quantile_sorted(&v, p);
+            let (m, var) = bgmm::mean_var(&v);
+            let q = |p| bgmm::quantile_sorted(&v, p);
             vec![
                 (names[j].clone(), false),
                 (num(m), false),
@@ -213,10 +213,7 @@ fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
     page.section("The model");
     page.p("The model as written (TOML), then every site with its distribution and shape (Pyro's <code>format_shapes</code>):");
     page.pre(&toml::to_string(r.model.spec()).unwrap_or_default());
-    page.pre(&sites_text(
-        &r.model,
-        &bgmm::simulate::sites(&r.model, r.data.n()),
-    ));
+    page.pre(&sites_text(&r.model, &bgmm::sites(&r.model, r.data.n())));
     page.section("The MAP fit");
     let o = &r.rec.options;
     page.p(&format!(

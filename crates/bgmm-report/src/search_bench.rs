@@ -18,8 +18,8 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use bgmm::init::Init;
-use bgmm::map::FitOptions;
+use bgmm::FitOptions;
+use bgmm::Init;
 use bgmm::{Data, Model, ModelSpec, Sharing};
 
 /// The best modes known, as the repository keeps them.
@@ -161,7 +161,7 @@ pub fn cases() -> Result<Vec<Case>> {
         };
         for &(n, seeds) in sizes {
             for s in 0..seeds {
-                let sim = bgmm::simulate::simulate(&model, n, 1000 + s)?;
+                let sim = bgmm::simulate(&model, n, 1000 + s)?;
                 let id = if n == 200 {
                     format!("sim-{name}-{s}")
                 } else {
@@ -316,7 +316,7 @@ pub fn cases() -> Result<Vec<Case>> {
 /// none (or did not converge), and the seconds it took.
 fn run(case: &Case, opts: &FitOptions) -> (Option<f64>, f64) {
     let t = Instant::now();
-    let f = bgmm::map::fit(&case.model, &case.data, opts);
+    let f = bgmm::fit(&case.model, &case.data, opts);
     let secs = t.elapsed().as_secs_f64();
     (f.ok().filter(|f| f.converged).map(|f| f.loss), secs)
 }

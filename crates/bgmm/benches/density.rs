@@ -26,9 +26,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use bgmm::density::Transform;
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::Transform;
 use bgmm::{Data, DataView, LogDensity, MixtureDensity, Model, ModelSpec, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 
 const DIMS: [usize; 3] = [1, 2, 8];
@@ -71,7 +71,7 @@ struct Case {
 impl Case {
     fn new(d: usize, k: usize, n: usize) -> Case {
         let model = spec(k, d).build(Some(d)).expect("model");
-        let sim = bgmm::simulate::simulate(&model, n, SEED).expect("simulate");
+        let sim = bgmm::simulate(&model, n, SEED).expect("simulate");
         let x = Transform::new(&model).pack(&sim.params);
         Case {
             model,

@@ -17,7 +17,7 @@
 
 use std::hint::black_box;
 
-use bgmm::map::{fit, FitOptions};
+use bgmm::{fit, FitOptions};
 use bgmm::{Data, Model, ModelSpec};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
@@ -110,7 +110,7 @@ fn iris(c: &mut Criterion) {
 
 fn homework2d(c: &mut Criterion) {
     let model = load_model("homework-2d-component", 2);
-    let sim = bgmm::simulate::simulate(&model, 10_000, 59).expect("simulate");
+    let sim = bgmm::simulate(&model, 10_000, 59).expect("simulate");
     let variants = [
         ("default", FitOptions::default()),
         (

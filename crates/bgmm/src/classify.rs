@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
-use crate::density::{log_joint, log_prior, log_responsibilities, sigmoid, Components};
+use crate::density::{log_prior, log_responsibilities, sigmoid, Components};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::optim::Adam;
@@ -96,7 +96,7 @@ pub fn assign(probs: &[Vec<f64>], temperature: Temperature, seed: u64) -> Vec<us
     }
 }
 
-/// Options of [`classify_svi`]. The tutorial runs 200 steps of `Adam(lr 0.2, betas 0.8/0.99)`;
+/// Options of the SVI route of [`crate::classify()`] ([`ClassifyOptions::svi`]). The tutorial runs 200 steps of `Adam(lr 0.2, betas 0.8/0.99)`;
 /// the defaults here (10 000 steps, lr 0.2 decaying geometrically to 2e-5) settle the
 /// probabilities to about 1e-7 of the exact ones, where a fixed step size leaves them
 /// jittering at 3e-4.
@@ -140,7 +140,7 @@ impl SviOptions {
 }
 
 /// Options of [`crate::classify()`]: exact assignment probabilities, or with `svi` set the
-/// tutorial's SVI route ([`classify_svi`]); assignments at `temperature` (sampled ones seeded
+/// tutorial's SVI route ([`ClassifyOptions::svi`]); assignments at `temperature` (sampled ones seeded
 /// by `seed`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClassifyOptions {
@@ -198,18 +198,7 @@ pub struct SviClassification {
 /// `p_nk = σ(u_nk)` (Pyro's `unit_interval` parameter, initialised to 1/K), loss
 /// `−[log p(θ) + Σ_n Σ_k q_nk (log w_k + log N(x_n | μ_k, s_k) − log q_nk)]`. Its optimum is
 /// the exact posterior of the assignments, where the loss equals `−log p(x, θ)`.
-///
-/// Lower level: see [`crate::classify()`] with [`ClassifyOptions::svi`].
-pub fn classify_svi(
-    model: &Model,
-    params: &Params,
-    data: &Data,
-    opts: &SviOptions,
-) -> Result<SviClassification> {
-    classify_svi_checked(model, params, data, &opts.validate()?)
-}
-
-/// [`classify_svi`] of checked options.
+/// The engine behind [`crate::classify()`] with [`ClassifyOptions::svi`].
 fn classify_svi_checked(
     model: &Model,
     params: &Params,
@@ -280,8 +269,9 @@ fn classify_svi_checked(
 }
 
 /// `−log p(x, θ)`: what the SVI loss converges to.
-pub fn exact_loss(model: &Model, params: &Params, data: &Data) -> f64 {
-    -log_joint(model, data, params)
+#[cfg(test)]
+pub(crate) fn exact_loss(model: &Model, params: &Params, data: &Data) -> f64 {
+    -crate::density::log_joint(model, data, params)
 }
 
 #[cfg(test)]
@@ -368,7 +358,8 @@ mod tests {
     fn svi_route_agrees_with_exact_responsibilities() {
         let (m, data, p) = tutorial();
         let exact = classify(&m, &p, &data, Temperature::Zero, 0).unwrap();
-        let svi = classify_svi(&m, &p, &data, &SviOptions::default()).unwrap();
+        let svi = classify_svi_checked(&m, &p, &data, &SviOptions::default().validate().unwrap())
+            .unwrap();
         for (a, b) in exact.probs.iter().zip(&svi.probs) {
             for (x, y) in a.iter().zip(b) {
                 assert!((x - y).abs() < 1e-6, "{x} vs {y}");
@@ -388,7 +379,8 @@ mod tests {
         let grid: Vec<f64> = (0..180).map(|i| -3.0 + 0.1 * i as f64).collect();
         let data = Data::from_1d(grid).unwrap();
         let exact = classify(&m, &p, &data, Temperature::Zero, 0).unwrap();
-        let svi = classify_svi(&m, &p, &data, &SviOptions::default()).unwrap();
+        let svi = classify_svi_checked(&m, &p, &data, &SviOptions::default().validate().unwrap())
+            .unwrap();
         for (a, b) in exact.probs.iter().zip(&svi.probs) {
             assert!((a[0] - b[0]).abs() < 1e-6, "{} vs {}", a[0], b[0]);
         }

@@ -14,9 +14,9 @@ use crate::data::{Data, DataView};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::params::Params;
+pub use crate::stats::CHUNK;
 use crate::stats::{merge_in_order, stats_at, SufficientStats};
 pub(crate) use crate::stats::{Components, LN_2PI};
-pub use crate::stats::{CHUNK, PARALLEL_WORK};
 
 /// Gradient of the log joint with respect to the natural coordinates: log-weights (treated as
 /// K free coordinates), locations and log-scales.

@@ -11,7 +11,7 @@ use crate::params::Params;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Init {
     /// Several strategies: Pyro's and k-means++ starts, then split and merge moves from the
-    /// best mode found (see [`crate::map`]).
+    /// best mode found (see [`crate::FitOptions`]).
     #[default]
     Auto,
     /// Pyro's tutorial: uniform weights, every scale `sqrt(var / 2)`, the locations K distinct

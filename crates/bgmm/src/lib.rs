@@ -2,12 +2,12 @@
 //!
 //! A model is described by a [`ModelSpec`] (what a TOML file holds), validated into a
 //! [`Model`]. Its exact marginal log joint density, with the discrete assignments summed out,
-//! is in [`density`]; engines see it only through the small [`LogDensity`] trait. The data
+//! is [`MixtureDensity`]; engines see it only through the small [`LogDensity`] trait. The data
 //! enter only through sufficient statistics ([`stats()`]: mergeable across partitions of the
-//! data, read from a borrowed [`DataView`], row-major or column-major; see [`mod@stats`]).
+//! data, read from a borrowed [`DataView`], row-major or column-major; see [`SufficientStats`]).
 //!
 //! One function per job, each taking its options struct (public fields, a `Default`, and a
-//! `validate` that checks every field in one place: see [`options`]) and returning a result
+//! `validate` that checks every field in one place into a [`Checked`] value) and returning a result
 //! type that is `Serialize + Deserialize`:
 //!
 //! | job | function | options | result |
@@ -33,51 +33,57 @@
 //! assert!((fit.loss - 17.443).abs() < 1e-3);
 //! ```
 //!
-//! The modules below hold the lower-level pieces (the density and its transform, the
-//! optimisers' building blocks, the samplers' own loops); what the root re-exports is the
-//! supported surface. Two lower-level engines are re-exported for out-of-core use on any
-//! [`LogDensity`] (e.g. a minibatch estimate): [`stochastic`] (Adam on a stochastic density)
-//! and [`vi_posterior_of`] (VI of a given density). The older module functions
-//! `map::fit_with_progress` and `map::fit_weighted` are [`fit`] with [`FitOptions::progress`]
-//! and [`FitOptions::weight`]; `posterior::sample_posterior` is [`sample`] with
-//! [`SampleOptions::progress`]; `classify::classify_svi` is [`classify()`] with
-//! [`ClassifyOptions::svi`].
+//! The modules are private; what the root re-exports is the whole supported surface (the
+//! embedded data sets are the one public module, [`datasets`]). Besides the jobs above:
+//! - the model's exact density for other engines: [`MixtureDensity`] (the [`LogDensity`] of
+//!   the unconstrained parameters), [`log_joint`], [`log_joint_grad`],
+//!   [`log_responsibilities`], and the statistics contract for partitioned data
+//!   ([`stats()`], [`SufficientStats`], [`StatsDensity`], [`DataView`]);
+//! - two engines for out-of-core use on any [`LogDensity`] (e.g. a minibatch estimate):
+//!   [`stochastic`] (Adam on a stochastic density) and [`vi_posterior_of`] (VI of a given
+//!   density), with [`assignment_probabilities`] and [`assignment_probabilities_of`] for
+//!   posterior draws;
+//! - the convergence diagnostics ([`rhat`], [`ess`], [`summarize`]) and draws from the
+//!   priors ([`draw_params`], [`draw_data`]).
 #![warn(missing_docs)]
 // Numeric kernels index several arrays by component and dimension at once; index loops say so
 // more plainly than zipped iterators.
 #![allow(clippy::needless_range_loop)]
 
-pub mod classify;
-pub mod data;
+mod classify;
+mod data;
 pub mod datasets;
-pub mod density;
-pub mod diagnostics;
-pub mod error;
-pub mod init;
-pub mod kernel;
-pub mod map;
-pub mod model;
-pub mod moves;
-pub mod nuts;
-pub mod optim;
-pub mod options;
-pub mod params;
-pub mod posterior;
-pub mod simulate;
-pub mod stats;
-pub mod vi;
+mod density;
+mod diagnostics;
+mod error;
+mod init;
+mod kernel;
+mod map;
+mod model;
+mod moves;
+mod nuts;
+mod optim;
+mod options;
+mod params;
+mod posterior;
+mod simulate;
+mod stats;
+mod vi;
 
 pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperature};
 pub use data::{mean_var, sample_var, Data, DataView};
 pub use density::{
-    log_joint, log_joint_from_stats, log_likelihood_at, log_likelihood_from_stats,
-    log_likelihood_grad, log_likelihood_scalar, LogDensity, MixtureDensity, NaturalGrad,
-    StatsDensity, Transform,
+    log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at, log_likelihood_from_stats,
+    log_likelihood_grad, log_likelihood_scalar, log_responsibilities, LogDensity, MixtureDensity,
+    NaturalGrad, StatsDensity, Transform, CHUNK,
 };
-pub use diagnostics::{hdi, normal_quantile, quantile_sorted, ParamSummary};
+pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
 pub use init::Init;
-pub use map::{stochastic, Fit, FitOptions, FitProgress, History, Resolution, StochasticOptions};
+pub use map::{
+    stochastic, unbounded_density, Fit, FitOptions, FitProgress, History, Resolution,
+    StochasticOptions,
+};
 pub use model::{
     LocsSpec, Model, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, Sharing, WeightsSpec,
 };
@@ -85,15 +91,15 @@ pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, S
 pub use options::{Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
 pub use posterior::{
-    assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom, Posterior,
-    PosteriorAssignments, SampleOptions,
+    assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom,
+    Posterior, PosteriorAssignments, SampleOptions,
 };
 pub use simulate::{draw_data, draw_params, simulate, sites, Simulation, Site};
 pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};
 
 /// The MAP of `model` given `data`: restarts screened, the best candidates optimised and
-/// polished, split and merge moves (see [`map`] for the search and when the MAP does not
+/// polished, split and merge moves (see [`FitOptions`] for the search and when the MAP does not
 /// exist). The options are checked first ([`FitOptions::validate`]); [`FitOptions::weight`]
 /// weights the likelihood (the data a sample of a larger set), [`FitOptions::progress`]
 /// reports how the search goes.
@@ -102,21 +108,21 @@ pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
 }
 
 /// The posterior of `model` given `data` by collapsed NUTS, relabelled and summarised (see
-/// [`posterior`]). The options are checked first ([`SampleOptions::validate`]);
+/// [`Posterior`]). The options are checked first ([`SampleOptions::validate`]);
 /// [`SampleOptions::progress`] is called after every iteration of every chain.
 pub fn sample(model: &Model, data: &Data, opts: &SampleOptions) -> Result<Posterior> {
     posterior::run(model, data, &opts.validate()?, &|_| {})
 }
 
 /// The mean-field Gaussian variational posterior of `model` given `data`, started from the
-/// MAP, as one chain of draws, and the fitted guide (see [`vi`](mod@vi)). The options are
+/// MAP, as one chain of draws, and the fitted guide (see [`ViOptions`]). The options are
 /// checked first ([`ViOptions::validate`]).
 pub fn vi(model: &Model, data: &Data, opts: &ViOptions) -> Result<(Posterior, ViResult)> {
     posterior::vi_posterior(model, data, opts)
 }
 
 /// Assignment probabilities and assignments of every point of `data` under `params`: exact,
-/// or trained by SVI with [`ClassifyOptions::svi`] (see [`classify`](mod@classify)). The
+/// or trained by SVI with [`ClassifyOptions::svi`] (see [`Classification`]). The
 /// options are checked first ([`ClassifyOptions::validate`]).
 pub fn classify(
     model: &Model,

@@ -37,7 +37,7 @@ use crate::optim::{lbfgs, Adam, LbfgsOptions};
 use crate::options::{check, Callback, Checked};
 use crate::params::Params;
 
-/// Options of [`fit`].
+/// Options of [`crate::fit`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
     /// Number of initial points screened by their initial loss (Pyro's tutorial: 100); with
@@ -82,7 +82,7 @@ pub struct FitOptions {
 /// The resolution each column was recorded to (see [`FitOptions::resolution`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Resolution {
-    /// Detected from the data ([`crate::data::resolution`]).
+    /// Detected from the data (the smallest step between its distinct values, per column).
     #[default]
     Auto,
     /// None: every mode counts, however narrow its components.
@@ -206,7 +206,7 @@ pub struct History {
 }
 
 /// A MAP fit. Serde: `loss` and `grad_norm`, if not finite, are written as `"NaN"`, `"inf"`,
-/// `"-inf"` (see [`crate::options`]); the [`History`] as the CLI's records hold it.
+/// `"-inf"`; the [`History`] as the CLI's records hold it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fit {
     /// The mode.
@@ -304,11 +304,6 @@ fn run_with(
     }
 }
 
-/// Lower level: [`crate::fit`] (which see) of unchecked options.
-pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
-    run(model, data, &opts.validate()?)
-}
-
 /// The MAP search's end point for engines that only need a reference point (the sampler's
 /// start and the labelling of its draws), also where the MAP does not exist: the fit as [`fit`]
 /// returns it and `None`, or, where [`fit`] would fail because every candidate collapsed a
@@ -348,18 +343,6 @@ pub(crate) fn reference_point(
         }
         _ => finish_diagnosed(model, data, 1.0, f, dg, opts).map(|f| (f, None)),
     }
-}
-
-/// Lower level: [`fit`], calling `progress` as restarts are screened and candidates optimised
-/// (from worker threads); [`FitOptions::progress`] does the same with a callback that owns
-/// what it uses.
-pub fn fit_with_progress(
-    model: &Model,
-    data: &Data,
-    opts: &FitOptions,
-    progress: &(dyn Fn(FitProgress) + Sync),
-) -> Result<Fit> {
-    run_with(model, data, &opts.validate()?, progress)
 }
 
 /// The MAP search's end point on all of `data` (checked against the model, its resolution
@@ -503,19 +486,6 @@ fn fit_scaled_well(
         return Ok(f);
     }
     search(model, data, 1.0, opts, progress, resolution)
-}
-
-/// Lower level: [`fit`] with the likelihood weighted by `weight` ([`FitOptions::weight`]):
-/// `data` is a sample standing for `weight` times as many points (no further subsampling).
-pub fn fit_weighted(model: &Model, data: &Data, weight: f64, opts: &FitOptions) -> Result<Fit> {
-    fit(
-        model,
-        data,
-        &FitOptions {
-            weight: Some(weight),
-            ..opts.clone()
-        },
-    )
 }
 
 /// Options of [`stochastic`].

@@ -667,7 +667,7 @@ impl ModelSpec {
 /// ([`Model::difference`]).
 pub const SAME_ULPS: u64 = 4;
 
-/// `a` and `b` equal, or within [`SAME_ULPS`] units in the last place of each other.
+/// `a` and `b` equal, or within `SAME_ULPS` units in the last place of each other.
 pub fn nearly_equal(a: f64, b: f64) -> bool {
     if a == b {
         return true;
@@ -747,7 +747,7 @@ impl Model {
     }
 
     /// What differs between this model and `other`, or `None` when they are the same model.
-    /// Numbers within [`SAME_ULPS`] units in the last place count as equal: a model's numbers
+    /// Numbers within `SAME_ULPS` units in the last place count as equal: a model's numbers
     /// may be derived from data (`-k`), and a derived number must not make a model "another"
     /// by its last bit. Specs that differ only in form (`1.0` against `[1.0, 1.0]`) are the
     /// same model.

@@ -46,7 +46,7 @@ impl PartialEq for StopSignal {
     }
 }
 
-/// Options of [`sample`].
+/// Options of the NUTS chains of [`crate::sample`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NutsOptions {
     /// Number of chains.
@@ -64,7 +64,7 @@ pub struct NutsOptions {
     /// Adapt a low-rank plus diagonal mass matrix (nutpie's) instead of a diagonal one: for
     /// posteriors with strong correlations.
     pub low_rank: bool,
-    /// Stop early when raised: the chains keep the draws made so far (see [`sample`]).
+    /// Stop early when raised: the chains keep the draws made so far (see [`crate::sample`]).
     pub stop: Option<StopSignal>,
 }
 
@@ -111,7 +111,7 @@ impl NutsOptions {
 }
 
 /// What one chain produced. Serde: the per-draw statistics that may be NaN (a VI "chain" has
-/// no acceptance or energy) are written as `"NaN"` (see [`crate::options`]).
+/// no acceptance or energy) are written as `"NaN"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainOutput {
     /// Kept draws on the unconstrained space, one vector per draw.

@@ -110,6 +110,7 @@ impl Adam {
     }
 
     /// Number of updates performed so far (torch's `state["step"]`).
+    #[cfg(test)]
     pub fn steps_taken(&self) -> u64 {
         self.t
     }
@@ -153,13 +154,15 @@ pub struct LbfgsResult {
     pub x: Vec<f64>,
     /// Objective value at `x`.
     pub f: f64,
-    /// Gradient at `x`.
+    /// Gradient at `x` (read by the tests: the engines use the norm).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub grad: Vec<f64>,
     /// Infinity norm of `grad`.
     pub grad_norm_inf: f64,
     /// Number of iterations (accepted steps) performed.
     pub iterations: usize,
-    /// Total number of objective evaluations, including the one at `x0`.
+    /// Total number of objective evaluations, including the one at `x0` (read by the tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub evaluations: usize,
     /// `true` iff the gradient test `grad_norm_inf <= grad_tol` passed at `x`.
     pub converged: bool,

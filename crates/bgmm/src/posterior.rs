@@ -31,7 +31,7 @@ pub enum InitFrom {
     Prior,
 }
 
-/// Options of [`sample_posterior`] and [`crate::sample`].
+/// Options of [`crate::sample`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SampleOptions {
     /// NUTS settings.
@@ -41,8 +41,7 @@ pub struct SampleOptions {
     /// A MAP to start from and label by (e.g. a fit the user already made), instead of the
     /// sampler's own short MAP search; must be parameters of this model.
     pub start: Option<Params>,
-    /// Called from the chains' threads after every iteration (by [`crate::sample`];
-    /// [`sample_posterior`] takes its callback as an argument).
+    /// Called from the chains' threads after every iteration.
     pub progress: Option<Callback<Progress>>,
 }
 
@@ -100,7 +99,7 @@ pub struct Posterior {
     /// Divergent kept draws over all chains.
     pub divergences: usize,
     /// Warnings, one line per kind: an early stop, chains that look stuck, R-hat > 1.01,
-    /// ESS < 100 per chain, divergences ([`crate::diagnostics::sampling_warnings`]).
+    /// ESS < 100 per chain, divergences .
     pub warnings: Vec<String>,
     /// Set when sampling was stopped early ([`crate::nuts::NutsOptions::stop`]): the draws
     /// kept per chain and the draws asked for. The summary is of the kept draws alone.
@@ -289,17 +288,6 @@ fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<St
     Ok((inits, Some(map), degenerate))
 }
 
-/// Lower level: [`crate::sample`] (which see) of unchecked options, with the progress
-/// callback borrowed.
-pub fn sample_posterior(
-    model: &Model,
-    data: &Data,
-    opts: &SampleOptions,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Posterior> {
-    run(model, data, &opts.validate()?, progress)
-}
-
 /// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise:
 /// the engine behind [`crate::sample`]. `progress` is called from the chains' threads after
 /// every iteration, and so is [`SampleOptions::progress`].
@@ -428,7 +416,7 @@ pub fn vi_posterior(
 ) -> Result<(Posterior, crate::vi::ViResult)> {
     let opts = &opts.validate()?;
     check_data(model, data)?;
-    // as in `sample_posterior`: the same result however the rows are ordered
+    // as in `run`: the same result however the rows are ordered
     let data = &*data.canonical();
     // VI is a Gaussian around its start's neighbourhood: from a collapsed point it would
     // describe the collapse, so where the MAP does not exist it says so

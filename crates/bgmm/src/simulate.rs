@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Gamma, StandardNormal};
 
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::model::{Model, ScalePrior, Sharing};
+use crate::model::{Model, Sharing};
 use crate::params::Params;
 
 /// Most values (N · D) a simulation holds in memory.
@@ -265,15 +265,10 @@ fn obs_dist(sharing: Sharing, d: usize) -> String {
     format!("Normal(locs[assignment], {scale}){event}")
 }
 
-/// Helper for callers that validate a prior draw; exposed for tests of the priors.
-pub fn draw_scale(prior: &ScalePrior, seed: u64) -> f64 {
-    prior.sample(&mut ChaCha8Rng::seed_from_u64(seed))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LocsSpec, ModelSpec, OneOrMany, ScaleSpec, WeightsSpec};
+    use crate::model::{LocsSpec, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, WeightsSpec};
 
     fn model(prior: ScalePrior, sharing: Sharing, k: i64, d: i64, ordered: bool) -> Model {
         ModelSpec {

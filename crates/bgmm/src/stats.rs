@@ -33,8 +33,8 @@
 //!     let sent = serde_json::to_string(&part).unwrap();
 //!     total.merge(&serde_json::from_str(&sent).unwrap()).unwrap();
 //! }
-//! let (ll, grad) = bgmm::density::log_likelihood_from_stats(&model, &params, &total).unwrap();
-//! let whole = bgmm::density::log_likelihood_grad(&model, &data, &params);
+//! let (ll, grad) = bgmm::log_likelihood_from_stats(&model, &params, &total).unwrap();
+//! let whole = bgmm::log_likelihood_grad(&model, &data, &params);
 //! assert!((ll - whole.0).abs() <= 1e-12 * ll.abs() && total.n == 1000);
 //! assert!((grad.locs[0] - whole.1.locs[0]).abs() <= 1e-12 * grad.locs[0].abs());
 //! ```

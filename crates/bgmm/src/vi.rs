@@ -32,7 +32,7 @@ use crate::options::{check, Checked};
 /// AutoNormal's `init_scale`: every guide sd starts at 0.1.
 pub const INIT_SCALE: f64 = 0.1;
 
-/// Options of [`fit_vi`].
+/// Options of [`crate::vi()`].
 ///
 /// Defaults: 10 000 steps of Adam at lr 0.01 decaying geometrically to 1e-4
 /// (`final_lr_ratio` 0.01), 4 draws per ELBO estimate, seed 0, 1000 draws from the fitted
@@ -84,7 +84,7 @@ impl ViOptions {
 }
 
 /// A fitted mean-field Gaussian guide. Serde: non-finite ELBO values are written as the
-/// strings `"NaN"`, `"inf"`, `"-inf"` (see [`crate::options`]).
+/// strings `"NaN"`, `"inf"`, `"-inf"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ViResult {
     /// Guide means `m` on the unconstrained space.
@@ -473,7 +473,7 @@ mod tests {
         assert_eq!(xs.len(), 2500);
         let data = Data::from_1d(xs).unwrap();
         let model = spec.build(Some(data.d())).unwrap();
-        let fit = crate::map::fit(&model, &data, &Default::default()).unwrap();
+        let fit = crate::fit(&model, &data, &Default::default()).unwrap();
         let t = Transform::new(&model);
         let x0 = t.pack(&fit.params);
         let dens = MixtureDensity::new(&model, &data, true);

@@ -2,9 +2,9 @@
 #![allow(clippy::needless_range_loop)]
 //! differences for every gradient and a numerical Jacobian determinant.
 
-use bgmm::density::{log_joint, log_joint_grad, log_responsibilities, Transform};
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::{log_joint, log_joint_grad, log_responsibilities, Transform};
 use bgmm::{Data, LogDensity, MixtureDensity, Model, ModelSpec, Params, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use chacha20::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use statrs::distribution::{Continuous, Normal};
@@ -348,7 +348,7 @@ fn pack_inverts_unpack() {
 #[test]
 fn same_result_whatever_the_thread_count() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
-    let data = random_data(&mut rng, 3 * bgmm::density::CHUNK + 17, 2);
+    let data = random_data(&mut rng, 3 * bgmm::CHUNK + 17, 2);
     let model = spec(3, 2, 1.0, PRIORS[0], Sharing::Diagonal, false)
         .build(None)
         .unwrap();
@@ -418,7 +418,7 @@ fn weighted_likelihood_value_and_gradient() {
     let weighted = MixtureDensity::new(&model, &data, true).with_weight(25.0);
     let p = Transform::new(&model).params(&x);
     // prior + jacobian = plain − likelihood; weighted = that + 25 · likelihood
-    let lik = bgmm::density::log_likelihood_at(&model, &data, &p);
+    let lik = bgmm::log_likelihood_at(&model, &data, &p);
     let expect = plain.logp(&x) - lik + 25.0 * lik;
     assert!((weighted.logp(&x) - expect).abs() < 1e-9 * expect.abs());
     fd_check(&weighted, &x, "weight 25");

@@ -28,9 +28,9 @@
 //!
 //! Seeds are fixed (set `PROPTEST_RNG_SEED` for another run; `PROPTEST_CASES` for more cases).
 
-use bgmm::density::Transform;
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::Transform;
 use bgmm::{Data, LogDensity, MixtureDensity, Model, ModelSpec, Params, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,10 +2,10 @@
 //! unchanged; reordering the data leaves the MAP unchanged; an affine change of units of the
 //! data, with the priors changed alike, changes the MAP alike.
 
-use bgmm::density::log_joint;
-use bgmm::map::{fit, FitOptions};
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::log_joint;
+use bgmm::{fit, FitOptions};
 use bgmm::{Data, ModelSpec, Params, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 
 fn spec(k: i64, d: i64, loc: f64, scale: f64, mu: f64, sharing: Sharing) -> ModelSpec {
     ModelSpec {
@@ -32,7 +32,7 @@ fn relabelling_components_leaves_the_log_density_unchanged() {
         Sharing::Diagonal,
     ] {
         let model = spec(3, 2, 0.0, 5.0, 0.0, sharing).build(None).unwrap();
-        let sim = bgmm::simulate::simulate(&model, 500, 11).unwrap();
+        let sim = bgmm::simulate(&model, 500, 11).unwrap();
         let base = log_joint(&model, &sim.data, &sim.params);
         for perm in [[0, 2, 1], [1, 0, 2], [2, 1, 0], [1, 2, 0]] {
             let p = sim.params.permuted(&model, &perm);
@@ -147,16 +147,16 @@ fn permuted(data: &Data, perm: &[usize]) -> Data {
 
 #[test]
 fn reordering_the_data_leaves_the_posterior_unchanged() {
-    use bgmm::density::{LogDensity, MixtureDensity};
-    use bgmm::nuts::NutsOptions;
-    use bgmm::posterior::{sample_posterior, vi_posterior, SampleOptions};
-    use bgmm::vi::ViOptions;
+    use bgmm::NutsOptions;
+    use bgmm::SampleOptions;
+    use bgmm::ViOptions;
+    use bgmm::{LogDensity, MixtureDensity};
 
     // 2-D, three components with per-component, per-dimension scales
     let model = spec(3, 2, 0.0, 5.0, 0.0, Sharing::Diagonal)
         .build(None)
         .unwrap();
-    let data = bgmm::simulate::simulate(&model, 300, 11).unwrap().data;
+    let data = bgmm::simulate(&model, 300, 11).unwrap().data;
     let n = data.n();
     let orders: Vec<(&str, Vec<usize>)> = vec![
         ("shuffled", (0..n).map(|i| (i * 97 + 5) % n).collect()),
@@ -187,20 +187,20 @@ fn reordering_the_data_leaves_the_posterior_unchanged() {
         },
         ..SampleOptions::default()
     };
-    let a = sample_posterior(&model, &data, &opts, &|_| {}).unwrap();
+    let a = bgmm::sample(&model, &data, &opts).unwrap();
     let vi_opts = ViOptions {
         steps: 300,
         draws: 200,
         seed: 5,
         ..ViOptions::default()
     };
-    let (va, _) = vi_posterior(&model, &data, &vi_opts).unwrap();
+    let (va, _) = bgmm::vi(&model, &data, &vi_opts).unwrap();
     for (what, p) in &orders {
         let other = permuted(&data, p);
-        let b = sample_posterior(&model, &other, &opts, &|_| {}).unwrap();
+        let b = bgmm::sample(&model, &other, &opts).unwrap();
         assert_eq!(a.summary, b.summary, "NUTS, {what}");
         assert_eq!(a.draws, b.draws, "NUTS, {what}");
-        let (vb, _) = vi_posterior(&model, &other, &vi_opts).unwrap();
+        let (vb, _) = bgmm::vi(&model, &other, &vi_opts).unwrap();
         assert_eq!(va.summary, vb.summary, "VI, {what}");
     }
 }

@@ -1,10 +1,10 @@
 //! MAP fits against the figures the seeds print and against simulated truth.
 #![allow(clippy::needless_range_loop)]
 
-use bgmm::classify::{classify, Temperature};
-use bgmm::init::Init;
-use bgmm::map::{fit, FitOptions};
-use bgmm::simulate::simulate;
+use bgmm::simulate;
+use bgmm::Init;
+use bgmm::Temperature;
+use bgmm::{fit, FitOptions};
 use bgmm::{Data, Model, ModelSpec, Params};
 
 fn model(name: &str, d: Option<usize>) -> Model {
@@ -99,7 +99,17 @@ fn tutorial_map_matches_the_seed() {
     // loss history decreases overall and ends near the mode
     assert!(f.history.loss[0] > f.history.loss[199]);
     assert!(f.history.grad_norm["locs"].len() == 200);
-    let c = classify(&m, &f.params, &data, Temperature::Zero, 0).unwrap();
+    let c = bgmm::classify(
+        &m,
+        &f.params,
+        &data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::Zero,
+            seed: 0,
+            svi: None,
+        },
+    )
+    .unwrap();
     let a = &c.assignments;
     assert!(a[0] == a[1] && a[2] == a[3] && a[3] == a[4] && a[0] != a[2]);
 }
@@ -123,7 +133,17 @@ fn iris_reaches_the_true_map_from_default_settings() {
     assert!((p.scales[0] - 0.8196920).abs() < 1e-6, "{:?}", p.scales);
     assert!((p.scales[1] - 0.1782735).abs() < 1e-6, "{:?}", p.scales);
     assert!((f.loss - 210.2063224).abs() < 1e-6, "{}", f.loss);
-    let c = classify(&m, &f.params, &data, Temperature::Zero, 0).unwrap();
+    let c = bgmm::classify(
+        &m,
+        &f.params,
+        &data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::Zero,
+            seed: 0,
+            svi: None,
+        },
+    )
+    .unwrap();
     let big = c
         .assignments
         .iter()
@@ -231,7 +251,7 @@ fn same_fit_whatever_the_thread_count() {
 #[test]
 fn subsample_search_reaches_the_full_data_mode() {
     let m = model("homework-2d-component", Some(2));
-    let sim = bgmm::simulate::simulate(&m, 60_000, 59).unwrap();
+    let sim = bgmm::simulate(&m, 60_000, 59).unwrap();
     let sub = fit(&m, &sim.data, &FitOptions::default()).unwrap();
     assert_eq!(sub.history.subsample, Some(5000));
     let full = fit(

@@ -2,8 +2,8 @@
 #![allow(clippy::needless_range_loop)]
 //! chains) and the seed-003 recipe (NumPyro's 2500 points, generating values known).
 
-use bgmm::nuts::NutsOptions;
-use bgmm::posterior::{sample_posterior, SampleOptions};
+use bgmm::NutsOptions;
+use bgmm::SampleOptions;
 use bgmm::{Data, Model, ModelSpec};
 
 fn root(p: &str) -> String {
@@ -29,7 +29,7 @@ fn column(file: &str) -> Data {
     .unwrap()
 }
 
-fn get<'a>(p: &'a bgmm::posterior::Posterior, name: &str) -> &'a bgmm::diagnostics::ParamSummary {
+fn get<'a>(p: &'a bgmm::Posterior, name: &str) -> &'a bgmm::ParamSummary {
     &p.summary.iter().find(|(n, _)| n == name).unwrap().1
 }
 
@@ -47,7 +47,7 @@ fn low_dim_gauss_mix_matches_stan_reference_means() {
         },
         ..SampleOptions::default()
     };
-    let post = sample_posterior(&m, &data, &opts, &|_| {}).unwrap();
+    let post = bgmm::sample(&m, &data, &opts).unwrap();
     assert!(!post.relabelled, "ordered models are never relabelled");
     // posteriordb reference means (rstan, 10 × 1000 draws) and their MC standard errors
     let reference = [
@@ -84,7 +84,7 @@ fn seed_003_recipe_four_chains_relabelled() {
         },
         ..SampleOptions::default()
     };
-    let post = sample_posterior(&m, &data, &opts, &|_| {}).unwrap();
+    let post = bgmm::sample(&m, &data, &opts).unwrap();
     // components sorted by posterior mean location, matched to the generating values
     let mut order: Vec<usize> = (0..3).collect();
     order.sort_by(|&a, &b| {
@@ -110,16 +110,15 @@ fn seed_003_recipe_four_chains_relabelled() {
     }
     // posterior assignment probabilities: rows sum to 1, and for the well-separated cluster
     // at 4 they agree with the MAP responsibilities (the posterior is tight around the MAP)
-    let pa = bgmm::posterior::assignment_probabilities(&m, &data, &post, true, 1).unwrap();
+    let pa = bgmm::assignment_probabilities(&m, &data, &post, true, 1).unwrap();
     let (probs, z) = (pa.probs, pa.sampled);
     assert_eq!(z.len(), 8000);
     assert_eq!(z[0].len(), 2500);
-    let map = bgmm::classify::classify(
+    let map = bgmm::classify(
         &m,
         post.reference.as_ref().unwrap(),
         &data,
-        bgmm::classify::Temperature::Zero,
-        0,
+        &bgmm::ClassifyOptions::default(),
     )
     .unwrap();
     let mut worst: f64 = 0.0;
@@ -161,11 +160,11 @@ fn chains_started_from_the_prior_are_relabelled_to_agree() {
             seed: 3,
             ..NutsOptions::default()
         },
-        init: bgmm::posterior::InitFrom::Prior,
+        init: bgmm::InitFrom::Prior,
         start: None,
         progress: None,
     };
-    let post = sample_posterior(&m, &data, &opts, &|_| {}).unwrap();
+    let post = bgmm::sample(&m, &data, &opts).unwrap();
     let raw_rhat = (0..post.names.len())
         .map(|i| {
             let ch: Vec<Vec<f64>> = post
@@ -173,7 +172,7 @@ fn chains_started_from_the_prior_are_relabelled_to_agree() {
                 .iter()
                 .map(|c| c.iter().map(|d| d[i]).collect())
                 .collect();
-            bgmm::diagnostics::rhat(&ch)
+            bgmm::rhat(&ch)
         })
         .fold(0.0, f64::max);
     assert!(post.relabelled);
@@ -196,8 +195,7 @@ fn vi_means_are_within_0_05_of_nuts_means_on_the_seed_003_data() {
     // −1.001, 3.997; scales 0.913, 0.198, 0.505; weights 0.282, 0.214, 0.504
     let m = model("numpyro");
     let data = column("examples/data/numpyro_2500.csv");
-    let (post, _) =
-        bgmm::posterior::vi_posterior(&m, &data, &bgmm::vi::ViOptions::default()).unwrap();
+    let (post, _) = bgmm::vi(&m, &data, &bgmm::ViOptions::default()).unwrap();
     let mut got: Vec<(f64, f64, f64)> = (0..3)
         .map(|c| {
             (
@@ -231,7 +229,7 @@ fn one_component_posterior_matches_quadrature() {
     )
     .unwrap();
     let m = spec.build(Some(1)).unwrap();
-    let sim = bgmm::simulate::simulate(&m, 30, 5).unwrap();
+    let sim = bgmm::simulate(&m, 30, 5).unwrap();
     let x = sim.data.col(0).to_vec();
     let xbar = x.iter().sum::<f64>() / 30.0;
     let (mut z, mut m1, mut m2, mut s1, mut s2) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -274,7 +272,7 @@ fn one_component_posterior_matches_quadrature() {
         },
         ..SampleOptions::default()
     };
-    let post = sample_posterior(&m, &sim.data, &opts, &|_| {}).unwrap();
+    let post = bgmm::sample(&m, &sim.data, &opts).unwrap();
     let (pm, ps) = (get(&post, "locs[0]"), get(&post, "scale"));
     // 4 Monte Carlo standard errors; sds within 5 %
     assert!(
@@ -296,7 +294,7 @@ fn a_given_start_fixes_the_labelling_of_the_draws() {
     // iris petal length: the MAP in either labelling; the draws follow the one given
     let m = model("iris");
     let data = Data::from_1d(bgmm::datasets::iris_column("petal_length").unwrap()).unwrap();
-    let map = bgmm::map::fit(&m, &data, &bgmm::map::FitOptions::default()).unwrap();
+    let map = bgmm::fit(&m, &data, &bgmm::FitOptions::default()).unwrap();
     for perm in [[0usize, 1], [1, 0]] {
         let start = map.params.permuted(&m, &perm);
         let opts = SampleOptions {
@@ -310,7 +308,7 @@ fn a_given_start_fixes_the_labelling_of_the_draws() {
             start: Some(start.clone()),
             ..SampleOptions::default()
         };
-        let post = sample_posterior(&m, &data, &opts, &|_| {}).unwrap();
+        let post = bgmm::sample(&m, &data, &opts).unwrap();
         assert_eq!(post.reference.as_ref(), Some(&start));
         for k in 0..2 {
             let name = format!("locs[{k}]");
@@ -334,7 +332,7 @@ fn a_given_start_fixes_the_labelling_of_the_draws() {
         start: Some(bad),
         ..SampleOptions::default()
     };
-    assert!(sample_posterior(&m, &data, &opts, &|_| {}).is_err());
+    assert!(bgmm::sample(&m, &data, &opts).is_err());
 }
 
 /// Two data sets (found by simulation-based calibration, tests/sbc.rs) whose reference MAP is
@@ -365,7 +363,7 @@ fn chains_start_when_the_map_is_degenerate() {
             .unwrap()
             .build(None)
             .unwrap();
-        let sim = bgmm::simulate::simulate(&m, 30, seed).unwrap();
+        let sim = bgmm::simulate(&m, 30, seed).unwrap();
         let opts = SampleOptions {
             nuts: NutsOptions {
                 chains: 2,
@@ -376,9 +374,9 @@ fn chains_start_when_the_map_is_degenerate() {
             },
             ..SampleOptions::default()
         };
-        let post = sample_posterior(&m, &sim.data, &opts, &|_| {}).unwrap();
+        let post = bgmm::sample(&m, &sim.data, &opts).unwrap();
         let reference = post.reference.as_ref().unwrap();
-        let t = bgmm::density::Transform::new(&m);
+        let t = bgmm::Transform::new(&m);
         // the first data set's MAP does not exist (a component on one point, Exponential
         // prior: the density is unbounded but the posterior proper); the chains start from
         // the prior and say so. The second's search now finds a proper mode (the MAP search

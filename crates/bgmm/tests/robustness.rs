@@ -8,13 +8,13 @@
 //! Data are deterministic: clusters are Normal quantiles.
 #![allow(clippy::needless_range_loop)]
 
-use bgmm::classify::{classify, Temperature};
-use bgmm::map::{fit, fit_weighted, unbounded_density, Fit, FitOptions, Resolution};
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
-use bgmm::nuts::NutsOptions;
-use bgmm::posterior::{sample_posterior, vi_posterior, Posterior, SampleOptions};
-use bgmm::vi::ViOptions;
+use bgmm::NutsOptions;
+use bgmm::Temperature;
+use bgmm::ViOptions;
+use bgmm::{fit, unbounded_density, Fit, FitOptions, Resolution};
 use bgmm::{Data, Error, Model, ModelSpec, Params, ScalePrior, Sharing};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
+use bgmm::{Posterior, SampleOptions};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 // ---------------------------------------------------------------------------------------------
@@ -262,7 +262,17 @@ fn nearest(m: &Model, p: &Params, x: f64) -> usize {
 }
 
 fn assert_classification_finite(m: &Model, p: &Params, data: &Data, what: &str) -> Vec<usize> {
-    let c = classify(m, p, data, Temperature::Zero, 0).unwrap();
+    let c = bgmm::classify(
+        m,
+        p,
+        data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::Zero,
+            seed: 0,
+            svi: None,
+        },
+    )
+    .unwrap();
     for row in &c.probs {
         let s: f64 = row.iter().sum();
         assert!(
@@ -270,7 +280,17 @@ fn assert_classification_finite(m: &Model, p: &Params, data: &Data, what: &str) 
             "{what}: probabilities {row:?}"
         );
     }
-    let t1 = classify(m, p, data, Temperature::One, 3).unwrap();
+    let t1 = bgmm::classify(
+        m,
+        p,
+        data,
+        &bgmm::ClassifyOptions {
+            temperature: Temperature::One,
+            seed: 3,
+            svi: None,
+        },
+    )
+    .unwrap();
     assert!(t1.assignments.iter().all(|&z| z < m.k));
     c.assignments
 }
@@ -429,7 +449,14 @@ fn repeated_data_have_the_map_of_the_weighted_likelihood() {
             let what = format!("{} {sharing:?}", p.display());
             let m = model(2, 1, p, sharing, 1.0, 3.0, 10.0);
             let a = fit(&m, &repeated, &FitOptions::default());
-            let b = fit_weighted(&m, &base, r as f64, &FitOptions::default());
+            let b = bgmm::fit(
+                &m,
+                &base,
+                &bgmm::FitOptions {
+                    weight: Some(r as f64),
+                    ..FitOptions::default().clone()
+                },
+            );
             let (a, b) = match (
                 fit_or_unbounded(a, &p, &what),
                 fit_or_unbounded(b, &p, &what),
@@ -948,11 +975,19 @@ fn fewer_points_than_components_is_a_clear_error() {
     let want = "fewer points (2) than components (k = 3)";
     let e = fit(&m, &data, &FitOptions::default()).unwrap_err();
     assert_eq!(e, Error::Data(want.into()));
-    let e = fit_weighted(&m, &data, 2.0, &FitOptions::default()).unwrap_err();
+    let e = bgmm::fit(
+        &m,
+        &data,
+        &bgmm::FitOptions {
+            weight: Some(2.0),
+            ..FitOptions::default().clone()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e, Error::Data(want.into()));
-    let e = sample_posterior(&m, &data, &short_nuts(0), &|_| {}).unwrap_err();
+    let e = bgmm::sample(&m, &data, &short_nuts(0)).unwrap_err();
     assert_eq!(e, Error::Data(want.into()));
-    let e = vi_posterior(&m, &data, &short_vi()).unwrap_err();
+    let e = bgmm::vi(&m, &data, &short_vi()).unwrap_err();
     assert_eq!(e, Error::Data(want.into()));
 }
 
@@ -1007,7 +1042,15 @@ fn a_collapsing_component_never_gives_nan() {
     // a weight that is no weight
     let m = model(2, 1, priors(0.01)[0], Sharing::Component, 1.0, 5.0, 1e7);
     for w in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        let e = fit_weighted(&m, &data, w, &FitOptions::default()).unwrap_err();
+        let e = bgmm::fit(
+            &m,
+            &data,
+            &bgmm::FitOptions {
+                weight: Some(w),
+                ..FitOptions::default().clone()
+            },
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -1084,11 +1127,11 @@ fn nuts_and_vi_on_awkward_data() {
         ),
     ];
     for (name, m, data, check) in &cases {
-        let post = sample_posterior(m, data, &short_nuts(1), &|_| {})
-            .unwrap_or_else(|e| panic!("{name}: NUTS: {e}"));
+        let post =
+            bgmm::sample(m, data, &short_nuts(1)).unwrap_or_else(|e| panic!("{name}: NUTS: {e}"));
         assert_finite_posterior(&post, &format!("{name} NUTS"));
         let (vi, res) =
-            vi_posterior(m, data, &short_vi()).unwrap_or_else(|e| panic!("{name}: VI: {e}"));
+            bgmm::vi(m, data, &short_vi()).unwrap_or_else(|e| panic!("{name}: VI: {e}"));
         assert_finite_posterior(&vi, &format!("{name} VI"));
         assert!(res.elbo.iter().any(|e| e.is_finite()), "{name}: VI ELBO");
         if let Some(centre) = check {
@@ -1113,7 +1156,7 @@ fn nuts_and_vi_on_awkward_data() {
             }
         }
         // the posterior's assignment probabilities are finite too
-        let pa = bgmm::posterior::assignment_probabilities(m, data, &post, false, 0).unwrap();
+        let pa = bgmm::assignment_probabilities(m, data, &post, false, 0).unwrap();
         assert!(pa.probs.iter().flatten().all(|v| v.is_finite()), "{name}");
     }
     // every point equal under a half-normal prior: the MAP does not exist, and the engines
@@ -1122,8 +1165,8 @@ fn nuts_and_vi_on_awkward_data() {
     let m = model(2, 1, hn, Sharing::Component, 1.0, 0.0, 10.0);
     let data = Data::from_1d(vec![3.0; 20]).unwrap();
     for e in [
-        sample_posterior(&m, &data, &short_nuts(0), &|_| {}).unwrap_err(),
-        vi_posterior(&m, &data, &short_vi()).unwrap_err(),
+        bgmm::sample(&m, &data, &short_nuts(0)).unwrap_err(),
+        bgmm::vi(&m, &data, &short_vi()).unwrap_err(),
     ] {
         match e {
             Error::Unbounded(msg) => assert_unbounded_message(&msg, &hn, "engines"),
@@ -1217,7 +1260,7 @@ fn a_dirichlet_concentration_below_one_makes_the_mode_a_local_one() {
         let small = if p.weights[0] < p.weights[1] { 0 } else { 1 };
         p.weights[small] = w0;
         p.weights[1 - small] = 1.0 - w0;
-        bgmm::density::log_joint(&m, &data, &p)
+        bgmm::log_joint(&m, &data, &p)
     };
     // once the emptied component's points are left to the other one, each factor 1e-100 off
     // the weight adds (1 − 0.5)·ln 1e100 to the log density, without end; at 1e-300 it has

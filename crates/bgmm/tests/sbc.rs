@@ -48,11 +48,11 @@
 //! `cargo test --release -p bgmm --test sbc -- --ignored --nocapture`.
 #![allow(clippy::needless_range_loop)]
 
-use bgmm::density::log_likelihood_at;
-use bgmm::nuts::NutsOptions;
-use bgmm::posterior::{sample_posterior, vi_posterior, SampleOptions};
-use bgmm::simulate::simulate;
-use bgmm::vi::ViOptions;
+use bgmm::log_likelihood_at;
+use bgmm::simulate;
+use bgmm::NutsOptions;
+use bgmm::SampleOptions;
+use bgmm::ViOptions;
 use bgmm::{Data, Model, ModelSpec, Params};
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -285,7 +285,7 @@ fn replication(model: &Model, c: &Case, r: usize) -> Vec<usize> {
                 },
                 ..SampleOptions::default()
             };
-            let post = sample_posterior(model, &sim.data, &opts, &|_| {})
+            let post = bgmm::sample(model, &sim.data, &opts)
                 .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", c.name));
             post.raw_draws[0].iter().step_by(thin).cloned().collect()
         }
@@ -296,7 +296,7 @@ fn replication(model: &Model, c: &Case, r: usize) -> Vec<usize> {
                 seed,
                 ..ViOptions::default()
             };
-            let (mut post, _) = vi_posterior(model, &sim.data, &opts)
+            let (mut post, _) = bgmm::vi(model, &sim.data, &opts)
                 .unwrap_or_else(|e| panic!("{} seed {seed}: {e}", c.name));
             post.raw_draws.remove(0)
         }

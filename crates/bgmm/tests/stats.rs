@@ -5,13 +5,13 @@
 //! differences; row-major and column-major views of the same data give the same bits.
 #![allow(clippy::needless_range_loop)]
 
-use bgmm::density::{log_joint_grad, log_likelihood_grad, Transform};
-use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use bgmm::{
     log_joint_from_stats, log_likelihood_from_stats, stats, Data, DataView, LogDensity,
     MixtureDensity, Model, ModelSpec, NaturalGrad, Params, ScalePrior, Sharing, StatsDensity,
     SufficientStats,
 };
+use bgmm::{log_joint_grad, log_likelihood_grad, Transform};
+use bgmm::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use chacha20::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
@@ -48,7 +48,7 @@ fn model(k: usize, d: usize, sharing: Sharing, ordered: bool) -> Model {
 
 /// Data drawn from the model, and parameters near (not at) the drawn ones.
 fn case(m: &Model, n: usize, seed: u64) -> (Data, Params) {
-    let sim = bgmm::simulate::simulate(m, n, seed).unwrap();
+    let sim = bgmm::simulate(m, n, seed).unwrap();
     let mut p = sim.params;
     for (i, v) in p.locs.iter_mut().enumerate() {
         *v += 0.3 * ((i % 3) as f64 - 1.0);

@@ -560,7 +560,7 @@ pub fn normal_pdf(x: f64, m: f64, s: f64) -> f64 {
 pub fn scott_bandwidth(x: &[f64]) -> f64 {
     let n = x.len() as f64;
     let sd = if x.len() > 1 {
-        bgmm::data::sample_var(x).sqrt()
+        bgmm::sample_var(x).sqrt()
     } else {
         0.0
     };
@@ -623,8 +623,7 @@ pub fn auto_bins(x: &[f64]) -> usize {
     let sturges = (n as f64).log2().ceil() as usize + 1;
     let mut s = x.to_vec();
     s.sort_by(f64::total_cmp);
-    let iqr =
-        bgmm::diagnostics::quantile_sorted(&s, 0.75) - bgmm::diagnostics::quantile_sorted(&s, 0.25);
+    let iqr = bgmm::quantile_sorted(&s, 0.75) - bgmm::quantile_sorted(&s, 0.25);
     let range = s[n - 1] - s[0];
     let fd = if iqr > 0.0 && range > 0.0 {
         (range / (2.0 * iqr * (n as f64).powf(-1.0 / 3.0))).ceil() as usize
@@ -703,7 +702,7 @@ mod tests {
         assert_eq!(auto_bins(&x), 8);
         // 1000 normal-ish points: FD wins (numpy gives 17 for this uniform grid of quantiles)
         let y: Vec<f64> = (1..1000)
-            .map(|i| bgmm::diagnostics::normal_quantile(i as f64 / 1000.0))
+            .map(|i| bgmm::normal_quantile(i as f64 / 1000.0))
             .collect();
         let b = auto_bins(&y);
         assert!((15..=30).contains(&b), "{b}");

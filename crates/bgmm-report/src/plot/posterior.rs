@@ -194,7 +194,7 @@ impl Draw for Histograms {
             let counts = histogram(&v, &range, POSTERIOR_BINS);
             let top = counts.iter().copied().max().unwrap_or(1) as f64 * 1.25;
             let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let (h0, h1) = bgmm::diagnostics::hdi(&v, 0.9);
+            let (h0, h1) = bgmm::hdi(&v, 0.9);
             let mut c = panel(
                 area,
                 &format!("{}  (mean {mean:.3})", self.names[i]),
@@ -402,8 +402,8 @@ pub fn density_grid(
     }
     // Scott's factor for two dimensions: n^(-1/6)
     let f = n.powf(-1.0 / 6.0);
-    let sx = (bgmm::data::sample_var(x).sqrt() * f / dx).max(0.5);
-    let sy = (bgmm::data::sample_var(y).sqrt() * f / dy).max(0.5);
+    let sx = (bgmm::sample_var(x).sqrt() * f / dx).max(0.5);
+    let sy = (bgmm::sample_var(y).sqrt() * f / dy).max(0.5);
     let kernel = |s: f64| -> Vec<f64> {
         let r = (3.0 * s).ceil() as i64;
         let k: Vec<f64> = (-r..=r)
