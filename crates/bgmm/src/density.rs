@@ -27,7 +27,8 @@ pub struct NaturalGrad {
     pub logw: Vec<f64>,
     /// d/d μ_kd, row-major.
     pub locs: Vec<f64>,
-    /// d/d log s for each free scale.
+    /// The component family's block in natural coordinates (for the diagonal family, d/d log s
+    /// for each free scale).
     pub log_scales: Vec<f64>,
 }
 
@@ -60,7 +61,7 @@ impl<'a> Components<'a> {
         for c in 0..k {
             let mut ln = logw[c] - 0.5 * d as f64 * LN_2PI;
             for j in 0..d {
-                let s = scales[model.sharing.index(c, j, d)];
+                let s = model.family.scale(scales, c, j, d);
                 inv_s[c * d + j] = 1.0 / s;
                 ln -= s.ln();
             }
@@ -261,9 +262,11 @@ fn finish(
                 let is = comps.inv_s[c * d + j];
                 let idx = c * d + j;
                 g.locs[idx] += t1[idx] * is * is;
-                g.log_scales[model.sharing.index(c, j, d)] += -r_sum[c] + t2[idx] * is * is;
             }
         }
+        model
+            .family
+            .add_stats_grad(d, &comps.inv_s, &r_sum, &t2, &mut g.log_scales);
     }
     loglik
 }
@@ -301,24 +304,21 @@ pub(crate) fn log_prior(
     if model.ordered {
         lp += ln_factorial(k);
     }
-    // Scale prior on each free scale.
-    let mut dscale = Vec::with_capacity(scales.len());
-    for &s in scales {
-        let (l, dl) = model.scale_prior.ln_pdf_dlog(s);
-        lp += l;
-        dscale.push(dl);
-    }
-    if let Some(g) = grad {
-        for c in 0..k {
-            g.logw[c] += model.alpha[c] - 1.0;
-            for j in 0..d {
-                let s0 = model.loc_sigma[j];
-                g.locs[c * d + j] -= (locs[c * d + j] - model.loc_mu[j]) / (s0 * s0);
+    // The family's prior.
+    match grad {
+        Some(g) => {
+            model
+                .family
+                .add_log_prior(scales, &mut lp, Some(&mut g.log_scales));
+            for c in 0..k {
+                g.logw[c] += model.alpha[c] - 1.0;
+                for j in 0..d {
+                    let s0 = model.loc_sigma[j];
+                    g.locs[c * d + j] -= (locs[c * d + j] - model.loc_mu[j]) / (s0 * s0);
+                }
             }
         }
-        for (g, dl) in g.log_scales.iter_mut().zip(dscale) {
-            *g += dl;
-        }
+        None => model.family.add_log_prior(scales, &mut lp, None),
     }
     lp
 }
@@ -400,7 +400,8 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 ///   `w_j = z_j Π_{i<j}(1 − z_i)`, `w_{K−1} = Π_i (1 − z_i)`;
 /// - locs: identity, or with `ordered` Stan's ordered transform on the first dimension
 ///   (`μ_0 = x_0`, `μ_k = μ_{k−1} + exp(x_k)`);
-/// - scales: `s = exp(x)`.
+/// - the component family's block last, as the family maps it (for the diagonal family,
+///   scales `s = exp(x)`).
 #[derive(Debug, Clone, Copy)]
 pub struct Transform<'a> {
     model: &'a Model,
@@ -415,7 +416,7 @@ pub struct Unpacked {
     pub z: Vec<f64>,
     /// Locations, row-major.
     pub locs: Vec<f64>,
-    /// Scales.
+    /// The family's values (scales).
     pub scales: Vec<f64>,
     /// log |det J| of the map.
     pub log_jac: f64,
@@ -453,9 +454,8 @@ impl<'a> Transform<'a> {
                 log_jac += xl[c * d];
             }
         }
-        let xs = &x[k - 1 + k * d..];
-        let scales: Vec<f64> = xs.iter().map(|v| v.exp()).collect();
-        log_jac += xs.iter().sum::<f64>();
+        let (scales, family_jac) = m.family.unpack(&x[k - 1 + k * d..]);
+        log_jac += family_jac;
         Unpacked {
             logw,
             z,
@@ -486,7 +486,7 @@ impl<'a> Transform<'a> {
             }
         }
         x.extend(locs);
-        x.extend(p.scales.iter().map(|s| s.ln()));
+        m.family.pack(&p.scales, &mut x);
         x
     }
 
@@ -500,7 +500,7 @@ impl<'a> Transform<'a> {
         }
     }
 
-    /// Pull a natural gradient (log-weights, locs, log-scales) back to `x`, adding the gradient
+    /// Pull a natural gradient (log-weights, locs, the family's block) back to `x`, adding the gradient
     /// of log |det J| when `jacobian` is set.
     pub fn pull_back(
         &self,
@@ -536,24 +536,19 @@ impl<'a> Transform<'a> {
                 }
             }
         }
-        let os = &mut out[k - 1 + k * d..];
-        for (o, gs) in os.iter_mut().zip(&g.log_scales) {
-            *o = gs + if jacobian { 1.0 } else { 0.0 };
-        }
+        m.family
+            .pull_back(&g.log_scales, jacobian, &mut out[k - 1 + k * d..]);
     }
 }
 
 /// Whether constrained values unpacked from a finite point can be evaluated: finite
-/// locations (an `ordered` gap's `exp` overflows beyond 709) and scales whose square and
-/// inverse square are finite (`s` within about 1e±154, a log-scale coordinate within ±354;
-/// beyond, `1/s²` in the gradient overflows, and `exp` underflows to 0 below −745, where
-/// `(x − μ)/s` is NaN). Outside, the log density is −∞ (the point is beyond what f64 holds),
-/// never NaN.
-fn representable(u: &Unpacked) -> bool {
-    u.locs.iter().all(|v| v.is_finite())
-        && u.scales
-            .iter()
-            .all(|&s| (s * s).is_finite() && (1.0 / (s * s)).is_finite())
+/// locations (an `ordered` gap's `exp` overflows beyond 709) and values the family can
+/// evaluate (for the diagonal family, scales whose square and inverse square are finite:
+/// `s` within about 1e±154, a log-scale coordinate within ±354; beyond, `1/s²` in the
+/// gradient overflows, and `exp` underflows to 0 below −745, where `(x − μ)/s` is NaN).
+/// Outside, the log density is −∞ (the point is beyond what f64 holds), never NaN.
+fn representable(model: &Model, u: &Unpacked) -> bool {
+    u.locs.iter().all(|v| v.is_finite()) && model.family.representable(&u.scales)
 }
 
 /// The mixture's log joint on the unconstrained space. With `jacobian`, it is the density of
@@ -602,7 +597,7 @@ impl<'a> MixtureDensity<'a> {
         let t = self.transform();
         let u = t.unpack(x);
         let mut g = NaturalGrad::zeros(self.model);
-        if !representable(&u) {
+        if !representable(self.model, &u) {
             grad.fill(0.0);
             return (f64::NEG_INFINITY, g);
         }
@@ -655,7 +650,7 @@ impl<'a> MixtureDensity<'a> {
     /// Log density alone (no gradient pass over the data's statistics).
     pub fn logp(&self, x: &[f64]) -> f64 {
         let u = self.transform().unpack(x);
-        if !representable(&u) {
+        if !representable(self.model, &u) {
             return f64::NEG_INFINITY;
         }
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, None)
