@@ -76,6 +76,15 @@ pub(crate) fn cli_error(e: bgmm::Error) -> anyhow::Error {
     anyhow!(message(&e))
 }
 
+/// The CLI's error of an error from a library above the core (`bgmm-io`), which keeps the
+/// core's errors typed inside: those get the CLI's words, the others pass as they are.
+pub(crate) fn from_anyhow(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<bgmm::Error>() {
+        Ok(e) => cli_error(e),
+        Err(e) => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

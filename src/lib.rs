@@ -1,23 +1,15 @@
-//! The `bgmm` command line as a library: argument parsing, the loaders of every file a command
-//! reads, the writers of every file it makes, the pictures and the report.
+//! The `bgmm` command line: argument parsing (`args`, with typed choices), one module per
+//! command (`commands`) and what they share (`common`). Everything else is a library: the data
+//! sources, records and run directories in `bgmm-io`, the pictures and report in
+//! `bgmm-report`, the models and engines in `bgmm`.
 //!
 //! The binary (`src/main.rs`) only parses the arguments and prints the error; keeping the rest
-//! here lets the fuzz targets (`fuzz/`) and tests call the loaders directly.
+//! here lets the fuzz targets (`fuzz/`) run commands.
 
 #![allow(clippy::needless_range_loop)]
 
-pub mod atomic;
-pub mod bench;
+mod args;
 pub mod cli;
-pub mod demo;
+mod commands;
+mod common;
 mod errors;
-pub mod figures;
-pub mod minibatch;
-pub mod output;
-pub mod plot;
-pub mod predict;
-pub mod report;
-pub mod sample;
-pub mod search_bench;
-pub mod stream;
-pub mod table;

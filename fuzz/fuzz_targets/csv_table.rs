@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use bgmm_cli::stream::Source;
-use bgmm_cli::table::parse;
+use bgmm_io::Source;
+use bgmm_io::parse_csv as parse;
 use chacha20::ChaCha8Rng;
 use libfuzzer_sys::fuzz_target;
 

@@ -6,7 +6,7 @@
 
 use bgmm::classify::{classify, Temperature};
 use bgmm::Data;
-use bgmm_cli::cli::fit_from_str;
+use bgmm_io::fit_from_str;
 use chacha20::ChaCha8Rng;
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
@@ -23,7 +23,7 @@ fuzz_target!(|bytes: &[u8]| {
             return;
         }
     };
-    let _ = bgmm_cli::output::params_text(&model, &params);
+    let _ = bgmm_io::params_text(&model, &params);
     let _ = serde_json::to_string(&rec.params);
     if model.k * model.d > 4096 {
         return;

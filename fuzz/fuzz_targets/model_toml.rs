@@ -7,7 +7,7 @@
 use bgmm::map::{fit, FitOptions};
 use bgmm::simulate::{simulate, sites};
 use bgmm::{LogDensity, MixtureDensity};
-use bgmm_cli::cli::model_spec_from_str;
+use bgmm_io::model_spec_from_str;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
@@ -28,7 +28,7 @@ fuzz_target!(|bytes: &[u8]| {
         };
         // describe (text and JSON)
         let s = sites(&model, 10);
-        let _ = bgmm_cli::output::sites_text(&model, &s);
+        let _ = bgmm_io::sites_text(&model, &s);
         let _ = serde_json::to_string(&serde_json::json!({"model": model.spec(), "sites": s}));
         let _ = model.constrained_names();
         // The rest costs O(K·D) per call: keep it to small models.
@@ -38,7 +38,7 @@ fuzz_target!(|bytes: &[u8]| {
         let Ok(sim) = simulate(&model, 12, 7) else {
             continue;
         };
-        let _ = bgmm_cli::output::params_text(&model, &sim.params);
+        let _ = bgmm_io::params_text(&model, &sim.params);
         let shaped = sim.params.shaped(&model);
         let _ = bgmm::Params::from_shaped(&model, &shaped);
         let dens = MixtureDensity::new(&model, &sim.data, true);

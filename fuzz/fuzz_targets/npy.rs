@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use bgmm_cli::stream::Source;
+use bgmm_io::Source;
 use chacha20::ChaCha8Rng;
 use libfuzzer_sys::fuzz_target;
 

@@ -2,7 +2,7 @@
 //! tree (data, a fit with its classification, a sampling run) are made once with the CLI;
 //! each input then replaces one of their files (the first byte picks which), the runs are
 //! found and loaded, their report page written with every figure drawn as SVG
-//! (`report::report_html`, which covers `figures::find_runs` and `figures::figures`), and the
+//! (`bgmm_report::report_html`, which covers `bgmm_io::find_runs` and `bgmm_report::figures`), and the
 //! file is put back. Errors are fine (and must be one line); a panic is a bug.
 #![no_main]
 
@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use bgmm_cli::cli::{run, Cli};
-use bgmm_cli::figures::find_runs;
-use bgmm_cli::report::report_html;
+use bgmm_io::find_runs;
+use bgmm_report::report_html;
 use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 
@@ -106,7 +106,7 @@ fuzz_target!(|bytes: &[u8]| {
     // `bgmm plot` draws the same figures; the provenance goes into each file
     if let Ok(runs) = find_runs(&dir) {
         for r in &runs {
-            let _ = bgmm_cli::figures::provenance(r);
+            let _ = bgmm_report::provenance(r);
         }
     }
     std::fs::write(path, original).unwrap();

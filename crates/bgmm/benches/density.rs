@@ -13,6 +13,10 @@
 //! the main thread as `map::fit` does) on the data of Pyro's tutorial and iris runs, for a
 //! per-step comparison with Pyro.
 //!
+//! `layout_D{d}_K{k}_N{n}` times `logp_grad` on the same points held column-major (a `Data`)
+//! and row-major (a `DataView` of one N×D array, gathered block by block by the kernel): the
+//! cost of reading a C-order numpy array without a copy.
+//!
 //! At the end a summary prints, for every case run, both times, the throughputs and the
 //! gradient / baseline ratio (read back from criterion's `estimates.json`).
 //!
@@ -24,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bgmm::density::Transform;
 use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
-use bgmm::{Data, LogDensity, MixtureDensity, Model, ModelSpec, ScalePrior, Sharing};
+use bgmm::{Data, DataView, LogDensity, MixtureDensity, Model, ModelSpec, ScalePrior, Sharing};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 
 const DIMS: [usize; 3] = [1, 2, 8];
@@ -163,6 +167,38 @@ fn one_thread(c: &mut Criterion) {
     g.finish();
 }
 
+/// Cases of the layout comparison (D, K, N).
+const LAYOUTS: [(usize, usize, usize); 3] = [(1, 3, 100_000), (2, 3, 100_000), (8, 5, 100_000)];
+
+/// Column-major (a `Data`) against row-major (a view of one N×D array) on the same points.
+fn layout(c: &mut Criterion) {
+    for (d, k, n) in LAYOUTS {
+        let case = Case::new(d, k, n);
+        let rows: Vec<f64> = (0..n)
+            .flat_map(|i| (0..d).map(move |j| (i, j)))
+            .map(|(i, j)| case.data.col(j)[i])
+            .collect();
+        let view = DataView::row_major(&rows, n, d).expect("view");
+        let cols = case.density();
+        let rowm = MixtureDensity::from_view(&case.model, view, true);
+        let mut grad = vec![0.0; cols.dim()];
+        let mut grad_r = vec![0.0; cols.dim()];
+        assert_eq!(
+            cols.logp_grad(&case.x, &mut grad).to_bits(),
+            rowm.logp_grad(&case.x, &mut grad_r).to_bits()
+        );
+        let mut g = c.benchmark_group(format!("layout_{}", group_name(d, k, n)));
+        g.throughput(Throughput::Elements((n * k) as u64));
+        g.bench_function("column_major", |b| {
+            b.iter(|| cols.logp_grad(black_box(&case.x), black_box(&mut grad)))
+        });
+        g.bench_function("row_major", |b| {
+            b.iter(|| rowm.logp_grad(black_box(&case.x), black_box(&mut grad_r)))
+        });
+        g.finish();
+    }
+}
+
 fn load_model(name: &str, d: usize) -> Model {
     let path = format!(
         "{}/../../examples/models/{name}.toml",
@@ -261,6 +297,26 @@ fn summary(since: SystemTime) {
         }
     }
     push(format!("1thread_{}", group_name(1, 3, 100_000)), 100_000, 3);
+    let layouts: Vec<(String, f64, f64)> = LAYOUTS
+        .iter()
+        .filter_map(|&(d, k, n)| {
+            let group = format!("layout_{}", group_name(d, k, n));
+            let col = estimate(&group, "column_major", since)?;
+            let row = estimate(&group, "row_major", since)?;
+            Some((group, col, row))
+        })
+        .collect();
+    if !layouts.is_empty() {
+        println!("\nLayout (logp_grad; ratio = row-major / column-major):");
+        for (group, col, row) in layouts {
+            println!(
+                "{group:<28} {:>12} {:>12} {:>7.3}",
+                fmt_time(col),
+                fmt_time(row),
+                row / col
+            );
+        }
+    }
     if rows.is_empty() {
         return;
     }
@@ -292,6 +348,7 @@ fn main() {
     grid(&mut c);
     one_thread(&mut c);
     pyro_data(&mut c);
+    layout(&mut c);
     c.final_summary();
     summary(since);
 }

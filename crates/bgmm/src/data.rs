@@ -1,5 +1,6 @@
 //! Observed data: N points in D dimensions, stored column by column so the density loop
-//! streams each dimension contiguously.
+//! streams each dimension contiguously ([`Data`]), or borrowed without a copy, column-major or
+//! row-major ([`DataView`]).
 
 use crate::error::{Error, Result};
 
@@ -29,10 +30,7 @@ impl Data {
                 )));
             }
             if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Data(format!(
-                    "point {i}, column {j}: value {} is not finite",
-                    c[i]
-                )));
+                return Err(not_finite(i, j, c[i]));
             }
         }
         Ok(Data { n, cols: columns })
@@ -79,6 +77,16 @@ impl Data {
         &self.cols
     }
 
+    /// A borrowed view of all the points (what [`crate::stats::stats`] and the kernel read).
+    pub fn view(&self) -> DataView<'_> {
+        DataView {
+            start: 0,
+            n: self.n,
+            d: self.cols.len(),
+            layout: Layout::Owned(&self.cols),
+        }
+    }
+
     /// Point `i` as a vector.
     pub fn row(&self, i: usize) -> Vec<f64> {
         self.cols.iter().map(|c| c[i]).collect()
@@ -107,6 +115,258 @@ impl Data {
             .map(|c| order.iter().map(|&i| c[i]).collect())
             .collect();
         std::borrow::Cow::Owned(Data { n: self.n, cols })
+    }
+}
+
+/// The error of a value that is not finite (one wording for every layout).
+fn not_finite(i: usize, j: usize, v: f64) -> Error {
+    Error::Data(format!("point {i}, column {j}: value {v} is not finite"))
+}
+
+/// N finite points in D dimensions, borrowed: the columns of a [`Data`] ([`Data::view`]),
+/// column slices ([`DataView::columns`]: an Arrow batch, a Fortran-order array split into its
+/// columns), or a row-major array ([`DataView::row_major`]: a C-order numpy array, rows of
+/// `stride` values). Nothing is copied; the kernel gathers the rows of a row-major view block by
+/// block into its scratch. Every constructor checks what [`Data::from_columns`] checks (N ≥ 1,
+/// D ≥ 1, finite values) with the same messages, so a view, once made, is valid.
+///
+/// ```
+/// use bgmm::DataView;
+/// // three points in two dimensions, row by row
+/// let values = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+/// let v = DataView::row_major(&values, 3, 2).unwrap();
+/// assert_eq!((v.n(), v.d(), v.get(2, 1)), (3, 2, 5.0));
+/// // the same points column by column
+/// let cols: [&[f64]; 2] = [&[0.0, 2.0, 4.0], &[1.0, 3.0, 5.0]];
+/// let c = DataView::columns(&cols).unwrap();
+/// assert_eq!(c.to_data(), v.to_data());
+/// // the rows 1..3 of it, for a partition
+/// assert_eq!(v.rows(1..3).get(0, 0), 2.0);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DataView<'a> {
+    /// The view's first row in the storage.
+    start: usize,
+    n: usize,
+    d: usize,
+    layout: Layout<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Layout<'a> {
+    /// A [`Data`]'s columns.
+    Owned(&'a [Vec<f64>]),
+    /// Borrowed columns.
+    Columns(&'a [&'a [f64]]),
+    /// Row `i` is `values[i · stride .. i · stride + d]`.
+    Rows { values: &'a [f64], stride: usize },
+}
+
+impl<'a> DataView<'a> {
+    /// A view of column slices (`columns[j][n]`). Every column must have the same, non-zero
+    /// length and every value must be finite.
+    pub fn columns(columns: &'a [&'a [f64]]) -> Result<DataView<'a>> {
+        if columns.is_empty() {
+            return Err(Error::Data("data have no columns".into()));
+        }
+        let n = columns[0].len();
+        if n == 0 {
+            return Err(Error::Data("data have no points".into()));
+        }
+        for (j, c) in columns.iter().enumerate() {
+            if c.len() != n {
+                return Err(Error::Data(format!(
+                    "column {j} has {} values but column 0 has {n}",
+                    c.len()
+                )));
+            }
+            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+                return Err(not_finite(i, j, c[i]));
+            }
+        }
+        Ok(DataView {
+            start: 0,
+            n,
+            d: columns.len(),
+            layout: Layout::Columns(columns),
+        })
+    }
+
+    /// A view of `n` points of `d` coordinates stored row by row (`values[i · d + j]`, a
+    /// C-order array of shape (n, d)): `values` must hold exactly `n · d` finite values.
+    pub fn row_major(values: &'a [f64], n: usize, d: usize) -> Result<DataView<'a>> {
+        if n.checked_mul(d) != Some(values.len()) {
+            return Err(Error::Data(format!(
+                "row-major data of {n} points and {d} columns need {} values, got {}",
+                n.saturating_mul(d),
+                values.len()
+            )));
+        }
+        DataView::row_major_strided(values, n, d, d)
+    }
+
+    /// A view of `n` points of `d` coordinates, point `i` at `values[i · stride ..][..d]` (an
+    /// array whose rows are `stride ≥ d` values apart, as a numpy slice of columns):
+    /// `values` must hold at least `(n − 1) · stride + d` values; those of the points must be
+    /// finite (the gaps between rows are not read).
+    pub fn row_major_strided(
+        values: &'a [f64],
+        n: usize,
+        d: usize,
+        stride: usize,
+    ) -> Result<DataView<'a>> {
+        if d == 0 {
+            return Err(Error::Data("data have no columns".into()));
+        }
+        if n == 0 {
+            return Err(Error::Data("data have no points".into()));
+        }
+        if stride < d {
+            return Err(Error::Data(format!(
+                "row-major data of {d} columns need a row stride of at least {d}, got {stride}"
+            )));
+        }
+        let need = (n - 1).checked_mul(stride).and_then(|v| v.checked_add(d));
+        if need.is_none_or(|need| values.len() < need) {
+            return Err(Error::Data(format!(
+                "row-major data of {n} points, {d} columns and row stride {stride} need {} values, got {}",
+                need.map_or("more than 2^64".to_string(), |v| v.to_string()),
+                values.len()
+            )));
+        }
+        for (i, row) in values.chunks(stride).take(n).enumerate() {
+            if let Some(j) = row[..d].iter().position(|v| !v.is_finite()) {
+                return Err(not_finite(i, j, row[j]));
+            }
+        }
+        Ok(DataView {
+            start: 0,
+            n,
+            d,
+            layout: Layout::Rows { values, stride },
+        })
+    }
+
+    /// Number of points.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of dimensions.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// Whether the points are stored row by row.
+    pub fn is_row_major(&self) -> bool {
+        matches!(self.layout, Layout::Rows { .. })
+    }
+
+    /// Coordinate `j` of point `i`.
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        assert!(
+            i < self.n && j < self.d,
+            "point {i}, column {j} is outside the view"
+        );
+        match self.layout {
+            Layout::Owned(cols) => cols[j][self.start + i],
+            Layout::Columns(cols) => cols[j][self.start + i],
+            Layout::Rows { values, stride } => values[(self.start + i) * stride + j],
+        }
+    }
+
+    /// The points `range` (a partition of the view, without a copy). Panics if the range is
+    /// empty or beyond the view's points, as slicing does.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> DataView<'a> {
+        assert!(
+            range.start < range.end && range.end <= self.n,
+            "rows {range:?} of a view of {} points",
+            self.n
+        );
+        DataView {
+            start: self.start + range.start,
+            n: range.len(),
+            ..*self
+        }
+    }
+
+    /// The points copied into an owned [`Data`].
+    pub fn to_data(&self) -> Data {
+        Data {
+            n: self.n,
+            cols: (0..self.d)
+                .map(|j| (0..self.n).map(|i| self.get(i, j)).collect())
+                .collect(),
+        }
+    }
+
+    /// Each column's values over the view's points, when the columns are contiguous
+    /// (column-major, or a single column of contiguous rows); `None` for rows to gather.
+    pub(crate) fn column_slices(&self) -> Option<Vec<&'a [f64]>> {
+        let (s, e) = (self.start, self.start + self.n);
+        match self.layout {
+            Layout::Owned(cols) => Some(cols.iter().map(|c| &c[s..e]).collect()),
+            Layout::Columns(cols) => Some(cols.iter().map(|c| &c[s..e]).collect()),
+            Layout::Rows { values, stride: 1 } => Some(vec![&values[s..e]]),
+            Layout::Rows { .. } => None,
+        }
+    }
+
+    /// The coordinates of the points `start .. start + n` of a row-major view, column `j` into
+    /// `buf[j · stride_buf ..][..n]`: the kernel's copy of one block of rows (with
+    /// [`DataView::column_slices`], nothing is copied).
+    #[inline(always)]
+    pub(crate) fn gather(&self, start: usize, n: usize, buf: &mut [f64], stride_buf: usize) {
+        let Layout::Rows { values, stride } = self.layout else {
+            panic!("gather on a column-major view");
+        };
+        let d = self.d;
+        let rows = &values[(self.start + start) * stride..];
+        // dense rows of a few columns: a fixed row length lets the compiler vectorise the
+        // transposition
+        match (d, stride) {
+            (2, 2) => gather_dense::<2>(rows, n, buf, stride_buf),
+            (3, 3) => gather_dense::<3>(rows, n, buf, stride_buf),
+            (4, 4) => gather_dense::<4>(rows, n, buf, stride_buf),
+            (5, 5) => gather_dense::<5>(rows, n, buf, stride_buf),
+            (6, 6) => gather_dense::<6>(rows, n, buf, stride_buf),
+            (7, 7) => gather_dense::<7>(rows, n, buf, stride_buf),
+            (8, 8) => gather_dense::<8>(rows, n, buf, stride_buf),
+            _ => {
+                for (j, out) in buf.chunks_mut(stride_buf).take(d).enumerate() {
+                    let src = rows[j..].iter().step_by(stride);
+                    for (o, v) in out[..n].iter_mut().zip(src) {
+                        *o = *v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first `n` rows of `D` values each of `rows`, column `j` into `buf[j · stride_buf ..]`:
+/// tiles of 8 rows (an 8 × D transposition of fixed size, which the compiler turns into
+/// vector shuffles), then the rows left over.
+#[inline(always)]
+fn gather_dense<const D: usize>(rows: &[f64], n: usize, buf: &mut [f64], stride_buf: usize) {
+    const T: usize = 8;
+    let rows = &rows[..n * D];
+    let tiles = rows.chunks_exact(T * D);
+    let rest = tiles.remainder();
+    for (t, tile) in tiles.enumerate() {
+        for j in 0..D {
+            let out = &mut buf[j * stride_buf + t * T..j * stride_buf + t * T + T];
+            for r in 0..T {
+                out[r] = tile[r * D + j];
+            }
+        }
+    }
+    let done = n / T * T;
+    for j in 0..D {
+        let out = &mut buf[j * stride_buf + done..j * stride_buf + n];
+        for (o, row) in out.iter_mut().zip(rest.chunks_exact(D)) {
+            *o = row[j];
+        }
     }
 }
 

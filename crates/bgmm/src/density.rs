@@ -2,22 +2,21 @@
 //!
 //! `log p(x, θ) = log p(θ) + Σ_n logsumexp_k [log w_k + Σ_d log N(x_nd | μ_kd, s_kd)]`
 //!
-//! and its analytic gradient. The data loop runs over fixed chunks of points in parallel
-//! (rayon) and the chunks' partial sums are added in chunk order, so the result does not
-//! depend on the number of threads.
+//! and its analytic gradient. The data enter only through their sufficient statistics
+//! ([`mod@crate::stats`]): one pass of the kernel over fixed chunks of points in parallel (rayon),
+//! the chunks' sums added in chunk order, so the result does not depend on the number of
+//! threads. The `*_from_stats` functions and [`StatsDensity`] give the same values from
+//! statistics merged over partitions of the data.
 
 use rayon::prelude::*;
 
-use crate::data::Data;
+use crate::data::{Data, DataView};
+use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::params::Params;
-
-pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
-/// Points per chunk of the data loop (the unit of parallel work and of the fixed reduction).
-pub const CHUNK: usize = 2048;
-/// Below this many point·component·(dimension + 2) operations an evaluation runs on the
-/// calling thread (about 0.2 ms of work on one core).
-pub const PARALLEL_WORK: usize = 1 << 18;
+use crate::stats::{merge_in_order, stats_at, SufficientStats};
+pub(crate) use crate::stats::{Components, LN_2PI};
+pub use crate::stats::{CHUNK, PARALLEL_WORK};
 
 /// Gradient of the log joint with respect to the natural coordinates: log-weights (treated as
 /// K free coordinates), locations and log-scales.
@@ -33,7 +32,8 @@ pub struct NaturalGrad {
 }
 
 impl NaturalGrad {
-    fn zeros(model: &Model) -> NaturalGrad {
+    /// The zero gradient of a model's parameters.
+    pub fn zeros(model: &Model) -> NaturalGrad {
         NaturalGrad {
             logw: vec![0.0; model.k],
             locs: vec![0.0; model.k * model.d],
@@ -42,100 +42,17 @@ impl NaturalGrad {
     }
 }
 
-/// Per-component constants of one evaluation, hoisted out of the point loop.
-pub(crate) struct Components<'a> {
-    k: usize,
-    d: usize,
-    locs: &'a [f64],
-    /// 1 / s_kd, row-major.
-    inv_s: Vec<f64>,
-    /// log w_k − Σ_d log s_kd − D/2 log 2π.
-    log_norm: Vec<f64>,
-}
-
-impl<'a> Components<'a> {
-    pub(crate) fn new(model: &Model, logw: &[f64], locs: &'a [f64], scales: &[f64]) -> Self {
-        let (k, d) = (model.k, model.d);
-        let mut inv_s = vec![0.0; k * d];
-        let mut log_norm = vec![0.0; k];
-        for c in 0..k {
-            let mut ln = logw[c] - 0.5 * d as f64 * LN_2PI;
-            for j in 0..d {
-                let s = model.family.scale(scales, c, j, d);
-                inv_s[c * d + j] = 1.0 / s;
-                ln -= s.ln();
-            }
-            log_norm[c] = ln;
-        }
-        Components {
-            k,
-            d,
-            locs,
-            inv_s,
-            log_norm,
-        }
-    }
-
-    /// The constants as the kernel takes them.
-    pub(crate) fn consts(&self) -> crate::kernel::Consts<'_> {
-        crate::kernel::Consts {
-            k: self.k,
-            d: self.d,
-            locs: self.locs,
-            inv_s: &self.inv_s,
-            log_norm: &self.log_norm,
-        }
-    }
-
-    /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
-    #[inline]
-    pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
-        let d = self.d;
-        let mut m = f64::NEG_INFINITY;
-        for (c, o) in out.iter_mut().enumerate().take(self.k) {
-            let mut q = 0.0;
-            for j in 0..d {
-                let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
-                q += z * z;
-            }
-            let a = self.log_norm[c] - 0.5 * q;
-            *o = a;
-            if a > m {
-                m = a;
-            }
-        }
-        if m == f64::NEG_INFINITY || !m.is_finite() {
-            return m;
-        }
-        let s: f64 = out[..self.k].iter().map(|a| (a - m).exp()).sum();
-        m + s.ln()
-    }
-}
-
-/// Partial sums of one chunk of points.
-struct Partial {
-    loglik: f64,
-    /// Σ_n r_nk.
-    r_sum: Vec<f64>,
-    /// Σ_n r_nk (x_nd − μ_kd).
-    t1: Vec<f64>,
-    /// Σ_n r_nk (x_nd − μ_kd)².
-    t2: Vec<f64>,
-}
-
+/// The statistics of one chunk of points by the plain scalar loop.
 fn chunk_pass(
     data: &Data,
+    model: &Model,
     comps: &Components,
     range: std::ops::Range<usize>,
     grad: bool,
-) -> Partial {
+) -> SufficientStats {
     let (k, d) = (comps.k, comps.d);
-    let mut p = Partial {
-        loglik: 0.0,
-        r_sum: vec![0.0; if grad { k } else { 0 }],
-        t1: vec![0.0; if grad { k * d } else { 0 }],
-        t2: vec![0.0; if grad { k * d } else { 0 }],
-    };
+    let mut p = SufficientStats::empty(model, grad);
+    p.n = range.len() as u64;
     let mut a = vec![0.0; k];
     for i in range {
         let lse = comps.point_terms(data, i, &mut a);
@@ -147,8 +64,8 @@ fn chunk_pass(
                 for j in 0..d {
                     let diff = data.col(j)[i] - comps.locs[c * d + j];
                     let rd = r * diff;
-                    p.t1[c * d + j] += rd;
-                    p.t2[c * d + j] += rd * diff;
+                    p.r_dev[c * d + j] += rd;
+                    p.r_dev_sq[c * d + j] += rd * diff;
                 }
             }
         }
@@ -156,42 +73,22 @@ fn chunk_pass(
     p
 }
 
-/// Log likelihood `Σ_n logsumexp_k [...]` and, if `grad` is given, its gradient added into it.
-/// Runs the vectorised [`crate::kernel`] over fixed chunks in parallel, summed in chunk order.
+/// Log likelihood `Σ_n logsumexp_k [...]` and, if `grad` is given, its gradient added into it:
+/// the statistics of the view ([`stats_at`]) turned into the gradient.
 pub(crate) fn log_likelihood(
     model: &Model,
-    data: &Data,
+    view: DataView<'_>,
     logw: &[f64],
     locs: &[f64],
     scales: &[f64],
     grad: Option<&mut NaturalGrad>,
 ) -> f64 {
     let comps = Components::new(model, logw, locs, scales);
-    let consts = comps.consts();
-    let cols: Vec<&[f64]> = (0..data.d()).map(|j| data.col(j)).collect();
-    let n = data.n();
-    let n_chunks = n.div_ceil(CHUNK);
-    let want = grad.is_some();
-    let run = |c: usize| {
-        crate::kernel::chunk_stats(&cols, c * CHUNK..((c + 1) * CHUNK).min(n), &consts, want)
-    };
-    // small work runs on the calling thread: a thread pool round trip costs more than the
-    // evaluation (the chunks and their order are the same either way, so are the sums)
-    let parts: Vec<crate::kernel::Stats> = if n * model.k * (model.d + 2) < PARALLEL_WORK {
-        (0..n_chunks).map(run).collect()
-    } else {
-        (0..n_chunks).into_par_iter().map(run).collect()
-    };
-    let parts: Vec<Partial> = parts
-        .into_iter()
-        .map(|s| Partial {
-            loglik: s.loglik,
-            r_sum: s.r_sum,
-            t1: s.t1,
-            t2: s.t2,
-        })
-        .collect();
-    finish(model, &comps, &parts, grad)
+    let st = stats_at(model, &comps, view, grad.is_some());
+    if let Some(g) = grad {
+        add_likelihood_grad(model, scales, &st, g);
+    }
+    st.loglik
 }
 
 /// Log likelihood and its natural gradient by the vectorised kernel (what every engine runs).
@@ -200,7 +97,7 @@ pub fn log_likelihood_grad(model: &Model, data: &Data, params: &Params) -> (f64,
     let mut g = NaturalGrad::zeros(model);
     let ll = log_likelihood(
         model,
-        data,
+        data.view(),
         &logw,
         &params.locs,
         &params.scales,
@@ -222,53 +119,78 @@ pub fn log_likelihood_scalar(
     let n = data.n();
     let n_chunks = n.div_ceil(CHUNK);
     let want = grad.is_some();
-    let parts: Vec<Partial> = (0..n_chunks)
+    let parts: Vec<SufficientStats> = (0..n_chunks)
         .into_par_iter()
-        .map(|c| chunk_pass(data, &comps, c * CHUNK..((c + 1) * CHUNK).min(n), want))
+        .map(|c| {
+            chunk_pass(
+                data,
+                model,
+                &comps,
+                c * CHUNK..((c + 1) * CHUNK).min(n),
+                want,
+            )
+        })
         .collect();
-    finish(model, &comps, &parts, grad)
+    let st = merge_in_order(model, &parts, want);
+    if let Some(g) = grad {
+        add_likelihood_grad(model, &params.scales, &st, g);
+    }
+    st.loglik
 }
 
-/// Add the chunks' sums in order and turn the statistics into the gradient.
-fn finish(
+/// Add the log likelihood's natural gradient, from the statistics `st` computed at
+/// parameters with these `scales` (the family's values), into `g`: `∂/∂log w_k = Σ r_k`, and
+/// the locations' and the family's block as the family turns the statistics into them (see
+/// [`crate::Family::add_stats_grad`]).
+fn add_likelihood_grad(model: &Model, scales: &[f64], st: &SufficientStats, g: &mut NaturalGrad) {
+    for (g, r) in g.logw.iter_mut().zip(&st.r_sum) {
+        *g += r;
+    }
+    model.family.add_stats_grad(
+        model.d,
+        scales,
+        &st.r_sum,
+        &st.r_dev,
+        &st.r_dev_sq,
+        &mut g.locs,
+        &mut g.log_scales,
+    );
+}
+
+/// Check that statistics and parameters fit the model (gradient statistics included).
+fn check_stats(model: &Model, params: &Params, st: &SufficientStats) -> Result<()> {
+    params.check(model)?;
+    st.check_shape(model.k, model.d, true)
+}
+
+/// The log likelihood `Σ_n log Σ_k w_k N(x_n | μ_k, s_k)` and its natural gradient from
+/// statistics computed (and merged) at `params` by [`crate::stats::stats`] with `want_grad`.
+/// With the statistics of a whole [`Data`], the same bits as [`log_likelihood_grad`].
+pub fn log_likelihood_from_stats(
     model: &Model,
-    comps: &Components,
-    parts: &[Partial],
-    grad: Option<&mut NaturalGrad>,
-) -> f64 {
-    let mut loglik = 0.0;
-    for p in parts {
-        loglik += p.loglik;
-    }
-    if let Some(g) = grad {
-        let (k, d) = (model.k, model.d);
-        let mut r_sum = vec![0.0; k];
-        let mut t1 = vec![0.0; k * d];
-        let mut t2 = vec![0.0; k * d];
-        for p in parts {
-            for (a, b) in r_sum.iter_mut().zip(&p.r_sum) {
-                *a += b;
-            }
-            for (a, b) in t1.iter_mut().zip(&p.t1) {
-                *a += b;
-            }
-            for (a, b) in t2.iter_mut().zip(&p.t2) {
-                *a += b;
-            }
-        }
-        for c in 0..k {
-            g.logw[c] += r_sum[c];
-            for j in 0..d {
-                let is = comps.inv_s[c * d + j];
-                let idx = c * d + j;
-                g.locs[idx] += t1[idx] * is * is;
-            }
-        }
-        model
-            .family
-            .add_stats_grad(d, &comps.inv_s, &r_sum, &t2, &mut g.log_scales);
-    }
-    loglik
+    params: &Params,
+    st: &SufficientStats,
+) -> Result<(f64, NaturalGrad)> {
+    check_stats(model, params, st)?;
+    let mut g = NaturalGrad::zeros(model);
+    add_likelihood_grad(model, &params.scales, st, &mut g);
+    Ok((st.loglik, g))
+}
+
+/// `log p(x, θ)` (prior plus likelihood, on the constrained space, no Jacobian) and its
+/// gradient in natural coordinates, from statistics computed (and merged) at `params` with
+/// `want_grad`. With the statistics of a whole [`Data`], the same bits as [`log_joint_grad`].
+pub fn log_joint_from_stats(
+    model: &Model,
+    params: &Params,
+    st: &SufficientStats,
+) -> Result<(f64, NaturalGrad)> {
+    check_stats(model, params, st)?;
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let mut g = NaturalGrad::zeros(model);
+    let lp = log_prior(model, &logw, &params.locs, &params.scales, Some(&mut g));
+    add_likelihood_grad(model, &params.scales, st, &mut g);
+    Ok((lp + st.loglik, g))
 }
 
 /// `ln K!`: the normalising constant of `K` i.i.d. locations restricted to increasing order.
@@ -332,7 +254,14 @@ fn ln_gamma(x: f64) -> f64 {
 pub fn log_joint(model: &Model, data: &Data, params: &Params) -> f64 {
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     log_prior(model, &logw, &params.locs, &params.scales, None)
-        + log_likelihood(model, data, &logw, &params.locs, &params.scales, None)
+        + log_likelihood(
+            model,
+            data.view(),
+            &logw,
+            &params.locs,
+            &params.scales,
+            None,
+        )
 }
 
 /// `log p(x, θ)` and its gradient in natural coordinates (log-weights, locs, log-scales).
@@ -342,7 +271,7 @@ pub fn log_joint_grad(model: &Model, data: &Data, params: &Params) -> (f64, Natu
     let lp = log_prior(model, &logw, &params.locs, &params.scales, Some(&mut g))
         + log_likelihood(
             model,
-            data,
+            data.view(),
             &logw,
             &params.locs,
             &params.scales,
@@ -354,7 +283,14 @@ pub fn log_joint_grad(model: &Model, data: &Data, params: &Params) -> (f64, Natu
 /// Log likelihood alone, `Σ_n log Σ_k w_k N(x_n | μ_k, s_k)`.
 pub fn log_likelihood_at(model: &Model, data: &Data, params: &Params) -> f64 {
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
-    log_likelihood(model, data, &logw, &params.locs, &params.scales, None)
+    log_likelihood(
+        model,
+        data.view(),
+        &logw,
+        &params.locs,
+        &params.scales,
+        None,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,40 +487,64 @@ fn representable(model: &Model, u: &Unpacked) -> bool {
     u.locs.iter().all(|v| v.is_finite()) && model.family.representable(&u.scales)
 }
 
-/// The mixture's log joint on the unconstrained space. With `jacobian`, it is the density of
-/// the unconstrained parameters (for samplers and VI); without, it is the constrained density
-/// evaluated through the transform (for MAP, as Pyro's `AutoDelta`).
+/// The mixture's log joint on the unconstrained space, from sufficient statistics: what
+/// [`MixtureDensity`] evaluates, for a driver that holds the data in partitions (Dask, Spark,
+/// files read in pieces). At an unconstrained point `x`, each partition's statistics come from
+/// [`StatsDensity::stats`] (where the partition lives); merged in a fixed order
+/// ([`SufficientStats::merge`]), they give the log density and its gradient
+/// ([`StatsDensity::logp_grad`]) for the optimiser's or sampler's next step. With the
+/// statistics of a whole [`Data`], the values are the same bits as [`MixtureDensity`]'s.
 #[derive(Debug, Clone, Copy)]
-pub struct MixtureDensity<'a> {
+pub struct StatsDensity<'a> {
     model: &'a Model,
-    data: &'a Data,
     jacobian: bool,
-    /// The likelihood's weight: N/m when `data` is m points standing for N (Pyro's
-    /// subsampled plate); 1 otherwise.
+    /// The likelihood's weight: N/m when the statistics are of m points standing for N
+    /// (Pyro's subsampled plate); 1 otherwise.
     weight: f64,
 }
 
-impl<'a> MixtureDensity<'a> {
-    /// The density of `model` given `data`.
-    pub fn new(model: &'a Model, data: &'a Data, jacobian: bool) -> Self {
-        MixtureDensity {
+impl<'a> StatsDensity<'a> {
+    /// The density of `model`: with `jacobian`, the density of the unconstrained parameters
+    /// (for samplers and VI); without, the constrained density through the transform (MAP).
+    pub fn new(model: &'a Model, jacobian: bool) -> Self {
+        StatsDensity {
             model,
-            data,
             jacobian,
             weight: 1.0,
         }
     }
 
-    /// The same density with the likelihood multiplied by `weight` (for a subsample of m of N
-    /// points, N/m: an unbiased estimate of the full likelihood).
+    /// The same density with the likelihood multiplied by `weight` (for statistics of a
+    /// subsample of m of N points, N/m).
     pub fn with_weight(mut self, weight: f64) -> Self {
         self.weight = weight;
         self
     }
 
-    /// The model.
-    pub fn model(&self) -> &'a Model {
-        self.model
+    /// Number of unconstrained coordinates.
+    pub fn dim(&self) -> usize {
+        self.model.n_unconstrained()
+    }
+
+    fn check_x(&self, x: &[f64]) -> Result<()> {
+        if x.len() != self.dim() {
+            return Err(Error::Params(format!(
+                "an unconstrained point of {} coordinates where the model has {}",
+                x.len(),
+                self.dim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The statistics of the points of `view` at the unconstrained point `x` (with the
+    /// gradient statistics if `want_grad`), as [`crate::stats::stats`] computes them.
+    pub fn stats(&self, x: &[f64], view: DataView<'_>, want_grad: bool) -> Result<SufficientStats> {
+        self.check_x(x)?;
+        crate::stats::check_view(self.model, &view)?;
+        let u = self.transform().unpack(x);
+        let comps = Components::new(self.model, &u.logw, &u.locs, &u.scales);
+        Ok(stats_at(self.model, &comps, view, want_grad))
     }
 
     /// The transform.
@@ -592,36 +552,68 @@ impl<'a> MixtureDensity<'a> {
         Transform::new(self.model)
     }
 
-    /// Log density and gradient, also returning the natural gradient (for per-site norms).
-    pub fn logp_grad_natural(&self, x: &[f64], grad: &mut [f64]) -> (f64, NaturalGrad) {
-        let t = self.transform();
-        let u = t.unpack(x);
-        let mut g = NaturalGrad::zeros(self.model);
+    /// Log density at `x` from the statistics `st` (computed at `x`, with the gradient
+    /// statistics); the gradient with respect to `x` is written into `grad`. −∞ with a zero
+    /// gradient where `x` is beyond what f64 holds (as [`MixtureDensity`]).
+    pub fn logp_grad(&self, x: &[f64], st: &SufficientStats, grad: &mut [f64]) -> Result<f64> {
+        Ok(self.logp_grad_natural(x, st, grad)?.0)
+    }
+
+    /// [`StatsDensity::logp_grad`], also returning the natural gradient.
+    pub fn logp_grad_natural(
+        &self,
+        x: &[f64],
+        st: &SufficientStats,
+        grad: &mut [f64],
+    ) -> Result<(f64, NaturalGrad)> {
+        self.check_x(x)?;
+        if grad.len() != x.len() {
+            return Err(Error::Params(format!(
+                "a gradient of {} coordinates for a point of {}",
+                grad.len(),
+                x.len()
+            )));
+        }
+        st.check_shape(self.model.k, self.model.d, true)?;
+        let u = self.transform().unpack(x);
         if !representable(self.model, &u) {
             grad.fill(0.0);
-            return (f64::NEG_INFINITY, g);
+            return Ok((f64::NEG_INFINITY, NaturalGrad::zeros(self.model)));
         }
+        Ok(self.grad_from(x, &u, st, grad))
+    }
+
+    /// Log density at `x` from the statistics `st` (computed at `x`, with or without the
+    /// gradient statistics).
+    pub fn logp(&self, x: &[f64], st: &SufficientStats) -> Result<f64> {
+        self.check_x(x)?;
+        st.check_shape(self.model.k, self.model.d, st.has_grad())?;
+        let u = self.transform().unpack(x);
+        if !representable(self.model, &u) {
+            return Ok(f64::NEG_INFINITY);
+        }
+        Ok(self.value_from(&u, st))
+    }
+
+    /// Prior, weighted likelihood and Jacobian, and the gradient pulled back to `x`, at a
+    /// representable point.
+    fn grad_from(
+        &self,
+        x: &[f64],
+        u: &Unpacked,
+        st: &SufficientStats,
+        grad: &mut [f64],
+    ) -> (f64, NaturalGrad) {
+        let t = self.transform();
+        let mut g = NaturalGrad::zeros(self.model);
         let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, Some(&mut g));
         if self.weight == 1.0 {
-            lp += log_likelihood(
-                self.model,
-                self.data,
-                &u.logw,
-                &u.locs,
-                &u.scales,
-                Some(&mut g),
-            );
+            add_likelihood_grad(self.model, &u.scales, st, &mut g);
+            lp += st.loglik;
         } else {
             let mut gl = NaturalGrad::zeros(self.model);
-            let ll = log_likelihood(
-                self.model,
-                self.data,
-                &u.logw,
-                &u.locs,
-                &u.scales,
-                Some(&mut gl),
-            );
-            lp += self.weight * ll;
+            add_likelihood_grad(self.model, &u.scales, st, &mut gl);
+            lp += self.weight * st.loglik;
             let w = self.weight;
             for (a, b) in g.logw.iter_mut().zip(&gl.logw) {
                 *a += w * b;
@@ -636,7 +628,7 @@ impl<'a> MixtureDensity<'a> {
         if self.jacobian {
             lp += u.log_jac;
         }
-        t.pull_back(x, &u, &g, self.jacobian, grad);
+        t.pull_back(x, u, &g, self.jacobian, grad);
         if grad.iter().any(|v| !v.is_finite()) {
             // the gradient overflowed (a log-scale's is twice the data term's magnitude, so
             // near f64's largest value the value can be finite and the gradient not): the
@@ -647,15 +639,10 @@ impl<'a> MixtureDensity<'a> {
         (lp, g)
     }
 
-    /// Log density alone (no gradient pass over the data's statistics).
-    pub fn logp(&self, x: &[f64]) -> f64 {
-        let u = self.transform().unpack(x);
-        if !representable(self.model, &u) {
-            return f64::NEG_INFINITY;
-        }
-        let mut lp = log_prior(self.model, &u.logw, &u.locs, &u.scales, None)
-            + self.weight
-                * log_likelihood(self.model, self.data, &u.logw, &u.locs, &u.scales, None);
+    /// Prior, weighted likelihood and Jacobian at a representable point.
+    fn value_from(&self, u: &Unpacked, st: &SufficientStats) -> f64 {
+        let mut lp =
+            log_prior(self.model, &u.logw, &u.locs, &u.scales, None) + self.weight * st.loglik;
         if self.jacobian {
             lp += u.log_jac;
         }
@@ -663,9 +650,87 @@ impl<'a> MixtureDensity<'a> {
     }
 }
 
+/// The mixture's log joint on the unconstrained space. With `jacobian`, it is the density of
+/// the unconstrained parameters (for samplers and VI); without, it is the constrained density
+/// evaluated through the transform (for MAP, as Pyro's `AutoDelta`). Each evaluation is one
+/// pass over the data for their statistics, then [`StatsDensity`]'s arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub struct MixtureDensity<'a> {
+    density: StatsDensity<'a>,
+    data: DataView<'a>,
+}
+
+impl<'a> MixtureDensity<'a> {
+    /// The density of `model` given `data`.
+    pub fn new(model: &'a Model, data: &'a Data, jacobian: bool) -> Self {
+        MixtureDensity::from_view(model, data.view(), jacobian)
+    }
+
+    /// The density of `model` given the points of a view (of `model.d` columns; panics
+    /// otherwise).
+    pub fn from_view(model: &'a Model, data: DataView<'a>, jacobian: bool) -> Self {
+        assert_eq!(
+            data.d(),
+            model.d,
+            "a view of {} columns for a model of d = {}",
+            data.d(),
+            model.d
+        );
+        MixtureDensity {
+            density: StatsDensity::new(model, jacobian),
+            data,
+        }
+    }
+
+    /// The same density with the likelihood multiplied by `weight` (for a subsample of m of N
+    /// points, N/m: an unbiased estimate of the full likelihood).
+    pub fn with_weight(mut self, weight: f64) -> Self {
+        self.density = self.density.with_weight(weight);
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'a Model {
+        self.density.model
+    }
+
+    /// The transform.
+    pub fn transform(&self) -> Transform<'a> {
+        self.density.transform()
+    }
+
+    /// The statistics of the data at the unpacked point `u`.
+    fn stats(&self, u: &Unpacked, grad: bool) -> SufficientStats {
+        let model = self.density.model;
+        let comps = Components::new(model, &u.logw, &u.locs, &u.scales);
+        stats_at(model, &comps, self.data, grad)
+    }
+
+    /// Log density and gradient, also returning the natural gradient (for per-site norms).
+    pub fn logp_grad_natural(&self, x: &[f64], grad: &mut [f64]) -> (f64, NaturalGrad) {
+        let u = self.transform().unpack(x);
+        if !representable(self.model(), &u) {
+            grad.fill(0.0);
+            return (f64::NEG_INFINITY, NaturalGrad::zeros(self.density.model));
+        }
+        let st = self.stats(&u, true);
+        self.density.grad_from(x, &u, &st, grad)
+    }
+
+    /// Log density alone (no gradient pass over the data's statistics).
+    pub fn logp(&self, x: &[f64]) -> f64 {
+        let u = self.transform().unpack(x);
+        if !representable(self.model(), &u) {
+            return f64::NEG_INFINITY;
+        }
+        let st = self.stats(&u, false);
+        self.density.value_from(&u, &st)
+    }
+}
+
 impl LogDensity for MixtureDensity<'_> {
     fn dim(&self) -> usize {
-        self.model.n_unconstrained()
+        self.density.dim()
     }
 
     fn logp_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
@@ -677,7 +742,7 @@ impl LogDensity for MixtureDensity<'_> {
     }
 
     fn names(&self) -> Vec<String> {
-        self.model.constrained_names()
+        self.density.model.constrained_names()
     }
 }
 
@@ -686,7 +751,7 @@ pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
     let consts = comps.consts();
-    let cols: Vec<&[f64]> = (0..data.d()).map(|j| data.col(j)).collect();
+    let view = data.view();
     let (n, k) = (data.n(), model.k);
     let n_chunks = n.div_ceil(CHUNK);
     let chunks: Vec<Vec<f64>> = (0..n_chunks)
@@ -694,7 +759,7 @@ pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<
         .map(|c| {
             let range = c * CHUNK..((c + 1) * CHUNK).min(n);
             let mut out = vec![0.0; range.len() * k];
-            crate::kernel::chunk_log_resp(&cols, range, &consts, &mut out);
+            crate::kernel::chunk_log_resp(&view, range, &consts, &mut out);
             out
         })
         .collect();

@@ -1,7 +1,9 @@
 //! The data kernel: for a chunk of points, each point's log density under every component,
 //! their logsumexp, and the gradient statistics (responsibility sums, first and second
 //! moments). Everything that touches the data goes through it: the MAP, NUTS and VI (through
-//! the log likelihood) and classification (through the log responsibilities).
+//! the log likelihood) and classification (through the log responsibilities). It reads a
+//! [`DataView`]: the columns of a column-major view in place, the rows of a row-major one
+//! gathered block by block into its scratch (exact copies, so the same bits either way).
 //!
 //! Points are processed in blocks of [`BLOCK`] with branch-free arithmetic, so the compiler
 //! vectorises every loop over the points of a block. `exp` and `ln` are polynomial (below,
@@ -14,6 +16,8 @@
 //! every CPU and any number of threads.
 
 use multiversion::multiversion;
+
+use crate::data::DataView;
 
 /// Interleaved accumulators of every sum over points (added in a fixed order at the end).
 pub const B: usize = 8;
@@ -123,7 +127,8 @@ pub struct Consts<'a> {
     pub log_norm: &'a [f64],
 }
 
-/// Sums over a chunk of points: the log likelihood and the gradient statistics.
+/// Sums over a chunk of points: the log likelihood and the gradient statistics (the raw
+/// material of [`crate::stats::SufficientStats`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     /// Σ_n logsumexp_k.
@@ -194,6 +199,9 @@ struct Scratch {
     lse: Vec<f64>,
     w: Vec<f64>,
     q: Vec<f64>,
+    /// The coordinates of a block of a row-major view, gathered column by column
+    /// (`x[j · BLOCK + i]`).
+    x: Vec<f64>,
 }
 
 impl Scratch {
@@ -206,14 +214,19 @@ impl Scratch {
             lse: vec![0.0; BLOCK],
             w: vec![0.0; BLOCK],
             q: vec![0.0; BLOCK],
+            x: Vec::new(),
         }
     }
 
-    /// Room for `k` components (every value is written before it is read).
-    fn fit(&mut self, k: usize) {
+    /// Room for `k` components and `d` gathered coordinates (every value is written before it
+    /// is read).
+    fn fit(&mut self, k: usize, d: usize) {
         if self.a.len() < k * BLOCK {
             self.a.resize(k * BLOCK, 0.0);
             self.e.resize(k * BLOCK, 0.0);
+        }
+        if self.x.len() < d * BLOCK {
+            self.x.resize(d * BLOCK, 0.0);
         }
     }
 }
@@ -224,14 +237,15 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
-/// This thread's scratch, sized for `k` components (taken out of the thread-local and put
-/// back by [`give_back`]; no closure, so the caller's target features apply to its use).
+/// This thread's scratch, sized for `k` components and, for a row-major view, `d` gathered
+/// coordinates (taken out of the thread-local and put back by [`give_back`]; no closure, so
+/// the caller's target features apply to its use).
 #[inline(always)]
-fn take_scratch(k: usize) -> Scratch {
+fn take_scratch(k: usize, view: &DataView<'_>) -> Scratch {
     let mut sc = SCRATCH
         .with(|c| c.take())
         .unwrap_or_else(|| Scratch::new(k));
-    sc.fit(k);
+    sc.fit(k, if view.is_row_major() { view.d() } else { 0 });
     sc
 }
 
@@ -298,22 +312,65 @@ fn block(xs: &[&[f64]], n: usize, c: &Consts, sc: &mut Scratch) {
     }
 }
 
-/// Log likelihood and (if `grad`) gradient statistics of the points `range`.
-#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+/// The coordinates of the points `start .. start + n` of the view, one slice per dimension:
+/// the view's rows gathered into `buf` if `ROWS`, else slices of its columns `cols`.
+#[inline(always)]
+fn block_columns<'b, const ROWS: bool>(
+    view: &DataView<'_>,
+    cols: &[&'b [f64]],
+    start: usize,
+    n: usize,
+    buf: &'b mut [f64],
+) -> Vec<&'b [f64]> {
+    if ROWS {
+        view.gather(start, n, buf, BLOCK);
+        let buf: &'b [f64] = buf;
+        buf.chunks(BLOCK).take(view.d()).map(|c| &c[..n]).collect()
+    } else {
+        cols.iter().map(|col| &col[start..start + n]).collect()
+    }
+}
+
+/// Log likelihood and (if `grad`) gradient statistics of the points `range` of `view`.
 pub fn chunk_stats(
+    view: &DataView,
+    range: std::ops::Range<usize>,
+    c: &Consts,
+    grad: bool,
+) -> Stats {
+    // one compiled loop for contiguous columns, another for rows to gather, each in its own
+    // function: the column-major loop is compiled as it was before views existed
+    match view.column_slices() {
+        Some(cols) => columns_stats(view, &cols, range, c, grad),
+        None => rows_stats(view, range, c, grad),
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn columns_stats(
+    view: &DataView,
     cols: &[&[f64]],
     range: std::ops::Range<usize>,
     c: &Consts,
     grad: bool,
 ) -> Stats {
-    let mut sc = take_scratch(c.k);
-    let st = stats_with(cols, range, c, grad, &mut sc);
+    let mut sc = take_scratch(c.k, view);
+    let st = stats_with::<false>(view, cols, range, c, grad, &mut sc);
+    give_back(sc);
+    st
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn rows_stats(view: &DataView, range: std::ops::Range<usize>, c: &Consts, grad: bool) -> Stats {
+    let mut sc = take_scratch(c.k, view);
+    let st = stats_with::<true>(view, &[], range, c, grad, &mut sc);
     give_back(sc);
     st
 }
 
 #[inline(always)]
-fn stats_with(
+fn stats_with<const ROWS: bool>(
+    view: &DataView<'_>,
     cols: &[&[f64]],
     range: std::ops::Range<usize>,
     c: &Consts,
@@ -327,10 +384,11 @@ fn stats_with(
         t1: vec![0.0; if grad { k * d } else { 0 }],
         t2: vec![0.0; if grad { k * d } else { 0 }],
     };
+    let mut xbuf = std::mem::take(&mut sc.x);
     let mut start = range.start;
     while start < range.end {
         let n = (range.end - start).min(BLOCK);
-        let xs: Vec<&[f64]> = cols.iter().map(|col| &col[start..start + n]).collect();
+        let xs = block_columns::<ROWS>(view, cols, start, n, &mut xbuf);
         block(&xs, n, c, sc);
         st.loglik += lane_sum(&sc.lse[..n]);
         if grad {
@@ -349,21 +407,42 @@ fn stats_with(
         }
         start += n;
     }
+    sc.x = xbuf;
     st
 }
 
-/// Log responsibilities `log w_k + log N(x_i | k) − logsumexp` of the points `range`, written
-/// point-major (`out[(i − range.start) · K + k]`).
+/// Log responsibilities `log w_k + log N(x_i | k) − logsumexp` of the points `range` of
+/// `view`, written point-major (`out[(i − range.start) · K + k]`).
+pub fn chunk_log_resp(view: &DataView, range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
+    match view.column_slices() {
+        Some(cols) => columns_log_resp(view, &cols, range, c, out),
+        None => rows_log_resp(view, range, c, out),
+    }
+}
+
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-pub fn chunk_log_resp(cols: &[&[f64]], range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
-    let k = c.k;
-    let mut sc = take_scratch(k);
-    resp_with(cols, range, c, out, &mut sc);
+fn columns_log_resp(
+    view: &DataView,
+    cols: &[&[f64]],
+    range: std::ops::Range<usize>,
+    c: &Consts,
+    out: &mut [f64],
+) {
+    let mut sc = take_scratch(c.k, view);
+    resp_with::<false>(view, cols, range, c, out, &mut sc);
+    give_back(sc);
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
+fn rows_log_resp(view: &DataView, range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
+    let mut sc = take_scratch(c.k, view);
+    resp_with::<true>(view, &[], range, c, out, &mut sc);
     give_back(sc);
 }
 
 #[inline(always)]
-fn resp_with(
+fn resp_with<const ROWS: bool>(
+    view: &DataView<'_>,
     cols: &[&[f64]],
     range: std::ops::Range<usize>,
     c: &Consts,
@@ -371,10 +450,11 @@ fn resp_with(
     sc: &mut Scratch,
 ) {
     let k = c.k;
+    let mut xbuf = std::mem::take(&mut sc.x);
     let mut start = range.start;
     while start < range.end {
         let n = (range.end - start).min(BLOCK);
-        let xs: Vec<&[f64]> = cols.iter().map(|col| &col[start..start + n]).collect();
+        let xs = block_columns::<ROWS>(view, cols, start, n, &mut xbuf);
         block(&xs, n, c, sc);
         for i in 0..n {
             let row = &mut out[(start - range.start + i) * k..(start - range.start + i + 1) * k];
@@ -384,6 +464,7 @@ fn resp_with(
         }
         start += n;
     }
+    sc.x = xbuf;
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //!
 //! A model is described by a [`ModelSpec`] (what a TOML file holds), validated into a
 //! [`Model`]. Its exact marginal log joint density, with the discrete assignments summed out,
-//! is in [`density`]; engines see it only through the small [`LogDensity`] trait.
+//! is in [`density`]; engines see it only through the small [`LogDensity`] trait. The data
+//! enter only through sufficient statistics ([`stats()`]: mergeable across partitions of the
+//! data, read from a borrowed [`DataView`], row-major or column-major; see [`mod@stats`]).
 //!
 //! One function per job, each taking its options struct (public fields, a `Default`, and a
 //! `validate` that checks every field in one place: see [`options`]) and returning a result
@@ -63,13 +65,15 @@ pub mod options;
 pub mod params;
 pub mod posterior;
 pub mod simulate;
+pub mod stats;
 pub mod vi;
 
 pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperature};
-pub use data::{mean_var, sample_var, Data};
+pub use data::{mean_var, sample_var, Data, DataView};
 pub use density::{
-    log_joint, log_likelihood_at, log_likelihood_grad, log_likelihood_scalar, LogDensity,
-    MixtureDensity, NaturalGrad, Transform,
+    log_joint, log_joint_from_stats, log_likelihood_at, log_likelihood_from_stats,
+    log_likelihood_grad, log_likelihood_scalar, LogDensity, MixtureDensity, NaturalGrad,
+    StatsDensity, Transform,
 };
 pub use diagnostics::{hdi, normal_quantile, quantile_sorted, ParamSummary};
 pub use error::{Error, Result};
@@ -87,6 +91,7 @@ pub use posterior::{
     PosteriorAssignments, SampleOptions,
 };
 pub use simulate::{draw_data, draw_params, simulate, sites, Simulation, Site};
+pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};
 
 /// The MAP of `model` given `data`: restarts screened, the best candidates optimised and

@@ -345,23 +345,30 @@ impl Diagonal {
         }
     }
 
-    /// The likelihood's gradient with respect to `log s` from the statistics `r_sum[c] =
-    /// Σ_n r_nc` and `t2[c·D + j] = Σ_n r_nc (x_nj − μ_cj)²`, added into `grad`:
-    /// `−Σ_n r_nc + t2 / s²` summed over the components and dimensions each scale serves.
+    /// The likelihood's gradient with respect to the locations and `log s` from the
+    /// statistics `r_sum[c] = Σ_n r_nc`, `r_dev[c·D + j] = Σ_n r_nc (x_nj − μ_cj)` and
+    /// `r_dev_sq[c·D + j] = Σ_n r_nc (x_nj − μ_cj)²`, added into `g_locs` and `g_scales`:
+    /// `∂/∂μ_cj = r_dev / s²` and `∂/∂log s = Σ (−r_sum + r_dev_sq / s²)` over the components
+    /// and dimensions each scale serves.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
         &self,
         d: usize,
-        inv_s: &[f64],
+        scales: &[f64],
         r_sum: &[f64],
-        t2: &[f64],
-        grad: &mut [f64],
+        r_dev: &[f64],
+        r_dev_sq: &[f64],
+        g_locs: &mut [f64],
+        g_scales: &mut [f64],
     ) {
         for (c, &r) in r_sum.iter().enumerate() {
             for j in 0..d {
+                let i = self.sharing.index(c, j, d);
+                let is = 1.0 / scales[i];
                 let idx = c * d + j;
-                let is = inv_s[idx];
-                grad[self.sharing.index(c, j, d)] += -r + t2[idx] * is * is;
+                g_locs[idx] += r_dev[idx] * is * is;
+                g_scales[i] += -r + r_dev_sq[idx] * is * is;
             }
         }
     }

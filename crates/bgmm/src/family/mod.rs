@@ -258,19 +258,25 @@ impl Family {
         }
     }
 
-    /// The likelihood's natural gradient of the family's block from the statistics
-    /// (`r_sum` K, `t2` K·D) at the constants `inv_s`, added into `grad`.
+    /// The log likelihood's natural gradient with respect to the locations and the family's
+    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, see
+    /// [`crate::SufficientStats`]) computed at `values`, added into `g_locs` and `g_block`.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
         &self,
         d: usize,
-        inv_s: &[f64],
+        values: &[f64],
         r_sum: &[f64],
-        t2: &[f64],
-        grad: &mut [f64],
+        r_dev: &[f64],
+        r_dev_sq: &[f64],
+        g_locs: &mut [f64],
+        g_block: &mut [f64],
     ) {
         match self {
-            Family::Diagonal(f) => f.add_stats_grad(d, inv_s, r_sum, t2, grad),
+            Family::Diagonal(f) => {
+                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block)
+            }
         }
     }
 
@@ -481,7 +487,7 @@ mod tests {
             .collect();
         let logw = [0.2f64.ln(), 0.5f64.ln(), 0.3f64.ln()];
         let locs = [-1.0, 0.5, 0.3, -0.2, 1.1, 0.0];
-        let loglik = |f: &Family, v: &[f64]| -> f64 {
+        let loglik_at = |f: &Family, v: &[f64], locs: &[f64]| -> f64 {
             xs.iter()
                 .map(|x| {
                     (0..k)
@@ -499,6 +505,7 @@ mod tests {
                 })
                 .sum()
         };
+        let loglik = |f: &Family, v: &[f64]| loglik_at(f, v, &locs);
         for sharing in SHARINGS {
             let f = Family::Diagonal(Diagonal {
                 sharing,
@@ -508,7 +515,7 @@ mod tests {
             let (mut inv_s, mut log_norm) = (vec![0.0; k * d], vec![0.0; k]);
             f.kernel_consts(d, &logw, &v, &mut inv_s, &mut log_norm);
             // the statistics, by the constants
-            let (mut r_sum, mut t2) = (vec![0.0; k], vec![0.0; k * d]);
+            let (mut r_sum, mut t1, mut t2) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d]);
             let mut ll = 0.0;
             for x in &xs {
                 let a: Vec<f64> = (0..k)
@@ -525,15 +532,27 @@ mod tests {
                     let r = (a[c] - lse).exp();
                     r_sum[c] += r;
                     for j in 0..d {
+                        t1[c * d + j] += r * (x[j] - locs[c * d + j]);
                         t2[c * d + j] += r * (x[j] - locs[c * d + j]).powi(2);
                     }
                 }
             }
             let want = loglik(&f, &v);
             assert!((ll - want).abs() < 1e-12 * want.abs(), "{sharing:?}");
-            let mut g = vec![0.0; v.len()];
-            f.add_stats_grad(d, &inv_s, &r_sum, &t2, &mut g);
+            let (mut gl, mut g) = (vec![0.0; k * d], vec![0.0; v.len()]);
+            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &mut gl, &mut g);
             let h: f64 = 1e-6;
+            for i in 0..k * d {
+                let (mut lp, mut lm) = (locs, locs);
+                lp[i] += h;
+                lm[i] -= h;
+                let fd = (loglik_at(&f, &v, &lp) - loglik_at(&f, &v, &lm)) / (2.0 * h);
+                assert!(
+                    (gl[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{sharing:?}, location {i}: {} vs {fd}",
+                    gl[i]
+                );
+            }
             for i in 0..v.len() {
                 let (mut vp, mut vm) = (v.clone(), v.clone());
                 vp[i] *= h.exp();

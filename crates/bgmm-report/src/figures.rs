@@ -2,14 +2,12 @@
 //! show it, in the order of the seeds' narrative. `bgmm plot` writes them as files, `bgmm
 //! report` puts them in one HTML page.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 
 use bgmm::classify::{classify, Temperature};
 use bgmm::{Data, Model, Params};
+use bgmm_io::{ClassifyRun, FitRun, Run, SampleRun};
 
-use crate::cli::{load_data, load_fit, FitRecord};
 use crate::plot::classify::Classification;
 use crate::plot::data::{DataHistogram, Ellipse, PairGrid, Swarm};
 use crate::plot::fit::{Density, GradNorms, Loss};
@@ -43,175 +41,13 @@ impl Figure {
     }
 }
 
-/// A fit directory (`fit --out`).
-pub struct FitRun {
-    pub dir: PathBuf,
-    pub rec: FitRecord,
-    pub model: Model,
-    pub params: Params,
-    pub data: Data,
-    pub names: Vec<String>,
-}
-
-/// A classification directory (`classify --out`).
-pub struct ClassifyRun {
-    pub dir: PathBuf,
-    pub record: serde_json::Value,
-    pub data: Data,
-    pub names: Vec<String>,
-    pub z: Vec<usize>,
-    pub probs: Vec<Vec<f64>>,
-    pub sampled: bool,
-    /// The fit (or sampling run) it was made from, when it can still be read.
-    pub locs: Option<Vec<f64>>,
-}
-
-/// A sampling directory (`sample --out` or `vi --out`).
-pub struct SampleRun {
-    pub dir: PathBuf,
-    pub summary: serde_json::Value,
-    pub model: Model,
-    pub chains: Vec<Vec<Params>>,
-    /// The data, when the source can still be read.
-    pub data: Option<(Data, Vec<String>)>,
-}
-
-pub enum Run {
-    Fit(Box<FitRun>),
-    Classify(Box<ClassifyRun>),
-    Sample(Box<SampleRun>),
-}
-
-impl Run {
-    pub fn dir(&self) -> &Path {
-        match self {
-            Run::Fit(r) => &r.dir,
-            Run::Classify(r) => &r.dir,
-            Run::Sample(r) => &r.dir,
-        }
+/// A command line as a record holds it, `?` when it does not.
+fn known(command: &str) -> String {
+    if command.is_empty() {
+        "?".into()
+    } else {
+        command.to_string()
     }
-    fn order(&self) -> u8 {
-        match self {
-            Run::Fit(_) => 0,
-            Run::Classify(_) => 1,
-            Run::Sample(_) => 2,
-        }
-    }
-}
-
-fn read_json(file: &Path) -> Result<serde_json::Value> {
-    let shown = file.display();
-    let text = std::fs::read_to_string(file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
-    serde_json::from_str(&text).map_err(|e| {
-        anyhow!(
-            "'{shown}', line {}, column {}: not JSON ({e})",
-            e.line(),
-            e.column()
-        )
-    })
-}
-
-fn load_classification(dir: &Path) -> Result<ClassifyRun> {
-    let file = dir.join("classify.json");
-    let v = read_json(&file)?;
-    let shown = file.display();
-    let bad = |what: &str| anyhow!("'{shown}' is not a bgmm classification (no valid {what})");
-    let source = v["data"]["source"]
-        .as_str()
-        .ok_or_else(|| bad("data.source"))?;
-    let columns: Vec<String> =
-        serde_json::from_value(v["data"]["columns"].clone()).map_err(|_| bad("data.columns"))?;
-    let z: Vec<usize> =
-        serde_json::from_value(v["assignments"].clone()).map_err(|_| bad("assignments"))?;
-    let probs: Vec<Vec<f64>> =
-        serde_json::from_value(v["probs"].clone()).map_err(|_| bad("probs"))?;
-    let (data, names) = load_data(source, Some(&columns))
-        .map_err(|e| anyhow!("'{shown}': its data cannot be read again: {e}"))?;
-    if z.len() != data.n() || probs.len() != data.n() {
-        bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
-    }
-    if let Some(i) = probs.iter().position(|p| p.len() != probs[0].len()) {
-        bail!(
-            "'{shown}': point {} has {} assignment probabilities, point 1 has {}",
-            i + 1,
-            probs[i].len(),
-            probs[0].len()
-        );
-    }
-    // K is the probabilities' width: every assignment names one of the K components, and
-    // every point has a probability per component
-    let k = probs[0].len();
-    if k == 0 {
-        bail!("'{shown}': point 1 has no assignment probabilities");
-    }
-    if let Some(i) = z.iter().position(|&zi| zi >= k) {
-        bail!(
-            "'{shown}': point {} is assigned to component {}, but there are {k} components",
-            i + 1,
-            z[i]
-        );
-    }
-    let sampled = v["temperature"].as_u64() == Some(1);
-    let locs = v["fit"]
-        .as_str()
-        .and_then(|f| load_fit(Path::new(f)).ok())
-        .map(|(_, _, p)| p.locs);
-    Ok(ClassifyRun {
-        dir: dir.to_path_buf(),
-        record: v,
-        data,
-        names,
-        z,
-        probs,
-        sampled,
-        locs,
-    })
-}
-
-fn load_sampling(dir: &Path) -> Result<SampleRun> {
-    let summary = read_json(&dir.join("summary.json"))?;
-    let (model, _, chains) = crate::predict::load_run(dir)?;
-    let data = summary["data"]["source"].as_str().and_then(|s| {
-        let cols: Option<Vec<String>> =
-            serde_json::from_value(summary["data"]["columns"].clone()).ok();
-        load_data(s, cols.as_deref()).ok()
-    });
-    Ok(SampleRun {
-        dir: dir.to_path_buf(),
-        summary,
-        model,
-        chains,
-        data,
-    })
-}
-
-/// The runs in one directory: a fit and a classification may share a directory.
-fn runs_in(dir: &Path) -> Result<Vec<Run>> {
-    let mut runs = Vec::new();
-    if dir.join("fit.json").is_file() {
-        let (rec, model, params) = load_fit(dir)?;
-        let (data, names) = load_data(&rec.data.source, Some(&rec.data.columns)).map_err(|e| {
-            anyhow!(
-                "the data of the fit '{}' cannot be read again: {e}",
-                dir.join("fit.json").display()
-            )
-        })?;
-        runs.push(Run::Fit(Box::new(FitRun {
-            dir: dir.to_path_buf(),
-            rec,
-            model,
-            params,
-            data,
-            names,
-        })));
-    }
-    if dir.join("classify.json").is_file() {
-        runs.push(Run::Classify(Box::new(load_classification(dir)?)));
-    }
-    if dir.join("summary.json").is_file() {
-        runs.push(Run::Sample(Box::new(load_sampling(dir)?)));
-    }
-    Ok(runs)
 }
 
 /// Where a run's pictures come from: the bgmm version, the command that made the run (it holds
@@ -222,13 +58,12 @@ pub fn provenance(run: &Run) -> String {
             r.rec.command.clone(),
             serde_json::to_string(&r.rec.model).unwrap_or_default(),
         ),
-        Run::Classify(r) => (
-            r.record["command"].as_str().unwrap_or("?").to_string(),
-            String::from("(the fit's)"),
-        ),
+        Run::Classify(r) => (known(&r.record.command), String::from("(the fit's)")),
         Run::Sample(r) => (
-            r.summary["command"].as_str().unwrap_or("?").to_string(),
-            r.summary["model"].to_string(),
+            known(&r.record.command),
+            serde_json::to_value(&r.record.model)
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
         ),
     };
     format!(
@@ -236,36 +71,6 @@ pub fn provenance(run: &Run) -> String {
         env!("CARGO_PKG_VERSION"),
         run.dir().display()
     )
-}
-
-/// Every run in `dir` and in its immediate subdirectories (by name), fits first, then
-/// classifications, then sampling runs.
-pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {
-    if !dir.exists() {
-        bail!("'{}' is not a directory: it does not exist", dir.display());
-    }
-    if !dir.is_dir() {
-        bail!("'{}' is not a directory", dir.display());
-    }
-    let mut runs = runs_in(dir)?;
-    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    subdirs.sort();
-    for s in subdirs {
-        runs.extend(runs_in(&s)?);
-    }
-    runs.sort_by_key(Run::order);
-    if runs.is_empty() {
-        bail!(
-            "'{}' holds no bgmm run (no fit.json, classify.json or summary.json in it or its subdirectories; write one with `bgmm fit|classify|sample … --out {}`)",
-            dir.display(),
-            dir.display()
-        );
-    }
-    Ok(runs)
 }
 
 fn thinned_columns(data: &Data, max: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
@@ -418,7 +223,7 @@ pub fn classify_figures(r: &ClassifyRun) -> Vec<Figure> {
             _ => format!("component {c}"),
         })
         .collect();
-    let posterior = r.record["method"].as_str() == Some("posterior");
+    let posterior = r.record.method == "posterior";
     let (title, about) = if posterior {
         ("Posterior assignments", "the most probable component of each point under the posterior (its assignment probabilities averaged over the run's draws) against x, a line broken where there is no data, above those probabilities (seed 001's 'Mixture assignment probabilities')")
     } else if r.sampled {
@@ -465,7 +270,7 @@ pub fn sample_figures(r: &SampleRun) -> Result<Vec<Figure>> {
         .iter()
         .map(|c| c.iter().map(Params::flat).collect())
         .collect();
-    let method = r.summary["options"]["method"].as_str().unwrap_or("nuts");
+    let method = r.record.method();
     let mut out = vec![
         Figure::new(
             "trace",
@@ -573,7 +378,7 @@ mod tests {
                 "probs": [[1, 0], [1, 0], [0.5], [0, 1], [0, 1]]}"#,
         )
         .unwrap();
-        let e = find_runs(dir.path()).err().unwrap().to_string();
+        let e = bgmm_io::find_runs(dir.path()).err().unwrap().to_string();
         assert_eq!(
             e,
             format!(
@@ -589,7 +394,7 @@ mod tests {
                 "probs": [[1, 0], [1, 0], [0.5, 0.5], [0, 1], [0, 1]]}"#,
         )
         .unwrap();
-        let runs = find_runs(dir.path()).unwrap();
+        let runs = bgmm_io::find_runs(dir.path()).unwrap();
         let figs = figures(&runs[0]).unwrap();
         assert_eq!(figs.len(), 1);
         assert!(figs[0].render.svg().unwrap().contains("<svg"));

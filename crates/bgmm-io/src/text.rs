@@ -2,11 +2,8 @@
 
 use std::fmt::Write;
 
-use bgmm::map::Fit;
 use bgmm::simulate::Site;
 use bgmm::{Data, Model, Params};
-
-use crate::cli::FitRecord;
 
 /// Column names of simulated data: `x` for one dimension, `x0, x1, …` otherwise.
 pub fn column_names(d: usize) -> Vec<String> {
@@ -182,66 +179,6 @@ pub fn sites_text(model: &Model, sites: &[Site]) -> String {
     s
 }
 
-/// The fit summary.
-pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "MAP fit of {} ({} points, {} dimension{}: {}) with {origin}",
-        rec.data.source,
-        rec.data.n,
-        model.d,
-        if model.d == 1 { "" } else { "s" },
-        rec.data.columns.join(", ")
-    );
-    let _ = writeln!(
-        s,
-        "  {} starts ({} init), {} optimised: Adam {} steps (lr {}, betas {}/{}), then L-BFGS ({} iterations for the winner)",
-        f.history.restart_loss.len(),
-        rec.options.init,
-        f.history.candidate_loss.len(),
-        f.steps,
-        rec.options.lr,
-        rec.options.betas[0],
-        rec.options.betas[1],
-        f.polish_iterations
-    );
-    let _ = writeln!(
-        s,
-        "  the mode came from: {} (initial loss {:.6})",
-        f.strategy, f.history.restart_loss[f.best_restart]
-    );
-    let recorded: Vec<String> = rec
-        .data
-        .columns
-        .iter()
-        .zip(&f.resolution)
-        .filter(|(_, r)| **r > 0.0)
-        .map(|(c, r)| format!("{c} to {r}"))
-        .collect();
-    if !recorded.is_empty() {
-        let _ = writeln!(
-            s,
-            "  data recorded to a resolution ({}): modes with a component narrower than resolution/√12 are set aside (--resolution off keeps them)",
-            recorded.join(", ")
-        );
-    }
-    let _ = writeln!(
-        s,
-        "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",
-        f.loss,
-        if f.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
-        f.grad_norm,
-        f.message
-    );
-    s.push_str(&params_text(model, &f.params));
-    s
-}
-
 /// CSV of the data with their assignment and probabilities.
 pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<f64>]) -> String {
     let k = probs.first().map_or(0, Vec::len);
@@ -265,88 +202,5 @@ pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<
         }
         s.push('\n');
     }
-    s
-}
-
-/// Table of points, assignments and probabilities, then counts per component.
-/// Classifications of more points than this print their first 20 and last 10 rows.
-pub const CLASSIFY_ROWS: usize = 60;
-
-pub fn classify_text(
-    data: &Data,
-    names: &[String],
-    z: &[usize],
-    probs: &[Vec<f64>],
-    method: &str,
-    temperature: u8,
-) -> String {
-    let k = probs.first().map_or(0, Vec::len);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} assignments ({}), probabilities by {method}",
-        if temperature == 0 { "MAP" } else { "sampled" },
-        if temperature == 0 {
-            "temperature 0"
-        } else {
-            "temperature 1"
-        },
-    );
-    let mut head: Vec<String> = names.to_vec();
-    head.push("assignment".into());
-    head.extend((0..k).map(|c| format!("p{c}")));
-    // every column at least 12 wide and a space wider than its name, so that long names
-    // stay apart and each value ends under its name
-    let w: Vec<usize> = head
-        .iter()
-        .map(|h| (h.chars().count() + 1).max(12))
-        .collect();
-    let _ = writeln!(
-        s,
-        "{}",
-        head.iter()
-            .zip(&w)
-            .map(|(h, &w)| format!("{h:>w$}"))
-            .collect::<String>()
-    );
-    // long tables show their head and tail, as pandas does
-    let n = data.n();
-    let shown: Vec<usize> = if n > CLASSIFY_ROWS {
-        (0..20).chain(n - 10..n).collect()
-    } else {
-        (0..n).collect()
-    };
-    for (r, &i) in shown.iter().enumerate() {
-        if r > 0 && i != shown[r - 1] + 1 {
-            let _ = writeln!(
-                s,
-                "  … {} more rows (all of them with --json, or in assignments.csv with --out DIR)",
-                i - shown[r - 1] - 1
-            );
-        }
-        let d = data.d();
-        for j in 0..d {
-            let _ = write!(s, "{:>w$.5}", data.col(j)[i], w = w[j]);
-        }
-        let _ = write!(s, "{:>w$}", z[i], w = w[d]);
-        for (c, p) in probs[i].iter().enumerate() {
-            let _ = write!(s, "{p:>w$.6}", w = w[d + 1 + c]);
-        }
-        s.push('\n');
-    }
-    let mut counts = vec![0usize; k];
-    for &c in z {
-        counts[c] += 1;
-    }
-    let _ = writeln!(
-        s,
-        "counts: {}",
-        counts
-            .iter()
-            .enumerate()
-            .map(|(c, n)| format!("{c}: {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     s
 }

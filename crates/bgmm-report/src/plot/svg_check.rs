@@ -128,6 +128,8 @@ pub fn texts(svg: &str) -> Vec<SvgText> {
 #[derive(Clone, Debug)]
 pub struct Polyline {
     pub stroke: String,
+    /// (read by no test today; parsed with the rest of the element)
+    #[allow(dead_code)]
     pub width: f64,
     pub points: Vec<(f64, f64)>,
 }

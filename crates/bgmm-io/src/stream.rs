@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 
 use bgmm::{Data, LogDensity, MixtureDensity, Model};
 
-use crate::table::clean_cell;
+use crate::table::{clean, clean_cell};
 
 /// Rows per run of a minibatch.
 pub const RUN: usize = 256;
@@ -363,10 +363,12 @@ impl Source {
 
     fn parse_line(&self, s: &str, row: usize, line: &str, cols: &mut [Vec<f64>]) -> Result<()> {
         let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+        // worded as the full reader words them (`table`), which reads the smaller files
+        let file = format!("data file '{}'", clean(s));
         if let Kind::Csv { width } = self.kind {
             if cells.len() != width {
                 bail!(
-                    "'{s}', row {row}: expected {width} fields, found {}",
+                    "{file}, row {row}: expected {width} fields, found {}",
                     cells.len()
                 );
             }
@@ -374,24 +376,22 @@ impl Source {
         for (c, &j) in self.fields.iter().enumerate() {
             let cell = cells.get(j).ok_or_else(|| {
                 anyhow!(
-                    "'{s}', row {row}: {} fields, column '{}' is field {}",
+                    "{file}, row {row}: {} fields, column '{}' is field {}",
                     cells.len(),
                     self.names[c],
                     j + 1
                 )
             })?;
-            let v: f64 = cell.trim().parse().map_err(|_| {
-                anyhow!(
-                    "'{s}', row {row}, column '{}': '{}' is not a number",
-                    self.names[c],
-                    cell.trim()
-                )
-            })?;
+            let cell = cell.trim();
+            let at = || format!("{file}, row {row}, column '{}'", clean(&self.names[c]));
+            if cell.is_empty() {
+                bail!("{}: missing value", at());
+            }
+            let v: f64 = cell
+                .parse()
+                .map_err(|_| anyhow!("{}: '{}' is not a number", at(), clean_cell(cell)))?;
             if !v.is_finite() {
-                bail!(
-                    "'{s}', row {row}, column '{}': {v} is not a finite number",
-                    self.names[c]
-                );
+                bail!("{}: value '{}' is not finite", at(), clean_cell(cell));
             }
             cols[c].push(v);
         }
@@ -590,7 +590,7 @@ fn header_names(header: &str) -> Vec<String> {
 
 /// Column names of an .npy file: `x` for one column, `x0, x1, …` otherwise (as `simulate`).
 fn bgmm_names(d: usize) -> Vec<String> {
-    crate::output::column_names(d)
+    crate::text::column_names(d)
 }
 
 fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usize>> {
@@ -599,9 +599,15 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
         Some(req) => req
             .iter()
             .map(|c| {
-                all.iter()
-                    .position(|a| a == c.trim())
-                    .ok_or_else(|| anyhow!("'{s}': no column '{c}' (columns: {})", all.join(", ")))
+                all.iter().position(|a| a == c.trim()).ok_or_else(|| {
+                    let all: Vec<String> = all.iter().map(|n| clean(n)).collect();
+                    anyhow!(
+                        "data file '{}' has no column '{}' (--columns; available: {})",
+                        clean(s),
+                        clean(c.trim()),
+                        all.join(", ")
+                    )
+                })
             })
             .collect::<Result<_>>()?,
     };
@@ -610,8 +616,9 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
         if let Some(k) = (0..all.len()).find(|&k| k != j && all[k] == all[j]) {
             let (a, b) = (j.min(k), j.max(k));
             bail!(
-                "'{s}' has two columns named '{}' (columns {} and {})",
-                all[j],
+                "data file '{}' has two columns named '{}' (columns {} and {})",
+                clean(s),
+                clean(&all[j]),
                 a + 1,
                 b + 1
             );

@@ -1,32 +1,46 @@
 //! `bgmm bench`: the data kernel's throughput next to the scalar baseline, measured in the same
 //! run, and the end-to-end jobs the peers time (their numbers are in ../shared/peers/results).
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, Result};
-use clap::Args;
 
 use bgmm::density::{log_likelihood_grad, log_likelihood_scalar, Transform};
 use bgmm::model::{LocsSpec, OneOrMany, ScaleSpec, WeightsSpec};
 use bgmm::{Data, LogDensity, MixtureDensity, ModelSpec, Params, ScalePrior, Sharing};
 
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// What to measure: kernel, fit, search (how often the MAP search reaches the best mode
-    /// known, and its time against the old search) or all.
-    #[arg(default_value = "all")]
-    what: String,
-    /// Leave out N = 1e7 (the kernel table) and the N = 1e6 fit; a quarter of the search
-    /// cases.
-    #[arg(long)]
-    quick: bool,
-    /// With search: redo the very long search for the best mode known of every case and write
-    /// it to FILE (examples/search-bench/best-known.json), instead of the benchmark.
-    #[arg(long, value_name = "FILE")]
-    long: Option<std::path::PathBuf>,
-    /// Print the results as JSON lines as well.
-    #[arg(long)]
-    json: bool,
+/// The blog post's model (seed 002), as in `examples/models/iris.toml`.
+pub const IRIS_TOML: &str = include_str!("../../../examples/models/iris.toml");
+/// The Pyro tutorial's model (seed 001).
+pub const TUTORIAL_TOML: &str = include_str!("../../../examples/models/tutorial.toml");
+/// The NumPyro notebook's model (seed 003) and its 2500 points.
+pub const NUMPYRO_TOML: &str = include_str!("../../../examples/models/numpyro.toml");
+const NUMPYRO_CSV: &str = include_str!("../../../examples/data/numpyro_2500.csv");
+
+/// The NumPyro notebook's 2500 points (seed 003).
+pub fn numpyro_data() -> Result<Data> {
+    let values = NUMPYRO_CSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().parse::<f64>())
+        .collect::<std::result::Result<Vec<f64>, _>>()
+        .map_err(|e| anyhow!("embedded numpyro data: {e}"))?;
+    Data::from_1d(values).map_err(|e| anyhow!("{e}"))
+}
+
+/// What `bgmm bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bench {
+    /// The data kernel against the scalar baseline.
+    Kernel,
+    /// The peers' end-to-end fits.
+    Fit,
+    /// How often the MAP search reaches the best mode known, and its time.
+    Search,
+    /// All three.
+    All,
 }
 
 fn spec(k: usize, d: usize, sharing: Sharing) -> ModelSpec {
@@ -74,7 +88,7 @@ fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T> {
     Ok(pool.install(f))
 }
 
-fn kernel_table(quick: bool, json: bool) -> Result<()> {
+pub fn kernel_table(quick: bool, json: bool) -> Result<()> {
     println!("Log likelihood + gradient, one core (rayon pool of 1 thread), million point·components per second");
     println!("(kernel: the vectorised kernel every engine runs; scalar: the plain loop it replaced, same run)");
     println!(
@@ -206,7 +220,7 @@ pub fn sklearn_data(n: usize, d: usize, k: usize, seed: u64) -> (Data, Params) {
     )
 }
 
-fn fit_table(quick: bool, json: bool) -> Result<()> {
+pub fn fit_table(quick: bool, json: bool) -> Result<()> {
     use bgmm::map::{fit, FitOptions};
     println!("\nEnd to end (wall seconds, all cores; the best of several runs for the short jobs)");
     let row = |name: &str, secs: f64, extra: String| {
@@ -219,7 +233,7 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
         }
     };
     // seed 001: the tutorial's 5 points, 100 restarts + 200 Adam steps (and the polish)
-    let tut: ModelSpec = toml::from_str(crate::demo::TUTORIAL_TOML).map_err(|e| anyhow!("{e}"))?;
+    let tut: ModelSpec = toml::from_str(TUTORIAL_TOML).map_err(|e| anyhow!("{e}"))?;
     let model = tut.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
     let data = Data::from_1d(vec![0.0, 1.0, 10.0, 11.0, 12.0]).map_err(|e| anyhow!("{e}"))?;
     let pyro = FitOptions {
@@ -241,7 +255,7 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
         String::new(),
     );
     // seed 002: iris petal length
-    let iris: ModelSpec = toml::from_str(crate::demo::IRIS_TOML).map_err(|e| anyhow!("{e}"))?;
+    let iris: ModelSpec = toml::from_str(IRIS_TOML).map_err(|e| anyhow!("{e}"))?;
     let model = iris.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
     let petal = bgmm::datasets::iris_column("petal_length").ok_or_else(|| anyhow!("iris"))?;
     let data = Data::from_1d(petal).map_err(|e| anyhow!("{e}"))?;
@@ -253,9 +267,9 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
         format!("loss {:.6}", f.loss),
     );
     // seed 003: NumPyro's NUTS on 2500 points, 1000 warmup + 2000 draws
-    let np: ModelSpec = toml::from_str(crate::demo::NUMPYRO_TOML).map_err(|e| anyhow!("{e}"))?;
+    let np: ModelSpec = toml::from_str(NUMPYRO_TOML).map_err(|e| anyhow!("{e}"))?;
     let model = np.build(Some(1)).map_err(|e| anyhow!("{e}"))?;
-    let data = crate::demo::numpyro_data()?;
+    let data = numpyro_data()?;
     for chains in [1usize, 4] {
         use bgmm::nuts::NutsOptions;
         use bgmm::posterior::{sample_posterior, SampleOptions};
@@ -313,15 +327,10 @@ fn fit_table(quick: bool, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn cmd_bench(a: BenchArgs) -> Result<()> {
-    // refuse an unknown choice before printing anything
-    if !matches!(a.what.as_str(), "kernel" | "fit" | "search" | "all") {
-        return Err(anyhow!(
-            "bench: unknown '{}' (known: kernel, fit, search, all)",
-            a.what
-        ));
-    }
-    if a.long.is_some() && a.what != "search" {
+/// Run a benchmark and print its tables (`long`: with [`Bench::Search`], redo the very long
+/// search for the best mode known of every case and write it to this file instead).
+pub fn run_bench(what: Bench, quick: bool, json: bool, long: Option<&Path>) -> Result<()> {
+    if long.is_some() && what != Bench::Search {
         return Err(anyhow!("--long goes with bench search"));
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -337,20 +346,17 @@ pub fn cmd_bench(a: BenchArgs) -> Result<()> {
         env!("CARGO_PKG_VERSION"),
         rayon::current_num_threads()
     );
-    match a.what.as_str() {
-        "kernel" => kernel_table(a.quick, a.json),
-        "fit" => fit_table(a.quick, a.json),
-        "search" => match &a.long {
+    match what {
+        Bench::Kernel => kernel_table(quick, json),
+        Bench::Fit => fit_table(quick, json),
+        Bench::Search => match long {
             Some(file) => crate::search_bench::long(file),
-            None => crate::search_bench::bench(a.quick, a.json),
+            None => crate::search_bench::bench(quick, json),
         },
-        "all" => {
-            kernel_table(a.quick, a.json)?;
-            fit_table(a.quick, a.json)?;
-            crate::search_bench::bench(a.quick, a.json)
+        Bench::All => {
+            kernel_table(quick, json)?;
+            fit_table(quick, json)?;
+            crate::search_bench::bench(quick, json)
         }
-        other => Err(anyhow!(
-            "bench: unknown '{other}' (known: kernel, fit, search, all)"
-        )),
     }
 }

@@ -2,156 +2,18 @@
 //! plug-in predictive data sets from a MAP fit (NumPyro's `Predictive`).
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use clap::Args;
 
 use bgmm::nuts::chain_rng;
 use bgmm::simulate::draw_data;
-use bgmm::{Model, ModelSpec, Params};
+use bgmm_io::{
+    column_names, csv_header, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
+    write_out, ColumnSummary, PredictiveRecord, VERSION,
+};
 
-use crate::atomic::ensure_dir;
-use crate::cli::{command_line, json_bytes, load_fit, write_out};
-use crate::output::column_names;
-
-#[derive(Args, Debug)]
-pub struct PredictArgs {
-    /// A sampling run directory (`sample --out`), or a fit (`fit --out` directory or fit JSON).
-    run: PathBuf,
-    /// Points per predictive data set (default: as many as the data had).
-    #[arg(short = 'n', long)]
-    n: Option<usize>,
-    /// Data sets from a MAP fit (a run gives one per draw).
-    #[arg(long, default_value_t = 100)]
-    sets: usize,
-    /// Use at most M draws of a run, evenly spaced over its chains (default 100: a data set per
-    /// draw of every draw of a long run is hundreds of MB); `all` uses every draw.
-    #[arg(long, value_name = "M|all")]
-    max_draws: Option<String>,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Print JSON (summary and every data set) instead of CSV.
-    #[arg(long)]
-    json: bool,
-    /// Write `predictive.csv` into this directory instead of printing the CSV.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-}
-
-/// Parameter draws of a sampling run: the model, the data's size and the relabelled draws,
-/// chain by chain.
-pub(crate) fn load_run(dir: &Path) -> Result<(Model, usize, Vec<Vec<Params>>)> {
-    let r = load_run_record(dir)?;
-    Ok((r.model, r.n, r.chains))
-}
-
-/// A sampling run as `sample --out` (or `vi --out`) wrote it.
-pub(crate) struct Run {
-    pub model: Model,
-    /// Points in the data sampled on.
-    pub n: usize,
-    /// The data's columns the run was sampled on (empty when the run does not record them).
-    pub columns: Vec<String>,
-    /// Relabelled draws, chain by chain.
-    pub chains: Vec<Vec<Params>>,
-}
-
-/// [`load_run`] with the columns the run was sampled on.
-pub(crate) fn load_run_record(dir: &Path) -> Result<Run> {
-    let summary = dir.join("summary.json");
-    let shown = summary.display();
-    let text = std::fs::read_to_string(&summary)
-        .map_err(|e| anyhow!("cannot read run summary '{shown}': {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("run summary '{shown}', line {}: not JSON ({e})", e.line()))?;
-    let spec: ModelSpec = serde_json::from_value(v["model"].clone())
-        .map_err(|e| anyhow!("run summary '{shown}': no valid model ({e})"))?;
-    let model = spec
-        .build(None)
-        .map_err(|e| anyhow!("run summary '{shown}': its model is invalid: {e}"))?;
-    let n = v["data"]["n"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("run summary '{shown}': no data.n"))? as usize;
-    // as many names as dimensions, or none (a run that does not record them)
-    let columns: Vec<String> = v["data"]["columns"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .filter(|c: &Vec<String>| c.len() == model.d)
-        .unwrap_or_default();
-    let width = model.n_constrained();
-    let mut chains = Vec::new();
-    for c in 0.. {
-        let mut draws = Vec::new();
-        let path = dir.join(format!("chain-{c}.csv"));
-        if !path.exists() {
-            if c == 0 {
-                bail!("run directory '{}' has no chain-0.csv", dir.display());
-            }
-            break;
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow!("cannot read '{}': {e}", path.display()))?;
-        let mut header: Option<Vec<&str>> = None;
-        for (i, line) in text.lines().enumerate() {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let Some(names) = &header else {
-                header = Some(line.split(',').collect());
-                continue;
-            };
-            let cells: Vec<&str> = line.split(',').collect();
-            if cells.len() != 7 + width {
-                bail!(
-                    "'{}', row {}: expected {} fields, found {}",
-                    path.display(),
-                    i + 1,
-                    7 + width,
-                    cells.len()
-                );
-            }
-            let flat = cells[7..]
-                .iter()
-                .enumerate()
-                .map(|(j, c)| {
-                    c.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(|| {
-                            anyhow!(
-                                "'{}', row {}, column '{}': '{}' is not a finite number",
-                                path.display(),
-                                i + 1,
-                                names.get(7 + j).copied().unwrap_or("?"),
-                                c.trim()
-                            )
-                        })
-                })
-                .collect::<Result<Vec<f64>>>()?;
-            let p = Params::from_flat(&model, &flat);
-            p.check(&model)
-                .map_err(|e| anyhow!("'{}', row {}: {e}", path.display(), i + 1))?;
-            draws.push(p);
-        }
-        if draws.is_empty() {
-            bail!("'{}' has no draws", path.display());
-        }
-        chains.push(draws);
-    }
-    Ok(Run {
-        model,
-        n,
-        columns,
-        chains,
-    })
-}
+use crate::args::PredictArgs;
+use crate::common::Ctx;
 
 /// Draws of a run `predict` uses unless told otherwise (`--max-draws`).
 pub const DEFAULT_MAX_DRAWS: usize = 100;
@@ -197,12 +59,12 @@ fn csv_names(data: &[String]) -> (String, String) {
 }
 
 /// Run `bgmm predict`.
-pub fn cmd_predict(a: PredictArgs) -> Result<()> {
-    let is_run = a.run.join("summary.json").exists();
+pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
+    let is_run = is_sampling_run(&a.run);
     let max = parse_max_draws(a.max_draws.as_deref())?;
     // (model, data size, data columns, parameter sets, draws in the run, kind)
     let (model, n_data, columns, draws, total, kind) = if is_run {
-        let run = load_run_record(&a.run)?;
+        let (_, run) = load_run(&a.run)?;
         let all = run.chains.concat();
         let total = all.len();
         (
@@ -261,7 +123,7 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         column_names(model.d)
     };
     let (set_name, z_name) = csv_names(&names);
-    let mut csv = crate::output::csv_header(
+    let mut csv = csv_header(
         &std::iter::once(set_name)
             .chain(names.iter().cloned())
             .chain(std::iter::once(z_name))
@@ -295,21 +157,34 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
         v.sort_by(f64::total_cmp);
         let q = |p: f64| bgmm::diagnostics::quantile_sorted(v, p);
-        summary.push(serde_json::json!({
-            "column": names[j], "mean": m, "sd": sd, "q5": q(0.05), "median": q(0.5), "q95": q(0.95),
-        }));
+        summary.push(ColumnSummary {
+            column: names[j].clone(),
+            mean: m,
+            median: q(0.5),
+            q5: q(0.05),
+            q95: q(0.95),
+            sd,
+        });
     }
     if let Some(dir) = &a.out {
         ensure_dir(dir)?;
         write_out(dir, "predictive.csv", csv.as_bytes())?;
         // the CSV stays plain so that every reader (bgmm's included) takes it; its provenance
         // goes beside it, as `simulate` does with truth.json
-        let record = serde_json::json!({
-            "bgmm_version": env!("CARGO_PKG_VERSION"), "command": command_line(), "seed": a.seed,
-            "model": model.spec(), "source": a.run.display().to_string(), "kind": kind,
-            "sets": draws.len(), "n": n, "columns": names, "summary": summary,
-            "draws_used": is_run.then_some(draws.len()), "draws_total": is_run.then_some(total),
-        });
+        let record = PredictiveRecord {
+            bgmm_version: VERSION.into(),
+            columns: names.clone(),
+            command: ctx.command.clone(),
+            draws_total: is_run.then_some(total),
+            draws_used: is_run.then_some(draws.len()),
+            kind: kind.into(),
+            model: model.spec().clone(),
+            n,
+            seed: a.seed,
+            sets: draws.len(),
+            source: a.run.display().to_string(),
+            summary: summary.clone(),
+        };
         write_out(dir, "predictive.json", &json_bytes(&record)?)?;
     }
     if a.json {
@@ -332,12 +207,7 @@ pub fn cmd_predict(a: PredictArgs) -> Result<()> {
         for s in &summary {
             println!(
                 "  {}: mean {:.4}, sd {:.4}, 5% {:.4}, median {:.4}, 95% {:.4}",
-                s["column"].as_str().unwrap_or(""),
-                s["mean"].as_f64().unwrap_or(f64::NAN),
-                s["sd"].as_f64().unwrap_or(f64::NAN),
-                s["q5"].as_f64().unwrap_or(f64::NAN),
-                s["median"].as_f64().unwrap_or(f64::NAN),
-                s["q95"].as_f64().unwrap_or(f64::NAN)
+                s.column, s.mean, s.sd, s.q5, s.median, s.q95
             );
         }
     } else {
@@ -401,36 +271,5 @@ mod tests {
             csv_names(&names(&["set", "_set", "z"])),
             ("__set".into(), "_z".into())
         );
-    }
-
-    /// Found by reading what the fuzz target `run_dir` reaches, confirmed with `bgmm plot`: a
-    /// chain file with a header and no draws loaded as an empty chain, and the posterior
-    /// histograms indexed into it.
-    #[test]
-    fn a_chain_without_draws_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("summary.json"),
-            r#"{"model": {"k": 2, "d": 1, "weights": {"concentration": 1.0},
-                          "locs": {"loc": 0.0, "scale": 5.0},
-                          "scale": {"prior": "lognormal", "mu": 0.0, "sigma": 1.0}},
-                "data": {"n": 30}}"#,
-        )
-        .unwrap();
-        let chain = dir.path().join("chain-0.csv");
-        let header = "lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,\
-                      energy__,weights.1,weights.2,locs.1,locs.2,scale\n";
-        std::fs::write(&chain, format!("# bgmm\n{header}")).unwrap();
-        let e = load_run(dir.path()).err().unwrap().to_string();
-        assert_eq!(e, format!("'{}' has no draws", chain.display()));
-        // one draw is a chain
-        std::fs::write(
-            &chain,
-            format!("{header}-1,1,0.1,2,3,0,1,0.25,0.75,-1,2,0.5\n"),
-        )
-        .unwrap();
-        let (model, n, chains) = load_run(dir.path()).unwrap();
-        assert_eq!((model.k, n, chains.len(), chains[0].len()), (2, 30, 1, 1));
-        assert_eq!(chains[0][0].flat(), [0.25, 0.75, -1.0, 2.0, 0.5]);
     }
 }

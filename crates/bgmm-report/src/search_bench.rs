@@ -23,32 +23,38 @@ use bgmm::map::FitOptions;
 use bgmm::{Data, Model, ModelSpec, Sharing};
 
 /// The best modes known, as the repository keeps them.
-const BEST_KNOWN: &str = include_str!("../examples/search-bench/best-known.json");
+const BEST_KNOWN: &str = include_str!("../../../examples/search-bench/best-known.json");
 
 /// The seeds' model files, by name.
 const SEED_MODELS: [(&str, &str); 8] = [
     (
         "homework-1d",
-        include_str!("../examples/models/homework-1d.toml"),
+        include_str!("../../../examples/models/homework-1d.toml"),
     ),
     (
         "homework-2d-component",
-        include_str!("../examples/models/homework-2d-component.toml"),
+        include_str!("../../../examples/models/homework-2d-component.toml"),
     ),
     (
         "homework-2d-dimension",
-        include_str!("../examples/models/homework-2d-dimension.toml"),
+        include_str!("../../../examples/models/homework-2d-dimension.toml"),
     ),
     (
         "homework-2d-shared",
-        include_str!("../examples/models/homework-2d-shared.toml"),
+        include_str!("../../../examples/models/homework-2d-shared.toml"),
     ),
-    ("iris", include_str!("../examples/models/iris.toml")),
-    ("tutorial", include_str!("../examples/models/tutorial.toml")),
-    ("numpyro", include_str!("../examples/models/numpyro.toml")),
+    ("iris", include_str!("../../../examples/models/iris.toml")),
+    (
+        "tutorial",
+        include_str!("../../../examples/models/tutorial.toml"),
+    ),
+    (
+        "numpyro",
+        include_str!("../../../examples/models/numpyro.toml"),
+    ),
     (
         "low_dim_gauss_mix",
-        include_str!("../examples/models/low_dim_gauss_mix.toml"),
+        include_str!("../../../examples/models/low_dim_gauss_mix.toml"),
     ),
 ];
 
@@ -94,8 +100,8 @@ fn quick(k: i64, sharing: Sharing, data: &Data) -> Result<Model> {
 
 fn builtin(name: &str, columns: &[&str]) -> Result<Data> {
     let cols: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-    let t = crate::table::load(&format!("builtin:{name}"), Some(&cols))?;
-    Ok(Data::from_columns(t.columns)?)
+    let (data, _) = bgmm_io::read_data(&format!("builtin:{name}"), Some(&cols))?;
+    Ok(data)
 }
 
 /// Points from a mixture with the given weights, locations and per-dimension standard
@@ -411,7 +417,7 @@ pub fn long(out: &std::path::Path) -> Result<()> {
         cases: known,
     };
     let text = serde_json::to_string_pretty(&file)? + "\n";
-    crate::atomic::write_atomic(out, text.as_bytes())?;
+    bgmm_io::write_atomic(out, text.as_bytes())?;
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -3,27 +3,13 @@
 //! the MAP fit, the classifications, the posterior and its predictive check.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
-use clap::Args;
 
-use crate::atomic::write_atomic;
-use crate::figures::{
-    classify_figures, find_runs, fit_figures, sample_figures, ClassifyRun, Figure, FitRun, Run,
-    SampleRun,
-};
-use crate::output::{params_text, sites_text};
+use bgmm_io::{find_runs, params_text, sites_text, ClassifyRun, FitRun, Run, SampleRun};
 
-#[derive(Args, Debug)]
-pub struct ReportArgs {
-    /// A run directory (`fit`, `classify`, `sample` or `vi` with `--out`) or a directory holding
-    /// several (as `bgmm demo` writes).
-    dir: PathBuf,
-    /// The page to write (default: DIR/report.html).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-}
+use crate::figures::{classify_figures, fit_figures, sample_figures, Figure};
 
 /// HTML-escape text.
 pub fn esc(s: &str) -> String {
@@ -273,11 +259,14 @@ fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {
 
 fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
     let sampled = r.sampled;
-    let source = r.record["data"]["source"].as_str().unwrap_or("?");
-    let method = r.record["method"].as_str().unwrap_or("exact");
+    let source = r.record.data.source.as_str();
+    let method = match r.record.method.as_str() {
+        "" => "exact",
+        m => m,
+    };
     // what the assignments were made by, in the heading: the same data classified under a fit
     // and under a sampling run's posterior, or by SVI, are different sections
-    let draws = r.record["draws"].as_u64().unwrap_or(0);
+    let draws = r.record.draws.unwrap_or(0);
     let heading = match method {
         "posterior" => format!("Posterior assignments of {source} (average over {draws} draws)"),
         "svi" => format!(
@@ -297,7 +286,7 @@ fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
     let how = if method == "posterior" {
         format!(
             "most probable component under the posterior: each point's assignment probabilities averaged over {draws} draws of the run {}",
-            r.record["run"].as_str().unwrap_or("?")
+            r.record.run.as_deref().unwrap_or("?")
         )
     } else if sampled {
         "one assignment drawn from each point's posterior (temperature 1)".to_string()
@@ -311,8 +300,8 @@ fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
         esc(&how),
         esc(&counts.join(", "))
     ));
-    if let Some(c) = r.record["command"].as_str() {
-        page.p(&format!("Command: <code>{}</code>", esc(c)));
+    if !r.record.command.is_empty() {
+        page.p(&format!("Command: <code>{}</code>", esc(&r.record.command)));
     }
     let figs = classify_figures(r);
     if figs.is_empty() {
@@ -325,8 +314,9 @@ fn classify_section(page: &mut Page, r: &ClassifyRun) -> Result<()> {
 }
 
 fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
-    let v = &r.summary;
-    let method = v["options"]["method"].as_str().unwrap_or("nuts");
+    // the record as its file holds it
+    let v = &serde_json::to_value(&r.record)?;
+    let method = r.record.method();
     page.section(if method == "vi" {
         "The variational posterior (mean-field VI)"
     } else {
@@ -444,7 +434,7 @@ fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
             "<div class=\"ok\">No warnings: every R-hat ≤ 1.01, no divergences, enough effective draws.</div>"
         );
     }
-    if let Some(c) = v["command"].as_str() {
+    if let Some(c) = v["command"].as_str().filter(|c| !c.is_empty()) {
         page.p(&format!("Command: <code>{}</code>", esc(c)));
     }
     let figs = sample_figures(r)?;
@@ -486,12 +476,4 @@ pub fn report_html(dir: &Path) -> Result<String> {
     html.push_str(&page.body);
     let _ = write!(html, "<script>{CHECK}</script>\n</body>\n</html>\n");
     Ok(html)
-}
-
-pub fn cmd_report(a: ReportArgs) -> Result<()> {
-    let html = report_html(&a.dir)?;
-    let out = a.out.unwrap_or_else(|| a.dir.join("report.html"));
-    write_atomic(&out, html.as_bytes())?;
-    println!("wrote {}", out.display());
-    Ok(())
 }

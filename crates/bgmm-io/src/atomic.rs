@@ -89,6 +89,26 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create output directory '{shown}': {e}"))
 }
 
+/// Write `bytes` to `dir/name` atomically.
+pub fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    write_atomic(&dir.join(name), bytes)
+}
+
+/// Before a command writes several files into `dir`: none of them may be taken by a
+/// directory, so that a failure cannot leave the first files written and the rest not.
+pub fn check_out<S: AsRef<str>>(dir: &Path, names: &[S]) -> Result<()> {
+    for name in names {
+        let p = dir.join(name.as_ref());
+        if p.is_dir() {
+            bail!(
+                "cannot write '{}': a directory with that name exists",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Create a new, empty temporary file for `file_name` in `dir`.
 fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();

@@ -1,0 +1,40 @@
+//! bgmm's input and output, without a command line: every data source behind one parsed spec
+//! ([`DataSpec`], read by [`DataSpec::read`]), the typed records of every run (one type per
+//! file, written and read by it), run directories, CmdStan CSV, model files, the out-of-core
+//! minibatch fit, atomic writes and the text tables the commands print.
+
+#![allow(clippy::needless_range_loop)]
+
+mod atomic;
+mod cmdstan;
+mod data;
+mod minibatch;
+mod model_file;
+mod records;
+mod runs;
+mod stream;
+mod table;
+mod text;
+
+pub use atomic::{check_out, ensure_dir, write_atomic, write_atomic_with, write_out};
+pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
+pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
+pub use minibatch::{
+    fit_minibatch, start as minibatch_start, streaming_loglik, MinibatchFit, MinibatchOptions,
+    Progress, Start as MinibatchStart,
+};
+pub use model_file::{load_model_spec, model_spec_from_str};
+pub use records::{
+    fit_from_str, json_bytes, load_fit, ChainRecord, ClassifyRecord, ColumnSummary, DataInfo,
+    FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
+    SampleRecord, SimulateRecord, TruthRecord, ViRecord, VERSION,
+};
+pub use runs::{
+    find_runs, is_sampling_run, load_classification, load_run, ClassifyRun, FitRun, Run, SampleRun,
+    SampledRun,
+};
+pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
+pub use table::{parse as parse_csv, Table, BUILTINS};
+pub use text::{
+    assignments_csv, column_names, csv_field, csv_header, data_csv, params_text, sites_text,
+};

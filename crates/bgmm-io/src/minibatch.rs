@@ -1,0 +1,182 @@
+//! The MAP of data larger than memory. The file (CSV or .npy) is never loaded whole: a random
+//! sample of it gives the starting mode (the usual search, its likelihood weighted by N/m),
+//! then Adam runs on minibatches read from random places in the file, and a last streaming
+//! pass computes the exact loss on all the data.
+
+use anyhow::{anyhow, bail, Result};
+use chacha20::ChaCha8Rng;
+use rand::SeedableRng;
+
+use bgmm::density::Transform;
+use bgmm::map::{fit_weighted, stochastic, FitOptions, StochasticOptions};
+use bgmm::{Data, Model, Params};
+
+use crate::data::{DataSource, DataSpec};
+use crate::stream::{MinibatchDensity, Source};
+
+/// Rows per chunk of the streaming pass.
+const PASS_CHUNK: usize = 1 << 20;
+
+/// Progress of a minibatch run: what is being done, how far, out of how much.
+pub type Progress<'a> = &'a dyn Fn(&str, u64, u64);
+
+/// `Σ_n log p(x_n | θ)` over the whole file, chunk by chunk (memory: one chunk).
+pub fn streaming_loglik(
+    src: &Source,
+    model: &Model,
+    p: &Params,
+    progress: Progress<'_>,
+) -> Result<f64> {
+    let what = "exact loss, pass over the file";
+    let mut total = 0.0;
+    let mut done = 0;
+    src.for_each_chunk(PASS_CHUNK, |chunk| {
+        total += bgmm::density::log_likelihood_at(model, &chunk, p);
+        done += chunk.n();
+        progress(what, done as u64, src.n as u64);
+        Ok(())
+    })?;
+    Ok(total)
+}
+
+/// The start of a minibatch run: the file, the model, and the MAP of a random sample of the
+/// file (at least 20 000 rows and 200 per component, all if fewer), its likelihood weighted
+/// by N/m.
+pub struct Start {
+    pub src: Source,
+    pub model: Model,
+    /// What the model is (a model file, or the default model of `-k`), for messages.
+    pub origin: String,
+    pub sample_n: usize,
+    pub fit: bgmm::map::Fit,
+}
+
+/// Open `data` for minibatches of `b` rows and find the starting mode; `model` makes the
+/// model (and its description) from a first random sample of the file.
+pub fn start(
+    data: &DataSpec,
+    b: usize,
+    seed: u64,
+    opts: &FitOptions,
+    model: &dyn Fn(&Data) -> Result<(Model, String)>,
+) -> Result<Start> {
+    if b == 0 {
+        bail!("--minibatch must be at least 1");
+    }
+    let spec = &data.text;
+    let path = match &data.source {
+        DataSource::Builtin(_) | DataSource::Grid(_) => {
+            bail!("--minibatch reads a data file (CSV or .npy), not '{spec}'")
+        }
+        DataSource::Parquet(_) => bail!(
+            "--minibatch reads CSV or .npy files; '{spec}' is Parquet (fit it whole, or convert it)"
+        ),
+        DataSource::Npy(p) | DataSource::Csv(p) => p,
+    };
+    // without --columns, a CSV file's numeric columns (text columns left out, as for a
+    // whole-file fit)
+    let numeric = match (&data.columns, &data.source) {
+        (None, DataSource::Csv(_)) => Some(Source::numeric_columns(path)?),
+        _ => None,
+    };
+    let src = Source::open(path, data.columns.as_deref().or(numeric.as_deref()))?;
+    let n = src.n;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let m0 = 20_000usize.max(b).min(n);
+    let first = src.minibatch(m0, &mut rng)?;
+    let (model, origin) = model(&first)?;
+    let m = m0.max(200 * model.k).min(n);
+    let sample = if m > first.n() {
+        src.minibatch(m, &mut rng)?
+    } else {
+        first
+    };
+    let fit =
+        fit_weighted(&model, &sample, n as f64 / sample.n() as f64, opts).map_err(|e| match e {
+            bgmm::Error::Data(m) => anyhow!("data '{spec}' and {origin}: {m}"),
+            // kept typed, so that an application can name the option its own way
+            other => anyhow::Error::new(other),
+        })?;
+    Ok(Start {
+        src,
+        model,
+        origin,
+        sample_n: sample.n(),
+        fit,
+    })
+}
+
+/// The minibatch steps after the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinibatchOptions {
+    /// Rows per minibatch.
+    pub batch: usize,
+    /// Adam steps on minibatches.
+    pub steps: usize,
+    /// Initial learning rate (decays to 1 % of it).
+    pub lr: f64,
+    /// Seed of the minibatches' places in the file.
+    pub seed: u64,
+}
+
+impl MinibatchOptions {
+    /// The steps' options checked (before the start's search, which takes a while).
+    pub fn check(&self) -> Result<()> {
+        if self.steps == 0 {
+            bail!("--sgd-steps must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--sgd-lr must be positive and finite, got {}", self.lr);
+        }
+        Ok(())
+    }
+}
+
+/// The end of a minibatch run.
+pub struct MinibatchFit {
+    pub params: Params,
+    /// The minibatch losses, step by step.
+    pub losses: Vec<f64>,
+    /// −log p(x, θ) on all the data (the prior from a small piece, the likelihood by a
+    /// streaming pass).
+    pub loss: f64,
+}
+
+/// Adam on minibatches from `st`'s mode, the last half of the iterates averaged, then the
+/// exact loss on all the rows.
+pub fn fit_minibatch(
+    st: &Start,
+    o: &MinibatchOptions,
+    progress: Progress<'_>,
+) -> Result<MinibatchFit> {
+    o.check()?;
+    let (model, src) = (&st.model, &st.src);
+    let t = Transform::new(model);
+    let dens = MinibatchDensity::new(model, src, o.batch, false, o.seed ^ 0x5eed);
+    let sopts = StochasticOptions {
+        steps: o.steps,
+        lr: o.lr,
+        ..StochasticOptions::default()
+    };
+    let what = format!("Adam on minibatches of {}", o.batch);
+    let run = stochastic(&dens, &t.pack(&st.fit.params), &sopts, &|s| {
+        if s % 50 == 0 {
+            progress(&what, s as u64, o.steps as u64);
+        }
+    });
+    if let Some(e) = dens.error.lock().ok().and_then(|e| e.clone()) {
+        bail!("{e}");
+    }
+    let (x, losses) = run.map_err(anyhow::Error::new)?;
+    let params = t.params(&x);
+    // the exact loss on all the data: prior from a small piece, likelihood by a streaming pass
+    let piece: Data = src.rows(0, 1.min(src.n))?;
+    let prior = bgmm::density::log_joint(model, &piece, &params)
+        - bgmm::density::log_likelihood_at(model, &piece, &params);
+    let loss = -(prior + streaming_loglik(src, model, &params, progress)?);
+    Ok(MinibatchFit {
+        params,
+        losses,
+        loss,
+    })
+}

@@ -1,0 +1,542 @@
+//! The records every command writes (and the ones that read them back): one type per file,
+//! written and read through the same type. Fields added after a file kind was first written
+//! carry `#[serde(default)]`, so that files of older versions still load.
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+use bgmm::diagnostics::ParamSummary;
+use bgmm::map::{FitOptions, History, Resolution};
+use bgmm::posterior::{ChainStats, Posterior};
+use bgmm::{Model, ModelSpec, Params, ShapedParams};
+
+/// The version of bgmm that writes the records.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Pretty JSON with a final line end: how every record is written.
+pub fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    let mut b = serde_json::to_vec_pretty(v)?;
+    b.push(b'\n');
+    Ok(b)
+}
+
+/// Serialise as a JSON object with its keys sorted: how the files written through
+/// `serde_json::json!` hold a value (`truth.json`, `predictive.json`).
+fn sorted<T: Serialize, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    serde_json::to_value(v)
+        .map_err(S::Error::custom)?
+        .serialize(s)
+}
+
+/// An f64 that may have been written as `null` (serde_json writes a NaN or an infinity so):
+/// read back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// The data a record was made from.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct DataInfo {
+    #[serde(default)]
+    pub source: String,
+    /// The columns used (a sampling run of an early version does not record them).
+    #[serde(default)]
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub n: usize,
+}
+
+/// What `fit --json` prints and `fit --out` writes (`fit.json`); `classify`, `predict`,
+/// `sample --from-fit`, `plot` and `report` read it back.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct FitRecord {
+    pub params: ShapedParams,
+    pub loss: f64,
+    pub converged: bool,
+    pub best_restart: usize,
+    pub steps: usize,
+    pub history: History,
+    /// Max |gradient| at the end (none for a minibatch fit, whose gradient is never exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_norm_max: Option<f64>,
+    pub polish_iterations: usize,
+    pub message: String,
+    pub warnings: Vec<String>,
+    /// How the winning mode was found (`kmeans++ start #113, then merge 0+2, split 1`).
+    #[serde(default)]
+    pub strategy: String,
+    /// The resolution each column was taken to be recorded to (0: none).
+    #[serde(default)]
+    pub resolution: Vec<f64>,
+    pub init_params: ShapedParams,
+    pub model: ModelSpec,
+    pub data: DataInfo,
+    pub options: FitOptionsRecord,
+    pub bgmm_version: String,
+    pub command: String,
+}
+
+/// The options of a fit, as `fit.json` records them.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct FitOptionsRecord {
+    pub restarts: usize,
+    #[serde(default = "one")]
+    pub candidates: usize,
+    pub init: String,
+    pub steps: usize,
+    pub lr: f64,
+    pub betas: [f64; 2],
+    pub polish: bool,
+    pub grad_tol: f64,
+    pub seed: u64,
+    #[serde(default)]
+    pub subsample: usize,
+    /// `--resolution` as given (fits written before it existed: `off`).
+    #[serde(default = "off")]
+    pub resolution: String,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn off() -> String {
+    "off".into()
+}
+
+impl FitOptionsRecord {
+    /// The record of `opts`, with the subsample size actually used.
+    pub fn of(opts: &FitOptions, subsample: usize) -> FitOptionsRecord {
+        FitOptionsRecord {
+            restarts: opts.restarts,
+            candidates: opts.candidates,
+            init: opts.init.name().into(),
+            steps: opts.steps,
+            lr: opts.lr,
+            betas: [opts.betas.0, opts.betas.1],
+            polish: opts.polish,
+            grad_tol: opts.grad_tol,
+            seed: opts.seed,
+            subsample,
+            resolution: match &opts.resolution {
+                Resolution::Auto => "auto".into(),
+                Resolution::Off => "off".into(),
+                Resolution::Given(v) => v
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            },
+        }
+    }
+}
+
+/// Read a fit record from a JSON file or a directory holding `fit.json`, with its model and
+/// parameters checked.
+pub fn load_fit(path: &std::path::Path) -> Result<(FitRecord, Model, Params)> {
+    let file = if path.is_dir() {
+        path.join("fit.json")
+    } else {
+        path.to_path_buf()
+    };
+    let shown = file.display();
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
+    fit_from_str(&text, &shown.to_string())
+}
+
+/// [`load_fit`] on the file's text; `shown` names the file in errors.
+pub fn fit_from_str(text: &str, shown: &str) -> Result<(FitRecord, Model, Params)> {
+    let rec: FitRecord = serde_json::from_str(text).map_err(|e| {
+        // a fit of another bgmm version may have other fields: say which version wrote it
+        let version = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v["bgmm_version"].as_str().map(str::to_string))
+            .filter(|v| v != VERSION)
+            .map(|v| format!("; it was written by bgmm {v}, this is bgmm {VERSION}"))
+            .unwrap_or_default();
+        anyhow!(
+            "fit '{shown}', line {}, column {}: not a bgmm fit ({}){version}",
+            e.line(),
+            e.column(),
+            e.to_string().replace('\n', " ")
+        )
+    })?;
+    let model = rec
+        .model
+        .build(None)
+        .map_err(|e| anyhow!("fit '{shown}': its model is invalid: {e}"))?;
+    let params = Params::from_shaped(&model, &rec.params)
+        .map_err(|e| anyhow!("fit '{shown}': its parameters are invalid: {e}"))?;
+    Ok((rec, model, params))
+}
+
+/// `classify.json`: the assignments of points under a fit (`method` exact or svi) or under a
+/// sampling run's posterior (`method` posterior).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct ClassifyRecord {
+    pub assignments: Vec<usize>,
+    pub probs: Vec<Vec<f64>>,
+    #[serde(default)]
+    pub method: String,
+    /// 0: MAP assignments, 1: sampled (a fit's classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Draws averaged over (a posterior classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draws: Option<usize>,
+    /// One sampled assignment per point and draw (a posterior classification with
+    /// `--temperature 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_assignments: Option<Vec<Vec<usize>>>,
+    pub data: DataInfo,
+    /// The fit classified under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<String>,
+    /// The sampling run classified under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svi_loss: Option<Vec<f64>>,
+    #[serde(default)]
+    pub bgmm_version: String,
+    #[serde(default)]
+    pub command: String,
+}
+
+/// What `simulate --json` prints.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SimulateRecord {
+    pub bgmm_version: String,
+    pub command: String,
+    pub seed: u64,
+    pub model: ModelSpec,
+    pub params: ShapedParams,
+    pub assignments: Vec<usize>,
+    pub columns: Vec<String>,
+    pub data: Vec<Vec<f64>>,
+}
+
+/// `truth.json` of `simulate --out`: the drawn parameters and how they were drawn.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct TruthRecord {
+    pub bgmm_version: String,
+    pub command: String,
+    #[serde(serialize_with = "sorted")]
+    pub model: ModelSpec,
+    pub n: usize,
+    /// How a streamed simulation drew its chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(serialize_with = "sorted")]
+    pub params: ShapedParams,
+    pub seed: u64,
+}
+
+/// The options of a sampling run (`summary.json`), by method.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum RunOptions {
+    Nuts(NutsRecord),
+    Vi(ViRecord),
+}
+
+impl RunOptions {
+    /// `nuts` or `vi`.
+    pub fn method(&self) -> &str {
+        match self {
+            RunOptions::Nuts(o) => &o.method,
+            RunOptions::Vi(o) => &o.method,
+        }
+    }
+}
+
+/// `sample`'s options (`method` nuts).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct NutsRecord {
+    pub chains: usize,
+    pub draws: u64,
+    #[serde(default)]
+    pub from_fit: Option<String>,
+    pub init: String,
+    #[serde(default)]
+    pub low_rank: bool,
+    pub max_depth: u64,
+    pub method: String,
+    pub seed: u64,
+    pub target_accept: f64,
+    pub warmup: u64,
+}
+
+/// `vi`'s options (`method` vi).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ViRecord {
+    pub draws: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub elbo_last_100_mean: f64,
+    pub lr: f64,
+    pub mc_samples: usize,
+    pub method: String,
+    /// Rows per minibatch (`vi --minibatch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minibatch: Option<usize>,
+    pub seed: u64,
+    /// Rows of the random sample whose MAP started a minibatch run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_sample: Option<usize>,
+    pub steps: usize,
+}
+
+/// A chain's sampler statistics, as `summary.json` holds them ([`ChainStats`]; a statistic
+/// that is not a number, e.g. VI's acceptance, is `null`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ChainRecord {
+    pub divergences: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean_tree_depth: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub step_size: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean_leapfrog: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean_accept: f64,
+}
+
+impl From<&ChainStats> for ChainRecord {
+    fn from(c: &ChainStats) -> ChainRecord {
+        ChainRecord {
+            divergences: c.divergences,
+            mean_tree_depth: c.mean_tree_depth,
+            step_size: c.step_size,
+            mean_leapfrog: c.mean_leapfrog,
+            mean_accept: c.mean_accept,
+        }
+    }
+}
+
+/// Draws kept of those asked for, when sampling was stopped early.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Interruption {
+    pub asked_draws: u64,
+    pub kept_draws: usize,
+}
+
+/// `summary.json` of a sampling run (`sample --out`, `vi --out`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SampleRecord {
+    /// The posterior summary of each parameter by name (its keys sorted; a value that is not
+    /// finite is `null`).
+    #[serde(default)]
+    pub summary: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub divergences: usize,
+    #[serde(default)]
+    pub relabelled: bool,
+    #[serde(default, deserialize_with = "nan_if_null")]
+    pub relabelled_share: f64,
+    #[serde(default, deserialize_with = "nan_if_null")]
+    pub wall_s: f64,
+    #[serde(default)]
+    pub chains: Vec<ChainRecord>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// false when sampling was stopped early (Ctrl-C): the draws are the ones kept so far
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// draws kept per chain and draws asked for, when stopped early
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+    pub model: ModelSpec,
+    pub data: DataInfo,
+    /// The method's options (always written; a run summary of an early version may lack them).
+    #[serde(default)]
+    pub options: Option<RunOptions>,
+    #[serde(default)]
+    pub bgmm_version: String,
+    #[serde(default)]
+    pub command: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SampleRecord {
+    /// `nuts` or `vi` (a run that does not say: `nuts`, the only method early versions had).
+    pub fn method(&self) -> &str {
+        self.options.as_ref().map_or("nuts", RunOptions::method)
+    }
+
+    /// The record of a posterior.
+    pub fn of(
+        post: &Posterior,
+        model: &Model,
+        data: DataInfo,
+        options: RunOptions,
+        wall_s: f64,
+        command: String,
+    ) -> Result<SampleRecord> {
+        let options = Some(options);
+        Ok(SampleRecord {
+            summary: summary_map(&post.summary)?,
+            divergences: post.divergences,
+            relabelled: post.relabelled,
+            relabelled_share: post.relabelled_share,
+            wall_s,
+            chains: post.chain_stats.iter().map(ChainRecord::from).collect(),
+            warnings: post.warnings.clone(),
+            complete: post.interrupted.is_none(),
+            interrupted: post.interrupted.map(|(kept, asked)| Interruption {
+                asked_draws: asked,
+                kept_draws: kept,
+            }),
+            model: model.spec().clone(),
+            data,
+            options,
+            bgmm_version: VERSION.into(),
+            command,
+        })
+    }
+}
+
+/// The summary as `summary.json` holds it.
+fn summary_map(
+    summary: &[(String, ParamSummary)],
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    summary
+        .iter()
+        .map(|(n, s)| Ok((n.clone(), serde_json::to_value(s)?)))
+        .collect()
+}
+
+/// One column's summary over every predictive data set.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ColumnSummary {
+    pub column: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub median: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub q5: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub q95: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub sd: f64,
+}
+
+/// `predictive.json` of `predict --out`: where the data sets came from and their summary.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct PredictiveRecord {
+    pub bgmm_version: String,
+    pub columns: Vec<String>,
+    pub command: String,
+    pub draws_total: Option<usize>,
+    pub draws_used: Option<usize>,
+    pub kind: String,
+    #[serde(serialize_with = "sorted")]
+    pub model: ModelSpec,
+    pub n: usize,
+    pub seed: u64,
+    pub sets: usize,
+    pub source: String,
+    pub summary: Vec<ColumnSummary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bgmm::{Data, Sharing};
+
+    /// splitmix64: a fixed stream of 64-bit patterns, independent of any crate's API.
+    fn bits(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Found with `sample --from-fit`: a fit's column mean 200.91520467836258 was written to
+    /// fit.json and read back one ulp off (serde_json parses floats exactly only with its
+    /// `float_roundtrip` feature). Every finite f64 written as bgmm writes its JSON must read
+    /// back bit for bit, through the typed and the untyped (`Value`) readers alike.
+    #[test]
+    fn every_f64_written_to_json_reads_back_bit_identical() {
+        let mut s = 11u64;
+        let mut values = vec![
+            200.91520467836258,
+            34356.5 / 171.0,
+            0.1 + 0.2,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            1e-300,
+            1e300,
+            -1.7976931348623157e308,
+        ];
+        for _ in 0..100_000 {
+            // every exponent alike: huge, tiny, negative
+            let v = f64::from_bits(bits(&mut s));
+            if v.is_finite() {
+                values.push(v);
+            }
+            // subnormals (exponent field 0)
+            values.push(f64::from_bits(bits(&mut s) & 0x800f_ffff_ffff_ffff));
+            // data-like values: a mean of a few hundred numbers around 200
+            let n = 2 + bits(&mut s) % 500;
+            let sum = (bits(&mut s) % 1_000_000) as f64 / 2.0;
+            values.push(sum / n as f64);
+            // unit-scale values with 17 significant digits
+            values.push((bits(&mut s) >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 500.0);
+        }
+        let text = String::from_utf8(json_bytes(&values).unwrap()).unwrap();
+        let typed: Vec<f64> = serde_json::from_str(&text).unwrap();
+        let untyped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(typed.len(), values.len());
+        let mut off = Vec::new();
+        for (i, (a, b)) in values.iter().zip(&typed).enumerate() {
+            let c = untyped[i].as_f64().unwrap();
+            if a.to_bits() != b.to_bits() || a.to_bits() != c.to_bits() {
+                off.push(format!("{a:?} read back as {b:?} / {c:?}"));
+            }
+        }
+        assert!(
+            off.is_empty(),
+            "{} of {} values read back changed, e.g. {:?}",
+            off.len(),
+            values.len(),
+            &off[..off.len().min(5)]
+        );
+    }
+
+    /// 171 points in two groups whose mean is 34356.5 / 171 = 200.91520467836258, the value
+    /// that read back one ulp off.
+    fn mean_200_915() -> Vec<f64> {
+        let mut x: Vec<f64> = (0..170)
+            .map(|i| if i < 106 { 150.0 } else { 250.0 } + (i % 10) as f64 * 3.0)
+            .collect();
+        x.push(161.5);
+        x
+    }
+
+    /// The model a fit records reads back as the one it was built from, bit for bit.
+    #[test]
+    fn a_default_model_reads_back_from_json_as_it_was_written() {
+        let data = Data::from_1d(mean_200_915()).unwrap();
+        let spec = ModelSpec::quick(2, Sharing::Component, &data);
+        let text = String::from_utf8(json_bytes(&spec).unwrap()).unwrap();
+        assert!(text.contains("200.91520467836258"), "{text}");
+        let back: ModelSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, spec);
+    }
+}

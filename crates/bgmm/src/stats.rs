@@ -1,0 +1,318 @@
+//! The statistics contract: the sufficient statistics of a partition of the data at given
+//! parameters, from which the log likelihood and its gradient follow without the data.
+//!
+//! [`stats`] reads a [`DataView`] once (the vectorised [`crate::kernel`], over fixed chunks of
+//! [`CHUNK`] points in parallel, their sums added in chunk order) and returns a
+//! [`SufficientStats`]. Statistics of disjoint partitions, each computed where its data live,
+//! [`merge`](SufficientStats::merge) by exact addition in a fixed order; the merged statistics
+//! give the log likelihood and its gradient
+//! ([`log_likelihood_from_stats`](crate::density::log_likelihood_from_stats)), the log joint
+//! with the prior ([`log_joint_from_stats`](crate::density::log_joint_from_stats)), and the
+//! engines' unconstrained log density ([`StatsDensity`](crate::density::StatsDensity)). The
+//! density of the whole data in memory ([`crate::density`]) is this same path with a single
+//! partition.
+//!
+//! Merged statistics equal the whole data's to rounding (about 1e-15 relative: the sums are
+//! grouped differently), and are bit-identical for a fixed partitioning, merged in a fixed
+//! order, whatever the number of threads.
+//!
+//! A partitioned driver (each `part` would be computed on a worker and sent back, e.g. as
+//! JSON; here they are computed in place):
+//!
+//! ```
+//! use bgmm::{stats, Data, ModelSpec, Params, SufficientStats};
+//! let spec: ModelSpec = serde_json::from_str(r#"{"k": 2,
+//!     "weights": {"concentration": 1.0}, "locs": {"loc": 0.0, "scale": 10.0},
+//!     "scale": {"prior": "lognormal", "mu": 0.0, "sigma": 2.0}}"#).unwrap();
+//! let data = Data::from_1d((0..1000).map(|i| (i % 17) as f64).collect()).unwrap();
+//! let model = spec.build(Some(1)).unwrap();
+//! let params = Params { weights: vec![0.4, 0.6], locs: vec![2.0, 12.0], scales: vec![3.0] };
+//! let mut total = SufficientStats::empty(&model, true);
+//! for range in [0..300, 300..301, 301..1000] {
+//!     let part = stats(&model, &params, data.view().rows(range), true).unwrap();
+//!     let sent = serde_json::to_string(&part).unwrap();
+//!     total.merge(&serde_json::from_str(&sent).unwrap()).unwrap();
+//! }
+//! let (ll, grad) = bgmm::density::log_likelihood_from_stats(&model, &params, &total).unwrap();
+//! let whole = bgmm::density::log_likelihood_grad(&model, &data, &params);
+//! assert!((ll - whole.0).abs() <= 1e-12 * ll.abs() && total.n == 1000);
+//! assert!((grad.locs[0] - whole.1.locs[0]).abs() <= 1e-12 * grad.locs[0].abs());
+//! ```
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Data, DataView};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::params::Params;
+
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
+/// Points per chunk of the data loop (the unit of parallel work and of the fixed reduction).
+pub const CHUNK: usize = 2048;
+/// Below this many point·component·(dimension + 2) operations an evaluation runs on the
+/// calling thread (about 0.2 ms of work on one core).
+pub const PARALLEL_WORK: usize = 1 << 18;
+
+/// The sufficient statistics of a partition of the data at given parameters: the number of
+/// points, the log likelihood and what its gradient needs, for today's diagonal components.
+/// With responsibilities `r_nk = p(z_n = k | x_n, θ)`:
+///
+/// - `loglik = Σ_n log Σ_k w_k N(x_n | μ_k, s_k)`,
+/// - `r_sum[k] = Σ_n r_nk`,
+/// - `r_dev[k·D + d] = Σ_n r_nk (x_nd − μ_kd)`,
+/// - `r_dev_sq[k·D + d] = Σ_n r_nk (x_nd − μ_kd)²`.
+///
+/// Deviations are taken from the locations the statistics were computed at (they are what
+/// the gradient needs, and better conditioned than raw moments). A full-covariance family
+/// adds the K·D·D cross moments `Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ` (of which `r_dev_sq` is the
+/// diagonal) as a new field, `#[serde(default)]`, beside these.
+///
+/// Statistics only mean something at the parameters they were computed at: merging
+/// statistics of different parameters is a caller's error the type cannot see. Without
+/// gradient statistics (`want_grad` false) the three vectors are empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SufficientStats {
+    /// Number of points summed.
+    pub n: u64,
+    /// Components K.
+    pub k: usize,
+    /// Dimensions D.
+    pub d: usize,
+    /// `Σ_n log Σ_k w_k N(x_n | μ_k, s_k)`, the log likelihood of the points.
+    pub loglik: f64,
+    /// `Σ_n r_nk`, K values: each component's share of the points.
+    pub r_sum: Vec<f64>,
+    /// `Σ_n r_nk (x_nd − μ_kd)`, K·D values, row-major (component by component).
+    pub r_dev: Vec<f64>,
+    /// `Σ_n r_nk (x_nd − μ_kd)²`, K·D values, row-major.
+    pub r_dev_sq: Vec<f64>,
+}
+
+impl SufficientStats {
+    /// The statistics of no points (what merging starts from), with gradient statistics if
+    /// `grad`.
+    pub fn empty(model: &Model, grad: bool) -> SufficientStats {
+        SufficientStats::zeros(model.k, model.d, grad)
+    }
+
+    fn zeros(k: usize, d: usize, grad: bool) -> SufficientStats {
+        SufficientStats {
+            n: 0,
+            k,
+            d,
+            loglik: 0.0,
+            r_sum: vec![0.0; if grad { k } else { 0 }],
+            r_dev: vec![0.0; if grad { k * d } else { 0 }],
+            r_dev_sq: vec![0.0; if grad { k * d } else { 0 }],
+        }
+    }
+
+    /// Whether the gradient statistics are there.
+    pub fn has_grad(&self) -> bool {
+        self.r_sum.len() == self.k && self.k > 0
+    }
+
+    /// Add `other`'s statistics (of other points, at the same parameters) into these: exact
+    /// IEEE addition, value by value, so merging the same statistics in the same order gives
+    /// the same bits. Fails, changing nothing, when the shapes differ (K, D, or gradient
+    /// statistics on one side only).
+    pub fn merge(&mut self, other: &SufficientStats) -> Result<()> {
+        self.check_shape(other.k, other.d, other.has_grad())
+            .and_then(|()| other.check_shape(self.k, self.d, self.has_grad()))
+            .map_err(|e| Error::Data(format!("cannot merge statistics: {e}")))?;
+        self.add(other);
+        Ok(())
+    }
+
+    /// `merge` without the check (the shapes are known to agree).
+    fn add(&mut self, other: &SufficientStats) {
+        self.n += other.n;
+        self.loglik += other.loglik;
+        for (a, b) in self.r_sum.iter_mut().zip(&other.r_sum) {
+            *a += b;
+        }
+        for (a, b) in self.r_dev.iter_mut().zip(&other.r_dev) {
+            *a += b;
+        }
+        for (a, b) in self.r_dev_sq.iter_mut().zip(&other.r_dev_sq) {
+            *a += b;
+        }
+    }
+
+    /// Check that the statistics have the shape of K components in D dimensions (and the
+    /// gradient statistics if `grad`); the error names what differs.
+    pub(crate) fn check_shape(&self, k: usize, d: usize, grad: bool) -> Result<()> {
+        let consistent = |s: &SufficientStats| {
+            let g = if s.r_sum.is_empty() { 0 } else { 1 };
+            s.r_sum.len() == g * s.k
+                && s.r_dev.len() == g * s.k * s.d
+                && s.r_dev_sq.len() == g * s.k * s.d
+        };
+        if !consistent(self) {
+            return Err(Error::Data(format!(
+                "statistics of K = {} and D = {} have {} r_sum, {} r_dev and {} r_dev_sq values",
+                self.k,
+                self.d,
+                self.r_sum.len(),
+                self.r_dev.len(),
+                self.r_dev_sq.len()
+            )));
+        }
+        if (self.k, self.d) != (k, d) {
+            return Err(Error::Data(format!(
+                "statistics of K = {} and D = {} where K = {k} and D = {d} are needed",
+                self.k, self.d
+            )));
+        }
+        if self.has_grad() != grad {
+            return Err(Error::Data(if grad {
+                "statistics without gradient statistics where they are needed (computed with want_grad false)".to_string()
+            } else {
+                "statistics with gradient statistics merged with statistics without".to_string()
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Per-component constants of one evaluation, hoisted out of the point loop.
+pub(crate) struct Components<'a> {
+    pub(crate) k: usize,
+    pub(crate) d: usize,
+    pub(crate) locs: &'a [f64],
+    /// 1 / s_kd, row-major (the family's kernel constants).
+    pub(crate) inv_s: Vec<f64>,
+    /// log w_k − Σ_d log s_kd − D/2 log 2π.
+    log_norm: Vec<f64>,
+}
+
+impl<'a> Components<'a> {
+    pub(crate) fn new(model: &Model, logw: &[f64], locs: &'a [f64], scales: &[f64]) -> Self {
+        let (k, d) = (model.k, model.d);
+        let mut inv_s = vec![0.0; k * d];
+        let mut log_norm = vec![0.0; k];
+        model
+            .family
+            .kernel_consts(d, logw, scales, &mut inv_s, &mut log_norm);
+        Components {
+            k,
+            d,
+            locs,
+            inv_s,
+            log_norm,
+        }
+    }
+
+    /// The constants as the kernel takes them.
+    pub(crate) fn consts(&self) -> crate::kernel::Consts<'_> {
+        crate::kernel::Consts {
+            k: self.k,
+            d: self.d,
+            locs: self.locs,
+            inv_s: &self.inv_s,
+            log_norm: &self.log_norm,
+        }
+    }
+
+    /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
+    #[inline]
+    pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
+        let d = self.d;
+        let mut m = f64::NEG_INFINITY;
+        for (c, o) in out.iter_mut().enumerate().take(self.k) {
+            let mut q = 0.0;
+            for j in 0..d {
+                let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
+                q += z * z;
+            }
+            let a = self.log_norm[c] - 0.5 * q;
+            *o = a;
+            if a > m {
+                m = a;
+            }
+        }
+        if m == f64::NEG_INFINITY || !m.is_finite() {
+            return m;
+        }
+        let s: f64 = out[..self.k].iter().map(|a| (a - m).exp()).sum();
+        m + s.ln()
+    }
+}
+
+/// The sufficient statistics of the points of `view` at `params` (with the gradient
+/// statistics if `want_grad`). The points are read in fixed chunks of [`CHUNK`], in parallel
+/// (rayon) when there is enough work, and the chunks' sums are merged in chunk order: the same
+/// bits on any number of threads.
+pub fn stats(
+    model: &Model,
+    params: &Params,
+    view: DataView<'_>,
+    want_grad: bool,
+) -> Result<SufficientStats> {
+    params.check(model)?;
+    check_view(model, &view)?;
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let comps = Components::new(model, &logw, &params.locs, &params.scales);
+    Ok(stats_at(model, &comps, view, want_grad))
+}
+
+/// The view's dimension against the model's.
+pub(crate) fn check_view(model: &Model, view: &DataView<'_>) -> Result<()> {
+    if view.d() != model.d {
+        return Err(Error::Data(format!(
+            "dimension mismatch: the model has d = {} but the data have {} column{}",
+            model.d,
+            view.d(),
+            if view.d() == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// [`stats`] at the constants `comps`: the one data pass of every density evaluation.
+pub(crate) fn stats_at(
+    model: &Model,
+    comps: &Components,
+    view: DataView<'_>,
+    grad: bool,
+) -> SufficientStats {
+    let consts = comps.consts();
+    let n = view.n();
+    let n_chunks = n.div_ceil(CHUNK);
+    let run = |c: usize| {
+        let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+        let len = range.len() as u64;
+        let s = crate::kernel::chunk_stats(&view, range, &consts, grad);
+        SufficientStats {
+            n: len,
+            k: model.k,
+            d: model.d,
+            loglik: s.loglik,
+            r_sum: s.r_sum,
+            r_dev: s.t1,
+            r_dev_sq: s.t2,
+        }
+    };
+    // small work runs on the calling thread: a thread pool round trip costs more than the
+    // evaluation (the chunks and their order are the same either way, so are the sums)
+    let parts: Vec<SufficientStats> = if n * model.k * (model.d + 2) < PARALLEL_WORK {
+        (0..n_chunks).map(run).collect()
+    } else {
+        (0..n_chunks).into_par_iter().map(run).collect()
+    };
+    merge_in_order(model, &parts, grad)
+}
+
+/// The chunks' statistics added in order, starting from zero.
+pub(crate) fn merge_in_order(
+    model: &Model,
+    parts: &[SufficientStats],
+    grad: bool,
+) -> SufficientStats {
+    let mut total = SufficientStats::empty(model, grad);
+    for p in parts {
+        total.add(p);
+    }
+    total
+}

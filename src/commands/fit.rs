@@ -1,0 +1,269 @@
+//! `bgmm fit`: the MAP, in memory or on minibatches of a file larger than memory.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use anyhow::{anyhow, Result};
+use indicatif::ProgressBar;
+
+use std::fmt::Write;
+
+use bgmm::init::Init;
+use bgmm::map::Fit;
+use bgmm::Model;
+use bgmm_io::{
+    fit_minibatch as fit_minibatch_steps, minibatch_start, params_text, DataInfo, FitOptionsRecord,
+    FitRecord, MinibatchFit, MinibatchOptions, MinibatchStart, VERSION,
+};
+
+use crate::args::FitArgs;
+use crate::common::{
+    bar, emit_fit, id_like_unless, parse_betas, print_warnings, resolve_model, Ctx,
+};
+use crate::errors;
+
+/// Run `bgmm fit`.
+pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
+    let betas = parse_betas(&a.betas)?;
+    let init = a.init.init();
+    if let Some(b) = a.minibatch {
+        return fit_minibatch(ctx, &a, b, betas, init);
+    }
+    let (data, names) = a.input.spec().read()?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
+    let opts = a.options(betas, init, a.subsample)?;
+    // a progress bar on stderr when it is a terminal and the fit takes a while
+    let bar = indicatif::ProgressBar::new(opts.restarts as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} [{elapsed_precise}]")
+    {
+        bar.set_style(style);
+    }
+    let progress = |p: bgmm::map::FitProgress| {
+        if bar.length() != Some(p.total as u64) {
+            bar.set_length(p.total as u64);
+        }
+        bar.set_prefix(p.stage);
+        bar.set_position(p.done as u64);
+    };
+    let f = bgmm::map::fit_with_progress(&model, &data, &opts, &progress);
+    bar.finish_and_clear();
+    let f = f.map_err(|e| match e {
+        bgmm::Error::Data(_)
+        | bgmm::Error::DimensionMismatch { .. }
+        | bgmm::Error::Unbounded(_)
+        | bgmm::Error::NoProperMode(_) => {
+            anyhow!(
+                "data '{}' and {origin}: {}",
+                a.input.data,
+                named_columns(&errors::message(&e), &names)
+            )
+        }
+        other => errors::cli_error(other),
+    })?;
+    let mut f = f;
+    for w in f.warnings.iter_mut() {
+        *w = named_columns(&errors::rewrite(w), &names);
+    }
+    let record = FitRecord {
+        params: f.params.shaped(&model),
+        loss: f.loss,
+        converged: f.converged,
+        best_restart: f.best_restart,
+        steps: f.steps,
+        history: f.history.clone(),
+        grad_norm_max: Some(f.grad_norm),
+        polish_iterations: f.polish_iterations,
+        message: f.message.clone(),
+        warnings: f.warnings.clone(),
+        strategy: f.strategy.clone(),
+        resolution: f.resolution.clone(),
+        init_params: f.init_params.shaped(&model),
+        model: model.spec().clone(),
+        data: DataInfo {
+            source: a.input.data.clone(),
+            columns: names,
+            n: data.n(),
+        },
+        options: FitOptionsRecord::of(&opts, opts.subsample),
+        bgmm_version: VERSION.into(),
+        command: ctx.command.clone(),
+    };
+    emit_fit(&a.output, &record, &fit_text(&model, &origin, &record, &f))?;
+    print_warnings(&id_like);
+    print_warnings(&f.warnings);
+    Ok(())
+}
+
+/// The library's "column 3 is recorded to …" with the column's name: "column 3 (petal_length)
+/// is recorded to …".
+fn named_columns(text: &str, names: &[String]) -> String {
+    let mut out = text.to_string();
+    for (j, name) in names.iter().enumerate() {
+        out = out.replace(
+            &format!("column {j} is recorded to"),
+            &format!("column {j} ({name}) is recorded to"),
+        );
+    }
+    out
+}
+
+/// `fit FILE --minibatch B`: the MAP of data larger than memory (see
+/// [`bgmm_io::fit_minibatch`]), with progress bars and the fit's record.
+fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Result<()> {
+    let t0 = Instant::now();
+    let mopts = MinibatchOptions {
+        batch: b,
+        steps: a.sgd_steps,
+        lr: a.sgd_lr,
+        seed: a.seed,
+    };
+    mopts.check()?;
+    let spec = &a.input.data;
+    let opts = a.options(betas, init, 0)?;
+    let st = minibatch_start(&a.input.spec(), b, a.seed, &opts, &|first| {
+        resolve_model(&a.input.model, first, spec)
+    })
+    .map_err(errors::from_anyhow)?;
+    // one bar per stage (the minibatch steps, then the pass over the file)
+    let bars: RefCell<Option<(String, ProgressBar)>> = RefCell::new(None);
+    let progress = |what: &str, done: u64, total: u64| {
+        let mut slot = bars.borrow_mut();
+        if slot.as_ref().is_none_or(|(w, _)| w != what) {
+            if let Some((_, old)) = slot.take() {
+                old.finish_and_clear();
+            }
+            let pb = bar(
+                total,
+                "{prefix} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
+            );
+            pb.set_prefix(what.to_string());
+            *slot = Some((what.to_string(), pb));
+        }
+        if let Some((_, pb)) = slot.as_ref() {
+            pb.set_position(done);
+        }
+    };
+    let end = fit_minibatch_steps(&st, &mopts, &progress);
+    if let Some((_, pb)) = bars.borrow_mut().take() {
+        pb.finish_and_clear();
+    }
+    let MinibatchFit {
+        params,
+        losses,
+        loss,
+    } = end.map_err(errors::from_anyhow)?;
+    let MinibatchStart {
+        src,
+        model,
+        origin,
+        sample_n,
+        fit: start,
+    } = st;
+    let n = src.n;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut history = start.history.clone();
+    history.loss = losses;
+    history.grad_norm = Default::default();
+    history.subsample = Some(sample_n);
+    let record = FitRecord {
+        params: params.shaped(&model),
+        loss,
+        converged: false,
+        best_restart: start.best_restart,
+        steps: a.sgd_steps,
+        history,
+        grad_norm_max: None,
+        polish_iterations: start.polish_iterations,
+        message: format!(
+            "minibatch: MAP of a {}-row sample, then {} Adam steps on minibatches of {b} rows (averaged); loss exact on all {n} rows",
+            sample_n,
+            a.sgd_steps
+        ),
+        warnings: start.warnings.iter().map(|w| errors::rewrite(w)).collect(),
+        strategy: start.strategy.clone(),
+        resolution: start.resolution.clone(),
+        init_params: start.params.shaped(&model),
+        model: model.spec().clone(),
+        data: DataInfo {
+            source: spec.clone(),
+            columns: src.names.clone(),
+            n,
+        },
+        options: FitOptionsRecord::of(&opts, sample_n),
+        bgmm_version: VERSION.into(),
+        command: ctx.command.clone(),
+    };
+    let text = format!(
+        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
+        src.d(),
+        if src.d() == 1 { "" } else { "s" },
+        src.names.join(", "),
+        start.loss,
+        a.sgd_steps,
+        a.sgd_lr,
+        params_text(&model, &params)
+    );
+    emit_fit(&a.output, &record, &text)
+}
+
+/// The fit summary.
+fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "MAP fit of {} ({} points, {} dimension{}: {}) with {origin}",
+        rec.data.source,
+        rec.data.n,
+        model.d,
+        if model.d == 1 { "" } else { "s" },
+        rec.data.columns.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "  {} starts ({} init), {} optimised: Adam {} steps (lr {}, betas {}/{}), then L-BFGS ({} iterations for the winner)",
+        f.history.restart_loss.len(),
+        rec.options.init,
+        f.history.candidate_loss.len(),
+        f.steps,
+        rec.options.lr,
+        rec.options.betas[0],
+        rec.options.betas[1],
+        f.polish_iterations
+    );
+    let _ = writeln!(
+        s,
+        "  the mode came from: {} (initial loss {:.6})",
+        f.strategy, f.history.restart_loss[f.best_restart]
+    );
+    let recorded: Vec<String> = rec
+        .data
+        .columns
+        .iter()
+        .zip(&f.resolution)
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(c, r)| format!("{c} to {r}"))
+        .collect();
+    if !recorded.is_empty() {
+        let _ = writeln!(
+            s,
+            "  data recorded to a resolution ({}): modes with a component narrower than resolution/√12 are set aside (--resolution off keeps them)",
+            recorded.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",
+        f.loss,
+        if f.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        f.grad_norm,
+        f.message
+    );
+    s.push_str(&params_text(model, &f.params));
+    s
+}

@@ -1,0 +1,172 @@
+//! `bgmm sample`: collapsed NUTS over several chains with progress bars; the summary and
+//! the CmdStan CSV are written as `vi` writes its draws.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use bgmm::nuts::{NutsOptions, Progress, StopSignal};
+use bgmm::posterior::{sample_posterior, InitFrom, SampleOptions};
+use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions};
+
+use crate::args::{SampleArgs, SampleInit};
+use crate::common::{
+    id_like_unless, print_warnings, report_posterior, resolve_model, Ctx, Interrupted,
+};
+use crate::errors;
+
+/// Run `bgmm sample`.
+pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
+    let init = match a.init {
+        SampleInit::Map => InitFrom::Map,
+        SampleInit::Prior => InitFrom::Prior,
+    };
+    let (data, names) = a.input.spec().read()?;
+    let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
+    let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
+    let start = match &a.from_fit {
+        None => None,
+        Some(f) => {
+            if a.init != SampleInit::Map {
+                bail!(
+                    "--from-fit starts the chains from the fit: it cannot go with --init {}",
+                    a.init.name()
+                );
+            }
+            let (_, fit_model, params) = load_fit(f)?;
+            // the fit's numbers may be derived from the data (-k): equal within a few ulps
+            if let Some(what) = fit_model.difference(&model) {
+                bail!(
+                    "--from-fit '{}': the fit is of a different model than {origin} ({what})",
+                    f.display()
+                );
+            }
+            Some(params)
+        }
+    };
+    let opts = SampleOptions {
+        nuts: NutsOptions {
+            chains: a.chains,
+            warmup: a.warmup,
+            draws: a.draws,
+            seed: a.seed,
+            target_accept: a.target_accept,
+            max_depth: a.max_depth,
+            low_rank: a.low_rank,
+            stop: Some(stop_signal()),
+        },
+        init,
+        start,
+        progress: None,
+    };
+    // progress bars on stderr: hidden when it is not a terminal or with --quiet
+    let multi = MultiProgress::with_draw_target(if a.quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let style = ProgressStyle::with_template(
+        "chain {prefix} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
+    )
+    .map_err(|e| anyhow!("progress template: {e}"))?;
+    let bars: Vec<ProgressBar> = (0..a.chains)
+        .map(|c| {
+            let b = multi.add(ProgressBar::new(a.warmup + a.draws));
+            b.set_style(style.clone());
+            b.set_prefix(c.to_string());
+            b
+        })
+        .collect();
+    let progress = |p: Progress| {
+        let b = &bars[p.chain];
+        b.set_position(p.done);
+        if p.done.is_multiple_of(20) || p.done == p.total {
+            b.set_message(format!(
+                "{} step size {:.2e}, acc. {:.2}, divergences {}",
+                if p.tuning { "warmup," } else { "sampling," },
+                p.step_size,
+                p.accept,
+                p.divergences
+            ));
+        }
+    };
+    let t0 = Instant::now();
+    let post = sample_posterior(&model, &data, &opts, &progress);
+    for b in &bars {
+        if post.as_ref().is_ok_and(|p| p.interrupted.is_none()) {
+            b.finish();
+        } else {
+            b.abandon();
+        }
+    }
+    let post = post.map_err(|e| match e {
+        bgmm::Error::Data(m) => anyhow!("data '{}' and {origin}: {m}", a.input.data),
+        bgmm::Error::Interrupted(m) => Interrupted(format!("{m}; nothing written")).into(),
+        other => errors::cli_error(other),
+    })?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    let options = RunOptions::Nuts(NutsRecord {
+        chains: a.chains,
+        draws: a.draws,
+        from_fit: a.from_fit.as_ref().map(|f| f.display().to_string()),
+        init: a.init.name().into(),
+        low_rank: a.low_rank,
+        max_depth: a.max_depth,
+        method: "nuts".into(),
+        seed: a.seed,
+        target_accept: a.target_accept,
+        warmup: a.warmup,
+    });
+    let title = format!(
+        "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
+        a.input.data,
+        data.n(),
+        a.chains,
+        a.draws,
+        a.warmup
+    );
+    let info = DataInfo {
+        source: a.input.data.clone(),
+        columns: names,
+        n: data.n(),
+    };
+    report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
+    print_warnings(&id_like);
+    if let Some((kept, asked)) = post.interrupted {
+        let written = match &a.output.out {
+            Some(dir) => format!("written to '{}', marked incomplete", dir.display()),
+            None => "summarised above, marked incomplete".into(),
+        };
+        return Err(Interrupted(format!(
+            "sampling stopped early: {kept} of {asked} draws per chain kept, {written}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The stop signal of this process's sampling, raised by the first Ctrl-C (or SIGTERM): the
+/// chains stop after their current draw and the draws so far are written, marked incomplete.
+/// A second Ctrl-C quits at once; outputs are written atomically, so none is left half-written.
+fn stop_signal() -> StopSignal {
+    static STOP: OnceLock<StopSignal> = OnceLock::new();
+    STOP.get_or_init(|| {
+        let stop = StopSignal::new();
+        let raised = stop.clone();
+        // without a handler (one is already set in this process) Ctrl-C simply ends it
+        let _ = ctrlc::set_handler(move || {
+            if raised.is_raised() {
+                eprintln!("\ninterrupted again: quitting without writing");
+                std::process::exit(130);
+            }
+            raised.raise();
+            eprintln!(
+                "\ninterrupted: stopping after the current draw of each chain and keeping the draws so far (Ctrl-C again to quit without writing)"
+            );
+        });
+        stop
+    })
+    .clone()
+}

@@ -1,0 +1,351 @@
+//! What several commands share (none of the commands themselves): the command line they
+//! record, the model of a model file or of `-k`, warnings, the fit options of the flags, and
+//! how a fit or a posterior is printed and written.
+
+use std::fmt::Write;
+
+use anyhow::{anyhow, bail, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use bgmm::diagnostics::ParamSummary;
+use bgmm::init::Init;
+use bgmm::map::FitOptions;
+use bgmm::posterior::Posterior;
+use bgmm::{Data, Model, ModelSpec};
+use bgmm_io::{
+    check_out, cmdstan_csv, ensure_dir, json_bytes, load_model_spec, write_out, DataInfo, DataSpec,
+    FitRecord, RunOptions, SampleRecord,
+};
+
+use crate::args::{FitArgs, InputArgs, ModelArgs, OutputArgs};
+use crate::errors;
+
+/// What a command needs to know of how it was called: the command line its records hold
+/// (this process's, or the one `bgmm demo` shows for its step).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ctx {
+    pub command: String,
+}
+
+impl Ctx {
+    /// This process's command line.
+    pub fn of_process() -> Ctx {
+        Ctx {
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        }
+    }
+}
+
+/// A run stopped on request (Ctrl-C): what was kept and where. The binary exits with 130, the
+/// shell's code for an interrupt, rather than 2.
+#[derive(Debug)]
+pub struct Interrupted(pub String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted: {}", self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+impl InputArgs {
+    /// The data argument and `--columns`, parsed.
+    pub fn spec(&self) -> DataSpec {
+        DataSpec::new(&self.data, self.columns.as_deref())
+    }
+}
+
+pub fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model> {
+    spec.build(d).map_err(|e| anyhow!("{origin}: {e}"))
+}
+
+/// [`bgmm_io::id_like_warnings`] of data read without `--columns` (none with them). The
+/// command prints them once it has succeeded, so that a failure stays one line.
+pub fn id_like_unless(data: &Data, names: &[String], source: &str, columns: bool) -> Vec<String> {
+    if columns {
+        Vec::new()
+    } else {
+        bgmm_io::id_like_warnings(data, names, source)
+    }
+}
+
+/// Print warnings on stderr, one line each.
+pub fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// A progress bar on stderr (hidden when it is not a terminal) with this template.
+pub fn bar(len: u64, template: &str) -> ProgressBar {
+    let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        b.set_style(style);
+    }
+    b
+}
+
+/// `--resolution`: `auto`, `off` (or 0), one value for every column or one per column (the
+/// library checks their number against the data's columns).
+pub fn parse_resolution(s: &str) -> Result<bgmm::map::Resolution> {
+    use bgmm::map::Resolution;
+    match s.trim() {
+        "auto" => return Ok(Resolution::Auto),
+        "off" | "0" => return Ok(Resolution::Off),
+        _ => {}
+    }
+    let bad = |v: &str| {
+        anyhow!(
+            "--resolution: '{v}' is not auto, off or a number at least 0 (one, or one per column)"
+        )
+    };
+    let values = s
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| bad(v.trim()))
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(Resolution::Given(values))
+}
+
+pub fn parse_betas(s: &str) -> Result<(f64, f64)> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || anyhow!("--betas expects two numbers b1,b2 in [0, 1), got '{s}'");
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let b1: f64 = parts[0].parse().map_err(|_| bad())?;
+    let b2: f64 = parts[1].parse().map_err(|_| bad())?;
+    if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
+        return Err(bad());
+    }
+    Ok((b1, b2))
+}
+
+/// The model of a model file or of `-k`, for `data` (read from `source`).
+pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model, String)> {
+    match (&m.model, m.k) {
+        (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
+        (None, None) => bail!("no model: give a model file (TOML) or -k K"),
+        (Some(path), None) => {
+            if m.scale.is_some() {
+                bail!("--scale goes with -k; a model file sets its own scale sharing");
+            }
+            let origin = format!("model file '{}'", path.display());
+            let spec = load_model_spec(path)?;
+            // a dimension mismatch names the data as well
+            let model = spec.build(Some(data.d())).map_err(|e| match e {
+                e @ bgmm::Error::DimensionMismatch { .. } => {
+                    anyhow!("{origin} and data '{source}': {e}")
+                }
+                e => anyhow!("{origin}: {e}"),
+            })?;
+            Ok((model, origin))
+        }
+        (None, Some(k)) => {
+            if k < 1 {
+                bail!("-k must be at least 1, got {k}");
+            }
+            let sharing = m.scale.map_or(bgmm::Sharing::Component, |s| s.sharing());
+            let spec = ModelSpec::quick(k, sharing, data);
+            Ok((
+                build_model(&spec, "-k", Some(data.d()))?,
+                format!("default model (-k {k} --scale {})", sharing.name()),
+            ))
+        }
+    }
+}
+
+impl FitArgs {
+    /// The fit's options from the flags (`subsample`: the search's subsample size).
+    pub fn options(&self, betas: (f64, f64), init: Init, subsample: usize) -> Result<FitOptions> {
+        Ok(FitOptions {
+            restarts: self.restarts,
+            candidates: self.candidates,
+            init,
+            steps: self.steps,
+            lr: self.lr,
+            betas,
+            polish: !self.no_polish,
+            grad_tol: self.grad_tol,
+            seed: self.seed,
+            subsample,
+            resolution: parse_resolution(&self.resolution)?,
+            ..FitOptions::default()
+        })
+    }
+}
+
+/// Write `fit.json` into `--out` and print the record as JSON, or else `text`.
+pub fn emit_fit(output: &OutputArgs, record: &FitRecord, text: &str) -> Result<()> {
+    let bytes = json_bytes(record)?;
+    if let Some(dir) = &output.out {
+        ensure_dir(dir)?;
+        write_out(dir, "fit.json", &bytes)?;
+    }
+    if output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!("{text}");
+        if let Some(dir) = &output.out {
+            println!("wrote {}", dir.join("fit.json").display());
+        }
+    }
+    Ok(())
+}
+
+fn summary_table(summary: &[(String, ParamSummary)]) -> String {
+    let w = summary
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>w$} {:>10} {:>9} {:>10} {:>10} {:>10} {:>21} {:>9} {:>9} {:>7}",
+        "", "mean", "sd", "median", "5.0%", "95.0%", "90% HDI", "ess_bulk", "ess_tail", "r_hat"
+    );
+    for (name, p) in summary {
+        let _ = writeln!(
+            s,
+            "{name:>w$} {:>10.4} {:>9.4} {:>10.4} {:>10.4} {:>10.4} {:>21} {:>9.0} {:>9.0} {:>7.3}",
+            p.mean,
+            p.sd,
+            p.median,
+            p.q5,
+            p.q95,
+            format!("[{:.3}, {:.3}]", p.hdi_low, p.hdi_high),
+            p.ess_bulk,
+            p.ess_tail,
+            p.r_hat
+        );
+    }
+    s
+}
+
+/// Which data column the index j of the parameters' names is (D > 1), e.g. `j in locs[k,j] is
+/// the data's column: 0 = bill_length_mm, 1 = bill_depth_mm`.
+fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
+    if model.d < 2 || columns.len() != model.d {
+        return None;
+    }
+    let sites = match model.family {
+        bgmm::Family::Diagonal(f) => match f.sharing {
+            bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
+            bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
+            _ => "locs[k,j]",
+        },
+    };
+    let named: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| format!("{j} = {c}"))
+        .collect();
+    Some(format!(
+        "j in {sites} is the data's column: {}",
+        named.join(", ")
+    ))
+}
+
+/// Print and write a posterior (NUTS or VI) the same way.
+#[allow(clippy::too_many_arguments)]
+pub fn report_posterior(
+    ctx: &Ctx,
+    post: &Posterior,
+    model: &bgmm::Model,
+    data: DataInfo,
+    options: RunOptions,
+    output: &OutputArgs,
+    title: &str,
+    wall_s: f64,
+) -> Result<()> {
+    // the library's warnings in the command line's words
+    let mut record = SampleRecord::of(post, model, data, options, wall_s, ctx.command.clone())?;
+    record.warnings = record.warnings.iter().map(|w| errors::rewrite(w)).collect();
+    let bytes = json_bytes(&record)?;
+    if let Some(dir) = &output.out {
+        ensure_dir(dir)?;
+        let mut names: Vec<String> = (0..post.draws.len())
+            .flat_map(|c| [format!("chain-{c}.csv"), format!("raw-chain-{c}.csv")])
+            .collect();
+        names.push("summary.json".into());
+        check_out(dir, &names)?;
+        let mut header = format!(
+            "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
+            env!("CARGO_PKG_VERSION"),
+            record.command,
+            post.relabelled
+        );
+        if let Some((kept, asked)) = post.interrupted {
+            header.push_str(&format!(
+                "\nINCOMPLETE: sampling was stopped early; {kept} of {asked} draws kept"
+            ));
+        }
+        for c in 0..post.draws.len() {
+            write_out(
+                dir,
+                &format!("chain-{c}.csv"),
+                cmdstan_csv(post, c, &post.draws[c], &header).as_bytes(),
+            )?;
+            write_out(
+                dir,
+                &format!("raw-chain-{c}.csv"),
+                cmdstan_csv(post, c, &post.raw_draws[c], &header).as_bytes(),
+            )?;
+        }
+        write_out(dir, "summary.json", &bytes)?;
+    }
+    if output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        println!("{title}, {wall_s:.2} s");
+        print!("{}", summary_table(&post.summary));
+        if let Some(legend) = dimension_legend(model, &record.data.columns) {
+            println!("{legend}");
+        }
+        if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
+            println!(
+                "Number of divergences: {}. Step size per chain: {}. Mean acceptance: {}. Mean tree depth: {}.",
+                post.divergences,
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.3}", c.step_size))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.3}", c.mean_accept))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                post.chain_stats
+                    .iter()
+                    .map(|c| format!("{:.2}", c.mean_tree_depth))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if post.relabelled {
+            println!(
+                "Label switching: {:.1} % of the draws were relabelled to the MAP's component order (raw draws in raw-chain-*.csv with --out).",
+                100.0 * post.relabelled_share
+            );
+        }
+        if let Some(dir) = &output.out {
+            println!(
+                "wrote {}/chain-*.csv (CmdStan CSV: arviz.from_cmdstan(glob)), raw-chain-*.csv, summary.json",
+                dir.display()
+            );
+        }
+    }
+    for w in &record.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
