@@ -53,6 +53,7 @@ pub mod datasets;
 pub mod density;
 pub mod diagnostics;
 pub mod error;
+pub mod family;
 pub mod init;
 pub mod kernel;
 pub mod map;
@@ -76,6 +77,7 @@ pub use density::{
 };
 pub use diagnostics::{hdi, normal_quantile, quantile_sorted, ParamSummary};
 pub use error::{Error, Result};
+pub use family::{Diagonal, Family};
 pub use init::Init;
 pub use map::{stochastic, Fit, FitOptions, FitProgress, History, Resolution, StochasticOptions};
 pub use model::{
