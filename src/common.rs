@@ -236,10 +236,12 @@ fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
     if model.d < 2 || columns.len() != model.d {
         return None;
     }
-    let sites = match model.sharing {
-        bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
-        bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
-        _ => "locs[k,j]",
+    let sites = match model.family {
+        bgmm::Family::Diagonal(f) => match f.sharing {
+            bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
+            bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
+            _ => "locs[k,j]",
+        },
     };
     let named: Vec<String> = columns
         .iter()

@@ -81,23 +81,21 @@ pub fn params_text(model: &Model, p: &Params) -> String {
         }
         let _ = writeln!(s, "]");
     }
-    match model.sharing {
-        bgmm::Sharing::Shared => {
+    // the family's values by their shape: a number, a list, or a matrix row by row
+    let shape = model.family.shape(model.k, model.d);
+    match shape.len() {
+        0 => {
             let _ = writeln!(s, "scale   = {:.6}", p.scales[0]);
         }
-        bgmm::Sharing::Diagonal => {
-            let _ = writeln!(s, "scale   = [");
-            for c in 0..model.k {
-                let _ = writeln!(
-                    s,
-                    "    {},",
-                    fmt_vec(&p.scales[c * model.d..(c + 1) * model.d])
-                );
-            }
-            let _ = writeln!(s, "]");
+        1 => {
+            let _ = writeln!(s, "scale   = {}", fmt_vec(&p.scales));
         }
         _ => {
-            let _ = writeln!(s, "scale   = {}", fmt_vec(&p.scales));
+            let _ = writeln!(s, "scale   = [");
+            for row in p.scales.chunks(shape[1]) {
+                let _ = writeln!(s, "    {},", fmt_vec(row));
+            }
+            let _ = writeln!(s, "]");
         }
     }
     s
@@ -126,7 +124,7 @@ pub fn sites_text(model: &Model, sites: &[Site]) -> String {
         model.k,
         model.d,
         if model.d == 1 { "" } else { "s" },
-        model.sharing.name(),
+        model.family.name(),
         if model.ordered { ", locs ordered" } else { "" }
     );
     let rows: Vec<[String; 5]> = sites

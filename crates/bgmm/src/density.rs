@@ -26,7 +26,8 @@ pub struct NaturalGrad {
     pub logw: Vec<f64>,
     /// d/d μ_kd, row-major.
     pub locs: Vec<f64>,
-    /// d/d log s for each free scale.
+    /// The component family's block in natural coordinates (for the diagonal family, d/d log s
+    /// for each free scale).
     pub log_scales: Vec<f64>,
 }
 
@@ -138,20 +139,22 @@ pub fn log_likelihood_scalar(
 }
 
 /// Add the log likelihood's natural gradient, from the statistics `st` computed at
-/// parameters with these `scales`, into `g`:
-/// `∂/∂log w_k = Σ r_k`, `∂/∂μ_kd = Σ r (x − μ) / s²`, `∂/∂log s = Σ (−r + r (x − μ)² / s²)`
-/// over the components and dimensions sharing the scale.
+/// parameters with these `scales` (the family's values), into `g`: `∂/∂log w_k = Σ r_k`, and
+/// the locations' and the family's block as the family turns the statistics into them (see
+/// [`crate::Family::add_stats_grad`]).
 fn add_likelihood_grad(model: &Model, scales: &[f64], st: &SufficientStats, g: &mut NaturalGrad) {
-    let (k, d) = (model.k, model.d);
-    for c in 0..k {
-        g.logw[c] += st.r_sum[c];
-        for j in 0..d {
-            let is = 1.0 / scales[model.sharing.index(c, j, d)];
-            let idx = c * d + j;
-            g.locs[idx] += st.r_dev[idx] * is * is;
-            g.log_scales[model.sharing.index(c, j, d)] += -st.r_sum[c] + st.r_dev_sq[idx] * is * is;
-        }
+    for (g, r) in g.logw.iter_mut().zip(&st.r_sum) {
+        *g += r;
     }
+    model.family.add_stats_grad(
+        model.d,
+        scales,
+        &st.r_sum,
+        &st.r_dev,
+        &st.r_dev_sq,
+        &mut g.locs,
+        &mut g.log_scales,
+    );
 }
 
 /// Check that statistics and parameters fit the model (gradient statistics included).
@@ -223,24 +226,21 @@ pub(crate) fn log_prior(
     if model.ordered {
         lp += ln_factorial(k);
     }
-    // Scale prior on each free scale.
-    let mut dscale = Vec::with_capacity(scales.len());
-    for &s in scales {
-        let (l, dl) = model.scale_prior.ln_pdf_dlog(s);
-        lp += l;
-        dscale.push(dl);
-    }
-    if let Some(g) = grad {
-        for c in 0..k {
-            g.logw[c] += model.alpha[c] - 1.0;
-            for j in 0..d {
-                let s0 = model.loc_sigma[j];
-                g.locs[c * d + j] -= (locs[c * d + j] - model.loc_mu[j]) / (s0 * s0);
+    // The family's prior.
+    match grad {
+        Some(g) => {
+            model
+                .family
+                .add_log_prior(scales, &mut lp, Some(&mut g.log_scales));
+            for c in 0..k {
+                g.logw[c] += model.alpha[c] - 1.0;
+                for j in 0..d {
+                    let s0 = model.loc_sigma[j];
+                    g.locs[c * d + j] -= (locs[c * d + j] - model.loc_mu[j]) / (s0 * s0);
+                }
             }
         }
-        for (g, dl) in g.log_scales.iter_mut().zip(dscale) {
-            *g += dl;
-        }
+        None => model.family.add_log_prior(scales, &mut lp, None),
     }
     lp
 }
@@ -336,7 +336,8 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 ///   `w_j = z_j Π_{i<j}(1 − z_i)`, `w_{K−1} = Π_i (1 − z_i)`;
 /// - locs: identity, or with `ordered` Stan's ordered transform on the first dimension
 ///   (`μ_0 = x_0`, `μ_k = μ_{k−1} + exp(x_k)`);
-/// - scales: `s = exp(x)`.
+/// - the component family's block last, as the family maps it (for the diagonal family,
+///   scales `s = exp(x)`).
 #[derive(Debug, Clone, Copy)]
 pub struct Transform<'a> {
     model: &'a Model,
@@ -351,7 +352,7 @@ pub struct Unpacked {
     pub z: Vec<f64>,
     /// Locations, row-major.
     pub locs: Vec<f64>,
-    /// Scales.
+    /// The family's values (scales).
     pub scales: Vec<f64>,
     /// log |det J| of the map.
     pub log_jac: f64,
@@ -389,9 +390,8 @@ impl<'a> Transform<'a> {
                 log_jac += xl[c * d];
             }
         }
-        let xs = &x[k - 1 + k * d..];
-        let scales: Vec<f64> = xs.iter().map(|v| v.exp()).collect();
-        log_jac += xs.iter().sum::<f64>();
+        let (scales, family_jac) = m.family.unpack(&x[k - 1 + k * d..]);
+        log_jac += family_jac;
         Unpacked {
             logw,
             z,
@@ -422,7 +422,7 @@ impl<'a> Transform<'a> {
             }
         }
         x.extend(locs);
-        x.extend(p.scales.iter().map(|s| s.ln()));
+        m.family.pack(&p.scales, &mut x);
         x
     }
 
@@ -436,7 +436,7 @@ impl<'a> Transform<'a> {
         }
     }
 
-    /// Pull a natural gradient (log-weights, locs, log-scales) back to `x`, adding the gradient
+    /// Pull a natural gradient (log-weights, locs, the family's block) back to `x`, adding the gradient
     /// of log |det J| when `jacobian` is set.
     pub fn pull_back(
         &self,
@@ -472,24 +472,19 @@ impl<'a> Transform<'a> {
                 }
             }
         }
-        let os = &mut out[k - 1 + k * d..];
-        for (o, gs) in os.iter_mut().zip(&g.log_scales) {
-            *o = gs + if jacobian { 1.0 } else { 0.0 };
-        }
+        m.family
+            .pull_back(&g.log_scales, jacobian, &mut out[k - 1 + k * d..]);
     }
 }
 
 /// Whether constrained values unpacked from a finite point can be evaluated: finite
-/// locations (an `ordered` gap's `exp` overflows beyond 709) and scales whose square and
-/// inverse square are finite (`s` within about 1e±154, a log-scale coordinate within ±354;
-/// beyond, `1/s²` in the gradient overflows, and `exp` underflows to 0 below −745, where
-/// `(x − μ)/s` is NaN). Outside, the log density is −∞ (the point is beyond what f64 holds),
-/// never NaN.
-fn representable(u: &Unpacked) -> bool {
-    u.locs.iter().all(|v| v.is_finite())
-        && u.scales
-            .iter()
-            .all(|&s| (s * s).is_finite() && (1.0 / (s * s)).is_finite())
+/// locations (an `ordered` gap's `exp` overflows beyond 709) and values the family can
+/// evaluate (for the diagonal family, scales whose square and inverse square are finite:
+/// `s` within about 1e±154, a log-scale coordinate within ±354; beyond, `1/s²` in the
+/// gradient overflows, and `exp` underflows to 0 below −745, where `(x − μ)/s` is NaN).
+/// Outside, the log density is −∞ (the point is beyond what f64 holds), never NaN.
+fn representable(model: &Model, u: &Unpacked) -> bool {
+    u.locs.iter().all(|v| v.is_finite()) && model.family.representable(&u.scales)
 }
 
 /// The mixture's log joint on the unconstrained space, from sufficient statistics: what
@@ -581,7 +576,7 @@ impl<'a> StatsDensity<'a> {
         }
         st.check_shape(self.model.k, self.model.d, true)?;
         let u = self.transform().unpack(x);
-        if !representable(&u) {
+        if !representable(self.model, &u) {
             grad.fill(0.0);
             return Ok((f64::NEG_INFINITY, NaturalGrad::zeros(self.model)));
         }
@@ -594,7 +589,7 @@ impl<'a> StatsDensity<'a> {
         self.check_x(x)?;
         st.check_shape(self.model.k, self.model.d, st.has_grad())?;
         let u = self.transform().unpack(x);
-        if !representable(&u) {
+        if !representable(self.model, &u) {
             return Ok(f64::NEG_INFINITY);
         }
         Ok(self.value_from(&u, st))
@@ -714,7 +709,7 @@ impl<'a> MixtureDensity<'a> {
     /// Log density and gradient, also returning the natural gradient (for per-site norms).
     pub fn logp_grad_natural(&self, x: &[f64], grad: &mut [f64]) -> (f64, NaturalGrad) {
         let u = self.transform().unpack(x);
-        if !representable(&u) {
+        if !representable(self.model(), &u) {
             grad.fill(0.0);
             return (f64::NEG_INFINITY, NaturalGrad::zeros(self.density.model));
         }
@@ -725,7 +720,7 @@ impl<'a> MixtureDensity<'a> {
     /// Log density alone (no gradient pass over the data's statistics).
     pub fn logp(&self, x: &[f64]) -> f64 {
         let u = self.transform().unpack(x);
-        if !representable(&u) {
+        if !representable(self.model(), &u) {
             return f64::NEG_INFINITY;
         }
         let st = self.stats(&u, false);

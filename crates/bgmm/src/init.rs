@@ -4,7 +4,7 @@ use chacha20::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::data::{mean_var, sample_var, Data};
-use crate::model::{Model, Sharing};
+use crate::model::Model;
 use crate::params::Params;
 
 /// How the MAP search picks its initial points.
@@ -72,13 +72,7 @@ fn init_scales(model: &Model, data: &Data) -> Vec<f64> {
             (v / 2.0).sqrt().max(floor)
         })
         .collect();
-    let pooled = (per_dim.iter().map(|s| s * s).sum::<f64>() / d as f64).sqrt();
-    match model.sharing {
-        Sharing::Shared => vec![pooled],
-        Sharing::Component => vec![pooled; model.k],
-        Sharing::Dimension => per_dim,
-        Sharing::Diagonal => (0..model.k).flat_map(|_| per_dim.iter().copied()).collect(),
-    }
+    model.family.initial(model.k, &per_dim)
 }
 
 /// Make the locations strictly increasing on the first dimension (for `ordered` models):
@@ -197,37 +191,7 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
     let floor: Vec<f64> = (0..d)
         .map(|j| 1e-3 * sample_var(data.col(j)).sqrt().max(1e-9))
         .collect();
-    let var_kd = |c: usize, j: usize| -> Option<f64> {
-        (counts[c] > 1).then(|| (ss[c][j] / counts[c] as f64).max(floor[j] * floor[j]))
-    };
-    let pooled = |cs: &[usize], js: &[usize]| -> f64 {
-        let (mut num, mut den) = (0.0, 0.0);
-        for &c in cs {
-            for &j in js {
-                num += ss[c][j];
-                den += counts[c] as f64;
-            }
-        }
-        if den > 0.0 && num > 0.0 {
-            (num / den).sqrt()
-        } else {
-            fallback[0]
-        }
-    };
-    let all_c: Vec<usize> = (0..k).collect();
-    let all_j: Vec<usize> = (0..d).collect();
-    let scales = match model.sharing {
-        Sharing::Shared => vec![pooled(&all_c, &all_j)],
-        Sharing::Component => (0..k).map(|c| pooled(&[c], &all_j)).collect(),
-        Sharing::Dimension => (0..d).map(|j| pooled(&all_c, &[j])).collect(),
-        Sharing::Diagonal => (0..k)
-            .flat_map(|c| {
-                (0..d)
-                    .map(|j| var_kd(c, j).map_or(fallback[c * d + j], f64::sqrt))
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
-    };
+    let scales = model.family.from_clusters(&counts, &ss, &floor, &fallback);
     let weights: Vec<f64> = counts
         .iter()
         .map(|&c| (c as f64 + 0.5) / (n as f64 + 0.5 * k as f64))

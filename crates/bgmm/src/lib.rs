@@ -56,6 +56,7 @@ pub mod datasets;
 mod density;
 mod diagnostics;
 mod error;
+mod family;
 mod init;
 mod kernel;
 mod map;
@@ -79,6 +80,7 @@ pub use density::{
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
+pub use family::{Diagonal, Family};
 pub use init::Init;
 pub use map::{
     stochastic, unbounded_density, Fit, FitOptions, FitProgress, History, Resolution,

@@ -32,7 +32,7 @@ use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
-use crate::model::{Model, ScalePrior, Sharing};
+use crate::model::{Model, ScalePrior};
 use crate::optim::{lbfgs, Adam, LbfgsOptions};
 use crate::options::{check, Callback, Checked};
 use crate::params::Params;
@@ -425,7 +425,7 @@ fn fit_standardised(
             .enumerate()
             .map(|(i, l)| l * c + shift[i % model.d])
             .collect(),
-        scales: p.scales.iter().map(|s| s * c).collect(),
+        scales: model.family.scaled_values(&p.scales, c),
     };
     let dloss = (data.n() * model.d + model.k * model.d + model.n_scales()) as f64 * c.ln();
     f.params = back(&f.params);
@@ -964,9 +964,9 @@ fn bad_components(model: &Model, p: &Params, n: f64, resolution: &[f64]) -> Vec<
     (0..model.k)
         .filter(|&c| {
             emptied(model, c, p.weights[c], share)
-                || (0..model.d).any(|j| {
-                    let i = model.sharing.index(c, j, model.d);
-                    p.scales[i] < narrowest(model, resolution, i)
+                || (0..model.n_scales()).any(|i| {
+                    scale_users(model, i).0.contains(&c)
+                        && p.scales[i] < narrowest(model, resolution, i)
                 })
         })
         .collect()
@@ -1032,16 +1032,10 @@ impl Guard {
                 }
             })
             .collect();
-        let min_log_scale = (0..model.n_scales())
-            .map(|i| {
-                let t = narrowest(model, resolution, i);
-                if t > 0.0 {
-                    (0.01 * t).ln()
-                } else {
-                    f64::NEG_INFINITY
-                }
-            })
+        let floors: Vec<f64> = (0..model.n_scales())
+            .map(|i| 0.01 * narrowest(model, resolution, i))
             .collect();
+        let min_log_scale = model.family.coordinate_floors(&floors);
         Guard {
             min_logw,
             min_log_scale,
@@ -1379,7 +1373,7 @@ fn curvature_diag(dens: &MixtureDensity, x: &[f64]) -> Vec<f64> {
             if model.ordered && j == 0 && c > 0 {
                 h.push(1.0);
             } else {
-                let s = u.scales[model.sharing.index(c, j, d)];
+                let s = model.family.scale(&u.scales, c, j, d);
                 let v = r[c] / (s * s) + 1.0 / (model.loc_sigma[j] * model.loc_sigma[j]);
                 h.push(if v.is_finite() && v > 0.0 { v } else { 1.0 });
             }
@@ -1535,13 +1529,7 @@ fn spreads(data: &Data) -> Vec<f64> {
 
 /// The components and dimensions that free scale `i` serves.
 fn scale_users(model: &Model, i: usize) -> (Vec<usize>, Vec<usize>) {
-    let (k, d) = (model.k, model.d);
-    match model.sharing {
-        Sharing::Shared => ((0..k).collect(), (0..d).collect()),
-        Sharing::Component => (vec![i], (0..d).collect()),
-        Sharing::Dimension => ((0..k).collect(), vec![i]),
-        Sharing::Diagonal => (vec![i / d], vec![i % d]),
-    }
+    model.family.scale_users(i, model.k, model.d)
 }
 
 /// Point `n` in the dimensions `dims`, as `5.1` or `[5.1, 3.5]`.
@@ -1594,11 +1582,9 @@ fn remedy(model: &Model, m: Option<f64>, sharing_helps: bool) -> String {
         ),
         None => "lognormal or inverse_gamma".to_string(),
     };
-    let share = if sharing_helps && matches!(model.sharing, Sharing::Component | Sharing::Diagonal)
-    {
-        ", or share the scale across components (sharing = \"shared\" or \"dimension\")"
-    } else {
-        ""
+    let share = match model.family.sharing_remedy() {
+        Some(share) if sharing_helps => share,
+        _ => "",
     };
     let to = if m.is_some() { "" } else { "for a MAP, " };
     format!("{to}use a scale prior that vanishes at 0 ({priors}){share}")
@@ -1678,8 +1664,9 @@ fn diagnose(
             });
         }
     }
-    let power = model.scale_prior.power_at_zero();
-    let prior = model.scale_prior.display();
+    let scale_prior = model.family.scale_prior();
+    let power = scale_prior.and_then(ScalePrior::power_at_zero);
+    let prior = scale_prior.map(ScalePrior::display).unwrap_or_default();
     for (i, &s) in p.scales.iter().enumerate() {
         let (comps, dims) = scale_users(model, i);
         let spread_i = dims.iter().map(|&j| spread[j]).fold(0.0, f64::max);
@@ -1873,8 +1860,9 @@ fn distinct_up_to(data: &Data, dims: &[usize], k: usize) -> Option<usize> {
 /// unbounded because a scale can collapse on a point (see [`Model::map_may_not_exist`]),
 /// and, if so, where: exact for these data.
 pub fn unbounded_density(model: &Model, data: &Data, weight: f64) -> Option<String> {
-    let a = model.scale_prior.power_at_zero()?;
-    let prior = model.scale_prior.display();
+    let scale_prior = model.family.scale_prior()?;
+    let a = scale_prior.power_at_zero()?;
+    let prior = scale_prior.display();
     let (k, d, n) = (model.k, model.d, data.n());
     let key = |i: usize, dims: &[usize]| row_key(data, i, dims);
     let all_dims: Vec<usize> = (0..d).collect();
@@ -1894,8 +1882,10 @@ pub fn unbounded_density(model: &Model, data: &Data, weight: f64) -> Option<Stri
             .filter(|&(_, c)| c >= need)
             .max_by_key(|&(i, c)| (c, std::cmp::Reverse(i)))
     };
-    let shared_scale = matches!(model.sharing, Sharing::Shared | Sharing::Dimension) || k == 1;
-    let per_dim = matches!(model.sharing, Sharing::Dimension | Sharing::Diagonal);
+    // whether one scale serves every component, and each scale one dimension
+    let (first_comps, first_dims) = scale_users(model, 0);
+    let shared_scale = first_comps.len() == k;
+    let per_dim = first_dims.len() == 1;
     let dim_sets: Vec<Vec<usize>> = if per_dim {
         (0..d).map(|j| vec![j]).collect()
     } else {

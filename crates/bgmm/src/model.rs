@@ -5,12 +5,14 @@
 //! - `weights ~ Dirichlet(α)`, α scalar or one per component;
 //! - `locs[k, d] ~ Normal(μ0[d], σ0[d])`, optionally `ordered` (strictly increasing in `k`
 //!   on the first dimension, as Stan's `ordered`);
-//! - a prior on the scale (standard deviation) itself, shared as [`Sharing`] says;
+//! - the components' shape, a [`Family`]: today the diagonal family, with a prior on the scale
+//!   (standard deviation) itself, shared as [`Sharing`] says;
 //! - `x[n, d] | z[n] ~ Normal(locs[z[n], d], scale[z[n], d])`, `z[n] ~ Categorical(weights)`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::family::{Family, ScalePrior, ScaleSpec, Sharing};
 
 /// A number or a list of numbers (TOML `0.5` or `[0.5, 1.0]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,284 +72,6 @@ impl OneOrMany {
     }
 }
 
-/// How the scales are shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Sharing {
-    /// One scale for every component and dimension.
-    #[default]
-    Shared,
-    /// One scale per component, shared across dimensions (shape \[K\]).
-    Component,
-    /// One scale per dimension, shared across components (shape \[D\]).
-    Dimension,
-    /// One scale per component and dimension (diagonal covariance, shape \[K, D\]).
-    Diagonal,
-}
-
-impl Sharing {
-    /// All names, for error messages and help.
-    pub const NAMES: &'static str = "shared, component, dimension, diagonal";
-
-    /// Parse a name (`shared`, `component`, `dimension`, `diagonal`).
-    pub fn parse(s: &str) -> Option<Sharing> {
-        match s {
-            "shared" | "global" => Some(Sharing::Shared),
-            "component" => Some(Sharing::Component),
-            "dimension" => Some(Sharing::Dimension),
-            "diagonal" | "both" => Some(Sharing::Diagonal),
-            _ => None,
-        }
-    }
-
-    /// The name used in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sharing::Shared => "shared",
-            Sharing::Component => "component",
-            Sharing::Dimension => "dimension",
-            Sharing::Diagonal => "diagonal",
-        }
-    }
-
-    /// Number of free scales for K components in D dimensions.
-    pub fn n_scales(self, k: usize, d: usize) -> usize {
-        match self {
-            Sharing::Shared => 1,
-            Sharing::Component => k,
-            Sharing::Dimension => d,
-            Sharing::Diagonal => k * d,
-        }
-    }
-
-    /// Index of the free scale used by component `k` in dimension `j`.
-    #[inline]
-    pub fn index(self, k: usize, j: usize, d: usize) -> usize {
-        match self {
-            Sharing::Shared => 0,
-            Sharing::Component => k,
-            Sharing::Dimension => j,
-            Sharing::Diagonal => k * d + j,
-        }
-    }
-
-    /// Shape of the scale site for K components in D dimensions.
-    pub fn shape(self, k: usize, d: usize) -> Vec<usize> {
-        match self {
-            Sharing::Shared => vec![],
-            Sharing::Component => vec![k],
-            Sharing::Dimension => vec![d],
-            Sharing::Diagonal => vec![k, d],
-        }
-    }
-}
-
-/// A prior on a scale (standard deviation) `s > 0`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScalePrior {
-    /// `log s ~ Normal(mu, sigma)`.
-    LogNormal {
-        /// Mean of `log s`.
-        mu: f64,
-        /// Standard deviation of `log s`.
-        sigma: f64,
-    },
-    /// Density `β^α / Γ(α) s^(−α−1) exp(−β/s)`.
-    InverseGamma {
-        /// Shape.
-        alpha: f64,
-        /// Scale.
-        beta: f64,
-    },
-    /// Half-Cauchy with the given scale.
-    HalfCauchy {
-        /// Scale.
-        scale: f64,
-    },
-    /// Half-Normal with the given scale.
-    HalfNormal {
-        /// Scale.
-        scale: f64,
-    },
-    /// Gamma with shape `alpha` and rate `beta`.
-    Gamma {
-        /// Shape.
-        alpha: f64,
-        /// Rate.
-        beta: f64,
-    },
-    /// Exponential with the given rate.
-    Exponential {
-        /// Rate.
-        rate: f64,
-    },
-}
-
-const LN_2PI: f64 = 1.837_877_066_409_345_3;
-const LN_PI: f64 = 1.144_729_885_849_400_2;
-const LN_2: f64 = std::f64::consts::LN_2;
-
-fn ln_gamma(x: f64) -> f64 {
-    special::Gamma::ln_gamma(x).0
-}
-
-impl ScalePrior {
-    /// All prior names, for error messages and help.
-    pub const NAMES: &'static str =
-        "lognormal, inverse_gamma, half_cauchy, half_normal, gamma, exponential";
-
-    /// The name used in files.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ScalePrior::LogNormal { .. } => "lognormal",
-            ScalePrior::InverseGamma { .. } => "inverse_gamma",
-            ScalePrior::HalfCauchy { .. } => "half_cauchy",
-            ScalePrior::HalfNormal { .. } => "half_normal",
-            ScalePrior::Gamma { .. } => "gamma",
-            ScalePrior::Exponential { .. } => "exponential",
-        }
-    }
-
-    /// Human form, e.g. `LogNormal(0, 2)`.
-    pub fn display(&self) -> String {
-        match *self {
-            ScalePrior::LogNormal { mu, sigma } => format!("LogNormal({mu}, {sigma})"),
-            ScalePrior::InverseGamma { alpha, beta } => format!("InverseGamma({alpha}, {beta})"),
-            ScalePrior::HalfCauchy { scale } => format!("HalfCauchy({scale})"),
-            ScalePrior::HalfNormal { scale } => format!("HalfNormal({scale})"),
-            ScalePrior::Gamma { alpha, beta } => format!("Gamma({alpha}, {beta})"),
-            ScalePrior::Exponential { rate } => format!("Exponential({rate})"),
-        }
-    }
-
-    /// `log p(s)` and `s · d log p(s) / ds` (the derivative with respect to `log s`).
-    #[inline]
-    pub fn ln_pdf_dlog(&self, s: f64) -> (f64, f64) {
-        match *self {
-            ScalePrior::LogNormal { mu, sigma } => {
-                let ls = s.ln();
-                let z = (ls - mu) / sigma;
-                (
-                    -ls - sigma.ln() - 0.5 * LN_2PI - 0.5 * z * z,
-                    -1.0 - z / sigma,
-                )
-            }
-            ScalePrior::InverseGamma { alpha, beta } => (
-                alpha * beta.ln() - ln_gamma(alpha) - (alpha + 1.0) * s.ln() - beta / s,
-                -(alpha + 1.0) + beta / s,
-            ),
-            ScalePrior::HalfCauchy { scale } => {
-                let r = s / scale;
-                (
-                    LN_2 - LN_PI - scale.ln() - r.ln_1p_sq(),
-                    -2.0 * r * r / (1.0 + r * r),
-                )
-            }
-            ScalePrior::HalfNormal { scale } => {
-                let r = s / scale;
-                (LN_2 - 0.5 * LN_2PI - scale.ln() - 0.5 * r * r, -r * r)
-            }
-            ScalePrior::Gamma { alpha, beta } => (
-                alpha * beta.ln() - ln_gamma(alpha) + (alpha - 1.0) * s.ln() - beta * s,
-                (alpha - 1.0) - beta * s,
-            ),
-            ScalePrior::Exponential { rate } => (rate.ln() - rate * s, -rate * s),
-        }
-    }
-
-    /// The power `a` of the density near 0, `p(s) ∝ s^a` as `s → 0`: 0 for the half-Cauchy,
-    /// half-Normal and exponential (their density is positive at 0), `α − 1` for the gamma;
-    /// `None` for the lognormal and inverse gamma, whose densities vanish at 0 faster than any
-    /// power of `s`.
-    pub fn power_at_zero(&self) -> Option<f64> {
-        match *self {
-            ScalePrior::LogNormal { .. } | ScalePrior::InverseGamma { .. } => None,
-            ScalePrior::HalfCauchy { .. }
-            | ScalePrior::HalfNormal { .. }
-            | ScalePrior::Exponential { .. } => Some(0.0),
-            ScalePrior::Gamma { alpha, .. } => Some(alpha - 1.0),
-        }
-    }
-
-    /// How a density `∝ s^a` behaves at 0, in words.
-    pub(crate) fn near_zero_text(a: f64) -> String {
-        if a == 0.0 {
-            "does not vanish at 0".to_string()
-        } else if a < 0.0 {
-            format!("grows like s^{a} at 0")
-        } else {
-            format!("vanishes only like s^{a} at 0")
-        }
-    }
-
-    /// A draw from the prior.
-    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        use rand::RngExt;
-        use rand_distr::{Distribution, Exp, Gamma, StandardNormal};
-        let z: f64 = rng.sample(StandardNormal);
-        match *self {
-            ScalePrior::LogNormal { mu, sigma } => (mu + sigma * z).exp(),
-            ScalePrior::InverseGamma { alpha, beta } => {
-                let g: f64 = Gamma::new(alpha, 1.0).expect("validated").sample(rng);
-                beta / g
-            }
-            ScalePrior::HalfCauchy { scale } => {
-                let u: f64 = rng.random::<f64>();
-                scale * (0.5 * std::f64::consts::PI * u).tan()
-            }
-            ScalePrior::HalfNormal { scale } => scale * z.abs(),
-            ScalePrior::Gamma { alpha, beta } => Gamma::new(alpha, 1.0 / beta)
-                .expect("validated")
-                .sample(rng),
-            ScalePrior::Exponential { rate } => Exp::new(rate).expect("validated").sample(rng),
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        let (pairs, what): (Vec<(&str, f64)>, _) = match *self {
-            ScalePrior::LogNormal { mu, sigma } => {
-                if !mu.is_finite() {
-                    return Err(Error::Model(format!(
-                        "scale prior lognormal: 'mu' must be finite, got {mu}"
-                    )));
-                }
-                (vec![("sigma", sigma)], "lognormal")
-            }
-            ScalePrior::InverseGamma { alpha, beta } => {
-                (vec![("alpha", alpha), ("beta", beta)], "inverse_gamma")
-            }
-            ScalePrior::HalfCauchy { scale } => (vec![("scale", scale)], "half_cauchy"),
-            ScalePrior::HalfNormal { scale } => (vec![("scale", scale)], "half_normal"),
-            ScalePrior::Gamma { alpha, beta } => (vec![("alpha", alpha), ("beta", beta)], "gamma"),
-            ScalePrior::Exponential { rate } => (vec![("rate", rate)], "exponential"),
-        };
-        for (name, v) in pairs {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::Model(format!(
-                    "scale prior {what}: '{name}' must be positive and finite, got {v}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-trait Ln1pSq {
-    fn ln_1p_sq(self) -> f64;
-}
-impl Ln1pSq for f64 {
-    /// `ln(1 + x²)` without overflow for large `x`.
-    #[inline]
-    fn ln_1p_sq(self) -> f64 {
-        let a = self.abs();
-        if a > 1e150 {
-            2.0 * a.ln()
-        } else {
-            (a * a).ln_1p()
-        }
-    }
-}
-
 /// The `[weights]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -367,135 +91,6 @@ pub struct LocsSpec {
     /// Locations strictly increasing (first dimension) to remove label switching.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ordered: bool,
-}
-
-/// The `[scale]` table: sharing, prior name and the prior's parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScaleSpec {
-    /// `shared`, `component`, `dimension` or `diagonal`.
-    #[serde(default = "default_sharing")]
-    pub sharing: String,
-    /// Prior name: one of [`ScalePrior::NAMES`].
-    pub prior: String,
-    /// LogNormal: mean of log s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mu: Option<f64>,
-    /// LogNormal: sd of log s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sigma: Option<f64>,
-    /// InverseGamma / Gamma shape.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alpha: Option<f64>,
-    /// InverseGamma scale / Gamma rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<f64>,
-    /// HalfCauchy / HalfNormal scale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<f64>,
-    /// Exponential rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
-}
-
-fn default_sharing() -> String {
-    "shared".to_string()
-}
-
-impl ScaleSpec {
-    /// The spec of a given prior and sharing.
-    pub fn from_prior(prior: ScalePrior, sharing: Sharing) -> ScaleSpec {
-        let mut s = ScaleSpec {
-            sharing: sharing.name().to_string(),
-            prior: prior.name().to_string(),
-            mu: None,
-            sigma: None,
-            alpha: None,
-            beta: None,
-            scale: None,
-            rate: None,
-        };
-        match prior {
-            ScalePrior::LogNormal { mu, sigma } => {
-                s.mu = Some(mu);
-                s.sigma = Some(sigma);
-            }
-            ScalePrior::InverseGamma { alpha, beta } | ScalePrior::Gamma { alpha, beta } => {
-                s.alpha = Some(alpha);
-                s.beta = Some(beta);
-            }
-            ScalePrior::HalfCauchy { scale } | ScalePrior::HalfNormal { scale } => {
-                s.scale = Some(scale)
-            }
-            ScalePrior::Exponential { rate } => s.rate = Some(rate),
-        }
-        s
-    }
-
-    fn prior(&self) -> Result<ScalePrior> {
-        let name = self.prior.to_ascii_lowercase().replace(['-', ' '], "_");
-        let fields: [(&str, Option<f64>); 6] = [
-            ("mu", self.mu),
-            ("sigma", self.sigma),
-            ("alpha", self.alpha),
-            ("beta", self.beta),
-            ("scale", self.scale),
-            ("rate", self.rate),
-        ];
-        let (needed, canonical): (&[&str], &str) = match name.as_str() {
-            "lognormal" | "log_normal" => (&["mu", "sigma"], "lognormal"),
-            "inverse_gamma" | "inversegamma" | "invgamma" => (&["alpha", "beta"], "inverse_gamma"),
-            "half_cauchy" | "halfcauchy" => (&["scale"], "half_cauchy"),
-            "half_normal" | "halfnormal" => (&["scale"], "half_normal"),
-            "gamma" => (&["alpha", "beta"], "gamma"),
-            "exponential" => (&["rate"], "exponential"),
-            _ => {
-                return Err(Error::Model(format!(
-                    "unknown scale prior '{}' (known: {})",
-                    self.prior,
-                    ScalePrior::NAMES
-                )))
-            }
-        };
-        for (f, v) in fields {
-            if needed.contains(&f) && v.is_none() {
-                return Err(Error::Model(format!(
-                    "scale prior {canonical} needs '{}' (missing '{f}')",
-                    needed.join("' and '")
-                )));
-            }
-            if !needed.contains(&f) && v.is_some() {
-                return Err(Error::Model(format!(
-                    "scale prior {canonical} takes '{}', not '{f}'",
-                    needed.join("' and '")
-                )));
-            }
-        }
-        let g = |o: Option<f64>| o.unwrap_or(f64::NAN);
-        let p = match canonical {
-            "lognormal" => ScalePrior::LogNormal {
-                mu: g(self.mu),
-                sigma: g(self.sigma),
-            },
-            "inverse_gamma" => ScalePrior::InverseGamma {
-                alpha: g(self.alpha),
-                beta: g(self.beta),
-            },
-            "half_cauchy" => ScalePrior::HalfCauchy {
-                scale: g(self.scale),
-            },
-            "half_normal" => ScalePrior::HalfNormal {
-                scale: g(self.scale),
-            },
-            "gamma" => ScalePrior::Gamma {
-                alpha: g(self.alpha),
-                beta: g(self.beta),
-            },
-            _ => ScalePrior::Exponential { rate: g(self.rate) },
-        };
-        p.validate()?;
-        Ok(p)
-    }
 }
 
 /// Largest number of components.
@@ -603,14 +198,7 @@ impl ModelSpec {
                 )));
             }
         }
-        let sharing = Sharing::parse(&self.scale.sharing).ok_or_else(|| {
-            Error::Model(format!(
-                "unknown scale sharing '{}' (known: {})",
-                self.scale.sharing,
-                Sharing::NAMES
-            ))
-        })?;
-        let scale_prior = self.scale.prior()?;
+        let family = Family::from_spec(&self.scale)?;
         let mut spec = self.clone();
         spec.d = Some(d as i64);
         Ok(Model {
@@ -620,8 +208,7 @@ impl ModelSpec {
             loc_mu,
             loc_sigma,
             ordered: self.locs.ordered,
-            scale_prior,
-            sharing,
+            family,
             spec,
         })
     }
@@ -693,34 +280,9 @@ pub struct Model {
     pub loc_sigma: Vec<f64>,
     /// Locations ordered on the first dimension.
     pub ordered: bool,
-    /// Prior on every free scale.
-    pub scale_prior: ScalePrior,
-    /// How scales are shared.
-    pub sharing: Sharing,
+    /// The components' family (its parameters, prior and layout).
+    pub family: Family,
     spec: ModelSpec,
-}
-
-impl ScalePrior {
-    /// The prior of `s / c` when `s` has this prior (every prior here is a scale family).
-    pub fn scaled(&self, c: f64) -> ScalePrior {
-        match *self {
-            ScalePrior::LogNormal { mu, sigma } => ScalePrior::LogNormal {
-                mu: mu - c.ln(),
-                sigma,
-            },
-            ScalePrior::InverseGamma { alpha, beta } => ScalePrior::InverseGamma {
-                alpha,
-                beta: beta / c,
-            },
-            ScalePrior::HalfCauchy { scale } => ScalePrior::HalfCauchy { scale: scale / c },
-            ScalePrior::HalfNormal { scale } => ScalePrior::HalfNormal { scale: scale / c },
-            ScalePrior::Gamma { alpha, beta } => ScalePrior::Gamma {
-                alpha,
-                beta: beta * c,
-            },
-            ScalePrior::Exponential { rate } => ScalePrior::Exponential { rate: rate * c },
-        }
-    }
 }
 
 impl Model {
@@ -741,7 +303,7 @@ impl Model {
                 scale: OneOrMany::Many(self.loc_sigma.iter().map(|s| s / c).collect()),
                 ordered: self.ordered,
             },
-            scale: ScaleSpec::from_prior(self.scale_prior.scaled(c), self.sharing),
+            scale: self.family.scaled(c).spec(),
         };
         spec.build(Some(self.d))
     }
@@ -758,12 +320,9 @@ impl Model {
                 self.k, self.d, other.k, other.d
             ));
         }
-        if self.sharing != other.sharing {
-            return Some(format!(
-                "scale sharing '{}' against '{}'",
-                self.sharing.name(),
-                other.sharing.name()
-            ));
+        let family = self.family.difference(&other.family, nearly_equal);
+        if let Some(why) = family.kind {
+            return Some(why);
         }
         if self.ordered != other.ordered {
             return Some(format!(
@@ -771,17 +330,9 @@ impl Model {
                 self.ordered, other.ordered
             ));
         }
-        if self.scale_prior.name() != other.scale_prior.name() {
-            return Some(format!(
-                "scale prior {} against {}",
-                self.scale_prior.name(),
-                other.scale_prior.name()
-            ));
+        if let Some(why) = family.prior {
+            return Some(why);
         }
-        let (a, b) = (
-            ScaleSpec::from_prior(self.scale_prior, self.sharing),
-            ScaleSpec::from_prior(other.scale_prior, other.sharing),
-        );
         let lists = [
             ("weights.concentration", &self.alpha, &other.alpha),
             ("locs.loc", &self.loc_mu, &other.loc_mu),
@@ -794,22 +345,7 @@ impl Model {
                 }
             }
         }
-        let fields = [
-            ("mu", a.mu, b.mu),
-            ("sigma", a.sigma, b.sigma),
-            ("alpha", a.alpha, b.alpha),
-            ("beta", a.beta, b.beta),
-            ("scale", a.scale, b.scale),
-            ("rate", a.rate, b.rate),
-        ];
-        for (name, u, v) in fields {
-            if let (Some(u), Some(v)) = (u, v) {
-                if !nearly_equal(u, v) {
-                    return Some(format!("scale.{name} = {u:?} against {v:?}"));
-                }
-            }
-        }
-        None
+        family.numbers
     }
 
     /// The spec this model was built from, with `d` filled in.
@@ -817,14 +353,14 @@ impl Model {
         &self.spec
     }
 
-    /// Number of free scales.
+    /// Number of the family's values (the length of `Params::scales`).
     pub fn n_scales(&self) -> usize {
-        self.sharing.n_scales(self.k, self.d)
+        self.family.n_values(self.k, self.d)
     }
 
-    /// Number of unconstrained parameters: (K − 1) + K·D + number of scales.
+    /// Number of unconstrained parameters: (K − 1) + K·D + the family's block.
     pub fn n_unconstrained(&self) -> usize {
-        self.k - 1 + self.k * self.d + self.n_scales()
+        self.k - 1 + self.k * self.d + self.family.n_free(self.k, self.d)
     }
 
     /// Number of constrained values: K + K·D + number of scales.
@@ -845,18 +381,7 @@ impl Model {
                 });
             }
         }
-        match self.sharing {
-            Sharing::Shared => names.push("scale".into()),
-            Sharing::Component => names.extend((0..self.k).map(|i| format!("scale[{i}]"))),
-            Sharing::Dimension => names.extend((0..self.d).map(|i| format!("scale[{i}]"))),
-            Sharing::Diagonal => {
-                for k in 0..self.k {
-                    for j in 0..self.d {
-                        names.push(format!("scale[{k},{j}]"));
-                    }
-                }
-            }
-        }
+        self.family.names(self.k, self.d, &mut names);
         names
     }
 
@@ -895,34 +420,7 @@ impl Model {
     /// unbounded as a weight → 0; a fit that ends there carries an "empty component"
     /// warning.)
     pub fn map_may_not_exist(&self) -> Option<String> {
-        let a = self.scale_prior.power_at_zero()?;
-        let prior = self.scale_prior.display();
-        // the coordinates one scale covers, and whether one scale serves every component
-        let (m, all, what) = match self.sharing {
-            Sharing::Shared => (self.d, true, "points"),
-            Sharing::Component => (self.d, self.k == 1, "points"),
-            Sharing::Dimension => (1, true, "values in a column"),
-            Sharing::Diagonal => (1, self.k == 1, "values in a column"),
-        };
-        let near_zero = ScalePrior::near_zero_text(a);
-        let reason = if all {
-            format!(
-                "the {prior} prior on the {} scale {near_zero}, so on data with at most {} distinct {what} the density is unbounded as the scale → 0 with every component on one of them",
-                self.sharing.name(),
-                self.k
-            )
-        } else if m as f64 > a {
-            format!(
-                "the {prior} prior on each component's scale {near_zero}, which cannot offset the s^-{m} growth of the likelihood of a point a component sits on as its scale → 0: the density is unbounded on any data"
-            )
-        } else {
-            // the fewest identical points r with r·m > a
-            let r = (a / m as f64).floor() + 1.0;
-            format!(
-                "the {prior} prior on each component's scale {near_zero}: a component sitting on {r} or more identical {what} makes the density unbounded as its scale → 0"
-            )
-        };
-        Some(reason)
+        self.family.map_may_not_exist(self.k, self.d)
     }
 }
 
@@ -1019,13 +517,15 @@ sigma = 2.0
         let m = spec(BASE).build(Some(1)).unwrap();
         assert_eq!((m.k, m.d), (2, 1));
         assert_eq!(m.alpha, vec![0.5, 0.5]);
-        assert_eq!(m.sharing, Sharing::Shared);
         assert_eq!(
-            m.scale_prior,
-            ScalePrior::LogNormal {
-                mu: 0.0,
-                sigma: 2.0
-            }
+            m.family,
+            Family::Diagonal(crate::family::Diagonal {
+                sharing: Sharing::Shared,
+                prior: ScalePrior::LogNormal {
+                    mu: 0.0,
+                    sigma: 2.0
+                }
+            })
         );
         assert_eq!(m.n_unconstrained(), 1 + 2 + 1);
         assert_eq!(
@@ -1084,67 +584,5 @@ sigma = 2.0
         assert!(e
             .to_string()
             .contains("has 3 values but the model has 2 components"));
-    }
-
-    #[test]
-    fn sharing_indices() {
-        assert_eq!(Sharing::Diagonal.index(2, 1, 3), 7);
-        assert_eq!(Sharing::Dimension.index(2, 1, 3), 1);
-        assert_eq!(Sharing::Component.index(2, 1, 3), 2);
-        assert_eq!(Sharing::Shared.n_scales(3, 2), 1);
-        assert_eq!(Sharing::Diagonal.n_scales(3, 2), 6);
-    }
-
-    #[test]
-    fn scale_prior_log_densities_match_statrs() {
-        use statrs::distribution::{Continuous, Exp, Gamma, InverseGamma, LogNormal, Normal};
-        let s = 0.73;
-        let cases: Vec<(ScalePrior, f64)> = vec![
-            (
-                ScalePrior::LogNormal {
-                    mu: 0.3,
-                    sigma: 0.5,
-                },
-                LogNormal::new(0.3, 0.5).unwrap().ln_pdf(s),
-            ),
-            (
-                ScalePrior::InverseGamma {
-                    alpha: 2.5,
-                    beta: 1.5,
-                },
-                InverseGamma::new(2.5, 1.5).unwrap().ln_pdf(s),
-            ),
-            (
-                ScalePrior::HalfNormal { scale: 2.0 },
-                Normal::new(0.0, 2.0).unwrap().ln_pdf(s) + LN_2,
-            ),
-            (
-                ScalePrior::HalfCauchy { scale: 10.0 },
-                statrs::distribution::Cauchy::new(0.0, 10.0)
-                    .unwrap()
-                    .ln_pdf(s)
-                    + LN_2,
-            ),
-            (
-                ScalePrior::Gamma {
-                    alpha: 3.0,
-                    beta: 2.0,
-                },
-                Gamma::new(3.0, 2.0).unwrap().ln_pdf(s),
-            ),
-            (
-                ScalePrior::Exponential { rate: 1.7 },
-                Exp::new(1.7).unwrap().ln_pdf(s),
-            ),
-        ];
-        for (p, want) in cases {
-            let (got, _) = p.ln_pdf_dlog(s);
-            assert!((got - want).abs() < 1e-12, "{}: {got} vs {want}", p.name());
-            // derivative w.r.t. log s by central differences
-            let h: f64 = 1e-6;
-            let fd = (p.ln_pdf_dlog(s * h.exp()).0 - p.ln_pdf_dlog(s * (-h).exp()).0) / (2.0 * h);
-            let (_, d) = p.ln_pdf_dlog(s);
-            assert!((d - fd).abs() < 1e-7, "{}: {d} vs {fd}", p.name());
-        }
     }
 }

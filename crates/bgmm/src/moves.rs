@@ -6,7 +6,7 @@
 
 use crate::data::Data;
 use crate::density::log_responsibilities;
-use crate::model::{Model, Sharing};
+use crate::model::Model;
 use crate::params::Params;
 
 /// A move's starting point and what it did.
@@ -28,7 +28,7 @@ struct Moments {
 
 /// The variance of component `c` in dimension `j` under `p`.
 fn comp_var(model: &Model, p: &Params, c: usize, j: usize) -> f64 {
-    let s = p.scales[model.sharing.index(c, j, model.d)];
+    let s = p.scale(model, c, j);
     s * s
 }
 
@@ -155,8 +155,9 @@ fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
     (half(-1.0), half(1.0))
 }
 
-/// Parameters from per-component moments, the free scales pooled as the sharing requires
-/// (scales every component shares are kept as they are in `p`).
+/// Parameters from per-component moments, the family's values made from the variances as
+/// it requires (for the diagonal family, scales every component shares are kept as they are
+/// in `p`).
 fn assemble(model: &Model, p: &Params, comps: &[Moments], spread: f64) -> Params {
     let (k, d) = (model.k, model.d);
     let total: f64 = comps.iter().map(|m| m.w).sum();
@@ -165,17 +166,8 @@ fn assemble(model: &Model, p: &Params, comps: &[Moments], spread: f64) -> Params
     let s: f64 = weights.iter().sum();
     weights.iter_mut().for_each(|w| *w /= s);
     let locs = comps.iter().flat_map(|m| m.mu.iter().copied()).collect();
-    let scales = match model.sharing {
-        Sharing::Shared | Sharing::Dimension => p.scales.clone(),
-        Sharing::Component => comps
-            .iter()
-            .map(|m| (m.var.iter().sum::<f64>() / d as f64).sqrt())
-            .collect(),
-        Sharing::Diagonal => comps
-            .iter()
-            .flat_map(|m| m.var.iter().map(|v| v.sqrt()))
-            .collect(),
-    };
+    let vars: Vec<&[f64]> = comps.iter().map(|m| m.var.as_slice()).collect();
+    let scales = model.family.from_variances(&p.scales, &vars);
     let mut out = Params {
         weights,
         locs,
@@ -278,7 +270,7 @@ pub fn moves(model: &Model, data: &Data, p: &Params, bad: &[usize], pairs: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelSpec;
+    use crate::model::{ModelSpec, Sharing};
 
     fn model(k: i64, sharing: Sharing, data: &Data) -> Model {
         ModelSpec::quick(k, sharing, data)

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Model, Sharing};
+use crate::model::Model;
 
 /// Values of the global sites of a mixture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,7 +12,8 @@ pub struct Params {
     pub weights: Vec<f64>,
     /// Locations, K·D values, row-major (`locs[k * D + j]`).
     pub locs: Vec<f64>,
-    /// Free scales, as many as the sharing has (see [`Sharing::n_scales`]).
+    /// The component family's values: for the diagonal family the free scales, as many as
+    /// the sharing has (see [`crate::Sharing::n_scales`]).
     pub scales: Vec<f64>,
 }
 
@@ -124,18 +125,13 @@ impl Params {
         if let Some(v) = self.locs.iter().find(|v| !v.is_finite()) {
             return Err(Error::Params(format!("locs must be finite, got {v}")));
         }
-        if let Some(v) = self.scales.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
-            return Err(Error::Params(format!(
-                "scales must be positive and finite, got {v}"
-            )));
-        }
-        Ok(())
+        model.family.check(&self.scales)
     }
 
     /// Scale of component `k` in dimension `j`.
     #[inline]
     pub fn scale(&self, model: &Model, k: usize, j: usize) -> f64 {
-        self.scales[model.sharing.index(k, j, model.d)]
+        model.family.scale(&self.scales, k, j, model.d)
     }
 
     /// Location of component `k` in dimension `j`.
@@ -171,14 +167,7 @@ impl Params {
             .iter()
             .flat_map(|&p| self.locs[p * d..(p + 1) * d].iter().copied())
             .collect();
-        let scales = match model.sharing {
-            Sharing::Shared | Sharing::Dimension => self.scales.clone(),
-            Sharing::Component => perm.iter().map(|&p| self.scales[p]).collect(),
-            Sharing::Diagonal => perm
-                .iter()
-                .flat_map(|&p| self.scales[p * d..(p + 1) * d].iter().copied())
-                .collect(),
-        };
+        let scales = model.family.permuted(&self.scales, perm, d);
         Params {
             weights,
             locs,
@@ -193,10 +182,11 @@ impl Params {
         } else {
             Shaped::matrix(&self.locs, model.d)
         };
-        let scale = match model.sharing {
-            Sharing::Shared => Shaped::Scalar(self.scales[0]),
-            Sharing::Component | Sharing::Dimension => Shaped::Vector(self.scales.clone()),
-            Sharing::Diagonal => Shaped::matrix(&self.scales, model.d),
+        let shape = model.family.shape(model.k, model.d);
+        let scale = match shape.len() {
+            0 => Shaped::Scalar(self.scales[0]),
+            1 => Shaped::Vector(self.scales.clone()),
+            _ => Shaped::matrix(&self.scales, shape[1]),
         };
         ShapedParams {
             weights: self.weights.clone(),

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Gamma, StandardNormal};
 
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::model::{Model, Sharing};
+use crate::model::Model;
 use crate::params::Params;
 
 /// Most values (N · D) a simulation holds in memory.
@@ -97,9 +97,7 @@ pub fn draw_params(model: &Model, rng: &mut ChaCha8Rng) -> Params {
     let mut p = Params {
         weights: g,
         locs,
-        scales: (0..model.n_scales())
-            .map(|_| model.scale_prior.sample(rng))
-            .collect(),
+        scales: model.family.draw(k, d, rng),
     };
     if model.ordered {
         let mut perm: Vec<usize> = (0..k).collect();
@@ -188,12 +186,6 @@ fn list(v: &[f64]) -> String {
 pub fn sites(model: &Model, n: usize) -> Vec<Site> {
     let (k, d) = (model.k, model.d);
     let plate = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let scale_plates = match model.sharing {
-        Sharing::Shared => vec![],
-        Sharing::Component => plate(&["components"]),
-        Sharing::Dimension => plate(&["dims"]),
-        Sharing::Diagonal => plate(&["components", "dims"]),
-    };
     let loc_prior = format!(
         "Normal({}, {}){}",
         list(&model.loc_mu),
@@ -212,9 +204,9 @@ pub fn sites(model: &Model, n: usize) -> Vec<Site> {
         },
         Site {
             name: "scale".into(),
-            dist: model.scale_prior.display(),
-            plates: scale_plates,
-            batch_shape: model.sharing.shape(k, d),
+            dist: model.family.site_dist(),
+            plates: plate(model.family.plates()),
+            batch_shape: model.family.shape(k, d),
             event_shape: vec![],
             observed: false,
             enumerated: false,
@@ -243,7 +235,7 @@ pub fn sites(model: &Model, n: usize) -> Vec<Site> {
         },
         Site {
             name: "obs".into(),
-            dist: obs_dist(model.sharing, d),
+            dist: obs_dist(model, d),
             plates: plate(&["data"]),
             batch_shape: vec![n],
             event_shape: if d == 1 { vec![] } else { vec![d] },
@@ -253,14 +245,10 @@ pub fn sites(model: &Model, n: usize) -> Vec<Site> {
     ]
 }
 
-/// The observation's distribution as Pyro code writes it: a scale per component is indexed
-/// by the assignment, a shared or per-dimension one is not (the latter, of shape \[D\],
-/// broadcasts over the dimensions as `locs[assignment]` does); D > 1 coordinates are one event.
-fn obs_dist(sharing: Sharing, d: usize) -> String {
-    let scale = match sharing {
-        Sharing::Shared | Sharing::Dimension => "scale",
-        Sharing::Component | Sharing::Diagonal => "scale[assignment]",
-    };
+/// The observation's distribution as Pyro code writes it (the family's scale, see
+/// [`crate::Family::obs_scale`]); D > 1 coordinates are one event.
+fn obs_dist(model: &Model, d: usize) -> String {
+    let scale = model.family.obs_scale();
     let event = if d == 1 { "" } else { ".to_event(1)" };
     format!("Normal(locs[assignment], {scale}){event}")
 }
@@ -268,7 +256,9 @@ fn obs_dist(sharing: Sharing, d: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LocsSpec, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, WeightsSpec};
+    use crate::model::{
+        LocsSpec, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, Sharing, WeightsSpec,
+    };
 
     fn model(prior: ScalePrior, sharing: Sharing, k: i64, d: i64, ordered: bool) -> Model {
         ModelSpec {

@@ -181,7 +181,7 @@ pub(crate) struct Components<'a> {
     pub(crate) k: usize,
     pub(crate) d: usize,
     pub(crate) locs: &'a [f64],
-    /// 1 / s_kd, row-major.
+    /// 1 / s_kd, row-major (the family's kernel constants).
     pub(crate) inv_s: Vec<f64>,
     /// log w_k − Σ_d log s_kd − D/2 log 2π.
     log_norm: Vec<f64>,
@@ -192,15 +192,9 @@ impl<'a> Components<'a> {
         let (k, d) = (model.k, model.d);
         let mut inv_s = vec![0.0; k * d];
         let mut log_norm = vec![0.0; k];
-        for c in 0..k {
-            let mut ln = logw[c] - 0.5 * d as f64 * LN_2PI;
-            for j in 0..d {
-                let s = scales[model.sharing.index(c, j, d)];
-                inv_s[c * d + j] = 1.0 / s;
-                ln -= s.ln();
-            }
-            log_norm[c] = ln;
-        }
+        model
+            .family
+            .kernel_consts(d, logw, scales, &mut inv_s, &mut log_norm);
         Components {
             k,
             d,

@@ -89,7 +89,7 @@ fn naive_log_joint(model: &Model, data: &Data, p: &Params) -> f64 {
         }
     }
     for &s in &p.scales {
-        lp += model.scale_prior.ln_pdf_dlog(s).0;
+        lp += model.family.scale_prior().unwrap().ln_pdf_dlog(s).0;
     }
     for i in 0..data.n() {
         let mut tot = 0.0;

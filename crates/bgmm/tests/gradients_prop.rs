@@ -197,8 +197,9 @@ fn operand_magnitude(c: &Case, p: &Params) -> f64 {
     }
     for &s in &p.scales {
         // every prior's terms are at most a few multiples of these
-        let (lp, _) = m.scale_prior.ln_pdf_dlog(s);
-        let hyper = match m.scale_prior {
+        let scale_prior = *m.family.scale_prior().unwrap();
+        let (lp, _) = scale_prior.ln_pdf_dlog(s);
+        let hyper = match scale_prior {
             ScalePrior::LogNormal { mu, sigma } => {
                 let z = (s.ln() - mu) / sigma;
                 0.5 * z * z + mu.abs() + sigma.ln().abs()

@@ -1,0 +1,592 @@
+//! Component families: the shape of each component's Normal density and everything that
+//! depends on it, behind one enum whose methods dispatch statically (a `match`, so the
+//! kernel's loops stay monomorphic and vectorised).
+//!
+//! A family owns
+//! - its parameters: the component-shape values of [`crate::Params`] (`scales`, one flat
+//!   vector: the family says how many, their names and their shape);
+//! - its block of the unconstrained space (the last one, after the weights and locations):
+//!   its size, pack, unpack with the log-Jacobian, and the pull-back of a gradient;
+//! - its prior (log density and gradient in natural coordinates);
+//! - the kernel's per-component constants and the map from the likelihood's statistics to
+//!   its gradient;
+//! - simulation (draws from its prior), initialisation (from the data's spread or from a
+//!   partition), split and merge moves, and collapse diagnosis (which free value serves which
+//!   components and dimensions, the floor the MAP search keeps it above);
+//! - its part of the model's TOML ([`ScaleSpec`], the `[scale]` table).
+//!
+//! Today's one family is [`Diagonal`]: axis-aligned scales shared as [`Sharing`] says.
+
+mod diagonal;
+mod scale_prior;
+
+pub use diagonal::{Diagonal, ScaleSpec, Sharing};
+pub use scale_prior::ScalePrior;
+
+use crate::error::{Error, Result};
+
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
+
+/// A component family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Family {
+    /// Axis-aligned scales, shared as [`Sharing`] says.
+    Diagonal(Diagonal),
+}
+
+/// How two families differ, in the order [`crate::Model::difference`] reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FamilyDifference {
+    /// Another family or another sharing.
+    pub kind: Option<String>,
+    /// Another kind of prior.
+    pub prior: Option<String>,
+    /// Another number of the prior (beyond a few units in the last place).
+    pub numbers: Option<String>,
+}
+
+impl Family {
+    /// The family of a model's `[scale]` table.
+    pub fn from_spec(spec: &ScaleSpec) -> Result<Family> {
+        Diagonal::from_spec(spec).map(Family::Diagonal)
+    }
+
+    /// Its `[scale]` table.
+    pub fn spec(&self) -> ScaleSpec {
+        match self {
+            Family::Diagonal(f) => f.spec(),
+        }
+    }
+
+    /// The name shown to the user (for the diagonal family, its sharing).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Diagonal(f) => f.sharing.name(),
+        }
+    }
+
+    /// The prior on each scale, for a family that has one.
+    pub fn scale_prior(&self) -> Option<&ScalePrior> {
+        match self {
+            Family::Diagonal(f) => Some(&f.prior),
+        }
+    }
+
+    /// Number of values (the length of `Params::scales`) for K components in D dimensions.
+    #[inline]
+    pub fn n_values(&self, k: usize, d: usize) -> usize {
+        match self {
+            Family::Diagonal(f) => f.n_scales(k, d),
+        }
+    }
+
+    /// Number of unconstrained coordinates of the family's block.
+    #[inline]
+    pub fn n_free(&self, k: usize, d: usize) -> usize {
+        match self {
+            Family::Diagonal(f) => f.n_scales(k, d),
+        }
+    }
+
+    /// Names of the values, appended to `names`.
+    pub fn names(&self, k: usize, d: usize, names: &mut Vec<String>) {
+        match self {
+            Family::Diagonal(f) => f.names(k, d, names),
+        }
+    }
+
+    /// Shape of the values as reported: `[]`, `[K]`, `[D]` or `[K, D]`.
+    pub fn shape(&self, k: usize, d: usize) -> Vec<usize> {
+        match self {
+            Family::Diagonal(f) => f.sharing.shape(k, d),
+        }
+    }
+
+    /// The standard deviation of component `c` in dimension `j`.
+    #[inline]
+    pub fn scale(&self, values: &[f64], c: usize, j: usize, d: usize) -> f64 {
+        match self {
+            Family::Diagonal(f) => f.scale(values, c, j, d),
+        }
+    }
+
+    /// Check values against their support.
+    pub fn check(&self, values: &[f64]) -> Result<()> {
+        match self {
+            Family::Diagonal(_) => {
+                if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                    return Err(Error::Params(format!(
+                        "scales must be positive and finite, got {v}"
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The values with components reordered: component `i` of the result is component
+    /// `perm[i]` of `values`.
+    pub fn permuted(&self, values: &[f64], perm: &[usize], d: usize) -> Vec<f64> {
+        match self {
+            Family::Diagonal(f) => f.permuted(values, perm, d),
+        }
+    }
+
+    /// The family for the data divided by `c` (every prior here is a scale family).
+    pub fn scaled(&self, c: f64) -> Family {
+        match *self {
+            Family::Diagonal(f) => Family::Diagonal(Diagonal {
+                prior: f.prior.scaled(c),
+                ..f
+            }),
+        }
+    }
+
+    /// The values for the data multiplied by `c`.
+    pub fn scaled_values(&self, values: &[f64], c: f64) -> Vec<f64> {
+        match self {
+            Family::Diagonal(_) => values.iter().map(|s| s * c).collect(),
+        }
+    }
+
+    /// How this family differs from `other`, numbers compared by `same`.
+    pub fn difference(&self, other: &Family, same: fn(f64, f64) -> bool) -> FamilyDifference {
+        let (Family::Diagonal(a), Family::Diagonal(b)) = (self, other);
+        let mut diff = FamilyDifference::default();
+        if a.sharing != b.sharing {
+            diff.kind = Some(format!(
+                "scale sharing '{}' against '{}'",
+                a.sharing.name(),
+                b.sharing.name()
+            ));
+        }
+        if a.prior.name() != b.prior.name() {
+            diff.prior = Some(format!(
+                "scale prior {} against {}",
+                a.prior.name(),
+                b.prior.name()
+            ));
+        }
+        let (a, b) = (a.spec(), b.spec());
+        let fields = [
+            ("mu", a.mu, b.mu),
+            ("sigma", a.sigma, b.sigma),
+            ("alpha", a.alpha, b.alpha),
+            ("beta", a.beta, b.beta),
+            ("scale", a.scale, b.scale),
+            ("rate", a.rate, b.rate),
+        ];
+        for (name, u, v) in fields {
+            if let (Some(u), Some(v)) = (u, v) {
+                if !same(u, v) {
+                    diff.numbers = Some(format!("scale.{name} = {u:?} against {v:?}"));
+                    break;
+                }
+            }
+        }
+        diff
+    }
+
+    // --- the unconstrained block -------------------------------------------------------------
+
+    /// The unconstrained coordinates of `values`, appended to `x`.
+    pub fn pack(&self, values: &[f64], x: &mut Vec<f64>) {
+        match self {
+            Family::Diagonal(f) => f.pack(values, x),
+        }
+    }
+
+    /// The values at the block's coordinates `xs`, and the log-Jacobian of the map.
+    pub fn unpack(&self, xs: &[f64]) -> (Vec<f64>, f64) {
+        match self {
+            Family::Diagonal(f) => f.unpack(xs),
+        }
+    }
+
+    /// Pull the natural gradient `g` of the block back to its coordinates (into `out`),
+    /// adding the gradient of the log-Jacobian when `jacobian` is set.
+    pub fn pull_back(&self, g: &[f64], jacobian: bool, out: &mut [f64]) {
+        match self {
+            Family::Diagonal(f) => f.pull_back(g, jacobian, out),
+        }
+    }
+
+    /// Whether values unpacked from a finite point can be evaluated (outside, the log
+    /// density is −∞: the point is beyond what f64 holds).
+    pub fn representable(&self, values: &[f64]) -> bool {
+        match self {
+            Family::Diagonal(f) => f.representable(values),
+        }
+    }
+
+    /// Lower bounds on the block's coordinates that keep free scale `i` at least
+    /// `floors[i]` (−∞ for a floor of 0).
+    pub fn coordinate_floors(&self, floors: &[f64]) -> Vec<f64> {
+        match self {
+            Family::Diagonal(_) => floors
+                .iter()
+                .map(|&t| if t > 0.0 { t.ln() } else { f64::NEG_INFINITY })
+                .collect(),
+        }
+    }
+
+    // --- the prior ---------------------------------------------------------------------------
+
+    /// Adds the family's log prior at `values` to `lp`, and its natural gradient into `grad`.
+    #[inline]
+    pub fn add_log_prior(&self, values: &[f64], lp: &mut f64, grad: Option<&mut [f64]>) {
+        match self {
+            Family::Diagonal(f) => f.add_log_prior(values, lp, grad),
+        }
+    }
+
+    // --- the kernel --------------------------------------------------------------------------
+
+    /// The kernel's per-component constants at `values`: `inv_s` (K·D) and `log_norm`
+    /// (K: `log w_c` plus the component's log normalising constant).
+    #[inline]
+    pub fn kernel_consts(
+        &self,
+        d: usize,
+        logw: &[f64],
+        values: &[f64],
+        inv_s: &mut [f64],
+        log_norm: &mut [f64],
+    ) {
+        match self {
+            Family::Diagonal(f) => f.kernel_consts(d, logw, values, inv_s, log_norm),
+        }
+    }
+
+    /// The log likelihood's natural gradient with respect to the locations and the family's
+    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, see
+    /// [`crate::SufficientStats`]) computed at `values`, added into `g_locs` and `g_block`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_stats_grad(
+        &self,
+        d: usize,
+        values: &[f64],
+        r_sum: &[f64],
+        r_dev: &[f64],
+        r_dev_sq: &[f64],
+        g_locs: &mut [f64],
+        g_block: &mut [f64],
+    ) {
+        match self {
+            Family::Diagonal(f) => {
+                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block)
+            }
+        }
+    }
+
+    // --- simulation, initialisation, moves ---------------------------------------------------
+
+    /// A draw of the values from the prior.
+    pub fn draw<R: rand::Rng + ?Sized>(&self, k: usize, d: usize, rng: &mut R) -> Vec<f64> {
+        match self {
+            Family::Diagonal(f) => f.draw(k, d, rng),
+        }
+    }
+
+    /// The prior of the values as a site's distribution, e.g. `LogNormal(0, 2)`.
+    pub fn site_dist(&self) -> String {
+        match self {
+            Family::Diagonal(f) => f.prior.display(),
+        }
+    }
+
+    /// The plates of the values' site.
+    pub fn plates(&self) -> &'static [&'static str] {
+        match self {
+            Family::Diagonal(f) => f.plates(),
+        }
+    }
+
+    /// The observation's scale as Pyro code writes it.
+    pub fn obs_scale(&self) -> &'static str {
+        match self {
+            Family::Diagonal(f) => f.obs_scale(),
+        }
+    }
+
+    /// Initial values from the data's spread per dimension.
+    pub fn initial(&self, k: usize, per_dim: &[f64]) -> Vec<f64> {
+        match self {
+            Family::Diagonal(f) => f.initial(k, per_dim),
+        }
+    }
+
+    /// Values from a partition into clusters (see [`Diagonal::from_clusters`]).
+    pub fn from_clusters(
+        &self,
+        counts: &[usize],
+        ss: &[Vec<f64>],
+        floor: &[f64],
+        fallback: &[f64],
+    ) -> Vec<f64> {
+        match self {
+            Family::Diagonal(f) => f.from_clusters(counts, ss, floor, fallback),
+        }
+    }
+
+    /// Values for components of given per-dimension variances (see
+    /// [`Diagonal::from_variances`]).
+    pub fn from_variances(&self, values: &[f64], vars: &[&[f64]]) -> Vec<f64> {
+        match self {
+            Family::Diagonal(f) => f.from_variances(values, vars),
+        }
+    }
+
+    // --- collapse ----------------------------------------------------------------------------
+
+    /// The components and dimensions that free scale `i` serves.
+    pub fn scale_users(&self, i: usize, k: usize, d: usize) -> (Vec<usize>, Vec<usize>) {
+        match self {
+            Family::Diagonal(f) => f.scale_users(i, k, d),
+        }
+    }
+
+    /// A remedy for a collapse by sharing what the family lets components share, if any.
+    pub fn sharing_remedy(&self) -> Option<&'static str> {
+        match self {
+            Family::Diagonal(f) => f.sharing_remedy(),
+        }
+    }
+
+    /// Why the MAP may not exist on some data (see [`crate::Model::map_may_not_exist`]).
+    pub fn map_may_not_exist(&self, k: usize, d: usize) -> Option<String> {
+        match self {
+            Family::Diagonal(f) => f.map_may_not_exist(k, d),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHARINGS: [Sharing; 4] = [
+        Sharing::Shared,
+        Sharing::Component,
+        Sharing::Dimension,
+        Sharing::Diagonal,
+    ];
+
+    fn priors() -> [ScalePrior; 6] {
+        [
+            ScalePrior::LogNormal {
+                mu: 0.3,
+                sigma: 0.7,
+            },
+            ScalePrior::InverseGamma {
+                alpha: 2.5,
+                beta: 1.5,
+            },
+            ScalePrior::HalfCauchy { scale: 2.0 },
+            ScalePrior::HalfNormal { scale: 1.3 },
+            ScalePrior::Gamma {
+                alpha: 3.0,
+                beta: 2.0,
+            },
+            ScalePrior::Exponential { rate: 0.8 },
+        ]
+    }
+
+    /// Every sharing with every prior, for K = 3 components in D = 2 dimensions.
+    fn families() -> Vec<Family> {
+        let mut out = Vec::new();
+        for sharing in SHARINGS {
+            for prior in priors() {
+                out.push(Family::Diagonal(Diagonal { sharing, prior }));
+            }
+        }
+        out
+    }
+
+    /// Values spread over two decades, distinct per index.
+    fn values(n: usize) -> Vec<f64> {
+        (0..n).map(|i| 0.1 * 1.7f64.powi(i as i32 % 9)).collect()
+    }
+
+    /// The prior's log density on the unconstrained block, with or without the Jacobian.
+    fn block_logp(f: &Family, xs: &[f64], jacobian: bool) -> f64 {
+        let (v, jac) = f.unpack(xs);
+        let mut lp = 0.0;
+        f.add_log_prior(&v, &mut lp, None);
+        if jacobian {
+            lp + jac
+        } else {
+            lp
+        }
+    }
+
+    #[test]
+    fn pack_then_unpack_is_the_identity() {
+        let (k, d) = (3, 2);
+        for f in families() {
+            let n = f.n_values(k, d);
+            assert_eq!(n, f.n_free(k, d));
+            let v = values(n);
+            let mut x = vec![9.0]; // packing appends
+            f.pack(&v, &mut x);
+            assert_eq!(x.len(), 1 + n);
+            let (back, jac) = f.unpack(&x[1..]);
+            for (a, b) in back.iter().zip(&v) {
+                assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "{f:?}: {a} vs {b}");
+            }
+            // s = exp(x): log |det J| = Σ x = Σ log s
+            let want: f64 = v.iter().map(|s| s.ln()).sum();
+            assert!((jac - want).abs() < 1e-12, "{f:?}: {jac} vs {want}");
+            let mut names = Vec::new();
+            f.names(k, d, &mut names);
+            assert_eq!(names.len(), n);
+            assert_eq!(f.shape(k, d).iter().product::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn pull_back_matches_finite_differences_of_the_prior() {
+        let (k, d) = (3, 2);
+        for f in families() {
+            let v = values(f.n_values(k, d));
+            let mut x = Vec::new();
+            f.pack(&v, &mut x);
+            for jacobian in [false, true] {
+                let (u, _) = f.unpack(&x);
+                let mut lp = 0.0;
+                let mut g = vec![0.0; u.len()];
+                f.add_log_prior(&u, &mut lp, Some(&mut g));
+                assert_eq!(lp, block_logp(&f, &x, false));
+                let mut out = vec![f64::NAN; x.len()];
+                f.pull_back(&g, jacobian, &mut out);
+                let h = 1e-6;
+                for i in 0..x.len() {
+                    let (mut xp, mut xm) = (x.clone(), x.clone());
+                    xp[i] += h;
+                    xm[i] -= h;
+                    let fd =
+                        (block_logp(&f, &xp, jacobian) - block_logp(&f, &xm, jacobian)) / (2.0 * h);
+                    assert!(
+                        (out[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                        "{f:?}, jacobian {jacobian}, coordinate {i}: {} vs {fd}",
+                        out[i]
+                    );
+                }
+            }
+        }
+    }
+
+    /// The kernel's constants and the statistics → gradient map against a direct evaluation
+    /// of `Σ_n log Σ_c w_c Π_j N(x_nj | μ_cj, s_cj)` and its finite differences in `log s`.
+    #[test]
+    fn statistics_give_the_likelihood_gradient() {
+        let (k, d) = (3, 2);
+        let xs: Vec<[f64; 2]> = (0..7)
+            .map(|i| [(i as f64 * 0.9).sin() * 2.0, (i as f64 * 0.4).cos() - 0.5])
+            .collect();
+        let logw = [0.2f64.ln(), 0.5f64.ln(), 0.3f64.ln()];
+        let locs = [-1.0, 0.5, 0.3, -0.2, 1.1, 0.0];
+        let loglik_at = |f: &Family, v: &[f64], locs: &[f64]| -> f64 {
+            xs.iter()
+                .map(|x| {
+                    (0..k)
+                        .map(|c| {
+                            let mut l = logw[c];
+                            for j in 0..d {
+                                let s = f.scale(v, c, j, d);
+                                let z = (x[j] - locs[c * d + j]) / s;
+                                l += -0.5 * LN_2PI - s.ln() - 0.5 * z * z;
+                            }
+                            l.exp()
+                        })
+                        .sum::<f64>()
+                        .ln()
+                })
+                .sum()
+        };
+        let loglik = |f: &Family, v: &[f64]| loglik_at(f, v, &locs);
+        for sharing in SHARINGS {
+            let f = Family::Diagonal(Diagonal {
+                sharing,
+                prior: priors()[0],
+            });
+            let v = values(f.n_values(k, d));
+            let (mut inv_s, mut log_norm) = (vec![0.0; k * d], vec![0.0; k]);
+            f.kernel_consts(d, &logw, &v, &mut inv_s, &mut log_norm);
+            // the statistics, by the constants
+            let (mut r_sum, mut t1, mut t2) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d]);
+            let mut ll = 0.0;
+            for x in &xs {
+                let a: Vec<f64> = (0..k)
+                    .map(|c| {
+                        let q: f64 = (0..d)
+                            .map(|j| ((x[j] - locs[c * d + j]) * inv_s[c * d + j]).powi(2))
+                            .sum();
+                        log_norm[c] - 0.5 * q
+                    })
+                    .collect();
+                let lse = a.iter().map(|a| a.exp()).sum::<f64>().ln();
+                ll += lse;
+                for c in 0..k {
+                    let r = (a[c] - lse).exp();
+                    r_sum[c] += r;
+                    for j in 0..d {
+                        t1[c * d + j] += r * (x[j] - locs[c * d + j]);
+                        t2[c * d + j] += r * (x[j] - locs[c * d + j]).powi(2);
+                    }
+                }
+            }
+            let want = loglik(&f, &v);
+            assert!((ll - want).abs() < 1e-12 * want.abs(), "{sharing:?}");
+            let (mut gl, mut g) = (vec![0.0; k * d], vec![0.0; v.len()]);
+            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &mut gl, &mut g);
+            let h: f64 = 1e-6;
+            for i in 0..k * d {
+                let (mut lp, mut lm) = (locs, locs);
+                lp[i] += h;
+                lm[i] -= h;
+                let fd = (loglik_at(&f, &v, &lp) - loglik_at(&f, &v, &lm)) / (2.0 * h);
+                assert!(
+                    (gl[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{sharing:?}, location {i}: {} vs {fd}",
+                    gl[i]
+                );
+            }
+            for i in 0..v.len() {
+                let (mut vp, mut vm) = (v.clone(), v.clone());
+                vp[i] *= h.exp();
+                vm[i] *= (-h).exp();
+                let fd = (loglik(&f, &vp) - loglik(&f, &vm)) / (2.0 * h);
+                assert!(
+                    (g[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{sharing:?}, scale {i}: {} vs {fd}",
+                    g[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn scale_users_cover_every_component_and_dimension_once() {
+        let (k, d) = (3, 2);
+        for sharing in SHARINGS {
+            let f = Family::Diagonal(Diagonal {
+                sharing,
+                prior: priors()[0],
+            });
+            let v = values(f.n_values(k, d));
+            let mut seen = vec![0; k * d];
+            for i in 0..f.n_values(k, d) {
+                let (cs, js) = f.scale_users(i, k, d);
+                for &c in &cs {
+                    for &j in &js {
+                        seen[c * d + j] += 1;
+                        assert_eq!(f.scale(&v, c, j, d), v[i], "{sharing:?}");
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&n| n == 1), "{sharing:?}: {seen:?}");
+        }
+    }
+}
