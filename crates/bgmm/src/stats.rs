@@ -47,7 +47,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::params::Params;
 
-pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
+pub(crate) use crate::family::LN_2PI;
 /// Points per chunk of the data loop (the unit of parallel work and of the fixed reduction).
 pub const CHUNK: usize = 2048;
 /// Below this many point·component·(dimension + 2) operations an evaluation runs on the

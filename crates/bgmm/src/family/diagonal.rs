@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ScalePrior, LN_2PI};
 use crate::error::{Error, Result};
+use crate::family::scale_prior::{ScalePrior, LN_2PI};
 
 /// How the scales are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -22,10 +22,9 @@ mod scale_prior;
 
 pub use diagonal::{Diagonal, ScaleSpec, Sharing};
 pub use scale_prior::ScalePrior;
+pub(crate) use scale_prior::LN_2PI;
 
 use crate::error::{Error, Result};
-
-pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
 /// A component family.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -44,7 +44,8 @@ pub enum ScalePrior {
     },
 }
 
-const LN_2PI: f64 = 1.837_877_066_409_345_3;
+/// ln 2π.
+pub(crate) const LN_2PI: f64 = 1.837_877_066_409_345_3;
 const LN_PI: f64 = 1.144_729_885_849_400_2;
 const LN_2: f64 = std::f64::consts::LN_2;
 
