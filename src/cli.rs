@@ -11,7 +11,16 @@ pub use crate::common::{Ctx, Interrupted};
 
 /// Run the command of this process's command line (which its records hold).
 pub fn run(cli: Cli) -> Result<()> {
-    run_command(cli.command, &Ctx::of_process())
+    run_command(cli.command, &Ctx::of_process()).map_err(in_cli_words)
+}
+
+/// Any error of a command in the command line's words (an interruption passes as it is, so
+/// that the binary still knows it by its type).
+fn in_cli_words(e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<Interrupted>().is_some() {
+        return e;
+    }
+    anyhow::anyhow!(crate::errors::rewrite(&format!("{e:#}")))
 }
 
 /// Run a command; `ctx` holds the command line its records hold.

@@ -67,6 +67,9 @@ pub fn id_like_unless(data: &Data, names: &[String], source: &str, columns: bool
         Vec::new()
     } else {
         bgmm_io::id_like_warnings(data, names, source)
+            .iter()
+            .map(|w| errors::rewrite(w))
+            .collect()
     }
 }
 

@@ -1,6 +1,7 @@
-//! The library's errors and warnings in the command line's words: the library names an option
-//! by its field (`restarts`, `steps` of `StochasticOptions`), the CLI by its flag
-//! (`--restarts`, `--sgd-steps`). One table maps the one to the other.
+//! The libraries' errors and warnings in the command line's words: a library names an option
+//! by its field (`restarts`, `steps` of `StochasticOptions`; bgmm-io's `columns` of a data
+//! spec), the CLI by its flag (`--restarts`, `--sgd-steps`, `--columns`). One table maps the one
+//! to the other.
 
 use anyhow::anyhow;
 
@@ -34,6 +35,12 @@ const FLAGS: &[(&str, &str, &str)] = &[
 /// What the library's messages suggest, an option's field between backticks, in the
 /// command line's words (longest first, so that a phrase is rewritten before its field).
 const SUGGESTIONS: &[(&str, &str)] = &[
+    // bgmm-io: the minibatch fit's options and the data spec's column selection
+    ("minibatch fitting reads", "--minibatch reads"),
+    ("minibatch `batch`", "--minibatch"),
+    ("minibatch `steps`", "--sgd-steps"),
+    ("minibatch `lr`", "--sgd-lr"),
+    ("`columns`", "--columns"),
     ("set `resolution` to 0", "--resolution 0"),
     ("`target_accept`", "--target-accept"),
     ("`grad_tol`", "--grad-tol"),
@@ -117,6 +124,18 @@ mod tests {
         assert_eq!(
             rewrite("use fewer components, or set `resolution` to 0 to keep such a mode"),
             "use fewer components, or --resolution 0 to keep such a mode"
+        );
+        assert_eq!(
+            rewrite("data file 'x' has no column 'b' (`columns`; available: a)"),
+            "data file 'x' has no column 'b' (--columns; available: a)"
+        );
+        assert_eq!(
+            rewrite("minibatch `steps` must be at least 1"),
+            "--sgd-steps must be at least 1"
+        );
+        assert_eq!(
+            rewrite("minibatch fitting reads a data file (CSV or .npy), not 'builtin:iris'"),
+            "--minibatch reads a data file (CSV or .npy), not 'builtin:iris'"
         );
         assert_eq!(
             rewrite("another `seed` or a looser `grad_tol` may help"),

@@ -157,7 +157,7 @@ fn table_data(spec: &str, t: table::Table) -> Result<(Data, Vec<String>)> {
 const ROW_NUMBERS_MIN: usize = 10;
 
 /// Warnings about data columns that look like row numbers or a row index, used as data
-/// because no `--columns` were given: integers 1..N or 0..N−1 in row order, or integers in a
+/// because no ``columns`` were given: integers 1..N or 0..N−1 in row order, or integers in a
 /// column named like an index (`id`, `index`, `…_id`, pandas' `Unnamed: 0` or an empty name).
 pub fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<String> {
     if !DataSource::parse(source).is_file() || data.n() < 2 {
@@ -191,7 +191,7 @@ pub fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<Stri
         };
         id_like[j] = true;
         warnings.push(format!(
-            "column '{name}' of '{source}' {why}, yet is used as a data column (no --columns given)"
+            "column '{name}' of '{source}' {why}, yet is used as a data column (no `columns` given)"
         ));
     }
     if !warnings.is_empty() {
@@ -204,7 +204,7 @@ pub fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<Stri
         let remedy = if rest.is_empty() {
             "it is the only numeric column: check the file".to_string()
         } else {
-            format!("to leave it out, give --columns {}", rest.join(","))
+            format!("to leave it out, give `columns` {}", rest.join(","))
         };
         let last = warnings.len() - 1;
         warnings[last].push_str(&format!("; {remedy}"));
@@ -260,8 +260,8 @@ mod tests {
             ),
             [
                 "column 'id' of 'd.csv' holds the integers 1..12 in row order, like a row number, \
-                 yet is used as a data column (no --columns given); to leave it out, give \
-                 --columns a,b"
+                 yet is used as a data column (no `columns` given); to leave it out, give \
+                 `columns` a,b"
             ]
         );
         // pandas' index, from 0, under another name
@@ -270,8 +270,8 @@ mod tests {
             warn(vec![("a", a.clone()), ("row", from0.clone())], "d.csv"),
             [
                 "column 'row' of 'd.csv' holds the integers 0..11 in row order, like a row \
-                 number, yet is used as a data column (no --columns given); to leave it out, \
-                 give --columns a"
+                 number, yet is used as a data column (no `columns` given); to leave it out, \
+                 give `columns` a"
             ]
         );
         // named like an index, integers in any order (any number of rows); two of them
@@ -287,10 +287,10 @@ mod tests {
             ),
             [
                 "column 'Unnamed: 0' of 'd.csv' holds integers and is named like a row index, \
-                 yet is used as a data column (no --columns given)",
+                 yet is used as a data column (no `columns` given)",
                 "column 'patient_ID' of 'd.csv' holds integers and is named like a row index, \
-                 yet is used as a data column (no --columns given); to leave it out, give \
-                 --columns a"
+                 yet is used as a data column (no `columns` given); to leave it out, give \
+                 `columns` a"
             ]
         );
         assert_eq!(
@@ -302,7 +302,7 @@ mod tests {
             warn(vec![("n", ids.clone())], "d.csv"),
             [
                 "column 'n' of 'd.csv' holds the integers 1..12 in row order, like a row \
-                 number, yet is used as a data column (no --columns given); it is the only \
+                 number, yet is used as a data column (no `columns` given); it is the only \
                  numeric column: check the file"
             ]
         );

@@ -61,15 +61,15 @@ pub fn start(
     model: &dyn Fn(&Data) -> Result<(Model, String)>,
 ) -> Result<Start> {
     if b == 0 {
-        bail!("--minibatch must be at least 1");
+        bail!("minibatch `batch` must be at least 1");
     }
     let spec = &data.text;
     let path = match &data.source {
         DataSource::Builtin(_) | DataSource::Grid(_) => {
-            bail!("--minibatch reads a data file (CSV or .npy), not '{spec}'")
+            bail!("minibatch fitting reads a data file (CSV or .npy), not '{spec}'")
         }
         DataSource::Parquet(_) => bail!(
-            "--minibatch reads CSV or .npy files; '{spec}' is Parquet (fit it whole, or convert it)"
+            "minibatch fitting reads CSV or .npy files; '{spec}' is Parquet (fit it whole, or convert it)"
         ),
         DataSource::Npy(p) | DataSource::Csv(p) => p,
     };
@@ -127,10 +127,13 @@ impl MinibatchOptions {
     /// The steps' options checked (before the start's search, which takes a while).
     pub fn check(&self) -> Result<()> {
         if self.steps == 0 {
-            bail!("--sgd-steps must be at least 1");
+            bail!("minibatch `steps` must be at least 1");
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("--sgd-lr must be positive and finite, got {}", self.lr);
+            bail!(
+                "minibatch `lr` must be positive and finite, got {}",
+                self.lr
+            );
         }
         Ok(())
     }

@@ -217,7 +217,7 @@ impl Source {
     }
 
     /// A CSV file's numeric columns, judged by its first data row (for large files read
-    /// without `--columns`: text columns are left out, as the in-memory reader does).
+    /// without ``columns``: text columns are left out, as the in-memory reader does).
     pub fn numeric_columns(path: &Path) -> Result<Vec<String>> {
         let s = shown(path);
         let f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
@@ -387,9 +387,9 @@ impl Source {
             if cell.is_empty() {
                 bail!("{}: missing value", at());
             }
-            let v: f64 = cell
-                .parse()
-                .map_err(|_| anyhow!("{}: '{}' is not a number", at(), clean_cell(cell)))?;
+            let v: f64 = cell.parse().map_err(|_| {
+                anyhow!("{}: cannot parse '{}' as a number", at(), clean_cell(cell))
+            })?;
             if !v.is_finite() {
                 bail!("{}: value '{}' is not finite", at(), clean_cell(cell));
             }
@@ -602,7 +602,7 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
                 all.iter().position(|a| a == c.trim()).ok_or_else(|| {
                     let all: Vec<String> = all.iter().map(|n| clean(n)).collect();
                     anyhow!(
-                        "data file '{}' has no column '{}' (--columns; available: {})",
+                        "data file '{}' has no column '{}' (`columns`; available: {})",
                         clean(s),
                         clean(c.trim()),
                         all.join(", ")
@@ -786,7 +786,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("row 3") && e.contains("'x' is not a number"),
+            e.contains("row 3") && e.contains("cannot parse 'x' as a number"),
             "{e}"
         );
     }

@@ -142,18 +142,18 @@ pub fn load(spec: &str, columns: Option<&[String]>) -> Result<Table> {
     parse(spec, &bytes, columns)
 }
 
-/// Validate the `--columns` list itself (independent of any file).
+/// Validate the ``columns`` list itself (independent of any file).
 pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
     if requested.is_empty() {
-        bail!("--columns names no column");
+        bail!("`columns` names no column");
     }
     for (i, name) in requested.iter().enumerate() {
         let name = name.trim();
         if name.is_empty() {
-            bail!("--columns contains an empty column name");
+            bail!("`columns` contains an empty column name");
         }
         if requested[..i].iter().any(|other| other.trim() == name) {
-            bail!("--columns names '{}' twice", clean(name));
+            bail!("`columns` names '{}' twice", clean(name));
         }
     }
     Ok(())
@@ -161,7 +161,7 @@ pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
 
 /// How a column is being read.
 enum Kind {
-    /// No non-empty cell seen yet (only possible without `--columns`); remembers the
+    /// No non-empty cell seen yet (only possible without ``columns``); remembers the
     /// line of the first empty cell, which is a missing value if the column turns numeric.
     Unknown { first_empty: Option<u64> },
     /// Every cell must be a finite number.
@@ -299,7 +299,7 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
             let Some(index) = hits.next() else {
                 let all: Vec<String> = names.iter().map(|n| clean(n)).collect();
                 bail!(
-                    "{file} has no column '{}' (--columns; available: {})",
+                    "{file} has no column '{}' (`columns`; available: {})",
                     clean(wanted),
                     all.join(", ")
                 );
@@ -659,22 +659,22 @@ mod tests {
         let (path, msg) = err("a,b,c\n1,2,3\n", Some(&["a", "foo"]));
         assert_eq!(
             msg,
-            format!("data file '{path}' has no column 'foo' (--columns; available: a, b, c)")
+            format!("data file '{path}' has no column 'foo' (`columns`; available: a, b, c)")
         );
     }
 
     #[test]
     fn duplicate_requested_column() {
         let (_path, msg) = err("a,b\n1,2\n", Some(&["a", "b", "a"]));
-        assert_eq!(msg, "--columns names 'a' twice");
+        assert_eq!(msg, "`columns` names 'a' twice");
     }
 
     #[test]
     fn bad_columns_lists() {
-        assert_eq!(err("a\n1\n", Some(&[])).1, "--columns names no column");
+        assert_eq!(err("a\n1\n", Some(&[])).1, "`columns` names no column");
         assert_eq!(
             err("a\n1\n", Some(&["a", " "])).1,
-            "--columns contains an empty column name"
+            "`columns` contains an empty column name"
         );
     }
 
