@@ -160,7 +160,8 @@ fn add_likelihood_grad(model: &Model, scales: &[f64], st: &SufficientStats, g: &
 /// Check that statistics and parameters fit the model (gradient statistics included).
 fn check_stats(model: &Model, params: &Params, st: &SufficientStats) -> Result<()> {
     params.check(model)?;
-    st.check_shape(model.k, model.d, true)
+    st.check_shape(model.k, model.d, true)?;
+    crate::stats::check_at(st, params)
 }
 
 /// The log likelihood `Σ_n log Σ_k w_k N(x_n | μ_k, s_k)` and its natural gradient from
@@ -537,6 +538,15 @@ impl<'a> StatsDensity<'a> {
         Ok(())
     }
 
+    /// Statistics computed at another point than `x` are refused (unless their fingerprint
+    /// is unknown: no cost then).
+    fn check_at(&self, x: &[f64], st: &SufficientStats) -> Result<()> {
+        if st.at == 0 {
+            return Ok(());
+        }
+        crate::stats::check_at(st, &self.transform().params(x))
+    }
+
     /// The statistics of the points of `view` at the unconstrained point `x` (with the
     /// gradient statistics if `want_grad`), as [`crate::stats::stats`] computes them.
     pub fn stats(&self, x: &[f64], view: DataView<'_>, want_grad: bool) -> Result<SufficientStats> {
@@ -544,7 +554,9 @@ impl<'a> StatsDensity<'a> {
         crate::stats::check_view(self.model, &view)?;
         let u = self.transform().unpack(x);
         let comps = Components::new(self.model, &u.logw, &u.locs, &u.scales);
-        Ok(stats_at(self.model, &comps, view, want_grad))
+        let mut st = stats_at(self.model, &comps, view, want_grad);
+        st.at = crate::stats::fingerprint(&self.transform().params(x));
+        Ok(st)
     }
 
     /// The transform.
@@ -575,6 +587,7 @@ impl<'a> StatsDensity<'a> {
             )));
         }
         st.check_shape(self.model.k, self.model.d, true)?;
+        self.check_at(x, st)?;
         let u = self.transform().unpack(x);
         if !representable(self.model, &u) {
             grad.fill(0.0);
@@ -588,6 +601,7 @@ impl<'a> StatsDensity<'a> {
     pub fn logp(&self, x: &[f64], st: &SufficientStats) -> Result<f64> {
         self.check_x(x)?;
         st.check_shape(self.model.k, self.model.d, st.has_grad())?;
+        self.check_at(x, st)?;
         let u = self.transform().unpack(x);
         if !representable(self.model, &u) {
             return Ok(f64::NEG_INFINITY);

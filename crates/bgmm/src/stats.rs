@@ -87,6 +87,12 @@ pub struct SufficientStats {
     pub r_dev: Vec<f64>,
     /// `Σ_n r_nk (x_nd − μ_kd)²`, K·D values, row-major.
     pub r_dev_sq: Vec<f64>,
+    /// A fingerprint of the parameters the statistics were computed at (a hash of their
+    /// bits), so that statistics of other parameters are refused when merged or turned into a
+    /// density; 0 for unknown (what [`SufficientStats::empty`] starts from), which merges with
+    /// any.
+    #[serde(default)]
+    pub at: u64,
 }
 
 impl SufficientStats {
@@ -105,6 +111,7 @@ impl SufficientStats {
             r_sum: vec![0.0; if grad { k } else { 0 }],
             r_dev: vec![0.0; if grad { k * d } else { 0 }],
             r_dev_sq: vec![0.0; if grad { k * d } else { 0 }],
+            at: 0,
         }
     }
 
@@ -121,6 +128,14 @@ impl SufficientStats {
         self.check_shape(other.k, other.d, other.has_grad())
             .and_then(|()| other.check_shape(self.k, self.d, self.has_grad()))
             .map_err(|e| Error::Data(format!("cannot merge statistics: {e}")))?;
+        if self.at != 0 && other.at != 0 && self.at != other.at {
+            return Err(Error::Data(
+                "cannot merge statistics: they were computed at different parameters".into(),
+            ));
+        }
+        if self.at == 0 {
+            self.at = other.at;
+        }
         self.add(other);
         Ok(())
     }
@@ -254,18 +269,42 @@ pub fn stats(
     check_view(model, &view)?;
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
-    Ok(stats_at(model, &comps, view, want_grad))
+    let mut st = stats_at(model, &comps, view, want_grad);
+    st.at = fingerprint(params);
+    Ok(st)
+}
+
+/// A hash of the parameters' bits (FNV-1a, 64 bits; never 0, which means unknown).
+pub(crate) fn fingerprint(params: &Params) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let values = params
+        .weights
+        .iter()
+        .chain(&params.locs)
+        .chain(&params.scales);
+    for v in values {
+        for byte in v.to_bits().to_le_bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h.max(1)
+}
+
+/// Statistics computed at other parameters than `params` (by their fingerprint) are refused.
+pub(crate) fn check_at(st: &SufficientStats, params: &Params) -> Result<()> {
+    if st.at != 0 && st.at != fingerprint(params) {
+        return Err(Error::Params(
+            "the statistics were computed at other parameters than these".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The view's dimension against the model's.
 pub(crate) fn check_view(model: &Model, view: &DataView<'_>) -> Result<()> {
     if view.d() != model.d {
-        return Err(Error::Data(format!(
-            "dimension mismatch: the model has d = {} but the data have {} column{}",
-            model.d,
-            view.d(),
-            if view.d() == 1 { "" } else { "s" }
-        )));
+        return Err(Error::dimensions("model", model.d, view.d()));
     }
     Ok(())
 }
@@ -292,6 +331,7 @@ pub(crate) fn stats_at(
             r_sum: s.r_sum,
             r_dev: s.t1,
             r_dev_sq: s.t2,
+            at: 0,
         }
     };
     // small work runs on the calling thread: a thread pool round trip costs more than the

@@ -440,6 +440,37 @@ fn mismatched_statistics_are_refused() {
     let mut bad = s2.clone();
     bad.r_dev.pop();
     assert!(a.merge(&bad).is_err());
+    // statistics of other parameters: refused when merged and when turned into a density
+    let mut q2 = p2.clone();
+    q2.locs[0] += 1e-9;
+    let t2 = stats(&m2, &q2, data.view(), true).unwrap();
+    assert_ne!(t2.at, s2.at);
+    let mut a = s2.clone();
+    let e = a.merge(&t2).unwrap_err().to_string();
+    assert!(e.contains("different parameters"), "{e}");
+    assert_eq!(a, s2);
+    let e = log_likelihood_from_stats(&m2, &q2, &s2)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("other parameters"), "{e}");
+    assert!(log_likelihood_from_stats(&m2, &q2, &t2).is_ok());
+    // the unconstrained route keys them the same way
+    let sd = StatsDensity::new(&m2, true);
+    let t = sd.transform();
+    let (x, y) = (t.pack(&p2), t.pack(&q2));
+    let sx = sd.stats(&x, data.view(), true).unwrap();
+    let mut g = vec![0.0; x.len()];
+    assert!(sd.logp_grad(&x, &sx, &mut g).is_ok());
+    assert!(sd.logp_grad(&y, &sx, &mut g).is_err());
+    // statistics without a fingerprint (an older record, or made by hand) are taken as they are
+    let mut json: serde_json::Value = serde_json::to_value(&s2).unwrap();
+    json.as_object_mut().unwrap().remove("at");
+    let old: SufficientStats = serde_json::from_value(json).unwrap();
+    assert_eq!(old.at, 0);
+    assert!(log_likelihood_from_stats(&m2, &q2, &old).is_ok());
+    let mut from_empty = SufficientStats::empty(&m2, true);
+    from_empty.merge(&s2).unwrap();
+    assert_eq!(from_empty.at, s2.at);
 }
 
 /// Row-major and column-major views of the same points give the same bits: statistics of the
