@@ -32,17 +32,7 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
     let draws = run.chains.concat();
     // default columns: the run's, when the new data have all of them (as for a fit)
     let (data, names) = data_spec(a).read_preferring(&run.columns)?;
-    if data.d() != model.d {
-        bail!(
-            "dimension mismatch: the run '{}' has d = {} but the data '{}' have {} column{} ({})",
-            a.fit.display(),
-            model.d,
-            a.data,
-            data.d(),
-            if data.d() == 1 { "" } else { "s" },
-            names.join(", ")
-        );
-    }
+    same_dimension(a, "run", model.d, &data, &names)?;
     let sampled = a.temperature == 1;
     let pa = bgmm::assignment_probabilities_of(&model, &data, &draws, sampled, a.seed)
         .map_err(errors::cli_error)?;
@@ -102,17 +92,7 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
     let (rec, model, params) = load_fit(&a.fit)?;
     // default columns: the fit's, when the new data have all of them (one read of the file)
     let (data, names) = data_spec(&a).read_preferring(&rec.data.columns)?;
-    if data.d() != model.d {
-        bail!(
-            "dimension mismatch: the fit '{}' has d = {} but the data '{}' have {} column{} ({})",
-            a.fit.display(),
-            model.d,
-            a.data,
-            data.d(),
-            if data.d() == 1 { "" } else { "s" },
-            names.join(", ")
-        );
-    }
+    same_dimension(&a, "fit", model.d, &data, &names)?;
     // exact, or trained by SVI (the assignments then come from the trained probabilities)
     let svi = (a.method == Method::Svi).then(|| SviOptions {
         steps: a.svi_steps,
@@ -259,4 +239,25 @@ fn classify_text(
             .join(", ")
     );
     s
+}
+
+/// The data's columns against the fit's or run's dimension (`what`), the error naming both.
+fn same_dimension(
+    a: &ClassifyArgs,
+    what: &str,
+    d: usize,
+    data: &Data,
+    names: &[String],
+) -> Result<()> {
+    if data.d() != d {
+        bail!(
+            "dimension mismatch: the {what} '{}' has d = {d} but the data '{}' have {} column{} ({})",
+            a.fit.display(),
+            a.data,
+            data.d(),
+            if data.d() == 1 { "" } else { "s" },
+            names.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -11,28 +11,36 @@ pub struct Data {
     cols: Vec<Vec<f64>>,
 }
 
+/// The number of points of `columns` (`columns[j][n]`), checked: at least one column, every
+/// column of the same non-zero length, every value finite.
+fn check_columns<C: AsRef<[f64]>>(columns: &[C]) -> Result<usize> {
+    let Some(first) = columns.first() else {
+        return Err(Error::Data("data have no columns".into()));
+    };
+    let n = first.as_ref().len();
+    if n == 0 {
+        return Err(Error::Data("data have no points".into()));
+    }
+    for (j, c) in columns.iter().enumerate() {
+        let c = c.as_ref();
+        if c.len() != n {
+            return Err(Error::Data(format!(
+                "column {j} has {} values but column 0 has {n}",
+                c.len()
+            )));
+        }
+        if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+            return Err(not_finite(i, j, c[i]));
+        }
+    }
+    Ok(n)
+}
+
 impl Data {
     /// From columns (`columns[j][n]`). Every column must have the same, non-zero length and
     /// every value must be finite.
     pub fn from_columns(columns: Vec<Vec<f64>>) -> Result<Data> {
-        if columns.is_empty() {
-            return Err(Error::Data("data have no columns".into()));
-        }
-        let n = columns[0].len();
-        if n == 0 {
-            return Err(Error::Data("data have no points".into()));
-        }
-        for (j, c) in columns.iter().enumerate() {
-            if c.len() != n {
-                return Err(Error::Data(format!(
-                    "column {j} has {} values but column 0 has {n}",
-                    c.len()
-                )));
-            }
-            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-                return Err(not_finite(i, j, c[i]));
-            }
-        }
+        let n = check_columns(&columns)?;
         Ok(Data { n, cols: columns })
     }
 
@@ -166,24 +174,7 @@ impl<'a> DataView<'a> {
     /// A view of column slices (`columns[j][n]`). Every column must have the same, non-zero
     /// length and every value must be finite.
     pub fn columns(columns: &'a [&'a [f64]]) -> Result<DataView<'a>> {
-        if columns.is_empty() {
-            return Err(Error::Data("data have no columns".into()));
-        }
-        let n = columns[0].len();
-        if n == 0 {
-            return Err(Error::Data("data have no points".into()));
-        }
-        for (j, c) in columns.iter().enumerate() {
-            if c.len() != n {
-                return Err(Error::Data(format!(
-                    "column {j} has {} values but column 0 has {n}",
-                    c.len()
-                )));
-            }
-            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-                return Err(not_finite(i, j, c[i]));
-            }
-        }
+        let n = check_columns(columns)?;
         Ok(DataView {
             start: 0,
             n,
