@@ -13,8 +13,8 @@ use bgmm::ParamSummary;
 use bgmm::Posterior;
 use bgmm::{Data, Model, ModelSpec};
 use bgmm_io::{
-    check_out, cmdstan_csv, ensure_dir, json_bytes, load_model_spec, write_out, DataInfo, DataSpec,
-    FitRecord, RunOptions, SampleRecord,
+    cmdstan_csv, json_bytes, load_model_spec, DataInfo, DataSpec, FitRecord, RunKind, RunOptions,
+    RunWriter, SampleRecord,
 };
 
 use crate::args::{FitArgs, InputArgs, ModelArgs, OutputArgs};
@@ -184,12 +184,22 @@ impl FitArgs {
     }
 }
 
+/// Refuse, before the work, an `--out` that cannot take the run (a link, a file, a special
+/// file, a directory holding a directory or another run's files of the same names).
+pub fn check_out(out: &Option<std::path::PathBuf>, kind: RunKind) -> Result<()> {
+    match out {
+        Some(dir) => RunWriter::check(dir, kind),
+        None => Ok(()),
+    }
+}
+
 /// Write `fit.json` into `--out` and print the record as JSON, or else `text`.
 pub fn emit_fit(output: &OutputArgs, record: &FitRecord, text: &str) -> Result<()> {
     let bytes = json_bytes(record)?;
     if let Some(dir) = &output.out {
-        ensure_dir(dir)?;
-        write_out(dir, "fit.json", &bytes)?;
+        let mut run = RunWriter::create(dir, RunKind::Fit)?;
+        run.write("fit.json", &bytes)?;
+        run.commit()?;
     }
     if output.json {
         print!("{}", String::from_utf8(bytes)?);
@@ -274,12 +284,7 @@ pub fn report_posterior(
     record.warnings = record.warnings.iter().map(|w| errors::rewrite(w)).collect();
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &output.out {
-        ensure_dir(dir)?;
-        let mut names: Vec<String> = (0..post.draws.len())
-            .flat_map(|c| [format!("chain-{c}.csv"), format!("raw-chain-{c}.csv")])
-            .collect();
-        names.push("summary.json".into());
-        check_out(dir, &names)?;
+        let mut run = RunWriter::create(dir, RunKind::Sample)?;
         let mut header = format!(
             "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
             env!("CARGO_PKG_VERSION"),
@@ -292,18 +297,17 @@ pub fn report_posterior(
             ));
         }
         for c in 0..post.draws.len() {
-            write_out(
-                dir,
+            run.write(
                 &format!("chain-{c}.csv"),
                 cmdstan_csv(post, c, &post.draws[c], &header).as_bytes(),
             )?;
-            write_out(
-                dir,
+            run.write(
                 &format!("raw-chain-{c}.csv"),
                 cmdstan_csv(post, c, &post.raw_draws[c], &header).as_bytes(),
             )?;
         }
-        write_out(dir, "summary.json", &bytes)?;
+        run.write("summary.json", &bytes)?;
+        run.commit()?;
     }
     if output.json {
         print!("{}", String::from_utf8(bytes)?);

@@ -13,3 +13,4 @@ pub mod cli;
 mod commands;
 mod common;
 mod errors;
+pub mod signals;

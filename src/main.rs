@@ -10,6 +10,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
+    bgmm_cli::signals::install();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(e) => return usage_error(e),

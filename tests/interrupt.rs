@@ -140,6 +140,7 @@ fn ctrl_c_during_sampling_keeps_the_draws_so_far_marked_incomplete() {
         [
             "chain-0.csv",
             "chain-1.csv",
+            "manifest.json",
             "raw-chain-0.csv",
             "raw-chain-1.csv",
             "summary.json"
@@ -201,8 +202,9 @@ fn ctrl_c_during_warmup_writes_nothing() {
 
 #[test]
 fn a_killed_run_leaves_no_truncated_file() {
-    // `simulate` streams a large .npy through a temporary file; SIGKILL in the middle leaves
-    // that temporary file at most, never a data.npy that a later command would read
+    // `simulate` streams a large .npy into a staging directory next to --out; SIGKILL in the
+    // middle leaves that staging directory at most, never a data.npy that a later command
+    // would read, and the next write into the same place removes it
     let model = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples/models/tutorial.toml")
         .to_str()
@@ -226,13 +228,16 @@ fn a_killed_run_leaves_no_truncated_file() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // wait until the temporary file is being written, then kill
+        // wait until the data are being written in the staging directory, then kill
         let t0 = Instant::now();
         let temp = loop {
-            let found = std::fs::read_dir(&dir).ok().and_then(|rd| {
+            let found = std::fs::read_dir(tmp.path()).ok().and_then(|rd| {
                 rd.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .find(|f| f.starts_with(".data.npy.tmp-"))
+                    .find(|f| {
+                        f.starts_with(".sim.bgmm-stage-")
+                            && tmp.path().join(f).join("data.npy").exists()
+                    })
             });
             if found.is_some() || t0.elapsed() > Duration::from_secs(20) {
                 break found;
@@ -244,7 +249,9 @@ fn a_killed_run_leaves_no_truncated_file() {
         if status.success() {
             continue; // finished before the kill: try a larger file
         }
-        assert!(temp.is_some(), "no temporary file seen");
+        let Some(temp) = temp else {
+            panic!("no staging directory seen");
+        };
         assert!(!dir.join("data.npy").exists(), "a data.npy was left");
         // a later command says the file is not there, rather than reading half of it
         let out = Command::new(BIN)
@@ -257,6 +264,20 @@ fn a_killed_run_leaves_no_truncated_file() {
             err.starts_with("error: ") && err.contains("data.npy"),
             "{err}"
         );
+        assert!(tmp.path().join(&temp).exists());
+        let st = Command::new(BIN)
+            .args([
+                "simulate",
+                &model,
+                "-n",
+                "10",
+                "--out",
+                dir.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        assert!(!tmp.path().join(&temp).exists(), "the stale {temp} stayed");
         return;
     }
     panic!("simulate finished before it could be killed, even for 2e8 points");

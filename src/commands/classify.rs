@@ -8,8 +8,8 @@ use std::fmt::Write;
 use bgmm::Data;
 use bgmm::{ClassifyOptions, SviOptions, Temperature};
 use bgmm_io::{
-    assignments_csv, check_out, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
-    write_out, ClassifyRecord, DataInfo, DataSpec, VERSION,
+    assignments_csv, is_sampling_run, json_bytes, load_fit, load_run, ClassifyRecord, DataInfo,
+    DataSpec, RunKind, RunWriter, VERSION,
 };
 
 use crate::args::{ClassifyArgs, Method};
@@ -56,14 +56,13 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
     let (z, probs) = (&record.assignments, &record.probs);
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &a.output.out {
-        ensure_dir(dir)?;
-        check_out(dir, &["classify.json", "assignments.csv"])?;
-        write_out(dir, "classify.json", &bytes)?;
-        write_out(
-            dir,
+        let mut run = RunWriter::create(dir, RunKind::Classify)?;
+        run.write(
             "assignments.csv",
             assignments_csv(&data, &names, z, probs).as_bytes(),
         )?;
+        run.write("classify.json", &bytes)?;
+        run.commit()?;
     }
     if a.output.json {
         print!("{}", String::from_utf8(bytes)?);
@@ -78,6 +77,7 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
 
 /// Run `bgmm classify`.
 pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.output.out, bgmm_io::RunKind::Classify)?;
     let temperature = match a.temperature {
         0 => Temperature::Zero,
         1 => Temperature::One,
@@ -124,14 +124,13 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
     };
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &a.output.out {
-        ensure_dir(dir)?;
-        check_out(dir, &["classify.json", "assignments.csv"])?;
-        write_out(dir, "classify.json", &bytes)?;
-        write_out(
-            dir,
+        let mut run = RunWriter::create(dir, RunKind::Classify)?;
+        run.write(
             "assignments.csv",
             assignments_csv(&data, &names, &record.assignments, &record.probs).as_bytes(),
         )?;
+        run.write("classify.json", &bytes)?;
+        run.commit()?;
     }
     if a.output.json {
         print!("{}", String::from_utf8(bytes)?);

@@ -24,6 +24,7 @@ use crate::errors;
 
 /// Run `bgmm fit`.
 pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.output.out, bgmm_io::RunKind::Fit)?;
     let betas = parse_betas(&a.betas)?;
     let init = a.init.init();
     if let Some(b) = a.minibatch {

@@ -8,8 +8,8 @@ use anyhow::{anyhow, bail, Result};
 use bgmm::chain_rng;
 use bgmm::draw_data;
 use bgmm_io::{
-    column_names, csv_header, ensure_dir, is_sampling_run, json_bytes, load_fit, load_run,
-    write_out, ColumnSummary, PredictiveRecord, VERSION,
+    column_names, csv_header, is_sampling_run, json_bytes, load_fit, load_run, ColumnSummary,
+    PredictiveRecord, RunKind, RunWriter, VERSION,
 };
 
 use crate::args::PredictArgs;
@@ -60,6 +60,7 @@ fn csv_names(data: &[String]) -> (String, String) {
 
 /// Run `bgmm predict`.
 pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.out, bgmm_io::RunKind::Predict)?;
     let is_run = is_sampling_run(&a.run);
     let max = parse_max_draws(a.max_draws.as_deref())?;
     // (model, data size, data columns, parameter sets, draws in the run, kind)
@@ -167,8 +168,8 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
         });
     }
     if let Some(dir) = &a.out {
-        ensure_dir(dir)?;
-        write_out(dir, "predictive.csv", csv.as_bytes())?;
+        let mut run = RunWriter::create(dir, RunKind::Predict)?;
+        run.write("predictive.csv", csv.as_bytes())?;
         // the CSV stays plain so that every reader (bgmm's included) takes it; its provenance
         // goes beside it, as `simulate` does with truth.json
         let record = PredictiveRecord {
@@ -185,7 +186,8 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
             source: a.run.display().to_string(),
             summary: summary.clone(),
         };
-        write_out(dir, "predictive.json", &json_bytes(&record)?)?;
+        run.write("predictive.json", &json_bytes(&record)?)?;
+        run.commit()?;
     }
     if a.json {
         let v = serde_json::json!({

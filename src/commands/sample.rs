@@ -1,13 +1,12 @@
 //! `bgmm sample`: collapsed NUTS over several chains with progress bars; the summary and
 //! the CmdStan CSV are written as `vi` writes its draws.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use bgmm::{ChainProgress as Progress, NutsOptions, StopSignal};
+use bgmm::{ChainProgress as Progress, NutsOptions};
 use bgmm::{InitFrom, SampleOptions};
 use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions};
 
@@ -19,6 +18,7 @@ use crate::errors;
 
 /// Run `bgmm sample`.
 pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.output.out, bgmm_io::RunKind::Sample)?;
     let init = match a.init {
         SampleInit::Map => InitFrom::Map,
         SampleInit::Prior => InitFrom::Prior,
@@ -55,7 +55,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             target_accept: a.target_accept,
             max_depth: a.max_depth,
             low_rank: a.low_rank,
-            stop: Some(stop_signal()),
+            stop: Some(crate::signals::sampling_stop()),
         },
         init,
         start,
@@ -146,28 +146,4 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// The stop signal of this process's sampling, raised by the first Ctrl-C (or SIGTERM): the
-/// chains stop after their current draw and the draws so far are written, marked incomplete.
-/// A second Ctrl-C quits at once; outputs are written atomically, so none is left half-written.
-fn stop_signal() -> StopSignal {
-    static STOP: OnceLock<StopSignal> = OnceLock::new();
-    STOP.get_or_init(|| {
-        let stop = StopSignal::new();
-        let raised = stop.clone();
-        // without a handler (one is already set in this process) Ctrl-C simply ends it
-        let _ = ctrlc::set_handler(move || {
-            if raised.is_raised() {
-                eprintln!("\ninterrupted again: quitting without writing");
-                std::process::exit(130);
-            }
-            raised.raise();
-            eprintln!(
-                "\ninterrupted: stopping after the current draw of each chain and keeping the draws so far (Ctrl-C again to quit without writing)"
-            );
-        });
-        stop
-    })
-    .clone()
 }

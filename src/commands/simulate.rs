@@ -8,9 +8,8 @@ use anyhow::{anyhow, bail, Result};
 use bgmm::simulate;
 use bgmm::Model;
 use bgmm_io::{
-    check_out, column_names, data_csv, ensure_dir, json_bytes, load_model_spec, npy_header_bytes,
-    params_text, write_atomic_with, write_npy_rows, write_out, SimulateRecord, TruthRecord,
-    VERSION,
+    column_names, data_csv, json_bytes, load_model_spec, npy_header_bytes, params_text,
+    write_npy_rows, RunKind, RunWriter, SimulateRecord, TruthRecord, VERSION,
 };
 
 use crate::args::{SimulateArgs, SimulateFormat};
@@ -19,6 +18,7 @@ use crate::errors;
 
 /// Run `bgmm simulate`.
 pub fn run(a: SimulateArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.output.out, bgmm_io::RunKind::Simulate)?;
     let origin = format!("model file '{}'", a.model.display());
     let spec = load_model_spec(&a.model)?;
     let model = build_model(&spec, &origin, None)?;
@@ -70,25 +70,19 @@ pub fn run(a: SimulateArgs, ctx: &Ctx) -> Result<()> {
         data: (0..sim.data.n()).map(|i| sim.data.row(i)).collect(),
     };
     if let Some(dir) = &a.output.out {
-        ensure_dir(dir)?;
-        let data_file = if npy { "data.npy" } else { "data.csv" };
-        check_out(dir, &[data_file, "assignments.csv", "truth.json"])?;
+        let mut run = RunWriter::create(dir, RunKind::Simulate)?;
         if npy {
-            write_atomic_with(&dir.join("data.npy"), |w| {
+            run.write_with("data.npy", |w| {
                 w.write_all(&npy_header_bytes(sim.data.n(), sim.data.d()))?;
                 write_npy_rows(w, &sim.data)
             })?;
         } else {
-            write_out(
-                dir,
-                "data.csv",
-                data_csv(&sim.data, &names, None).as_bytes(),
-            )?;
+            run.write("data.csv", data_csv(&sim.data, &names, None).as_bytes())?;
         }
         let z: String = std::iter::once("z\n".to_string())
             .chain(sim.assignments.iter().map(|z| format!("{z}\n")))
             .collect();
-        write_out(dir, "assignments.csv", z.as_bytes())?;
+        run.write("assignments.csv", z.as_bytes())?;
         let truth = TruthRecord {
             bgmm_version: record.bgmm_version.clone(),
             command: record.command.clone(),
@@ -98,7 +92,8 @@ pub fn run(a: SimulateArgs, ctx: &Ctx) -> Result<()> {
             params: record.params.clone(),
             seed: a.seed,
         };
-        write_out(dir, "truth.json", &json_bytes(&truth)?)?;
+        run.write("truth.json", &json_bytes(&truth)?)?;
+        run.commit()?;
     }
     if a.output.json {
         print!("{}", String::from_utf8(json_bytes(&record)?)?);
@@ -138,22 +133,19 @@ fn simulate_streaming(
 ) -> Result<()> {
     use chacha20::ChaCha8Rng;
     use rand::SeedableRng;
-    ensure_dir(dir)?;
-    check_out(
-        dir,
-        &[if npy { "data.npy" } else { "data.csv" }, "truth.json"],
-    )?;
+    let mut run = RunWriter::create(dir, RunKind::Simulate)?;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let params = bgmm::draw_params(model, &mut rng);
     let names = column_names(model.d);
-    let file = dir.join(if npy { "data.npy" } else { "data.csv" });
+    let data_file = if npy { "data.npy" } else { "data.csv" };
+    let file = dir.join(data_file);
     let bar = indicatif::ProgressBar::new(a.n as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "simulating {bar:30} {pos}/{len} points [{elapsed_precise}<{eta_precise}]",
     ) {
         bar.set_style(style);
     }
-    write_atomic_with(&file, |w| {
+    run.write_with(data_file, |w| {
         if npy {
             w.write_all(&npy_header_bytes(a.n, model.d))?;
         } else {
@@ -194,7 +186,8 @@ fn simulate_streaming(
         params: params.shaped(model),
         seed: a.seed,
     };
-    write_out(dir, "truth.json", &json_bytes(&truth)?)?;
+    run.write("truth.json", &json_bytes(&truth)?)?;
+    run.commit()?;
     eprint!("{}", params_text(model, &params));
     eprintln!(
         "wrote {}, {}",

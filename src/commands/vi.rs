@@ -13,6 +13,7 @@ use crate::errors;
 
 /// Run `bgmm vi`.
 pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
+    crate::common::check_out(&a.output.out, bgmm_io::RunKind::Sample)?;
     // as for NUTS: the summary's quantiles, ESS and R-hat need a few draws
     if a.draws < 4 {
         bail!("--draws must be at least 4, got {}", a.draws);

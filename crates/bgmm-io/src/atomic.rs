@@ -1,12 +1,16 @@
 //! Output files that are never left half-written: write a temporary file next to the
-//! target, fsync it, then rename it over the target.
+//! target, fsync it, then rename it over the target. Every temporary (file or staging
+//! directory) is registered while it lives, so that a signal handler can remove them all
+//! ([`remove_temporaries`]), and the temporaries of killed processes are removed by the next
+//! write into the same directory.
 
 use anyhow::{anyhow, bail, Result};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Distinguishes temporary files of concurrent writes within one process.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -33,11 +37,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             anyhow!("cannot write '{shown}': cannot create a temporary file: {e}")
         }
     })?;
-    if let Err(e) = fill(file, path, bytes).and_then(|()| fs::rename(&tmp, path)) {
-        // Best effort: the write already failed, report that error.
-        let _ = fs::remove_file(&tmp);
+    if let Err(e) = fill(file, path, bytes).and_then(|()| rename_over(tmp.path(), path)) {
         bail!("cannot write '{shown}': {e}");
     }
+    drop(tmp);
     sync_dir(dir);
     Ok(())
 }
@@ -55,26 +58,251 @@ pub fn write_atomic_with(
     let done = write(&mut w)
         .and_then(|()| w.into_inner().map_err(|e| anyhow!("{}", e.error())))
         .and_then(|f| f.sync_all().map_err(|e| anyhow!("{e}")))
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| anyhow!("{e}")));
+        .and_then(|()| rename_over(tmp.path(), path).map_err(|e| anyhow!("{e}")));
     if let Err(e) = done {
-        let _ = fs::remove_file(&tmp);
         bail!("cannot write '{shown}': {e:#}");
     }
+    drop(tmp);
     sync_dir(dir);
     Ok(())
 }
 
+/// Rename the temporary over `path`, unless `path` became something other than a regular file
+/// (a link, a directory, a device or a FIFO) since it was checked: those are never replaced.
+fn rename_over(tmp: &Path, path: &Path) -> io::Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if !meta.is_file() {
+            return Err(io::Error::other(format!(
+                "it is {}; bgmm writes only regular files",
+                kind_of(&meta)
+            )));
+        }
+    }
+    fs::rename(tmp, path)
+}
+
 /// The target as shown in errors, its directory (`.` for a bare name) and its file name.
+/// A target that exists must be a regular file: never a link (bgmm would replace the link, not
+/// what it points to), a directory, a device or a FIFO.
 fn target(path: &Path) -> Result<(String, &Path, &std::ffi::OsStr)> {
     let shown = clean(path);
     let Some(file_name) = path.file_name() else {
         bail!("cannot write '{shown}': not a file name");
     };
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if meta.is_dir() {
+            bail!("cannot write '{shown}': a directory with that name exists");
+        }
+        if !meta.is_file() {
+            bail!(
+                "cannot write '{shown}': it is {}; bgmm writes only regular files, choose another name",
+                kind_of(&meta)
+            );
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    remove_stale(dir);
     Ok((shown, dir, file_name))
+}
+
+/// What a directory entry that is not a regular file is, for messages.
+pub(crate) fn kind_of(meta: &fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a file"
+    } else {
+        "a special file"
+    }
+}
+
+/// A temporary file or directory: registered while it lives (so that [`remove_temporaries`]
+/// finds it), removed when dropped unless it was renamed away.
+pub(crate) struct Temporary {
+    path: PathBuf,
+}
+
+impl Temporary {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let mut live = registry();
+        remove_path(&self.path);
+        if let Some(i) = live.iter().position(|p| *p == self.path) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// The temporaries of this process that exist now.
+fn registry() -> MutexGuard<'static, Vec<PathBuf>> {
+    static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Remove a file or a directory tree (best effort: it may be gone already).
+fn remove_path(path: &Path) {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            let _ = fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = fs::remove_file(path);
+        }
+        Err(_) => {}
+    }
+}
+
+/// Remove every temporary file and staging directory of this process, for a signal handler
+/// about to end the process: what was not yet put in place is discarded, nothing is left
+/// behind. A commit under way finishes first (it holds the registry).
+pub fn remove_temporaries() {
+    let mut live = registry();
+    CLOSED.store(true, Ordering::SeqCst);
+    for p in live.drain(..) {
+        remove_path(&p);
+    }
+}
+
+/// Set when the process is ending on a signal: no new temporary is made after that.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Register a temporary just made (under the registry's lock), unless the process is ending.
+fn register(live: &mut Vec<PathBuf>, path: PathBuf) -> io::Result<Temporary> {
+    if CLOSED.load(Ordering::SeqCst) {
+        remove_path(&path);
+        return Err(io::Error::other("interrupted"));
+    }
+    live.push(path.clone());
+    Ok(Temporary { path })
+}
+
+/// The pid in a temporary's name `.{name}.{tag}-{pid}-{counter}` (`tag`: `tmp` for files,
+/// `bgmm-stage` for run directories).
+fn temporary_pid(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (rest, counter) = name.rsplit_once('-')?;
+    let (rest, pid) = rest.rsplit_once('-')?;
+    if counter.is_empty() || !counter.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !(rest.ends_with(".tmp") || rest.ends_with(".bgmm-stage")) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether a directory entry is one of bgmm's temporaries (readers and writers pass over them).
+pub(crate) fn is_temporary(name: &str) -> bool {
+    temporary_pid(name).is_some()
+}
+
+/// Remove the temporaries in `dir` left by processes that no longer run (killed before they
+/// could clean up). Only where the system says which processes run (Linux' /proc).
+pub(crate) fn remove_stale(dir: &Path) {
+    let proc = Path::new("/proc/self");
+    if !proc.exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = temporary_pid(&name.to_string_lossy()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            remove_path(&e.path());
+        }
+    }
+}
+
+/// A new, empty staging directory for `name` in `dir`, registered as a temporary.
+pub(crate) fn temp_dir(dir: &Path, name: &OsStr, tag: &str) -> io::Result<Temporary> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    remove_stale(dir);
+    let pid = std::process::id();
+    let mut last_error = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut n = OsString::from(".");
+        n.push(name);
+        n.push(format!(".bgmm-{tag}-{pid}-{counter}"));
+        let path = dir.join(n);
+        let mut live = registry();
+        match fs::create_dir(&path) {
+            Ok(()) => return register(&mut live, path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::other("no temporary name available")))
+}
+
+/// Put the staging directory at `target` in one step: a rename when there is nothing there,
+/// else an exchange of the two (Linux), after which the staging name holds the old directory
+/// and is removed with it. Where the system cannot exchange, the old directory is moved aside
+/// first (a reader between the two renames finds no directory and says so).
+pub(crate) fn swap_into_place(stage: &Temporary, target: &Path, exists: bool) -> io::Result<()> {
+    // a signal handler waits until the directories are where they belong
+    let _live = registry();
+    if !exists {
+        return fs::rename(&stage.path, target);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, &stage.path, CWD, target, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // a name of the staging directory's pattern, so that a kill here leaves only a temporary
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let stage_name = stage.path.to_string_lossy().into_owned();
+    let stem = stage_name.rsplit_once('-').map_or(&stage_name[..], |x| x.0);
+    let aside = PathBuf::from(format!("{stem}-{counter}"));
+    fs::rename(target, &aside)?;
+    if let Err(e) = fs::rename(&stage.path, target) {
+        let _ = fs::rename(&aside, target);
+        return Err(e);
+    }
+    // the staging name now names the old directory, removed with it
+    fs::rename(&aside, &stage.path)
 }
 
 /// Create the directory (and parents) for --out, with an error naming it.
@@ -94,23 +322,8 @@ pub fn write_out(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     write_atomic(&dir.join(name), bytes)
 }
 
-/// Before a command writes several files into `dir`: none of them may be taken by a
-/// directory, so that a failure cannot leave the first files written and the rest not.
-pub fn check_out<S: AsRef<str>>(dir: &Path, names: &[S]) -> Result<()> {
-    for name in names {
-        let p = dir.join(name.as_ref());
-        if p.is_dir() {
-            bail!(
-                "cannot write '{}': a directory with that name exists",
-                p.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 /// Create a new, empty temporary file for `file_name` in `dir`.
-fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(Temporary, File)> {
     let pid = std::process::id();
     let mut last_error = None;
     for _ in 0..TEMP_ATTEMPTS {
@@ -119,8 +332,9 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, 
         name.push(file_name);
         name.push(format!(".tmp-{pid}-{counter}"));
         let tmp = dir.join(name);
+        let mut live = registry();
         match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
+            Ok(file) => return register(&mut live, tmp).map(|t| (t, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
             Err(e) => return Err(e),
         }
@@ -141,7 +355,7 @@ fn fill(mut file: File, target: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Make the rename durable (best effort).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -151,7 +365,7 @@ fn sync_dir(dir: &Path) {
 }
 
 /// The path with control characters and line breaks escaped, so messages stay on one line.
-fn clean(path: &Path) -> String {
+pub(crate) fn clean(path: &Path) -> String {
     let mut out = String::new();
     for c in path.display().to_string().chars() {
         if c.is_control() || (c.is_whitespace() && c != ' ') {

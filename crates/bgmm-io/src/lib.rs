@@ -11,12 +11,13 @@ mod data;
 mod minibatch;
 mod model_file;
 mod records;
+mod rundir;
 mod runs;
 mod stream;
 mod table;
 mod text;
 
-pub use atomic::{check_out, ensure_dir, write_atomic, write_atomic_with, write_out};
+pub use atomic::{ensure_dir, remove_temporaries, write_atomic, write_atomic_with, write_out};
 pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
 pub use minibatch::{
@@ -28,6 +29,9 @@ pub use records::{
     fit_from_str, json_bytes, load_fit, ChainRecord, ClassifyRecord, ColumnSummary, DataInfo,
     FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
     SampleRecord, SimulateRecord, TruthRecord, ViRecord, VERSION,
+};
+pub use rundir::{
+    read_manifest, runs_written, verify_run, Manifest, ManifestEntry, RunKind, RunWriter, MANIFEST,
 };
 pub use runs::{
     find_runs, is_sampling_run, load_classification, load_run, ClassifyRun, FitRun, Run, SampleRun,

@@ -143,7 +143,12 @@ pub fn load_fit(path: &std::path::Path) -> Result<(FitRecord, Model, Params)> {
     let shown = file.display();
     let text =
         std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
-    fit_from_str(&text, &shown.to_string())
+    let fit = fit_from_str(&text, &shown.to_string())?;
+    // it reads; does it belong to its directory's manifest?
+    if path.is_dir() {
+        crate::rundir::verify_run(path, crate::rundir::RunKind::Fit)?;
+    }
+    Ok(fit)
 }
 
 /// [`load_fit`] on the file's text; `shown` names the file in errors.

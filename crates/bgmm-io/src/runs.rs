@@ -7,9 +7,11 @@ use anyhow::{anyhow, bail, Result};
 
 use bgmm::{Data, Model, ModelSpec, Params};
 
+use crate::atomic::is_temporary;
 use crate::cmdstan::read_chain;
 use crate::data::read_data;
 use crate::records::{load_fit, ClassifyRecord, FitRecord, SampleRecord};
+use crate::rundir::{chain_index, verify_run, RunKind};
 
 /// The draws of a sampling run as `sample --out` (or `vi --out`) wrote it.
 pub struct SampledRun {
@@ -46,16 +48,30 @@ pub fn load_run(dir: &Path) -> Result<(SampleRecord, SampledRun)> {
     } else {
         Vec::new()
     };
+    let count = (0..)
+        .take_while(|c| dir.join(format!("chain-{c}.csv")).exists())
+        .count();
+    if count == 0 {
+        bail!("run directory '{}' has no chain-0.csv", dir.display());
+    }
     let mut chains = Vec::new();
-    for c in 0.. {
-        let path = dir.join(format!("chain-{c}.csv"));
-        if !path.exists() {
-            if c == 0 {
-                bail!("run directory '{}' has no chain-0.csv", dir.display());
-            }
-            break;
-        }
-        chains.push(read_chain(&path, &model)?);
+    for c in 0..count {
+        chains.push(read_chain(&dir.join(format!("chain-{c}.csv")), &model)?);
+    }
+    // each file reads; do they belong together? (the manifest's sizes and hashes, and the
+    // chains the summary describes)
+    verify_run(dir, RunKind::Sample)?;
+    let present = std::fs::read_dir(dir)
+        .map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| chain_index(&e.file_name().to_string_lossy(), "chain-"))
+        .count();
+    if present != count || (!record.chains.is_empty() && record.chains.len() != count) {
+        bail!(
+            "run directory '{}' does not hold one whole sampling run: {present} chain files, {} in its summary.json; write it again with --out",
+            dir.display(),
+            if record.chains.is_empty() { count } else { record.chains.len() }
+        );
     }
     Ok((
         record,
@@ -185,6 +201,7 @@ pub fn load_classification(dir: &Path) -> Result<ClassifyRun> {
     }
     let record: ClassifyRecord = serde_json::from_value(v)
         .map_err(|e| anyhow!("'{shown}' is not a bgmm classification ({e})"))?;
+    verify_run(dir, RunKind::Classify)?;
     let sampled = record.temperature == Some(1);
     let locs = record
         .fit
@@ -263,7 +280,10 @@ pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {
     let mut runs = runs_in(dir)?;
     let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok())
+        // a run being written next to its directory is not a run yet
+        .filter(|e| !is_temporary(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();
     subdirs.sort();
