@@ -258,6 +258,8 @@ fn out_never_writes_through_links_or_over_special_files() {
     symlink(&real, &link).unwrap();
     let e = fails(&["fit", "builtin:tutorial", "-k", "2", "--out", p(&link)]);
     assert!(e.contains("it is a symbolic link"), "{e}");
+    let e = fails(&["plot", p(&run), "--out", p(&link)]);
+    assert!(e.contains("it is a symbolic link"), "{e}");
     assert!(fs::symlink_metadata(&link)
         .unwrap()
         .file_type()

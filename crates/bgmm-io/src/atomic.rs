@@ -307,10 +307,15 @@ pub(crate) fn swap_into_place(stage: &Temporary, target: &Path, exists: bool) ->
 
 /// Create the directory (and parents) for --out, with an error naming it.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
+    let shown = clean(dir);
+    if let Ok(meta) = fs::symlink_metadata(dir) {
+        if meta.file_type().is_symlink() {
+            bail!("cannot write into '{shown}': it is a symbolic link; bgmm writes only into a directory itself");
+        }
+    }
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
-    let shown = clean(dir);
     if dir.exists() {
         bail!("cannot create output directory '{shown}': a file with that name exists");
     }
