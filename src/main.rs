@@ -11,6 +11,7 @@ use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     bgmm_cli::signals::install();
+    quiet_on_closed_stdout();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(e) => return usage_error(e),
@@ -28,6 +29,26 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `bgmm … | head`: when the reader of stdout goes away, end quietly, as a program killed by
+/// SIGPIPE does (exit code 141), instead of the panic Rust's `print!` raises (Rust ignores
+/// SIGPIPE, and restoring it would need `unsafe`). Temporaries are removed first.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            bgmm_io::remove_temporaries();
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// An error of the argument parser as one line (its paragraphs joined: what is wrong, a tip,

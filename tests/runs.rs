@@ -684,3 +684,24 @@ fn a_signal_while_writing_leaves_no_temporary() {
     assert_eq!(out.status.code(), Some(130));
     assert!(!f.exists() && temporaries(t.path()).is_empty());
 }
+
+/// `bgmm simulate … | head -1`: the reader goes away; bgmm ends quietly with SIGPIPE's code
+/// (before: a panic, "failed printing to stdout: Broken pipe", and exit code 101).
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/models/tutorial.toml");
+    let mut child = Command::new(BIN)
+        .args(["simulate", p(&model), "-n", "2000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // the pipe's reading end is closed here
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
