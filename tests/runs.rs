@@ -312,6 +312,17 @@ fn out_never_writes_through_links_or_over_special_files() {
     fs::create_dir_all(deep.join("sub")).unwrap();
     let e = fails(&["fit", "builtin:tutorial", "-k", "2", "--out", p(&deep)]);
     assert!(e.contains("it holds 'sub', a directory"), "{e}");
+    // nor the current directory, or one that holds it
+    for out in [".", p(t.path())] {
+        let o = Command::new(BIN)
+            .args(["fit", "builtin:tutorial", "-k", "2", "--out", out])
+            .current_dir(&deep)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains("it is the current directory or holds it"), "{e}");
+    }
     assert!(temporaries(t.path()).is_empty());
 }
 

@@ -469,8 +469,20 @@ fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new(""))
 }
 
-/// `--out DIR` may be missing or a directory, never a link, a file or a special file.
+/// `--out DIR` may be missing or a directory, never a link, a file or a special file, nor the
+/// current directory or one that holds it (replaced whole, it would leave the shell's current
+/// directory behind).
 fn check_target(dir: &Path) -> Result<()> {
+    let holds_cwd = match (dir.canonicalize(), std::env::current_dir()) {
+        (Ok(d), Ok(cwd)) => cwd.starts_with(d),
+        _ => false,
+    };
+    if dir.file_name().is_none() || holds_cwd {
+        bail!(
+            "cannot write a run into '{}': it is the current directory or holds it, and a run directory is replaced whole; name a new directory, e.g. --out run",
+            clean(dir)
+        );
+    }
     match fs::symlink_metadata(dir) {
         Err(_) => Ok(()),
         Ok(meta) if meta.is_dir() => Ok(()),
