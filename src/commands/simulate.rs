@@ -8,9 +8,9 @@ use anyhow::{anyhow, bail, Result};
 use bgmm::simulate;
 use bgmm::Model;
 use bgmm_io::{
-    check_out, column_names, data_csv, ensure_dir, json_bytes, load_model_spec, npy_header_bytes,
-    params_text, write_atomic_with, write_npy_rows, write_out, SimulateRecord, TruthRecord,
-    VERSION,
+    check_out, column_names, csv_header, data_csv, ensure_dir, json_bytes, load_model_spec,
+    npy_header_bytes, params_text, write_atomic_with, write_npy_rows, write_out, SimulateRecord,
+    TruthRecord, VERSION,
 };
 
 use crate::args::{SimulateArgs, SimulateFormat};
@@ -157,7 +157,7 @@ fn simulate_streaming(
         if npy {
             w.write_all(&npy_header_bytes(a.n, model.d))?;
         } else {
-            writeln!(w, "{}", names.join(","))?;
+            w.write_all(csv_header(&names).as_bytes())?;
         }
         let mut done = 0usize;
         let mut c = 0usize;

@@ -36,5 +36,6 @@ pub use runs::{
 pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
 pub use table::{parse as parse_csv, Table, BUILTINS};
 pub use text::{
-    assignments_csv, column_names, csv_field, csv_header, data_csv, params_text, sites_text,
+    assignments_csv, column_names, csv_field, csv_header, data_csv, free_name, params_text,
+    sites_text,
 };
