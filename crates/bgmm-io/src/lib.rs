@@ -8,6 +8,7 @@
 mod atomic;
 mod cmdstan;
 mod data;
+mod finite;
 mod minibatch;
 mod model_file;
 mod records;

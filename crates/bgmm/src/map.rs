@@ -179,25 +179,27 @@ impl FitOptions {
     }
 }
 
-/// Optimisation history, as the seeds record it. Serde: written as serde_json writes it (a
-/// value that is not finite as `null`: the CLI's `fit.json` files hold it so), read back with
-/// `null` as NaN.
+/// Optimisation history, as the seeds record it. Serde: a value that is not finite (a restart
+/// whose start has no finite loss) is written as `"NaN"`, `"inf"` or `"-inf"`, never as the
+/// `null` serde_json would write (no reader of a number takes it back); read back, `null`
+/// (files written before) is NaN.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct History {
     /// Loss at each Adam step (before the update, as `svi.step` returns it).
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub loss: Vec<f64>,
     /// Norm of the loss gradient per site (`weights`, `locs`, `scale`) on the unconstrained
     /// space at each Adam step (the tutorial's gradient-norm hooks).
+    #[serde(with = "crate::options::float::map")]
     pub grad_norm: BTreeMap<String, Vec<f64>>,
     /// Loss after each L-BFGS iteration of the polish (its start first).
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub polish_loss: Vec<f64>,
     /// Initial loss of every restart, in restart order.
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub restart_loss: Vec<f64>,
     /// (restart, final loss) of every fully optimised candidate, best initial loss first.
-    #[serde(default)]
+    #[serde(default, with = "crate::options::float::pairs")]
     pub candidate_loss: Vec<(usize, f64)>,
     /// The search ran on this many evenly spaced points (losses above scaled to all of them);
     /// `polish_loss` ends with the polish on all the data.
@@ -248,7 +250,15 @@ pub struct Fit {
 
 fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
     let (k, d) = (model.k, model.d);
-    let n = |s: &[f64]| s.iter().map(|v| v * v).sum::<f64>().sqrt();
+    // scaled by the largest entry, so that a gradient near f64::MAX (an extreme prior) does
+    // not overflow in its squares, nor one near the smallest float underflow
+    let n = |s: &[f64]| {
+        let m = s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if m == 0.0 || !m.is_finite() {
+            return m;
+        }
+        m * s.iter().map(|v| (v / m) * (v / m)).sum::<f64>().sqrt()
+    };
     [
         n(&g[..k - 1]),
         n(&g[k - 1..k - 1 + k * d]),
