@@ -390,9 +390,19 @@ fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
         } else {
             crate::data::mean_var(col)
         };
+        // the variance of data beyond ±1e154 overflows, one of a spread below 1e-154
+        // underflows: their mean and spread then come scaled ([`crate::data::mean_sd`])
+        let (m, ln_sd) = if v == 0.0 && column_spread(col) == 0.0 {
+            (m, None)
+        } else if m.is_finite() && v.is_finite() && (1e-280..1e280).contains(&v) {
+            (m, Some(0.5 * v.ln()))
+        } else {
+            let (m, sd) = crate::data::mean_sd(col);
+            (m, (sd > 0.0).then(|| sd.ln()))
+        };
         shift.push(m);
-        if v > 0.0 {
-            log_sd += 0.5 * v.ln();
+        if let Some(l) = ln_sd {
+            log_sd += l;
             spread_cols += 1;
         }
     }
@@ -1577,7 +1587,7 @@ fn column_spread(x: &[f64]) -> f64 {
     if x.iter().all(|v| *v == x[0]) {
         0.0
     } else {
-        crate::data::sample_var(x).sqrt()
+        crate::data::sample_sd(x)
     }
 }
 
