@@ -155,6 +155,17 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
                 bail!("-k must be at least 1, got {k}");
             }
             let sharing = m.scale.map_or(bgmm::Sharing::Component, |s| s.sharing());
+            // the default model's location prior spans 10 standard deviations of each column:
+            // beyond about 1e307 that is no float, and the data, not -k, are to blame
+            if let Some(j) =
+                (0..data.d()).find(|&j| !(10.0 * bgmm::mean_sd(data.col(j)).1).is_finite())
+            {
+                let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                bail!(
+                    "data '{source}', column {}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model file",
+                    j + 1
+                );
+            }
             let spec = ModelSpec::quick(k, sharing, data);
             Ok((
                 build_model(&spec, "-k", Some(data.d()))?,

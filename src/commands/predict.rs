@@ -8,8 +8,8 @@ use anyhow::{anyhow, bail, Result};
 use bgmm::chain_rng;
 use bgmm::draw_data;
 use bgmm_io::{
-    column_names, csv_header, is_sampling_run, json_bytes, load_fit, load_run, ColumnSummary,
-    PredictiveRecord, RunKind, RunWriter, VERSION,
+    column_names, csv_header, free_name, is_sampling_run, json_bytes, load_fit, load_run,
+    ColumnSummary, PredictiveRecord, RunKind, RunWriter, VERSION,
 };
 
 use crate::args::PredictArgs;
@@ -48,14 +48,7 @@ fn thin<T: Clone>(draws: Vec<T>, max: Option<usize>) -> Vec<T> {
 /// The header of the predictive CSV: the data's column names, and `set` and `z` for the data
 /// set and the assignment, unless a data column has taken such a name: then `_set` (`_z`, …).
 fn csv_names(data: &[String]) -> (String, String) {
-    let free = |base: &str| {
-        let mut name = base.to_string();
-        while data.contains(&name) {
-            name.insert(0, '_');
-        }
-        name
-    };
-    (free("set"), free("z"))
+    (free_name("set", data), free_name("z", data))
 }
 
 /// Run `bgmm predict`.

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use bgmm::simulate;
 use bgmm::Model;
 use bgmm_io::{
-    column_names, data_csv, json_bytes, load_model_spec, npy_header_bytes, params_text,
+    column_names, csv_header, data_csv, json_bytes, load_model_spec, npy_header_bytes, params_text,
     write_npy_rows, RunKind, RunWriter, SimulateRecord, TruthRecord, VERSION,
 };
 
@@ -149,7 +149,7 @@ fn simulate_streaming(
         if npy {
             w.write_all(&npy_header_bytes(a.n, model.d))?;
         } else {
-            writeln!(w, "{}", names.join(","))?;
+            w.write_all(csv_header(&names).as_bytes())?;
         }
         let mut done = 0usize;
         let mut c = 0usize;

@@ -45,7 +45,7 @@ pub fn cmdstan_csv(post: &Posterior, c: usize, draws: &[Vec<f64>], header: &str)
     }
     let mut cols: Vec<String> = SAMPLER_COLUMNS.iter().map(|x| x.to_string()).collect();
     cols.extend(post.names.iter().map(|n| cmdstan_name(n)));
-    let _ = writeln!(s, "{}", cols.join(","));
+    s.push_str(&crate::text::csv_header(&cols));
     for (i, d) in draws.iter().enumerate() {
         let _ = write!(
             s,

@@ -8,6 +8,7 @@
 mod atomic;
 mod cmdstan;
 mod data;
+mod finite;
 mod minibatch;
 mod model_file;
 mod records;
@@ -40,5 +41,6 @@ pub use runs::{
 pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
 pub use table::{parse as parse_csv, Table, BUILTINS};
 pub use text::{
-    assignments_csv, column_names, csv_field, csv_header, data_csv, params_text, sites_text,
+    assignments_csv, column_names, csv_field, csv_header, data_csv, free_name, params_text,
+    sites_text,
 };

@@ -13,8 +13,16 @@ use bgmm::{Model, ModelSpec, Params, ShapedParams};
 /// The version of bgmm that writes the records.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Pretty JSON with a final line end: how every record is written.
+/// Pretty JSON with a final line end: how every record is written. A float that is not finite
+/// where a number is expected (serde_json would write `null`, which no reader of the number
+/// takes back) is refused, naming its field path: a value undefined on purpose is written as
+/// what it is (see [`undefined`]), never as a bare NaN.
 pub fn json_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    if let Some(why) = crate::finite::first_non_finite(v) {
+        return Err(anyhow!(
+            "refusing to write a record with a value that is not a number: {why} (JSON has no number for it)"
+        ));
+    }
     let mut b = serde_json::to_vec_pretty(v)?;
     b.push(b'\n');
     Ok(b)
@@ -29,10 +37,61 @@ fn sorted<T: Serialize, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::E
         .serialize(s)
 }
 
-/// An f64 that may have been written as `null` (serde_json writes a NaN or an infinity so):
-/// read back as NaN.
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+/// A statistic that may be undefined for a run (VI has no acceptance rate or step size; an
+/// ELBO of a run whose draws all failed is −∞): a finite value is a JSON number, NaN (not
+/// defined for this run) is `null`, ±∞ are the strings `"inf"` and `"-inf"`. Reading takes
+/// each of them back (and `"NaN"`).
+mod undefined {
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::Serializer;
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_none()
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    struct F;
+    impl Visitor<'_> for F {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, null, \"NaN\", \"inf\" or \"-inf\"")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
+            Ok(f64::NAN)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<f64, E> {
+            Ok(f64::NAN)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            }
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(F)
+    }
 }
 
 /// The data a record was made from.
@@ -280,7 +339,7 @@ pub struct NutsRecord {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ViRecord {
     pub draws: usize,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub elbo_last_100_mean: f64,
     pub lr: f64,
     pub mc_samples: usize,
@@ -300,13 +359,13 @@ pub struct ViRecord {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ChainRecord {
     pub divergences: usize,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub mean_tree_depth: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub step_size: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub mean_leapfrog: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub mean_accept: f64,
 }
 
@@ -340,9 +399,9 @@ pub struct SampleRecord {
     pub divergences: usize,
     #[serde(default)]
     pub relabelled: bool,
-    #[serde(default, deserialize_with = "nan_if_null")]
+    #[serde(default, with = "undefined")]
     pub relabelled_share: f64,
-    #[serde(default, deserialize_with = "nan_if_null")]
+    #[serde(default, with = "undefined")]
     pub wall_s: f64,
     #[serde(default)]
     pub chains: Vec<ChainRecord>,
@@ -421,15 +480,15 @@ fn summary_map(
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct ColumnSummary {
     pub column: String,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub mean: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub median: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub q5: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub q95: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "undefined")]
     pub sd: f64,
 }
 
@@ -522,6 +581,56 @@ mod tests {
             values.len(),
             &off[..off.len().min(5)]
         );
+    }
+
+    /// The safety net: a record with a float that is not finite where a number is expected is
+    /// refused, naming the field (serde_json would write `null`, which no reader takes back);
+    /// statistics undefined on purpose are written as what they are and read back.
+    #[test]
+    fn json_bytes_refuses_a_number_that_is_not_one_and_names_it() {
+        let fit = DataInfo {
+            columns: vec!["a".into()],
+            ..DataInfo::default()
+        };
+        let c = ColumnSummary {
+            column: "a".into(),
+            mean: 1.0,
+            median: 1.0,
+            q5: f64::NAN,
+            q95: f64::INFINITY,
+            sd: 0.5,
+        };
+        // undefined on purpose: NaN is null, an infinity a string; both read back
+        let text = String::from_utf8(json_bytes(&c).unwrap()).unwrap();
+        assert!(
+            text.contains("\"q5\": null") && text.contains("\"q95\": \"inf\""),
+            "{text}"
+        );
+        let back: ColumnSummary = serde_json::from_str(&text).unwrap();
+        assert!(back.q5.is_nan() && back.q95 == f64::INFINITY);
+        // a bare float that is not finite is refused with its path
+        let bad = FitOptionsRecord {
+            restarts: 1,
+            candidates: 1,
+            init: "auto".into(),
+            steps: 1,
+            lr: 0.1,
+            betas: [0.8, f64::NAN],
+            polish: true,
+            grad_tol: 1e-9,
+            seed: 0,
+            subsample: 0,
+            resolution: "off".into(),
+        };
+        let e = json_bytes(&bad).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "refusing to write a record with a value that is not a number: betas[1] is NaN (JSON has no number for it)"
+        );
+        let e = json_bytes(&vec![(fit, f64::NEG_INFINITY)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(": [0][1] is -inf"), "{e}");
     }
 
     /// 171 points in two groups whose mean is 34356.5 / 171 = 200.91520467836258, the value

@@ -182,12 +182,12 @@ impl Source {
         // CSV: the header, then count the lines (a streaming pass; nothing is kept)
         let mut r = BufReader::with_capacity(1 << 20, f);
         let mut header = String::new();
-        r.read_line(&mut header)
+        read_header(&mut r, &mut header)
             .map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
         if header.trim().is_empty() {
             bail!("'{s}': empty file (a header row is needed)");
         }
-        let all = header_names(&header);
+        let all = header_names(&s, &header)?;
         let fields = select(&s, &all, columns)?;
         let mut n = 0usize;
         let mut buf = Vec::with_capacity(1 << 16);
@@ -224,15 +224,15 @@ impl Source {
         let mut r = BufReader::new(f);
         let (mut header, mut first) = (String::new(), String::new());
         let bad = |e: std::io::Error| anyhow!("cannot read data file '{s}': {e}");
-        r.read_line(&mut header).map_err(bad)?;
+        read_header(&mut r, &mut header).map_err(bad)?;
         while first.trim().is_empty() {
             first.clear();
             if r.read_line(&mut first).map_err(bad)? == 0 {
                 bail!("'{s}': no data rows after the header");
             }
         }
-        let names = header_names(&header);
-        let cells: Vec<&str> = first.trim_end_matches(['\n', '\r']).split(',').collect();
+        let names = header_names(&s, &header)?;
+        let cells = fields(&first).unwrap_or_default();
         let picked: Vec<String> = names
             .into_iter()
             .zip(&cells)
@@ -362,9 +362,11 @@ impl Source {
     }
 
     fn parse_line(&self, s: &str, row: usize, line: &str, cols: &mut [Vec<f64>]) -> Result<()> {
-        let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
         // worded as the full reader words them (`table`), which reads the smaller files
         let file = format!("data file '{}'", clean(s));
+        let cells = fields(line).ok_or_else(|| {
+            anyhow!("{file}, row {row}: a quoted field is not closed on its line (this reader of large files takes line breaks only in the header)")
+        })?;
         if let Kind::Csv { width } = self.kind {
             if cells.len() != width {
                 bail!(
@@ -382,7 +384,7 @@ impl Source {
                     j + 1
                 )
             })?;
-            let cell = cell.trim();
+            let cell: &str = cell;
             let at = || format!("{file}, row {row}, column '{}'", clean(&self.names[c]));
             if cell.is_empty() {
                 bail!("{}: missing value", at());
@@ -488,7 +490,12 @@ impl Source {
                 continue;
             }
             // a row number is not known here: name the byte offset instead
-            let cells: Vec<&str> = line.trim_end_matches(['\n', '\r']).split(',').collect();
+            let cells = fields(&line).ok_or_else(|| {
+                anyhow!(
+                    "'{s}', near byte {at}: a quoted field is not closed on its line (line '{}')",
+                    clean_cell(line.trim())
+                )
+            })?;
             if let Kind::Csv { width } = self.kind {
                 if cells.len() != width {
                     bail!(
@@ -499,7 +506,7 @@ impl Source {
                 }
             }
             for (c, &j) in self.fields.iter().enumerate() {
-                let cell = cells.get(j).map_or("", |x| x.trim());
+                let cell: &str = cells.get(j).map_or("", |x| x);
                 let v: f64 = cell
                     .parse()
                     .ok()
@@ -578,14 +585,82 @@ fn check_value(s: &str, i: usize, name: &str, v: f64) -> Result<()> {
     }
 }
 
-/// The column names of a CSV header line (a byte-order mark, quotes and spaces removed).
-fn header_names(header: &str) -> Vec<String> {
-    header
-        .trim_start_matches('\u{feff}')
-        .trim_end_matches(['\n', '\r'])
-        .split(',')
-        .map(|h| h.trim().trim_matches('"').to_string())
-        .collect()
+/// The column names of a CSV header (a byte-order mark removed, quoted names unquoted, spaces
+/// around names trimmed, as the in-memory reader reads them).
+fn header_names(s: &str, header: &str) -> Result<Vec<String>> {
+    let line = header.trim_start_matches('\u{feff}');
+    match fields(line) {
+        Some(names) => Ok(names.into_iter().map(String::from).collect()),
+        None => bail!(
+            "data file '{}', row 1: a quoted column name is not closed",
+            clean(s)
+        ),
+    }
+}
+
+/// The header: its first line, and the lines after it while a quoted name is open (a name
+/// may hold a line break, as RFC 4180 allows); its text (with line ends) is appended to
+/// `header`.
+fn read_header(r: &mut impl BufRead, header: &mut String) -> std::io::Result<()> {
+    r.read_line(header)?;
+    while open_quote(header) {
+        if r.read_line(header)? == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `text` ends inside a quoted field (an odd number of quotes: `""` in a quoted
+/// field counts twice).
+fn open_quote(text: &str) -> bool {
+    text.bytes().filter(|&b| b == b'"').count() % 2 == 1
+}
+
+/// The fields of one CSV record (RFC 4180): a field whose first non-blank character is `"` is
+/// quoted (commas and line breaks inside it are text, `""` is one quote); spaces around every
+/// field are trimmed, as the in-memory reader trims them. `None` when a quote is left open.
+fn fields(line: &str) -> Option<Vec<std::borrow::Cow<'_, str>>> {
+    use std::borrow::Cow;
+    let line = line.trim_end_matches(['\n', '\r']);
+    if !line.contains('"') {
+        return Some(line.split(',').map(|c| Cow::Borrowed(c.trim())).collect());
+    }
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c != ',' && c.is_whitespace()) {
+            chars.next();
+        }
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return None,
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+        }
+        // unquoted text, or text after a closing quote, up to the next comma
+        let mut comma = false;
+        for c in chars.by_ref() {
+            if c == ',' {
+                comma = true;
+                break;
+            }
+            field.push(c);
+        }
+        out.push(Cow::Owned(field.trim().to_string()));
+        if !comma {
+            return Some(out);
+        }
+    }
 }
 
 /// Column names of an .npy file: `x` for one column, `x0, x1, …` otherwise (as `simulate`).
@@ -731,6 +806,46 @@ impl LogDensity for MinibatchDensity<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found as a user would: a column named `a,b` (quoted, as RFC 4180 and every CSV bgmm
+    /// writes have it) was split in two by this reader, which then found more header fields
+    /// than row fields.
+    #[test]
+    fn quoted_fields_are_read_as_the_in_memory_reader_reads_them() {
+        let f = |l: &str| fields(l).map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
+        assert_eq!(f("a, b ,c\r\n").unwrap(), ["a", "b", "c"]);
+        assert_eq!(
+            f("\"a,b\", \"say \"\"hi\"\"\",\"\",x\n").unwrap(),
+            ["a,b", "say \"hi\"", "", "x"]
+        );
+        assert_eq!(f("\"1.5\",2").unwrap(), ["1.5", "2"]);
+        assert_eq!(f("\"a\nb\",c").unwrap(), ["a\nb", "c"]);
+        assert_eq!(f("\"open,1"), None);
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("q.csv");
+        let text = "\"a,b\",\"line\nbreak\",\"Ω \"\"q\"\"\"\n1,2,3\n\"4\",5,6\n";
+        std::fs::write(&p, text).unwrap();
+        let src = Source::open(&p, None).unwrap();
+        assert_eq!(src.names, ["a,b", "line\nbreak", "Ω \"q\""]);
+        assert_eq!(src.n, 2);
+        let d = src.load_all().unwrap();
+        assert_eq!(d.col(0), [1.0, 4.0]);
+        assert_eq!(d.col(2), [3.0, 6.0]);
+        let t = crate::table::parse("q.csv", text.as_bytes(), None).unwrap();
+        assert_eq!(t.names, src.names);
+        assert_eq!(Source::numeric_columns(&p).unwrap(), src.names);
+        let one = ["line\nbreak".to_string()];
+        let src = Source::open(&p, Some(&one)).unwrap();
+        assert_eq!(src.load_all().unwrap().col(0), [2.0, 5.0]);
+        // a quote left open in a row is an error naming the row
+        std::fs::write(&p, "a,b\n1,2\n\"3,4\n").unwrap();
+        let e = Source::open(&p, None)
+            .unwrap()
+            .load_all()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 3: a quoted field is not closed"), "{e}");
+    }
 
     #[test]
     fn npy_round_trip_and_minibatches() {

@@ -34,13 +34,25 @@ pub fn csv_header(names: &[String]) -> String {
     s
 }
 
-/// CSV of the data (shortest round-trip formatting of f64), with an optional `z` column.
-pub fn data_csv(data: &Data, names: &[String], z: Option<&[usize]>) -> String {
-    let mut s = names.join(",");
-    if z.is_some() {
-        s.push_str(",z");
+/// `base`, or `base` behind as many `_` as it takes to be none of `taken`: the name of a column
+/// bgmm adds to the data's columns (`assignment`, `z`, `set`, …), which must not take a data
+/// column's name (a reader would find two columns of one name).
+pub fn free_name(base: &str, taken: &[String]) -> String {
+    let mut name = base.to_string();
+    while taken.iter().any(|t| t.trim() == name) {
+        name.insert(0, '_');
     }
-    s.push('\n');
+    name
+}
+
+/// CSV of the data (shortest round-trip formatting of f64), with an optional `z` column (`_z`
+/// if a data column is named `z`).
+pub fn data_csv(data: &Data, names: &[String], z: Option<&[usize]>) -> String {
+    let mut head = names.to_vec();
+    if z.is_some() {
+        head.push(free_name("z", names));
+    }
+    let mut s = csv_header(&head);
     for i in 0..data.n() {
         let row: Vec<String> = (0..data.d())
             .map(|j| format!("{:?}", data.col(j)[i]))
@@ -179,19 +191,16 @@ pub fn sites_text(model: &Model, sites: &[Site]) -> String {
     s
 }
 
-/// CSV of the data with their assignment and probabilities.
+/// CSV of the data with their assignment and probabilities (`assignment`, `p0`, `p1`, …, each
+/// behind `_` where a data column has its name).
 pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<f64>]) -> String {
     let k = probs.first().map_or(0, Vec::len);
-    let mut s = names
-        .iter()
-        .map(|n| csv_field(n))
-        .collect::<Vec<_>>()
-        .join(",");
-    s.push_str(",assignment");
+    let mut head = names.to_vec();
+    head.push(free_name("assignment", names));
     for c in 0..k {
-        let _ = write!(s, ",p{c}");
+        head.push(free_name(&format!("p{c}"), names));
     }
-    s.push('\n');
+    let mut s = csv_header(&head);
     for i in 0..data.n() {
         let row: Vec<String> = (0..data.d())
             .map(|j| format!("{:?}", data.col(j)[i]))

@@ -418,6 +418,41 @@ pub fn mean_var(x: &[f64]) -> (f64, f64) {
     (m, v)
 }
 
+/// Mean and (population) standard deviation at any scale: where the variance itself leaves
+/// the range of f64 (data beyond about ±1e154 overflow in their squares; a spread below about
+/// 1e-154 underflows to 0) they are computed on the data divided by their largest magnitude
+/// and scaled back. Elsewhere they are exactly [`mean_var`]'s mean and the square root of its
+/// variance.
+pub fn mean_sd(x: &[f64]) -> (f64, f64) {
+    let (m, v) = mean_var(x);
+    if m.is_finite() && v.is_finite() && (1e-280..1e280).contains(&v) {
+        return (m, v.sqrt());
+    }
+    let n = x.len() as f64;
+    let a = x.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if a == 0.0 || !a.is_finite() {
+        return (m, v.sqrt());
+    }
+    let m = a * (x.iter().map(|v| v / a).sum::<f64>() / n);
+    let s = x.iter().fold(0.0f64, |s, v| s.max((v - m).abs()));
+    if s == 0.0 || !s.is_finite() {
+        return (m, s);
+    }
+    let sd = s * (x.iter().map(|v| ((v - m) / s).powi(2)).sum::<f64>() / n).sqrt();
+    (m, sd)
+}
+
+/// Sample standard deviation (divisor N − 1; 0 for one point) at any scale: the square root of
+/// [`sample_var`] where that is in the range of f64, else from [`mean_sd`].
+pub fn sample_sd(x: &[f64]) -> f64 {
+    let v = sample_var(x);
+    if v.is_finite() && (1e-280..1e280).contains(&v) || x.len() < 2 {
+        return v.sqrt();
+    }
+    let n = x.len() as f64;
+    mean_sd(x).1 * (n / (n - 1.0)).sqrt()
+}
+
 /// Unbiased sample variance (divisor N − 1), as `torch.var` computes it; 0 for one point.
 pub fn sample_var(x: &[f64]) -> f64 {
     let (_, v) = mean_var(x);

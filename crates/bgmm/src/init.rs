@@ -102,7 +102,7 @@ pub fn pyro_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
         scales: init_scales(model, data),
     };
     if model.ordered {
-        let spread = sample_var(data.col(0)).sqrt();
+        let spread = crate::data::sample_sd(data.col(0));
         order_locs(model, &mut p, spread);
     }
     let _ = d;
@@ -189,7 +189,7 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
     }
     let fallback = init_scales(model, data);
     let floor: Vec<f64> = (0..d)
-        .map(|j| 1e-3 * sample_var(data.col(j)).sqrt().max(1e-9))
+        .map(|j| 1e-3 * crate::data::sample_sd(data.col(j)).max(1e-9))
         .collect();
     let scales = model.family.from_clusters(&counts, &ss, &floor, &fallback);
     let weights: Vec<f64> = counts
@@ -202,7 +202,7 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
         scales,
     };
     if model.ordered {
-        let spread = sample_var(data.col(0)).sqrt();
+        let spread = crate::data::sample_sd(data.col(0));
         order_locs(model, &mut p, spread);
     }
     p

@@ -72,7 +72,7 @@ mod stats;
 mod vi;
 
 pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperature};
-pub use data::{mean_var, sample_var, Data, DataView};
+pub use data::{mean_sd, mean_var, sample_sd, sample_var, Data, DataView};
 pub use density::{
     log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at, log_likelihood_from_stats,
     log_likelihood_grad, log_likelihood_scalar, log_responsibilities, LogDensity, MixtureDensity,

@@ -179,25 +179,27 @@ impl FitOptions {
     }
 }
 
-/// Optimisation history, as the seeds record it. Serde: written as serde_json writes it (a
-/// value that is not finite as `null`: the CLI's `fit.json` files hold it so), read back with
-/// `null` as NaN.
+/// Optimisation history, as the seeds record it. Serde: a value that is not finite (a restart
+/// whose start has no finite loss) is written as `"NaN"`, `"inf"` or `"-inf"`, never as the
+/// `null` serde_json would write (no reader of a number takes it back); read back, `null`
+/// (files written before) is NaN.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct History {
     /// Loss at each Adam step (before the update, as `svi.step` returns it).
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub loss: Vec<f64>,
     /// Norm of the loss gradient per site (`weights`, `locs`, `scale`) on the unconstrained
     /// space at each Adam step (the tutorial's gradient-norm hooks).
+    #[serde(with = "crate::options::float::map")]
     pub grad_norm: BTreeMap<String, Vec<f64>>,
     /// Loss after each L-BFGS iteration of the polish (its start first).
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub polish_loss: Vec<f64>,
     /// Initial loss of every restart, in restart order.
-    #[serde(deserialize_with = "crate::options::nullable::vec")]
+    #[serde(with = "crate::options::float::vec")]
     pub restart_loss: Vec<f64>,
     /// (restart, final loss) of every fully optimised candidate, best initial loss first.
-    #[serde(default)]
+    #[serde(default, with = "crate::options::float::pairs")]
     pub candidate_loss: Vec<(usize, f64)>,
     /// The search ran on this many evenly spaced points (losses above scaled to all of them);
     /// `polish_loss` ends with the polish on all the data.
@@ -248,7 +250,15 @@ pub struct Fit {
 
 fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
     let (k, d) = (model.k, model.d);
-    let n = |s: &[f64]| s.iter().map(|v| v * v).sum::<f64>().sqrt();
+    // scaled by the largest entry, so that a gradient near f64::MAX (an extreme prior) does
+    // not overflow in its squares, nor one near the smallest float underflow
+    let n = |s: &[f64]| {
+        let m = s.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if m == 0.0 || !m.is_finite() {
+            return m;
+        }
+        m * s.iter().map(|v| (v / m) * (v / m)).sum::<f64>().sqrt()
+    };
     [
         n(&g[..k - 1]),
         n(&g[k - 1..k - 1 + k * d]),
@@ -380,9 +390,19 @@ fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
         } else {
             crate::data::mean_var(col)
         };
+        // the variance of data beyond ±1e154 overflows, one of a spread below 1e-154
+        // underflows: their mean and spread then come scaled ([`crate::data::mean_sd`])
+        let (m, ln_sd) = if v == 0.0 && column_spread(col) == 0.0 {
+            (m, None)
+        } else if m.is_finite() && v.is_finite() && (1e-280..1e280).contains(&v) {
+            (m, Some(0.5 * v.ln()))
+        } else {
+            let (m, sd) = crate::data::mean_sd(col);
+            (m, (sd > 0.0).then(|| sd.ln()))
+        };
         shift.push(m);
-        if v > 0.0 {
-            log_sd += 0.5 * v.ln();
+        if let Some(l) = ln_sd {
+            log_sd += l;
             spread_cols += 1;
         }
     }
@@ -1567,7 +1587,7 @@ fn column_spread(x: &[f64]) -> f64 {
     if x.iter().all(|v| *v == x[0]) {
         0.0
     } else {
-        crate::data::sample_var(x).sqrt()
+        crate::data::sample_sd(x)
     }
 }
 

@@ -223,9 +223,10 @@ impl ModelSpec {
         let mut means = Vec::with_capacity(d);
         let mut sds = Vec::with_capacity(d);
         for j in 0..d {
-            let (m, v) = crate::data::mean_var(data.col(j));
+            // at any scale: data in femtometres or light years get priors in their own units
+            let (m, sd) = crate::data::mean_sd(data.col(j));
             means.push(m);
-            sds.push(if v > 0.0 { v.sqrt() } else { 1.0 });
+            sds.push(if sd > 0.0 { sd } else { 1.0 });
         }
         let log_sbar = sds.iter().map(|s| s.ln()).sum::<f64>() / d as f64;
         ModelSpec {

@@ -197,7 +197,7 @@ pub fn moves(model: &Model, data: &Data, p: &Params, bad: &[usize], pairs: usize
         .map(|c| (0..n).map(|i| lr[i][c].exp()).collect())
         .collect();
     let comps: Vec<Moments> = (0..k).map(|c| moments(model, p, c)).collect();
-    let spread = crate::data::sample_var(data.col(0)).sqrt();
+    let spread = crate::data::sample_sd(data.col(0));
     let norm: Vec<f64> = resp
         .iter()
         .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())

@@ -171,6 +171,50 @@ pub(crate) mod float {
                 .collect())
         }
     }
+
+    /// The same for a map of names to `Vec<f64>`.
+    pub mod map {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use std::collections::BTreeMap;
+
+        #[derive(Serialize, Deserialize)]
+        struct Floats(#[serde(with = "super::vec")] Vec<f64>);
+
+        pub fn serialize<S: Serializer>(
+            v: &BTreeMap<String, Vec<f64>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_map(v.iter().map(|(k, x)| (k, Floats(x.clone()))))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
+            Ok(BTreeMap::<String, Floats>::deserialize(d)?
+                .into_iter()
+                .map(|(k, f)| (k, f.0))
+                .collect())
+        }
+    }
+
+    /// The same for `(index, value)` pairs.
+    pub mod pairs {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct Pair(usize, #[serde(with = "super")] f64);
+
+        pub fn serialize<S: Serializer>(v: &[(usize, f64)], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|&(i, x)| Pair(i, x)))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(usize, f64)>, D::Error> {
+            Ok(Vec::<Pair>::deserialize(d)?
+                .into_iter()
+                .map(|p| (p.0, p.1))
+                .collect())
+        }
+    }
 }
 
 /// Reading `f64` values of record types whose writing is fixed (the CLI's files have them):
@@ -181,13 +225,5 @@ pub(crate) mod nullable {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
-
-    /// The same for a `Vec<f64>`.
-    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Ok(Vec::<Option<f64>>::deserialize(d)?
-            .into_iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{sample_var, Data};
+use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::diagnostics::{sampling_warnings, summarize, ChainCheck, ParamSummary};
 use crate::error::{Error, Result};
@@ -316,7 +316,16 @@ pub fn run(
         .map(|c| c.draws.iter().map(|x| t.params(x).flat()).collect())
         .collect();
     let spread: Vec<f64> = (0..model.d)
-        .map(|j| sample_var(data.col(j)).sqrt().max(1e-12))
+        .map(|j| {
+            // a unit for matching labels: the column's spread at any scale (1e-12 without any,
+            // and for spreads above it, as before)
+            let s = crate::data::sample_sd(data.col(j));
+            if s > 0.0 && s < 1e-12 {
+                s
+            } else {
+                s.max(1e-12)
+            }
+        })
         .collect();
     let mut permuted = 0usize;
     let total: usize = raw.iter().map(Vec::len).sum();

@@ -437,22 +437,36 @@ fn a_fit_round_trips_exactly() {
 }
 
 #[test]
-fn history_keeps_the_records_format_and_reads_null_as_nan() {
-    let h = History {
+fn history_writes_what_is_not_a_number_as_such_and_reads_null_as_nan() {
+    let mut h = History {
         loss: vec![1.5, f64::NAN],
         restart_loss: vec![f64::INFINITY, 2.0],
+        candidate_loss: vec![(3, f64::NEG_INFINITY)],
         ..History::default()
     };
+    h.grad_norm.insert("scale".into(), vec![f64::INFINITY, 0.5]);
     let json = serde_json::to_string(&h).unwrap();
-    // as serde_json writes it (fit.json files written before keep loading)
-    assert!(json.contains("\"loss\":[1.5,null]"), "{json}");
-    assert!(json.contains("\"restart_loss\":[null,2.0]"), "{json}");
+    // never `null`, which no reader of a number takes back (issue 13: a fit with an extreme
+    // prior wrote null into its history and no command could read the fit)
+    assert!(!json.contains("null"), "{json}");
+    assert!(json.contains("\"loss\":[1.5,\"NaN\"]"), "{json}");
+    assert!(json.contains("\"restart_loss\":[\"inf\",2.0]"), "{json}");
+    assert!(
+        json.contains("\"grad_norm\":{\"scale\":[\"inf\",0.5]}"),
+        "{json}"
+    );
+    assert!(json.contains("\"candidate_loss\":[[3,\"-inf\"]]"), "{json}");
     let back: History = serde_json::from_str(&json).unwrap();
     assert_eq!(back.loss[0], 1.5);
     assert!(back.loss[1].is_nan());
-    // an infinity comes back as NaN: the one loss of the records' format
-    assert!(back.restart_loss[0].is_nan());
-    assert_eq!(back.restart_loss[1], 2.0);
+    assert_eq!(back.restart_loss, [f64::INFINITY, 2.0]);
+    assert_eq!(back.grad_norm["scale"], [f64::INFINITY, 0.5]);
+    assert_eq!(back.candidate_loss, [(3, f64::NEG_INFINITY)]);
+    // fit.json files written before, with null, keep loading: null is NaN
+    let old = json.replace("\"NaN\"", "null").replace("\"inf\"", "null");
+    let back: History = serde_json::from_str(&old).unwrap();
+    assert!(back.loss[1].is_nan() && back.restart_loss[0].is_nan());
+    assert!(back.grad_norm["scale"][0].is_nan());
 }
 
 #[test]

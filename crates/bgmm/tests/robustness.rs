@@ -1277,3 +1277,89 @@ fn a_dirichlet_concentration_below_one_makes_the_mode_a_local_one() {
         assert!(!local(&f), "k {k}, concentration {conc}: {:?}", f.warnings);
     }
 }
+
+/// Data in any unit fit alike: simulated 2-D data scaled by 1e-250 … 1e250 (femtometres to
+/// beyond light years) under the default model of their own units have the unscaled fit's
+/// weights, and its locations and scales times the factor, to 1e-6 relative. Found as a user
+/// would: beyond ±1e154 the default prior's scale overflowed (an error blaming `-k`), and a
+/// spread below 1e-200 underflowed to none (a silently wrong, non-converged fit).
+#[test]
+fn the_default_model_fits_data_from_1e_minus_250_to_1e250_alike() {
+    let truth = ModelSpec {
+        k: 2,
+        d: Some(2),
+        weights: WeightsSpec {
+            concentration: OneOrMany::One(1.0),
+        },
+        locs: LocsSpec {
+            loc: OneOrMany::One(0.0),
+            scale: OneOrMany::One(4.0),
+            ordered: false,
+        },
+        scale: ScaleSpec::from_prior(
+            ScalePrior::LogNormal {
+                mu: 0.0,
+                sigma: 0.5,
+            },
+            Sharing::Component,
+        ),
+    }
+    .build(Some(2))
+    .unwrap();
+    let sim = bgmm::simulate(&truth, 300, 3).unwrap();
+    let scaled = |f: f64| {
+        Data::from_columns(
+            (0..2)
+                .map(|j| sim.data.col(j).iter().map(|x| x * f).collect())
+                .collect(),
+        )
+        .unwrap()
+    };
+    let fit_at = |f: f64| {
+        let data = scaled(f);
+        let model = ModelSpec::quick(2, Sharing::Component, &data)
+            .build(Some(2))
+            .unwrap();
+        let fit = fit(&model, &data, &FitOptions::default())
+            .unwrap_or_else(|e| panic!("data scaled by {f:e}: {e}"));
+        assert!(fit.converged, "data scaled by {f:e}: {}", fit.message);
+        (model, fit)
+    };
+    let (_, base) = fit_at(1.0);
+    let order = |p: &Params| -> Vec<usize> {
+        let mut o = vec![0, 1];
+        o.sort_by(|&a, &b| p.locs[2 * a].total_cmp(&p.locs[2 * b]));
+        o
+    };
+    let bo = order(&base.params);
+    for f in [1e-250, 1e-150, 1e150, 1e250] {
+        let (model, got) = fit_at(f);
+        let go = order(&got.params);
+        let close = |what: &str, a: f64, want: f64| {
+            assert!(
+                (a - want).abs() <= 1e-6 * want.abs(),
+                "data scaled by {f:e}: {what} = {a:e}, the unscaled fit's times {f:e} is {want:e}"
+            );
+        };
+        for (&g, &b) in go.iter().zip(&bo) {
+            close("weight", got.params.weights[g], base.params.weights[b]);
+            for j in 0..2 {
+                close(
+                    "loc",
+                    got.params.locs[2 * g + j],
+                    base.params.locs[2 * b + j] * f,
+                );
+            }
+            close("scale", got.params.scales[g], base.params.scales[b] * f);
+        }
+        // the density in the data's units: −log p moves by ln f per data value, per location
+        // and per scale
+        let dims = (300 * 2 + 2 * 2 + model.n_scales()) as f64;
+        let want = base.loss + dims * f.ln();
+        assert!(
+            (got.loss - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "data scaled by {f:e}: loss {} against {want}",
+            got.loss
+        );
+    }
+}

@@ -434,8 +434,22 @@ pub fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (1e-3, 1.0);
     }
-    let pad = (0.05 * (hi / lo).ln()).max(0.02);
-    (lo * (-pad).exp(), hi * pad.exp())
+    // the ratio and the padded ends in logs: values near f64::MAX (an extreme prior's gradient
+    // norms) must not pad to an infinite end, whose ticks would never end
+    let ratio = (hi / lo).ln();
+    let ratio = if ratio.is_finite() {
+        ratio
+    } else {
+        hi.ln() - lo.ln()
+    };
+    let pad = (0.05 * ratio).max(0.02);
+    let (a, b) = (lo * (-pad).exp(), hi * pad.exp());
+    if a > 0.0 && b.is_finite() {
+        return (a, b);
+    }
+    let lo = (lo.ln() - pad).exp().max(f64::MIN_POSITIVE);
+    let hi = (hi.ln() + pad).exp().min(f64::MAX);
+    (lo.min(hi), hi)
 }
 
 /// A round step of about `raw`: 1, 2 or 5 times a power of ten.
@@ -466,7 +480,11 @@ pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
             .collect();
         return (bold, light);
     }
-    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    // the decades of finite floats at most
+    let (e0, e1) = (
+        (lo.log10().floor() as i32).max(-324),
+        (hi.log10().ceil() as i32).min(308),
+    );
     let mantissas: &[f64] = if decades < 2.5 {
         &[1.0, 2.0, 5.0]
     } else {
@@ -750,6 +768,18 @@ mod tests {
         // two decades: 1, 2 and 5 times them
         let (bold, _) = log_ticks(0.8, 40.0);
         assert_eq!(bold, vec![1.0, 2.0, 5.0, 10.0, 20.0]);
+        // norms up to 8e299 (a fit under an exponential prior of rate 1e300): the padded end
+        // stays finite and the ticks few (it padded to infinity and the ticks never ended)
+        let (lo, hi) = log_range([0.04, 8.2e299].into_iter());
+        assert!(
+            lo > 0.0 && lo < 0.04 && hi.is_finite() && hi > 8.2e299,
+            "{lo} {hi}"
+        );
+        let (bold, light) = log_ticks(lo, hi);
+        assert!(bold.len() <= 12 && light.len() < 3000, "{}", bold.len());
+        assert!(bold.contains(&1e0) || bold.iter().any(|b| *b > 1e290));
+        let (lo, hi) = log_range([1e-320, 1.0].into_iter());
+        assert!(lo > 0.0 && hi > 1.0 && hi.is_finite(), "{lo} {hi}");
     }
 
     #[test]
