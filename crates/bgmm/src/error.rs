@@ -43,6 +43,22 @@ pub enum Error {
         /// What is wrong, to follow the field's name.
         message: String,
     },
+    /// Memory for something sized by the input or an option could not be reserved: `bytes`
+    /// asked for `what`, sized by the field `option` of an options struct (struct, field) if
+    /// an option sized it.
+    #[error(
+        "cannot allocate {} for {what}{}: out of memory",
+        crate::limits::human_bytes(*bytes),
+        option.map_or(String::new(), |(_, o)| format!(" (`{o}`)"))
+    )]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: u128,
+        /// What they were for ("4000000000 restarts").
+        what: String,
+        /// The options struct and field that sized it.
+        option: Option<(&'static str, &'static str)>,
+    },
     /// A computation failed (e.g. no finite starting point was found).
     #[error("{0}")]
     Numerical(String),

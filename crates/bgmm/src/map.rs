@@ -32,6 +32,7 @@ use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
+use crate::limits::{at_most, MAX_CANDIDATES, MAX_RESTARTS, MAX_STEPS};
 use crate::model::{Model, ScalePrior};
 use crate::optim::{lbfgs, Adam, LbfgsOptions};
 use crate::options::{check, Callback, Checked};
@@ -155,7 +156,16 @@ impl FitOptions {
             None => Ok(()),
         };
         bad("restarts", check::at_least_one(self.restarts as u64))?;
+        bad(
+            "restarts",
+            at_most(self.restarts as u64, MAX_RESTARTS as u64),
+        )?;
         bad("candidates", check::at_least_one(self.candidates as u64))?;
+        bad(
+            "candidates",
+            at_most(self.candidates as u64, MAX_CANDIDATES as u64),
+        )?;
+        bad("steps", at_most(self.steps as u64, MAX_STEPS as u64))?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("betas", check::betas(self.betas))?;
         if !(self.grad_tol.is_finite() && self.grad_tol > 0.0) {
@@ -525,6 +535,7 @@ impl StochasticOptions {
             None => Ok(()),
         };
         bad("steps", check::at_least_one(self.steps as u64))?;
+        bad("steps", at_most(self.steps as u64, MAX_STEPS as u64))?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("betas", check::betas(self.betas))?;
         bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
@@ -548,7 +559,11 @@ pub fn stochastic<L: LogDensity + ?Sized>(
     let mut adam = Adam::new(dim, opts.lr, opts.betas.0, opts.betas.1);
     let decay = opts.final_lr_ratio.powf(1.0 / opts.steps as f64);
     let mut g = vec![0.0; dim];
-    let mut losses = Vec::with_capacity(opts.steps);
+    let mut losses = crate::limits::with_capacity(
+        opts.steps,
+        || format!("the losses of {} steps", opts.steps),
+        Some(("StochasticOptions", "steps")),
+    )?;
     let first_avg = ((1.0 - opts.average_share.clamp(0.0, 1.0)) * opts.steps as f64) as usize;
     let mut avg = vec![0.0; dim];
     let mut n_avg = 0usize;
@@ -795,6 +810,13 @@ impl Searcher<'_> {
         let total: usize = kinds.iter().map(|k| k.1).sum();
         let done = AtomicUsize::new(0);
         let mut order = Vec::new();
+        // every start is kept (its parameters and loss) until the screening
+        let per = (self.dens.dim() as u128 + 2) * 8 + 128;
+        crate::limits::probe(
+            total as u128 * per,
+            || format!("{total} restarts of {} parameters", self.dens.dim()),
+            Some(("FitOptions", "restarts")),
+        )?;
         for &&(init, restarts, keep) in &kinds {
             let first = inits.len();
             let batch: Vec<(Params, f64)> = (first..first + restarts)
