@@ -137,8 +137,7 @@ pub fn load(spec: &str, columns: Option<&[String]>) -> Result<Table> {
         };
         return parse(spec, text.as_bytes(), columns);
     }
-    let bytes =
-        std::fs::read(spec).map_err(|e| anyhow!("cannot read data file '{}': {e}", clean(spec)))?;
+    let bytes = crate::input::read_file(std::path::Path::new(spec), &clean(spec))?;
     parse(spec, &bytes, columns)
 }
 
@@ -212,7 +211,7 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
             let cell = &record[col.index];
             let name = &names[col.index];
             match col.kind {
-                Kind::Numeric => col.values.push(number(&file, line, name, cell)?),
+                Kind::Numeric => push(&file, &mut col.values, number(&file, line, name, cell)?)?,
                 Kind::Label => {}
                 Kind::Unknown { first_empty } => {
                     if cell.is_empty() {
@@ -229,7 +228,7 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
                             );
                         }
                         col.kind = Kind::Numeric;
-                        col.values.push(number(&file, line, name, cell)?);
+                        push(&file, &mut col.values, number(&file, line, name, cell)?)?;
                     } else {
                         col.kind = Kind::Label;
                     }
@@ -396,6 +395,15 @@ fn count_line_breaks(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// Append a value to a column, growing it fallibly.
+fn push(file: &str, values: &mut Vec<f64>, v: f64) -> Result<()> {
+    let rows = values.len();
+    bgmm::limits::push(values, v, || {
+        format!("the values of {file} ({rows} rows read)")
+    })?;
+    Ok(())
+}
+
 /// Parse one cell of a numeric column.
 fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
     let at = || format!("{file}, row {line}, column '{}'", clean(name));
@@ -409,18 +417,7 @@ fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
     }
 }
 
-/// `s` with control characters and line breaks escaped, so messages stay on one line.
-pub(crate) fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || (c.is_whitespace() && c != ' ') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub(crate) use crate::input::clean;
 
 /// Like [`clean`], but cut to at most [`MAX_CELL_CHARS`] characters.
 pub(crate) fn clean_cell(s: &str) -> String {

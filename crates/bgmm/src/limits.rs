@@ -113,8 +113,9 @@ pub fn probe(
 pub fn push<T>(v: &mut Vec<T>, value: T, what: impl FnOnce() -> String) -> Result<()> {
     if v.len() == v.capacity() {
         let more = v.capacity().max(4);
-        if v.try_reserve(more).is_err() {
-            reserve(v, 1, what, None)?;
+        if v.try_reserve(more).is_err() && v.try_reserve(1).is_err() {
+            let bytes = (v.len() as u128 + more as u128) * std::mem::size_of::<T>().max(1) as u128;
+            return Err(out_of_memory(bytes, what(), None));
         }
     }
     v.push(value);
