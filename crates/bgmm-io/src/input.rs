@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(buf, b"ab\n");
         assert_eq!(read_line(&mut r, &mut buf, "f", 2).unwrap(), 4);
         assert_eq!(read_line(&mut r, &mut buf, "f", 3).unwrap(), 0);
-        let zeros = vec![0u8; 100];
+        let zeros = [0u8; 100];
         let mut r = std::io::BufReader::new(&zeros[..]);
         // the cap itself is large; a line just at it passes, one byte more does not
         let mut small = std::io::BufReader::new(&b"abc"[..]);

@@ -647,12 +647,14 @@ fn bgmm_names(d: usize) -> Vec<String> {
 }
 
 fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usize>> {
+    // the columns of each name, by one pass (a file of a million columns)
+    let at = crate::table::positions(all);
     let fields: Vec<usize> = match columns {
         None => (0..all.len()).collect(),
         Some(req) => req
             .iter()
             .map(|c| {
-                all.iter().position(|a| a == c.trim()).ok_or_else(|| {
+                at.get(c.trim()).map(|v| v[0]).ok_or_else(|| {
                     let all: Vec<String> = all.iter().map(|n| clean(n)).collect();
                     anyhow!(
                         "data file '{}' has no column '{}' (`columns`; available: {})",
@@ -666,7 +668,7 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
     };
     // a name used twice in the file is ambiguous, one asked for twice a mistake
     for &j in &fields {
-        if let Some(k) = (0..all.len()).find(|&k| k != j && all[k] == all[j]) {
+        if let Some(&k) = at[all[j].as_str()].iter().find(|&&k| k != j) {
             let (a, b) = (j.min(k), j.max(k));
             bail!(
                 "data file '{}' has two columns named '{}' (columns {} and {})",

@@ -72,9 +72,10 @@ pub struct Table {
 impl Table {
     /// The named columns, in that order; the table unchanged (as `Err`) if one is missing.
     pub fn select(mut self, names: &[String]) -> std::result::Result<Table, Table> {
+        let first = first_positions(&self.names);
         let idx: Option<Vec<usize>> = names
             .iter()
-            .map(|n| self.names.iter().position(|m| m == n))
+            .map(|n| first.get(n.as_str()).copied())
             .collect();
         let Some(idx) = idx else { return Err(self) };
         let columns = idx
@@ -146,12 +147,13 @@ pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
     if requested.is_empty() {
         bail!("`columns` names no column");
     }
-    for (i, name) in requested.iter().enumerate() {
+    let mut seen = std::collections::HashSet::new();
+    for name in requested {
         let name = name.trim();
         if name.is_empty() {
             bail!("`columns` contains an empty column name");
         }
-        if requested[..i].iter().any(|other| other.trim() == name) {
+        if !seen.insert(name) {
             bail!("`columns` names '{}' twice", clean(name));
         }
     }
@@ -249,7 +251,9 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
         bail!("{file} has no numeric column (columns: {})", all.join(", "));
     }
     if columns.is_none() {
-        for (i, col) in cols.iter().enumerate() {
+        // by a map of the names seen: a file of a million columns is checked in linear time
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for col in &cols {
             let name = &names[col.index];
             if name.is_empty() {
                 bail!(
@@ -257,11 +261,11 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
                     col.index + 1
                 );
             }
-            if let Some(other) = cols[..i].iter().find(|o| names[o.index] == *name) {
+            if let Some(other) = seen.insert(name, col.index) {
                 bail!(
                     "{file} has two columns named '{}' (columns {} and {})",
                     clean(name),
-                    other.index + 1,
+                    other + 1,
                     col.index + 1
                 );
             }
@@ -286,15 +290,12 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
             })
             .collect());
     };
+    let positions = positions(names);
     requested
         .iter()
         .map(|wanted| {
             let wanted = wanted.trim();
-            let mut hits = names
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.as_str() == wanted)
-                .map(|(i, _)| i);
+            let mut hits = positions.get(wanted).into_iter().flatten().copied();
             let Some(index) = hits.next() else {
                 let all: Vec<String> = names.iter().map(|n| clean(n)).collect();
                 bail!(
@@ -318,6 +319,24 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
             })
         })
         .collect()
+}
+
+/// The first column of each name (one pass, for files of many columns).
+fn first_positions(names: &[String]) -> std::collections::HashMap<&str, usize> {
+    let mut first = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        first.entry(n.as_str()).or_insert(i);
+    }
+    first
+}
+
+/// The columns of each name, in order (one pass, for files of many columns).
+pub(crate) fn positions(names: &[String]) -> std::collections::HashMap<&str, Vec<usize>> {
+    let mut at: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        at.entry(n.as_str()).or_default().push(i);
+    }
+    at
 }
 
 /// CSV records with the line number (1-based) on which each starts.

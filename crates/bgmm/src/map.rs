@@ -1291,11 +1291,15 @@ fn assess<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut g = vec![0.0; x.len()];
     let loss = objective(x, &mut g);
     let grad_norm = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut held = vec![false; x.len()];
+    for &i in pinned {
+        held[i] = true;
+    }
     let free_norm = g
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !pinned.contains(i))
-        .fold(0.0f64, |m, (_, v)| m.max(v.abs()));
+        .zip(&held)
+        .filter(|(_, h)| !**h)
+        .fold(0.0f64, |m, (v, _)| m.max(v.abs()));
     let converged = loss.is_finite() && free_norm <= opts.grad_tol * loss.abs().max(1.0);
     (loss, grad_norm, converged)
 }
@@ -1335,6 +1339,9 @@ fn refine(
     run
 }
 
+/// Most coordinates [`pinned`] probes in one call (each probe evaluates the loss once).
+const MAX_PIN_PROBES: usize = 256;
+
 /// Coordinates of `x` (loss `f`, gradient `g`) pinned by rounding: the gradient is above
 /// `tol` there, yet at the next float downhill the loss is higher or the gradient points
 /// back (or is not finite): the optimum in that coordinate lies between two floats, and the
@@ -1351,10 +1358,20 @@ fn pinned<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut y = x.to_vec();
     let mut gy = vec![0.0; x.len()];
     let mut out = Vec::new();
-    for i in 0..x.len() {
-        if g[i].is_nan() || g[i].abs() <= tol {
-            continue;
-        }
+    // each probe is a whole evaluation: at most MAX_PIN_PROBES of them, the largest
+    // gradients first (wide data has a coordinate per column: probing every one was
+    // quadratic in the columns, minutes for 1e5 of them)
+    let mut failing: Vec<usize> = (0..x.len())
+        .filter(|&i| !(g[i].is_nan() || g[i].abs() <= tol))
+        .collect();
+    if failing.len() > MAX_PIN_PROBES {
+        failing.select_nth_unstable_by(MAX_PIN_PROBES, |&a, &b| {
+            g[b].abs().total_cmp(&g[a].abs()).then(a.cmp(&b))
+        });
+        failing.truncate(MAX_PIN_PROBES);
+        failing.sort_unstable();
+    }
+    for i in failing {
         y[i] = if g[i] > 0.0 {
             x[i].next_down()
         } else {
@@ -1433,16 +1450,14 @@ fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
         if !f.is_finite() {
             return (x, iterations, message, vec![]);
         }
-        for i in pinned(objective, &x, f, &g, tol) {
-            if !pins.contains(&i) {
-                pins.push(i);
-            }
-        }
+        pins.extend(pinned(objective, &x, f, &g, tol));
         pins.sort_unstable();
-        let free_ok = g
-            .iter()
-            .enumerate()
-            .all(|(i, v)| v.abs() <= tol || pins.contains(&i));
+        pins.dedup();
+        let mut held = vec![false; x.len()];
+        for &i in &pins {
+            held[i] = true;
+        }
+        let free_ok = g.iter().zip(&held).all(|(v, h)| v.abs() <= tol || *h);
         if free_ok || pins.len() == x.len() {
             if round == 0 && pins.is_empty() {
                 return (x, iterations, message, pins);
