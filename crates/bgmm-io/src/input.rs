@@ -165,7 +165,12 @@ pub fn shorten(msg: &str) -> String {
         out.push_str(&rest[..=open]);
         rest = &rest[open + 1..];
         match rest.find(q) {
-            Some(close) if rest[..close].chars().count() > MAX_QUOTE_CHARS => {
+            // a long piece without a space: quoted input (between words, a quote may pair
+            // with an apostrophe of the message's own text)
+            Some(close)
+                if rest[..close].chars().count() > MAX_QUOTE_CHARS
+                    && !rest[..close].contains(' ') =>
+            {
                 let quoted = &rest[..close];
                 let cut = quoted
                     .char_indices()
@@ -216,6 +221,8 @@ mod tests {
         assert!(m.len() < 300, "{m}");
         assert!(m.contains("(9900 more characters)`, expected `a`"), "{m}");
         assert_eq!(shorten("the fit's 'a' and `b`"), "the fit's 'a' and `b`");
+        let prose = format!("'x' = 1 as {}'s density", "scale ".repeat(30));
+        assert_eq!(shorten(&prose), prose);
         let huge = "word ".repeat(100_000);
         let m = shorten(&huge);
         assert!(
