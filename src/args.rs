@@ -279,7 +279,7 @@ pub struct ClassifyArgs {
     /// exact: responsibilities in closed form; svi: trained by SVI with the globals fixed.
     #[arg(long, default_value = "exact", hide_possible_values = true)]
     pub method: Method,
-    /// SVI steps (with --method svi).
+    /// SVI steps (with --method svi; at most 100000000).
     #[arg(long, default_value_t = 10_000)]
     pub svi_steps: usize,
     #[command(flatten)]

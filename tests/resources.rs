@@ -364,3 +364,79 @@ fn huge_input_is_quoted_short() {
     one_line_error("path", r, &["cannot read data file", "more characters"]);
     let _ = Path::new(&p);
 }
+
+#[test]
+fn simulated_and_predicted_data_are_reserved_fallibly() {
+    let dir = TempDir::new().unwrap();
+    let m = write(
+        &dir,
+        "m.toml",
+        b"k = 2\nd = 100\n[weights]\nconcentration = 1.0\n[locs]\nloc = 0.0\nscale = 4.0\n[scale]\nsharing = \"shared\"\nprior = \"lognormal\"\nmu = 0.0\nsigma = 0.5\n",
+    );
+    let r = run_limited(LIMIT_KIB, &["simulate", &m, "-n", "10000000"], &[]);
+    one_line_error(
+        "simulate -n",
+        r,
+        &["cannot allocate 8.1 GB for 10000000 points of 100 dimensions (-n)"],
+    );
+    let fit = dir.path().join("fit");
+    let fit = fit.to_str().unwrap();
+    let (code, stderr) = run_limited(
+        0,
+        &["fit", "builtin:tutorial", "-k", "2", "--out", fit],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let r = run_limited(
+        LIMIT_KIB,
+        &["predict", fit, "--sets", "1000", "-n", "100000"],
+        &[],
+    );
+    one_line_error(
+        "predict --sets -n",
+        r,
+        &["cannot allocate 6.4 GB for 1000 data sets of 100000 points (-n, --max-draws)"],
+    );
+}
+
+/// One row of 1e5 columns, one component: linear work (main took 53 s, in pairwise column
+/// name comparisons and a rounding probe of one loss evaluation per coordinate; now 3 s).
+#[test]
+fn wide_data_fit_in_linear_time() {
+    let dir = TempDir::new().unwrap();
+    let d = 100_000;
+    let header: Vec<String> = (0..d).map(|i| format!("c{i}")).collect();
+    let row: Vec<String> = (0..d)
+        .map(|i| format!("{}", (i * 7919 % 1000) as f64 / 1000.0))
+        .collect();
+    let f = write(
+        &dir,
+        "wide.csv",
+        format!("{}\n{}\n", header.join(","), row.join(",")).as_bytes(),
+    );
+    let t = Instant::now();
+    let (code, stderr) = run_limited(0, &["fit", &f, "-k", "1", "--json"], &[]);
+    let took = t.elapsed();
+    assert_eq!(code, Some(0), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(took < Duration::from_secs(25), "took {took:?}");
+    // a row of a million columns is refused with the reason, at once
+    let t = Instant::now();
+    let header: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+    let row = vec!["0.5"; 1_000_000];
+    let f = write(
+        &dir,
+        "wider.csv",
+        format!("{}\n{}\n", header.join(","), row.join(",")).as_bytes(),
+    );
+    let r = run_limited(0, &["fit", &f, "-k", "1"], &[]);
+    one_line_error(
+        "1e6 columns",
+        r,
+        &["'d' = 1000000 is too large (at most 100000)"],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+}

@@ -48,7 +48,7 @@ pub enum Error {
     /// an option sized it.
     #[error(
         "cannot allocate {} for {what}{}: out of memory",
-        crate::limits::human_bytes(*bytes),
+        human_bytes(*bytes),
         option.map_or(String::new(), |(_, o)| format!(" (`{o}`)"))
     )]
     OutOfMemory {
@@ -100,6 +100,22 @@ impl Error {
             expected,
             found,
         }
+    }
+}
+
+/// `bytes` in decimal units, as a person reads them ("3.2 GB").
+pub fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

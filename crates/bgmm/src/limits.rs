@@ -27,21 +27,7 @@ pub const MAX_WARMUP: u64 = 100_000_000;
 /// Most Monte Carlo draws per VI step (`mc_samples`).
 pub const MAX_MC_SAMPLES: usize = 100_000;
 
-/// `bytes` in decimal units, as a person reads them ("3.2 GB").
-pub fn human_bytes(bytes: u128) -> String {
-    const UNITS: [&str; 7] = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub use crate::error::human_bytes;
 
 /// The [`Error::OutOfMemory`] of `bytes` for `what`, sized by `option` (its options struct and
 /// field) if an option sized it.
