@@ -399,8 +399,9 @@ fn simulated_and_predicted_data_are_reserved_fallibly() {
     );
 }
 
-/// One row of 1e5 columns, one component: linear work (main took 53 s, in pairwise column
-/// name comparisons and a rounding probe of one loss evaluation per coordinate; now 3 s).
+/// One row of 1e5 columns, one component: linear work (before: 13.5 s, 70 % of it in
+/// pairwise column name comparisons, and over 100 s for 1e6 columns before the bound on `d`
+/// was reached; now 2.0 s, and 2.4 s to refuse 1e6 columns).
 #[test]
 fn wide_data_fit_in_linear_time() {
     let dir = TempDir::new().unwrap();

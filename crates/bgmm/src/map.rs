@@ -1360,7 +1360,7 @@ fn pinned<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut out = Vec::new();
     // each probe is a whole evaluation: at most MAX_PIN_PROBES of them, the largest
     // gradients first (wide data has a coordinate per column: probing every one was
-    // quadratic in the columns, minutes for 1e5 of them)
+    // quadratic in the columns)
     let mut failing: Vec<usize> = (0..x.len())
         .filter(|&i| !(g[i].is_nan() || g[i].abs() <= tol))
         .collect();
