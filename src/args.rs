@@ -66,16 +66,16 @@ pub struct PlotArgs {
 pub struct ViArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Adam steps on the negative ELBO.
+    /// Adam steps on the negative ELBO (at most 100000000).
     #[arg(long, default_value_t = 10_000)]
     pub steps: usize,
     /// Adam learning rate (decays to 1 % of it at the last step).
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
-    /// Reparameterised Monte Carlo draws per step.
+    /// Reparameterised Monte Carlo draws per step (at most 100000).
     #[arg(long, default_value_t = 4)]
     pub mc_samples: usize,
-    /// Draws from the fitted approximation.
+    /// Draws from the fitted approximation (at most 100000000).
     #[arg(long, default_value_t = 1000)]
     pub draws: usize,
     /// Data larger than memory: start from the MAP of a random sample of the file and
@@ -93,13 +93,14 @@ pub struct ViArgs {
 pub struct SampleArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Number of chains (each on its own thread).
+    /// Number of chains (each on its own thread; at most 256).
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
-    /// Warmup iterations per chain (step size and mass matrix adaptation), discarded.
+    /// Warmup iterations per chain (step size and mass matrix adaptation), discarded (at most
+    /// 100000000).
     #[arg(long, default_value_t = 1000)]
     pub warmup: u64,
-    /// Kept draws per chain.
+    /// Kept draws per chain (at most 100000000).
     #[arg(long, default_value_t = 1000)]
     pub draws: u64,
     /// Seed; chain c uses its own stream under it.
@@ -201,15 +202,15 @@ pub struct FitArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Initial points, screened by their loss; the --candidates best of them are optimised
-    /// (with --init auto: R of Pyro's and R/5 k-means++ starts per batch).
+    /// (with --init auto: R of Pyro's and R/5 k-means++ starts per batch; at most 1000000).
     #[arg(long, default_value_t = 100)]
     pub restarts: usize,
     /// The best C restarts by initial loss are optimised fully (with --init auto: half from
     /// Pyro's starts, half from k-means++); the lowest proper mode wins (--init pyro
-    /// --candidates 1: Pyro's recipe).
+    /// --candidates 1: Pyro's recipe; at most 10000).
     #[arg(long, default_value_t = 10, value_name = "C")]
     pub candidates: usize,
-    /// Adam steps.
+    /// Adam steps (at most 100000000).
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
     /// Adam learning rate.
@@ -247,7 +248,7 @@ pub struct FitArgs {
     /// by N/B), averaging the last half of the iterates; memory stays at the sample's size.
     #[arg(long, value_name = "B")]
     pub minibatch: Option<usize>,
-    /// Adam steps on minibatches (with --minibatch).
+    /// Adam steps on minibatches (with --minibatch; at most 100000000).
     #[arg(long, default_value_t = 2000)]
     pub sgd_steps: usize,
     /// Initial learning rate of the minibatch steps (decays to 1 % of it).
@@ -278,7 +279,7 @@ pub struct ClassifyArgs {
     /// exact: responsibilities in closed form; svi: trained by SVI with the globals fixed.
     #[arg(long, default_value = "exact", hide_possible_values = true)]
     pub method: Method,
-    /// SVI steps (with --method svi).
+    /// SVI steps (with --method svi; at most 100000000).
     #[arg(long, default_value_t = 10_000)]
     pub svi_steps: usize,
     #[command(flatten)]

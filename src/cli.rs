@@ -20,7 +20,7 @@ fn in_cli_words(e: anyhow::Error) -> anyhow::Error {
     if e.downcast_ref::<Interrupted>().is_some() {
         return e;
     }
-    anyhow::anyhow!(crate::errors::rewrite(&format!("{e:#}")))
+    anyhow::anyhow!(bgmm_io::shorten(&crate::errors::rewrite(&format!("{e:#}"))))
 }
 
 /// Run a command; `ctx` holds the command line its records hold.

@@ -74,6 +74,13 @@ pub(crate) fn message(e: &bgmm::Error) -> String {
             option,
             message,
         } => format!("{} {message}", flag(options, option)),
+        bgmm::Error::OutOfMemory {
+            option: Some((options, option)),
+            ..
+        } => e.to_string().replace(
+            &format!("(`{option}`)"),
+            &format!("({})", flag(options, option)),
+        ),
         e => rewrite(&e.to_string()),
     }
 }
@@ -116,6 +123,15 @@ mod tests {
             "--restarts must be at least 1"
         );
         assert_eq!(message(&e("simulate", "n")), "-n must be at least 1");
+        let oom = bgmm::limits::out_of_memory(
+            320_000_000_000,
+            "4000000000 restarts",
+            Some(("FitOptions", "restarts")),
+        );
+        assert_eq!(
+            message(&oom),
+            "cannot allocate 320.0 GB for 4000000000 restarts (--restarts): out of memory"
+        );
         // an option no command sets keeps its field's name
         assert_eq!(
             message(&e("FitOptions", "weight")),

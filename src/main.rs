@@ -86,6 +86,6 @@ fn usage_error(e: clap::Error) -> ExitCode {
             )
         }
     };
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", bgmm_io::shorten(&msg));
     ExitCode::from(2)
 }

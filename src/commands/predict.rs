@@ -110,6 +110,14 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
             draws.len()
         );
     }
+    // held as columns, CSV text and JSON: about 64 bytes a value
+    let values = n as u128 * draws.len() as u128 * model.d as u128;
+    bgmm::limits::probe(
+        values * 64,
+        || format!("{} data sets of {n} points (-n, --max-draws)", draws.len()),
+        None,
+    )
+    .map_err(crate::errors::cli_error)?;
     // the data's names (a run or fit that does not record them: x, or x0, x1, …)
     let names = if columns.len() == model.d {
         columns

@@ -61,6 +61,8 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         start,
         progress: None,
     };
+    // the options' bounds (chains, draws) before the MAP and the chains' progress bars
+    opts.validate().map_err(crate::errors::cli_error)?;
     // progress bars on stderr: hidden when it is not a terminal or with --quiet
     let multi = MultiProgress::with_draw_target(if a.quiet {
         ProgressDrawTarget::hidden()

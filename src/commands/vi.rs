@@ -18,6 +18,8 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
     if a.draws < 4 {
         bail!("--draws must be at least 4, got {}", a.draws);
     }
+    // the options' bounds before any work
+    options(&a).validate().map_err(errors::cli_error)?;
     if let Some(b) = a.minibatch {
         return vi_minibatch(ctx, &a, b);
     }

@@ -9,6 +9,7 @@ mod atomic;
 mod cmdstan;
 mod data;
 mod finite;
+mod input;
 mod minibatch;
 mod model_file;
 mod records;
@@ -21,6 +22,7 @@ mod text;
 pub use atomic::{ensure_dir, remove_temporaries, write_atomic, write_atomic_with, write_out};
 pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
+pub use input::{shorten, MAX_LINE_BYTES};
 pub use minibatch::{
     fit_minibatch, start as minibatch_start, streaming_loglik, MinibatchFit, MinibatchOptions,
     Progress, Start as MinibatchStart,

@@ -6,12 +6,31 @@ use anyhow::{anyhow, bail, Result};
 
 use bgmm::ModelSpec;
 
+/// Model files larger than this are refused (64 MiB; the examples are under 1 kB).
+pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
 /// Read and validate a model file; errors name the file and, for TOML syntax, line and column.
 pub fn load_model_spec(path: &Path) -> Result<ModelSpec> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow!("cannot read model file '{shown}': {e}"))?;
-    model_spec_from_str(&text, &shown.to_string())
+    use std::io::Read;
+    let shown = crate::input::clean(&path.display().to_string());
+    let cannot = |e: std::io::Error| anyhow!("cannot read model file '{shown}': {e}");
+    // at most MAX_MODEL_BYTES (a device such as /dev/zero is not read forever)
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_MODEL_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_MODEL_BYTES {
+        bail!("model file '{shown}' is larger than {MAX_MODEL_BYTES} bytes: is it a model file?");
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        cannot(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })?;
+    model_spec_from_str(&text, &shown)
 }
 
 /// [`load_model_spec`] on the file's text; `shown` names the file in errors.
@@ -20,7 +39,7 @@ pub fn model_spec_from_str(text: &str, shown: &str) -> Result<ModelSpec> {
         bail!("model file '{shown}' is empty");
     }
     toml::from_str::<ModelSpec>(text).map_err(|e| {
-        let msg = e.message().replace('\n', " ");
+        let msg = crate::input::shorten(&e.message().replace('\n', " "));
         match e.span() {
             Some(span) => {
                 let before = &text[..span.start.min(text.len())];

@@ -5,7 +5,7 @@
 //! stays at the minibatch's size whatever the file's.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 
 use bgmm::{Data, LogDensity, MixtureDensity, Model};
 
+use crate::input::{read_line, read_text_line};
 use crate::table::{clean, clean_cell};
 
 /// Rows per run of a minibatch.
@@ -50,7 +51,23 @@ pub struct Source {
 }
 
 fn shown(p: &Path) -> String {
-    p.display().to_string()
+    clean(&p.display().to_string())
+}
+
+/// Open a data file the streaming reader reads more than once, at places it seeks to: a
+/// regular file (checked before opening: opening a FIFO blocks until a writer comes).
+fn open_regular(path: &Path) -> Result<File> {
+    let s = shown(path);
+    let meta = std::fs::metadata(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+    if meta.is_dir() {
+        bail!("cannot read data file '{s}': it is a directory");
+    }
+    if !meta.is_file() {
+        bail!(
+            "cannot read data file '{s}': not a regular file (a FIFO, socket or device); this reader reads the file more than once, so copy the data to a file first"
+        );
+    }
+    File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))
 }
 
 /// The `.npy` header: (data offset, f4?, fortran?, shape).
@@ -135,7 +152,7 @@ impl Source {
     /// Open a data file (`.npy` by its extension, CSV otherwise), with the columns to use.
     pub fn open(path: &Path, columns: Option<&[String]>) -> Result<Source> {
         let s = shown(path);
-        let mut f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        let mut f = open_regular(path)?;
         let meta = f
             .metadata()
             .map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
@@ -182,18 +199,18 @@ impl Source {
         // CSV: the header, then count the lines (a streaming pass; nothing is kept)
         let mut r = BufReader::with_capacity(1 << 20, f);
         let mut header = String::new();
-        read_header(&mut r, &mut header)
-            .map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        read_header(&mut r, &mut buf, &mut header, &s)?;
         if header.trim().is_empty() {
             bail!("'{s}': empty file (a header row is needed)");
         }
         let all = header_names(&s, &header)?;
         let fields = select(&s, &all, columns)?;
         let mut n = 0usize;
-        let mut buf = Vec::with_capacity(1 << 16);
+        let mut line = 1u64;
         loop {
-            buf.clear();
-            if r.read_until(b'\n', &mut buf)? == 0 {
+            line += 1;
+            if read_line(&mut r, &mut buf, &s, line)? == 0 {
                 break;
             }
             // blank as the row readers judge it (`str::trim`, which knows Unicode spaces)
@@ -220,14 +237,14 @@ impl Source {
     /// without ``columns``: text columns are left out, as the in-memory reader does).
     pub fn numeric_columns(path: &Path) -> Result<Vec<String>> {
         let s = shown(path);
-        let f = File::open(path).map_err(|e| anyhow!("cannot read data file '{s}': {e}"))?;
+        let f = open_regular(path)?;
         let mut r = BufReader::new(f);
         let (mut header, mut first) = (String::new(), String::new());
-        let bad = |e: std::io::Error| anyhow!("cannot read data file '{s}': {e}");
-        read_header(&mut r, &mut header).map_err(bad)?;
+        let mut buf = Vec::new();
+        let mut line = read_header(&mut r, &mut buf, &mut header, &s)?;
         while first.trim().is_empty() {
-            first.clear();
-            if r.read_line(&mut first).map_err(bad)? == 0 {
+            line += 1;
+            if read_text_line(&mut r, &mut buf, &mut first, &s, line)? == 0 {
                 bail!("'{s}': no data rows after the header");
             }
         }
@@ -250,16 +267,48 @@ impl Source {
         self.fields.len()
     }
 
+    /// Empty columns with room for `rows` rows each, reserved fallibly.
+    fn columns(&self, rows: usize) -> Result<Vec<Vec<f64>>> {
+        let d = self.d();
+        bgmm::limits::probe(
+            rows as u128 * d as u128 * 8,
+            || {
+                format!(
+                    "{rows} rows × {d} column{} of '{}'",
+                    if d == 1 { "" } else { "s" },
+                    shown(&self.path)
+                )
+            },
+            None,
+        )?;
+        (0..d)
+            .map(|_| {
+                bgmm::limits::with_capacity(
+                    rows,
+                    || {
+                        format!(
+                            "{rows} rows × {d} column{} of '{}'",
+                            if d == 1 { "" } else { "s" },
+                            shown(&self.path)
+                        )
+                    },
+                    None,
+                )
+                .map_err(anyhow::Error::from)
+            })
+            .collect()
+    }
+
     /// Every row, into columns allocated at their final size (memory: the data's f64 size).
     pub fn load_all(&self) -> Result<Data> {
-        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(self.n)).collect();
+        let mut cols = self.columns(self.n)?;
         self.read_rows(0, self.n, &mut cols)?;
         Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
     }
 
     /// Rows `start..start + count` as data (a chunk of a streaming pass).
     pub fn rows(&self, start: usize, count: usize) -> Result<Data> {
-        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(count)).collect();
+        let mut cols = self.columns(count)?;
         match self.kind {
             Kind::Npy { .. } => self.read_rows(start, count, &mut cols)?,
             Kind::Csv { .. } => self.csv_rows(start, count, &mut cols)?,
@@ -286,8 +335,7 @@ impl Source {
             Kind::Csv { .. } => {
                 let mut rows = self.csv_reader()?;
                 loop {
-                    let mut cols: Vec<Vec<f64>> =
-                        (0..self.d()).map(|_| Vec::with_capacity(chunk)).collect();
+                    let mut cols = self.columns(chunk)?;
                     if rows.take(self, 0, chunk, &mut cols)? == 0 {
                         break;
                     }
@@ -311,6 +359,7 @@ impl Source {
         Ok(CsvRows {
             r: BufReader::with_capacity(1 << 20, f),
             line: String::new(),
+            buf: Vec::new(),
             row: 1,
         })
     }
@@ -402,7 +451,7 @@ impl Source {
 
     /// A minibatch of about `b` rows: runs of [`RUN`] consecutive rows from random places.
     pub fn minibatch(&self, b: usize, rng: &mut ChaCha8Rng) -> Result<Data> {
-        let mut cols: Vec<Vec<f64>> = (0..self.d()).map(|_| Vec::with_capacity(b)).collect();
+        let mut cols = self.columns(b)?;
         let runs = b.div_ceil(RUN).max(1);
         let per = b.div_ceil(runs).min(self.n);
         for _ in 0..runs {
@@ -469,14 +518,14 @@ impl Source {
         f.seek(SeekFrom::Start(at))?;
         let mut r = BufReader::with_capacity(64 * 1024, f);
         let mut line = String::new();
-        let bad = |e: std::io::Error| anyhow!("'{s}', near byte {at}: {e}");
+        let mut buf = Vec::new();
+        let bad = |e: anyhow::Error| anyhow!("'{s}', near byte {at}: {e:#}");
         // the rest of the line we landed in (bytes: it may start inside a character)
-        r.read_until(b'\n', &mut Vec::new()).map_err(bad)?;
+        read_line(&mut r, &mut buf, &s, 0).map_err(bad)?;
         let mut got = 0;
         let mut wrapped = false;
         while got < count {
-            line.clear();
-            if r.read_line(&mut line).map_err(bad)? == 0 {
+            if read_text_line(&mut r, &mut buf, &mut line, &s, 0).map_err(bad)? == 0 {
                 if wrapped {
                     break;
                 }
@@ -539,6 +588,7 @@ fn npy_value(b: &[u8], f4: bool) -> f64 {
 struct CsvRows {
     r: BufReader<File>,
     line: String,
+    buf: Vec<u8>,
     row: usize,
 }
 
@@ -554,11 +604,13 @@ impl CsvRows {
         let s = shown(&src.path);
         let (mut seen, mut got) = (0usize, 0usize);
         while got < count {
-            self.line.clear();
-            let read = self
-                .r
-                .read_line(&mut self.line)
-                .map_err(|e| anyhow!("'{s}', row {}: {e}", self.row + 1))?;
+            let read = read_text_line(
+                &mut self.r,
+                &mut self.buf,
+                &mut self.line,
+                &s,
+                self.row as u64 + 1,
+            )?;
             if read == 0 {
                 break;
             }
@@ -599,16 +651,25 @@ fn header_names(s: &str, header: &str) -> Result<Vec<String>> {
 }
 
 /// The header: its first line, and the lines after it while a quoted name is open (a name
-/// may hold a line break, as RFC 4180 allows); its text (with line ends) is appended to
-/// `header`.
-fn read_header(r: &mut impl BufRead, header: &mut String) -> std::io::Result<()> {
-    r.read_line(header)?;
+/// may hold a line break, as RFC 4180 allows); its text (with line ends) goes to
+/// `header` (each line capped as every line read is); returns how many lines it took.
+fn read_header(
+    r: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    header: &mut String,
+    file: &str,
+) -> Result<u64> {
+    read_text_line(r, buf, header, file, 1)?;
+    let mut lines = 1;
+    let mut more = String::new();
     while open_quote(header) {
-        if r.read_line(header)? == 0 {
+        lines += 1;
+        if read_text_line(r, buf, &mut more, file, lines)? == 0 {
             break;
         }
+        header.push_str(&more);
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// Whether `text` ends inside a quoted field (an odd number of quotes: `""` in a quoted
@@ -669,12 +730,14 @@ fn bgmm_names(d: usize) -> Vec<String> {
 }
 
 fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usize>> {
+    // the columns of each name, by one pass (a file of a million columns)
+    let at = crate::table::positions(all);
     let fields: Vec<usize> = match columns {
         None => (0..all.len()).collect(),
         Some(req) => req
             .iter()
             .map(|c| {
-                all.iter().position(|a| a == c.trim()).ok_or_else(|| {
+                at.get(c.trim()).map(|v| v[0]).ok_or_else(|| {
                     let all: Vec<String> = all.iter().map(|n| clean(n)).collect();
                     anyhow!(
                         "data file '{}' has no column '{}' (`columns`; available: {})",
@@ -688,7 +751,7 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
     };
     // a name used twice in the file is ambiguous, one asked for twice a mistake
     for &j in &fields {
-        if let Some(k) = (0..all.len()).find(|&k| k != j && all[k] == all[j]) {
+        if let Some(&k) = at[all[j].as_str()].iter().find(|&&k| k != j) {
             let (a, b) = (j.min(k), j.max(k));
             bail!(
                 "data file '{}' has two columns named '{}' (columns {} and {})",

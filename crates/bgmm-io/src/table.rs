@@ -72,9 +72,10 @@ pub struct Table {
 impl Table {
     /// The named columns, in that order; the table unchanged (as `Err`) if one is missing.
     pub fn select(mut self, names: &[String]) -> std::result::Result<Table, Table> {
+        let first = first_positions(&self.names);
         let idx: Option<Vec<usize>> = names
             .iter()
-            .map(|n| self.names.iter().position(|m| m == n))
+            .map(|n| first.get(n.as_str()).copied())
             .collect();
         let Some(idx) = idx else { return Err(self) };
         let columns = idx
@@ -137,8 +138,7 @@ pub fn load(spec: &str, columns: Option<&[String]>) -> Result<Table> {
         };
         return parse(spec, text.as_bytes(), columns);
     }
-    let bytes =
-        std::fs::read(spec).map_err(|e| anyhow!("cannot read data file '{}': {e}", clean(spec)))?;
+    let bytes = crate::input::read_file(std::path::Path::new(spec), &clean(spec))?;
     parse(spec, &bytes, columns)
 }
 
@@ -147,12 +147,13 @@ pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
     if requested.is_empty() {
         bail!("`columns` names no column");
     }
-    for (i, name) in requested.iter().enumerate() {
+    let mut seen = std::collections::HashSet::new();
+    for name in requested {
         let name = name.trim();
         if name.is_empty() {
             bail!("`columns` contains an empty column name");
         }
-        if requested[..i].iter().any(|other| other.trim() == name) {
+        if !seen.insert(name) {
             bail!("`columns` names '{}' twice", clean(name));
         }
     }
@@ -212,7 +213,7 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
             let cell = &record[col.index];
             let name = &names[col.index];
             match col.kind {
-                Kind::Numeric => col.values.push(number(&file, line, name, cell)?),
+                Kind::Numeric => push(&file, &mut col.values, number(&file, line, name, cell)?)?,
                 Kind::Label => {}
                 Kind::Unknown { first_empty } => {
                     if cell.is_empty() {
@@ -229,7 +230,7 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
                             );
                         }
                         col.kind = Kind::Numeric;
-                        col.values.push(number(&file, line, name, cell)?);
+                        push(&file, &mut col.values, number(&file, line, name, cell)?)?;
                     } else {
                         col.kind = Kind::Label;
                     }
@@ -250,7 +251,9 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
         bail!("{file} has no numeric column (columns: {})", all.join(", "));
     }
     if columns.is_none() {
-        for (i, col) in cols.iter().enumerate() {
+        // by a map of the names seen: a file of a million columns is checked in linear time
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for col in &cols {
             let name = &names[col.index];
             if name.is_empty() {
                 bail!(
@@ -258,11 +261,11 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
                     col.index + 1
                 );
             }
-            if let Some(other) = cols[..i].iter().find(|o| names[o.index] == *name) {
+            if let Some(other) = seen.insert(name, col.index) {
                 bail!(
                     "{file} has two columns named '{}' (columns {} and {})",
                     clean(name),
-                    other.index + 1,
+                    other + 1,
                     col.index + 1
                 );
             }
@@ -287,15 +290,12 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
             })
             .collect());
     };
+    let positions = positions(names);
     requested
         .iter()
         .map(|wanted| {
             let wanted = wanted.trim();
-            let mut hits = names
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.as_str() == wanted)
-                .map(|(i, _)| i);
+            let mut hits = positions.get(wanted).into_iter().flatten().copied();
             let Some(index) = hits.next() else {
                 let all: Vec<String> = names.iter().map(|n| clean(n)).collect();
                 bail!(
@@ -319,6 +319,24 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
             })
         })
         .collect()
+}
+
+/// The first column of each name (one pass, for files of many columns).
+fn first_positions(names: &[String]) -> std::collections::HashMap<&str, usize> {
+    let mut first = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        first.entry(n.as_str()).or_insert(i);
+    }
+    first
+}
+
+/// The columns of each name, in order (one pass, for files of many columns).
+pub(crate) fn positions(names: &[String]) -> std::collections::HashMap<&str, Vec<usize>> {
+    let mut at: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        at.entry(n.as_str()).or_default().push(i);
+    }
+    at
 }
 
 /// CSV records with the line number (1-based) on which each starts.
@@ -396,6 +414,15 @@ fn count_line_breaks(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// Append a value to a column, growing it fallibly.
+fn push(file: &str, values: &mut Vec<f64>, v: f64) -> Result<()> {
+    let rows = values.len();
+    bgmm::limits::push(values, v, || {
+        format!("the values of {file} ({rows} rows read)")
+    })?;
+    Ok(())
+}
+
 /// Parse one cell of a numeric column.
 fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
     let at = || format!("{file}, row {line}, column '{}'", clean(name));
@@ -409,18 +436,7 @@ fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
     }
 }
 
-/// `s` with control characters and line breaks escaped, so messages stay on one line.
-pub(crate) fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || (c.is_whitespace() && c != ' ') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub(crate) use crate::input::clean;
 
 /// Like [`clean`], but cut to at most [`MAX_CELL_CHARS`] characters.
 pub(crate) fn clean_cell(s: &str) -> String {

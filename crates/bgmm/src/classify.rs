@@ -132,6 +132,10 @@ impl SviOptions {
             Some(m) => Err(Error::option("SviOptions", option, m)),
             None => Ok(()),
         };
+        bad(
+            "steps",
+            crate::limits::at_most(self.steps as u64, crate::limits::MAX_STEPS as u64),
+        )?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("betas", check::betas(self.betas))?;
         bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
@@ -209,6 +213,12 @@ fn classify_svi_checked(
     let (n, k) = (data.n(), model.k);
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
+    // three n × k arrays and the loss of each step
+    crate::limits::probe(
+        (n as u128 * k as u128 * 3 + opts.steps as u128) * 8,
+        || format!("{n} points × {k} components over {} steps", opts.steps),
+        Some(("SviOptions", "steps")),
+    )?;
     let mut a = vec![0.0; n * k];
     for i in 0..n {
         comps.point_terms(data, i, &mut a[i * k..(i + 1) * k]);

@@ -43,6 +43,22 @@ pub enum Error {
         /// What is wrong, to follow the field's name.
         message: String,
     },
+    /// Memory for something sized by the input or an option could not be reserved: `bytes`
+    /// asked for `what`, sized by the field `option` of an options struct (struct, field) if
+    /// an option sized it.
+    #[error(
+        "cannot allocate {} for {what}{}: out of memory",
+        human_bytes(*bytes),
+        option.map_or(String::new(), |(_, o)| format!(" (`{o}`)"))
+    )]
+    OutOfMemory {
+        /// Bytes asked for.
+        bytes: u128,
+        /// What they were for ("4000000000 restarts").
+        what: String,
+        /// The options struct and field that sized it.
+        option: Option<(&'static str, &'static str)>,
+    },
     /// A computation failed (e.g. no finite starting point was found).
     #[error("{0}")]
     Numerical(String),
@@ -84,6 +100,22 @@ impl Error {
             expected,
             found,
         }
+    }
+}
+
+/// `bytes` in decimal units, as a person reads them ("3.2 GB").
+pub fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

@@ -59,6 +59,7 @@ mod error;
 mod family;
 mod init;
 mod kernel;
+pub mod limits;
 mod map;
 mod model;
 mod moves;

@@ -32,6 +32,7 @@ use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity, Transform};
 use crate::error::{Error, Result};
 use crate::init::{initial_point, Init};
+use crate::limits::{at_most, MAX_CANDIDATES, MAX_RESTARTS, MAX_STEPS};
 use crate::model::{Model, ScalePrior};
 use crate::optim::{lbfgs, Adam, LbfgsOptions};
 use crate::options::{check, Callback, Checked};
@@ -155,7 +156,16 @@ impl FitOptions {
             None => Ok(()),
         };
         bad("restarts", check::at_least_one(self.restarts as u64))?;
+        bad(
+            "restarts",
+            at_most(self.restarts as u64, MAX_RESTARTS as u64),
+        )?;
         bad("candidates", check::at_least_one(self.candidates as u64))?;
+        bad(
+            "candidates",
+            at_most(self.candidates as u64, MAX_CANDIDATES as u64),
+        )?;
+        bad("steps", at_most(self.steps as u64, MAX_STEPS as u64))?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("betas", check::betas(self.betas))?;
         if !(self.grad_tol.is_finite() && self.grad_tol > 0.0) {
@@ -545,6 +555,7 @@ impl StochasticOptions {
             None => Ok(()),
         };
         bad("steps", check::at_least_one(self.steps as u64))?;
+        bad("steps", at_most(self.steps as u64, MAX_STEPS as u64))?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("betas", check::betas(self.betas))?;
         bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
@@ -568,7 +579,11 @@ pub fn stochastic<L: LogDensity + ?Sized>(
     let mut adam = Adam::new(dim, opts.lr, opts.betas.0, opts.betas.1);
     let decay = opts.final_lr_ratio.powf(1.0 / opts.steps as f64);
     let mut g = vec![0.0; dim];
-    let mut losses = Vec::with_capacity(opts.steps);
+    let mut losses = crate::limits::with_capacity(
+        opts.steps,
+        || format!("the losses of {} steps", opts.steps),
+        Some(("StochasticOptions", "steps")),
+    )?;
     let first_avg = ((1.0 - opts.average_share.clamp(0.0, 1.0)) * opts.steps as f64) as usize;
     let mut avg = vec![0.0; dim];
     let mut n_avg = 0usize;
@@ -815,6 +830,13 @@ impl Searcher<'_> {
         let total: usize = kinds.iter().map(|k| k.1).sum();
         let done = AtomicUsize::new(0);
         let mut order = Vec::new();
+        // every start is kept (its parameters and loss) until the screening
+        let per = (self.dens.dim() as u128 + 2) * 8 + 128;
+        crate::limits::probe(
+            total as u128 * per,
+            || format!("{total} restarts of {} parameters", self.dens.dim()),
+            Some(("FitOptions", "restarts")),
+        )?;
         for &&(init, restarts, keep) in &kinds {
             let first = inits.len();
             let batch: Vec<(Params, f64)> = (first..first + restarts)
@@ -1289,11 +1311,15 @@ fn assess<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut g = vec![0.0; x.len()];
     let loss = objective(x, &mut g);
     let grad_norm = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let mut held = vec![false; x.len()];
+    for &i in pinned {
+        held[i] = true;
+    }
     let free_norm = g
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !pinned.contains(i))
-        .fold(0.0f64, |m, (_, v)| m.max(v.abs()));
+        .zip(&held)
+        .filter(|(_, h)| !**h)
+        .fold(0.0f64, |m, (v, _)| m.max(v.abs()));
     let converged = loss.is_finite() && free_norm <= opts.grad_tol * loss.abs().max(1.0);
     (loss, grad_norm, converged)
 }
@@ -1333,6 +1359,9 @@ fn refine(
     run
 }
 
+/// Most coordinates [`pinned`] probes in one call (each probe evaluates the loss once).
+const MAX_PIN_PROBES: usize = 256;
+
 /// Coordinates of `x` (loss `f`, gradient `g`) pinned by rounding: the gradient is above
 /// `tol` there, yet at the next float downhill the loss is higher or the gradient points
 /// back (or is not finite): the optimum in that coordinate lies between two floats, and the
@@ -1349,10 +1378,20 @@ fn pinned<F: FnMut(&[f64], &mut [f64]) -> f64>(
     let mut y = x.to_vec();
     let mut gy = vec![0.0; x.len()];
     let mut out = Vec::new();
-    for i in 0..x.len() {
-        if g[i].is_nan() || g[i].abs() <= tol {
-            continue;
-        }
+    // each probe is a whole evaluation: at most MAX_PIN_PROBES of them, the largest
+    // gradients first (wide data has a coordinate per column: probing every one was
+    // quadratic in the columns)
+    let mut failing: Vec<usize> = (0..x.len())
+        .filter(|&i| !(g[i].is_nan() || g[i].abs() <= tol))
+        .collect();
+    if failing.len() > MAX_PIN_PROBES {
+        failing.select_nth_unstable_by(MAX_PIN_PROBES, |&a, &b| {
+            g[b].abs().total_cmp(&g[a].abs()).then(a.cmp(&b))
+        });
+        failing.truncate(MAX_PIN_PROBES);
+        failing.sort_unstable();
+    }
+    for i in failing {
         y[i] = if g[i] > 0.0 {
             x[i].next_down()
         } else {
@@ -1431,16 +1470,14 @@ fn polish_harder<F: FnMut(&[f64], &mut [f64]) -> f64>(
         if !f.is_finite() {
             return (x, iterations, message, vec![]);
         }
-        for i in pinned(objective, &x, f, &g, tol) {
-            if !pins.contains(&i) {
-                pins.push(i);
-            }
-        }
+        pins.extend(pinned(objective, &x, f, &g, tol));
         pins.sort_unstable();
-        let free_ok = g
-            .iter()
-            .enumerate()
-            .all(|(i, v)| v.abs() <= tol || pins.contains(&i));
+        pins.dedup();
+        let mut held = vec![false; x.len()];
+        for &i in &pins {
+            held[i] = true;
+        }
+        let free_ok = g.iter().zip(&held).all(|(v, h)| v.abs() <= tol || *h);
         if free_ok || pins.len() == x.len() {
             if round == 0 && pins.is_empty() {
                 return (x, iterations, message, pins);

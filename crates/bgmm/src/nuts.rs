@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::density::LogDensity;
 use crate::error::{Error, Result};
+use crate::limits::{at_most, MAX_CHAINS, MAX_DRAWS, MAX_WARMUP};
 use crate::options::{check, Checked};
 
 /// A request to stop sampling early, shared between the sampler and whoever asks (a Ctrl-C
@@ -91,8 +92,17 @@ impl NutsOptions {
         if let Some(m) = check::at_least_one(self.chains as u64) {
             return bad("chains", m);
         }
+        if let Some(m) = at_most(self.chains as u64, MAX_CHAINS as u64) {
+            return bad("chains", m);
+        }
         if self.draws < 4 {
             return bad("draws", format!("must be at least 4, got {}", self.draws));
+        }
+        if let Some(m) = at_most(self.draws, MAX_DRAWS) {
+            return bad("draws", m);
+        }
+        if let Some(m) = at_most(self.warmup, MAX_WARMUP) {
+            return bad("warmup", m);
         }
         if !(self.target_accept > 0.0 && self.target_accept < 1.0) {
             return bad(
@@ -370,20 +380,59 @@ pub fn sample<L: LogDensity + ?Sized>(
             dens.dim()
         )));
     }
+    // each kept draw: its point, and eight statistics
+    let per_draw = (dens.dim() as u128 + 8) * 8 + 32;
+    let draws = opts.chains as u128 * opts.draws as u128;
+    crate::limits::probe(
+        draws * per_draw,
+        || {
+            format!(
+                "{} chains of {} draws of {} parameters",
+                opts.chains,
+                opts.draws,
+                dens.dim()
+            )
+        },
+        Some(("NutsOptions", "draws")),
+    )?;
     let results: Vec<Result<ChainOutput>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..opts.chains)
-            .map(|c| {
-                let init = &inits[c];
-                s.spawn(move || run_chain(dens, init, c, opts, progress))
-            })
-            .collect();
-        handles
+        let mut handles = Vec::new();
+        let mut failed = None;
+        for c in 0..opts.chains {
+            let init = &inits[c];
+            let spawned = std::thread::Builder::new()
+                .name(format!("chain-{c}"))
+                .spawn_scoped(s, move || run_chain(dens, init, c, opts, progress));
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // the chains started stop at their next iteration
+                    if let Some(stop) = &opts.stop {
+                        stop.raise();
+                    }
+                    failed = Some(Error::option(
+                        "NutsOptions",
+                        "chains",
+                        format!(
+                            "{}: cannot start the thread of chain {c} ({e}); use fewer chains",
+                            opts.chains
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+        let joined: Vec<Result<ChainOutput>> = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(Error::Numerical("a chain's thread panicked".into())))
             })
-            .collect()
+            .collect();
+        match failed {
+            Some(e) => vec![Err(e)],
+            None => joined,
+        }
     });
     let mut chains: Vec<ChainOutput> = results.into_iter().collect::<Result<_>>()?;
     if chains.iter().any(|c| c.stopped_at.is_some()) {

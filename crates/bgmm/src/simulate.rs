@@ -117,8 +117,14 @@ pub fn draw_data(
     rng: &mut ChaCha8Rng,
 ) -> Result<(Vec<usize>, Data)> {
     let d = model.d;
-    let mut z = Vec::with_capacity(n);
-    let mut cols = vec![Vec::with_capacity(n); d];
+    let what = || format!("{n} points of {d} dimensions");
+    let n_opt = Some(("simulate", "n"));
+    crate::limits::probe((n as u128) * (d as u128 + 1) * 8, what, n_opt)?;
+    let mut z = crate::limits::with_capacity(n, what, n_opt)?;
+    let mut cols = Vec::new();
+    for _ in 0..d {
+        cols.push(crate::limits::with_capacity(n, what, n_opt)?);
+    }
     for _ in 0..n {
         let c = sample_categorical(&params.weights, rng);
         z.push(c);

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::density::{LogDensity, LN_2PI};
 use crate::error::{Error, Result};
+use crate::limits::{at_most, MAX_DRAWS, MAX_MC_SAMPLES, MAX_STEPS};
 use crate::optim::Adam;
 use crate::options::{check, Checked};
 
@@ -76,8 +77,14 @@ impl ViOptions {
             None => Ok(()),
         };
         bad("steps", check::at_least_one(self.steps as u64))?;
+        bad("steps", at_most(self.steps as u64, MAX_STEPS as u64))?;
         bad("lr", check::positive_finite(self.lr))?;
         bad("mc_samples", check::at_least_one(self.mc_samples as u64))?;
+        bad(
+            "mc_samples",
+            at_most(self.mc_samples as u64, MAX_MC_SAMPLES as u64),
+        )?;
+        bad("draws", at_most(self.draws as u64, MAX_DRAWS))?;
         bad("final_lr_ratio", check::ratio(self.final_lr_ratio))?;
         Ok(Checked::new(self.clone()))
     }
@@ -140,7 +147,16 @@ pub fn fit_vi<L: LogDensity + ?Sized>(
     let mut x = vec![0.0; dim];
     let mut g = vec![0.0; dim];
     let mut grad = vec![0.0; 2 * dim];
-    let mut elbo = Vec::with_capacity(opts.steps);
+    let mut elbo = crate::limits::with_capacity(
+        opts.steps,
+        || format!("the ELBO of {} steps", opts.steps),
+        Some(("ViOptions", "steps")),
+    )?;
+    crate::limits::probe(
+        opts.draws as u128 * ((dim as u128) * 8 + 32),
+        || format!("{} draws of {dim} parameters", opts.draws),
+        Some(("ViOptions", "draws")),
+    )?;
     let mut skipped = 0usize;
     for _ in 0..opts.steps {
         let (m, omega) = theta.split_at(dim);
