@@ -307,6 +307,12 @@ fn out_never_writes_through_links_or_over_special_files() {
     } else {
         eprintln!("mknod not permitted here: the device case is not run");
     }
+    // nor are records read from one: /dev/zero as a FIT grew memory without bound
+    let e = fails(&["classify", "/dev/zero", "builtin:tutorial"]);
+    assert!(
+        e.contains("'/dev/zero'") && e.contains("not a regular file (a FIFO, socket or device)"),
+        "{e}"
+    );
     // a directory that holds a directory is not a run directory
     let deep = t.path().join("deep");
     fs::create_dir_all(deep.join("sub")).unwrap();

@@ -71,7 +71,7 @@ pub fn read_chain(path: &Path, model: &Model) -> Result<Vec<Params>> {
     let width = model.n_constrained();
     let skip = SAMPLER_COLUMNS.len();
     let mut draws = Vec::new();
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_record(path)
         .map_err(|e| anyhow!("cannot read '{}': {e}", path.display()))?;
     let mut header: Option<Vec<&str>> = None;
     for (i, line) in text.lines().enumerate() {

@@ -47,6 +47,31 @@ fn unreadable(file: &str, line: u64, e: impl std::fmt::Display) -> anyhow::Error
     }
 }
 
+/// A record bgmm wrote (fit, summary, classification, chain, manifest) as text: only from a
+/// regular file (a FIFO, socket or device such as /dev/zero would block or never end), its
+/// size reserved fallibly.
+pub(crate) fn read_record(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, socket or device)",
+        ));
+    }
+    let mut text = String::new();
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    text.try_reserve_exact(size).map_err(|_| {
+        std::io::Error::other(format!(
+            "cannot allocate {} for it",
+            bgmm::limits::human_bytes(size as u128)
+        ))
+    })?;
+    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// The whole of file `path` (`shown` in messages): its size reserved fallibly first, then read
 /// in pieces, refusing a line longer than [`MAX_LINE_BYTES`] as it comes.
 pub fn read_file(path: &Path, shown: &str) -> Result<Vec<u8>> {

@@ -201,7 +201,7 @@ pub fn load_fit(path: &std::path::Path) -> Result<(FitRecord, Model, Params)> {
     };
     let shown = file.display();
     let text =
-        std::fs::read_to_string(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
+        crate::input::read_record(&file).map_err(|e| anyhow!("cannot read fit '{shown}': {e}"))?;
     let fit = fit_from_str(&text, &shown.to_string())?;
     // it reads; does it belong to its directory's manifest?
     if path.is_dir() {

@@ -184,7 +184,7 @@ fn entry_of(path: &Path, run: RunKind) -> io::Result<ManifestEntry> {
 /// The manifest of `dir`, if it has one.
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     let path = dir.join(MANIFEST);
-    let text = match fs::read_to_string(&path) {
+    let text = match crate::input::read_record(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => bail!("cannot read '{}': {e}", clean(&path)),

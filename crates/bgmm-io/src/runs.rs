@@ -28,7 +28,7 @@ pub struct SampledRun {
 pub fn load_run(dir: &Path) -> Result<(SampleRecord, SampledRun)> {
     let summary = dir.join("summary.json");
     let shown = summary.display();
-    let text = std::fs::read_to_string(&summary)
+    let text = crate::input::read_record(&summary)
         .map_err(|e| anyhow!("cannot read run summary '{shown}': {e}"))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow!("run summary '{shown}', line {}: not JSON ({e})", e.line()))?;
@@ -148,7 +148,8 @@ impl Run {
 
 fn read_json(file: &Path) -> Result<serde_json::Value> {
     let shown = file.display();
-    let text = std::fs::read_to_string(file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
+    let text =
+        crate::input::read_record(file).map_err(|e| anyhow!("cannot read '{shown}': {e}"))?;
     serde_json::from_str(&text).map_err(|e| {
         anyhow!(
             "'{shown}', line {}, column {}: not JSON ({e})",
