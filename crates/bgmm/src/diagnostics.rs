@@ -47,7 +47,33 @@ pub struct ParamSummary {
 }
 
 /// Summarise the draws `chains[c][i]` of one parameter.
+///
+/// Every statistic is equivariant in the draws' scale (R-hat and ESS invariant): draws whose
+/// magnitude is beyond 1e±100, where squares leave the range of f64, are summarised divided by
+/// their largest magnitude and scaled back.
 pub fn summarize(chains: &[Vec<f64>]) -> ParamSummary {
+    let a = chains.iter().flatten().fold(
+        0.0f64,
+        |a, v| if v.is_finite() { a.max(v.abs()) } else { a },
+    );
+    if a > 0.0 && a.is_finite() && !(1e-100..=1e100).contains(&a) {
+        let scaled: Vec<Vec<f64>> = chains
+            .iter()
+            .map(|c| c.iter().map(|v| v / a).collect())
+            .collect();
+        let s = summarize(&scaled);
+        return ParamSummary {
+            mean: s.mean * a,
+            sd: s.sd * a,
+            median: s.median * a,
+            q5: s.q5 * a,
+            q95: s.q95 * a,
+            hdi_low: s.hdi_low * a,
+            hdi_high: s.hdi_high * a,
+            mcse_mean: s.mcse_mean * a,
+            ..s
+        };
+    }
     let all: Vec<f64> = chains.iter().flatten().copied().collect();
     let n = all.len() as f64;
     let mean = all.iter().sum::<f64>() / n;
@@ -311,12 +337,9 @@ impl ChainCheck {
     /// The check of one chain's draws `draws[i][param]`.
     pub fn of(draws: &[Vec<f64>], mean_accept: f64) -> ChainCheck {
         let width = draws.first().map_or(0, Vec::len);
-        let n = draws.len() as f64;
+        // at any scale of the draws (the same bits as the plain formula where squares fit)
         let sd = (0..width)
-            .map(|p| {
-                let m = draws.iter().map(|d| d[p]).sum::<f64>() / n;
-                (draws.iter().map(|d| (d[p] - m) * (d[p] - m)).sum::<f64>() / n).sqrt()
-            })
+            .map(|p| crate::data::mean_sd(&draws.iter().map(|d| d[p]).collect::<Vec<_>>()).1)
             .collect();
         ChainCheck { mean_accept, sd }
     }
