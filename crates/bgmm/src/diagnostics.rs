@@ -511,6 +511,54 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_distr::StandardNormal;
 
+    #[test]
+    fn summaries_and_chain_checks_are_equivariant_in_the_draws_scale() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let chains: Vec<Vec<f64>> = (0..4)
+            .map(|c| {
+                (0..200)
+                    .map(|i| {
+                        2.0 + c as f64 * 0.1
+                            + (i as f64 * 0.3).sin()
+                            + rng.sample::<f64, _>(StandardNormal)
+                    })
+                    .collect()
+            })
+            .collect();
+        let unit = summarize(&chains);
+        for f in [1e-250, 1e250] {
+            let scaled: Vec<Vec<f64>> = chains
+                .iter()
+                .map(|c| c.iter().map(|v| v * f).collect())
+                .collect();
+            let s = summarize(&scaled);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+            assert!(
+                close(s.mean / f, unit.mean),
+                "{f:e}: {} {}",
+                s.mean,
+                unit.mean
+            );
+            assert!(close(s.sd / f, unit.sd), "{f:e}: {} {}", s.sd, unit.sd);
+            assert!(close(s.mcse_mean / f, unit.mcse_mean));
+            assert!(close(s.q95 / f, unit.q95) && close(s.hdi_low / f, unit.hdi_low));
+            assert!(
+                close(s.r_hat, unit.r_hat),
+                "{f:e}: R-hat {} {}",
+                s.r_hat,
+                unit.r_hat
+            );
+            assert!(close(s.ess_bulk, unit.ess_bulk) && close(s.ess_tail, unit.ess_tail));
+            let draws: Vec<Vec<f64>> = scaled[0].iter().map(|v| vec![*v]).collect();
+            let unit_draws: Vec<Vec<f64>> = chains[0].iter().map(|v| vec![*v]).collect();
+            let (a, b) = (
+                ChainCheck::of(&draws, 0.8).sd[0] / f,
+                ChainCheck::of(&unit_draws, 0.8).sd[0],
+            );
+            assert!(close(a, b), "{f:e}: chain sd {a} {b}");
+        }
+    }
+
     fn ar1(rng: &mut ChaCha8Rng, n: usize, phi: f64) -> Vec<f64> {
         let mut x = rng.sample::<f64, _>(StandardNormal) / (1.0 - phi * phi).sqrt();
         (0..n)
