@@ -1,7 +1,7 @@
 //! Sampling and VI at any scale of the data: the engines run on an affinely reparameterised
 //! unconstrained space, `x = a + b ⊙ y`, where `y` are the unconstrained coordinates of the
 //! same model for the data standardised (`(x_d − shift_d) / c`, per-dimension centres and one
-//! common spread, as [`crate::fit`] standardises them): locations shifted by the data's centre
+//! common spread: see [`Standardised::of`]): locations shifted by the data's centre
 //! and scaled by their spread, log-scales (and an `ordered` model's log-gaps) shifted by
 //! `ln c`, weights unchanged.
 //!
@@ -13,9 +13,9 @@
 //! fit it; a jitter of 0.1 there is relative to the data's spread), and the draws are mapped
 //! back to `x` before anything else sees them.
 //!
-//! Data whose spread is within [1e-3, 1e3] and whose centre is within 1e3 spreads of 0 (what
-//! [`crate::fit`] searches as given) are not reparameterised: the map is the identity, and
-//! the engines see the original density, bit for bit.
+//! Data whose (robust) spread is within [1e-3, 1e3] and whose centre is within 1e3 spreads of
+//! 0 are not reparameterised: the map is the identity, and the engines see the original
+//! density, bit for bit.
 
 use crate::data::Data;
 use crate::density::{LogDensity, MixtureDensity};
@@ -43,11 +43,27 @@ pub struct Standardised {
 impl Standardised {
     /// The standardised problem of `model` given `data`, or `None` where the data are scaled
     /// well (the identity map).
+    ///
+    /// The centre and spread are robust (per dimension the median, and the median absolute
+    /// deviation × 1.4826, or the sd where that is 0; one common spread, their geometric
+    /// mean, as a shared scale spans every dimension): one outlier must not set the unit of
+    /// the locations (VI's guide starts with an sd of 0.1 units). Data whose spread is within
+    /// [1e-3, 1e3] and whose centre is within 1e3 spreads of 0 keep the identity. Where the
+    /// data divided by the robust spread leave f64 (an outlier 1e300 spreads out), the mean
+    /// and sd standardise them, as [`crate::fit`] does.
     pub fn of(model: &Model, data: &Data) -> Result<Option<Standardised>> {
-        let Some((shift, c)) = crate::map::badly_scaled(data) else {
+        let Some((shift, c)) = robust_centre_spread(data) else {
             return Ok(None);
         };
-        Standardised::with(model, data, &shift, c).map(Some)
+        if c.is_finite() && c > 0.0 {
+            if let Ok(s) = Standardised::with(model, data, &shift, c) {
+                return Ok(Some(s));
+            }
+        }
+        match crate::map::badly_scaled(data) {
+            Some((shift, c)) => Standardised::with(model, data, &shift, c).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The problem of `model` given `data` standardised by `shift` (per dimension) and `c`.
@@ -90,6 +106,53 @@ impl Standardised {
             lp_shift,
             ln_det,
         })
+    }
+}
+
+/// The data's robust centre per dimension and common spread, or `None` where the data are
+/// scaled well (see [`Standardised::of`]).
+fn robust_centre_spread(data: &Data) -> Option<(Vec<f64>, f64)> {
+    let mut shift = Vec::with_capacity(data.d());
+    let (mut log_sd, mut spread_cols) = (0.0, 0usize);
+    for j in 0..data.d() {
+        let col = data.col(j);
+        let mut sorted = col.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let med = median(&sorted);
+        let mut dev: Vec<f64> = col.iter().map(|x| (x - med).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let mad = 1.4826 * median(&dev);
+        let spread = if mad > 0.0 && mad.is_finite() {
+            mad
+        } else {
+            crate::data::mean_sd(col).1
+        };
+        shift.push(med);
+        if spread > 0.0 && spread.is_finite() {
+            log_sd += spread.ln();
+            spread_cols += 1;
+        }
+    }
+    let c = if spread_cols > 0 {
+        (log_sd / spread_cols as f64).exp()
+    } else {
+        1.0
+    };
+    let far = shift.iter().any(|m| m.abs() > 1e3 * c);
+    if !far && (1e-3..=1e3).contains(&c) {
+        return None;
+    }
+    Some((shift, c))
+}
+
+/// The median of sorted values.
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        // halves first: no overflow near f64's largest values
+        sorted[n / 2 - 1] / 2.0 + sorted[n / 2] / 2.0
     }
 }
 
