@@ -260,3 +260,77 @@ fn data_at_unit_scale_are_not_reparameterised() {
     let d = data_1d(1.0);
     assert!(Standardised::of(&quick_model(&d), &d).unwrap().is_none());
 }
+
+/// One point 1e6 away from a cluster of sd 0.01: the cluster's unit, not the outlier's, is the
+/// engines' unit (VI's guide starts at 0.1 units), at any scale.
+#[test]
+fn an_outlier_does_not_set_the_unit() {
+    for f in [1e-10, 1.0, 1e10] {
+        let mut x: Vec<f64> = normals(100, 5).iter().map(|z| 5.0 + 0.01 * z).collect();
+        x.push(5.0 + 1e6);
+        let data = Data::from_1d(x.iter().map(|v| v * f).collect()).unwrap();
+        // one scale shared: the outlier's component is pinned there, no label switching
+        let model = ModelSpec {
+            k: 2,
+            d: Some(1),
+            weights: WeightsSpec {
+                concentration: OneOrMany::One(1.0),
+            },
+            locs: LocsSpec {
+                loc: OneOrMany::One(5.0 * f),
+                scale: OneOrMany::One(1e7 * f),
+                ordered: false,
+            },
+            scale: ScaleSpec::from_prior(
+                ScalePrior::LogNormal {
+                    mu: (0.01 * f).ln(),
+                    sigma: 1.0,
+                },
+                Sharing::Shared,
+            ),
+        }
+        .build(None)
+        .unwrap();
+        let post = sample(&model, &data, &sample_opts()).unwrap();
+        let (vi_post, _) = vi(&model, &data, &ViOptions::default()).unwrap();
+        let r = post.reference.as_ref().unwrap();
+        let c = if (r.locs[0] - 5.0 * f).abs() < (r.locs[1] - 5.0 * f).abs() {
+            0
+        } else {
+            1
+        };
+        let name = format!("locs[{c}]");
+        let of = |p: &Posterior| {
+            p.summary
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1
+                .clone()
+        };
+        let sd = of(&post).sd;
+        assert!(sd > 0.0 && sd < 0.01 * f, "× {f:e}: sd {sd}");
+        for (engine, p) in [("NUTS", &post), ("VI", &vi_post)] {
+            let m = of(p).mean;
+            // at the cluster's mean
+            let centre = x[..100].iter().sum::<f64>() / 100.0 * f;
+            assert!(
+                (m - centre).abs() < 0.3 * sd,
+                "× {f:e}: {engine} {name} mean {m} (sd {sd})"
+            );
+        }
+    }
+    // an outlier 1e350 cluster spreads away: the data divided by the cluster's spread leave
+    // f64, and the mean and sd standardise them instead
+    let mut x: Vec<f64> = normals(50, 1).iter().map(|z| 1e-150 * z).collect();
+    x.push(1e200);
+    let data = Data::from_1d(x).unwrap();
+    let s = Standardised::of(&quick_model(&data), &data)
+        .unwrap()
+        .unwrap();
+    assert!(s
+        .data
+        .col(0)
+        .iter()
+        .all(|v| v.is_finite() && v.abs() < 100.0));
+}
