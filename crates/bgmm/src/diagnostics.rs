@@ -47,7 +47,33 @@ pub struct ParamSummary {
 }
 
 /// Summarise the draws `chains[c][i]` of one parameter.
+///
+/// Every statistic is equivariant in the draws' scale (R-hat and ESS invariant): draws whose
+/// magnitude is beyond 1e±100, where squares leave the range of f64, are summarised divided by
+/// their largest magnitude and scaled back.
 pub fn summarize(chains: &[Vec<f64>]) -> ParamSummary {
+    let a = chains.iter().flatten().fold(
+        0.0f64,
+        |a, v| if v.is_finite() { a.max(v.abs()) } else { a },
+    );
+    if a > 0.0 && a.is_finite() && !(1e-100..=1e100).contains(&a) {
+        let scaled: Vec<Vec<f64>> = chains
+            .iter()
+            .map(|c| c.iter().map(|v| v / a).collect())
+            .collect();
+        let s = summarize(&scaled);
+        return ParamSummary {
+            mean: s.mean * a,
+            sd: s.sd * a,
+            median: s.median * a,
+            q5: s.q5 * a,
+            q95: s.q95 * a,
+            hdi_low: s.hdi_low * a,
+            hdi_high: s.hdi_high * a,
+            mcse_mean: s.mcse_mean * a,
+            ..s
+        };
+    }
     let all: Vec<f64> = chains.iter().flatten().copied().collect();
     let n = all.len() as f64;
     let mean = all.iter().sum::<f64>() / n;
@@ -311,12 +337,9 @@ impl ChainCheck {
     /// The check of one chain's draws `draws[i][param]`.
     pub fn of(draws: &[Vec<f64>], mean_accept: f64) -> ChainCheck {
         let width = draws.first().map_or(0, Vec::len);
-        let n = draws.len() as f64;
+        // at any scale of the draws (the same bits as the plain formula where squares fit)
         let sd = (0..width)
-            .map(|p| {
-                let m = draws.iter().map(|d| d[p]).sum::<f64>() / n;
-                (draws.iter().map(|d| (d[p] - m) * (d[p] - m)).sum::<f64>() / n).sqrt()
-            })
+            .map(|p| crate::data::mean_sd(&draws.iter().map(|d| d[p]).collect::<Vec<_>>()).1)
             .collect();
         ChainCheck { mean_accept, sd }
     }
@@ -487,6 +510,54 @@ mod tests {
     use chacha20::ChaCha8Rng;
     use rand::{RngExt, SeedableRng};
     use rand_distr::StandardNormal;
+
+    #[test]
+    fn summaries_and_chain_checks_are_equivariant_in_the_draws_scale() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let chains: Vec<Vec<f64>> = (0..4)
+            .map(|c| {
+                (0..200)
+                    .map(|i| {
+                        2.0 + c as f64 * 0.1
+                            + (i as f64 * 0.3).sin()
+                            + rng.sample::<f64, _>(StandardNormal)
+                    })
+                    .collect()
+            })
+            .collect();
+        let unit = summarize(&chains);
+        for f in [1e-250, 1e250] {
+            let scaled: Vec<Vec<f64>> = chains
+                .iter()
+                .map(|c| c.iter().map(|v| v * f).collect())
+                .collect();
+            let s = summarize(&scaled);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+            assert!(
+                close(s.mean / f, unit.mean),
+                "{f:e}: {} {}",
+                s.mean,
+                unit.mean
+            );
+            assert!(close(s.sd / f, unit.sd), "{f:e}: {} {}", s.sd, unit.sd);
+            assert!(close(s.mcse_mean / f, unit.mcse_mean));
+            assert!(close(s.q95 / f, unit.q95) && close(s.hdi_low / f, unit.hdi_low));
+            assert!(
+                close(s.r_hat, unit.r_hat),
+                "{f:e}: R-hat {} {}",
+                s.r_hat,
+                unit.r_hat
+            );
+            assert!(close(s.ess_bulk, unit.ess_bulk) && close(s.ess_tail, unit.ess_tail));
+            let draws: Vec<Vec<f64>> = scaled[0].iter().map(|v| vec![*v]).collect();
+            let unit_draws: Vec<Vec<f64>> = chains[0].iter().map(|v| vec![*v]).collect();
+            let (a, b) = (
+                ChainCheck::of(&draws, 0.8).sd[0] / f,
+                ChainCheck::of(&unit_draws, 0.8).sd[0],
+            );
+            assert!(close(a, b), "{f:e}: chain sd {a} {b}");
+        }
+    }
 
     fn ar1(rng: &mut ChaCha8Rng, n: usize, phi: f64) -> Vec<f64> {
         let mut x = rng.sample::<f64, _>(StandardNormal) / (1.0 - phi * phi).sqrt();

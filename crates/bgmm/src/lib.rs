@@ -68,6 +68,7 @@ mod optim;
 mod options;
 mod params;
 mod posterior;
+mod rescale;
 mod simulate;
 mod stats;
 mod vi;
@@ -97,6 +98,7 @@ pub use posterior::{
     assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom,
     Posterior, PosteriorAssignments, SampleOptions,
 };
+pub use rescale::{Reparam, Rescaled, Standardised};
 pub use simulate::{draw_data, draw_params, simulate, sites, Simulation, Site};
 pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};

@@ -390,7 +390,7 @@ fn search_end(
 /// when no column has any spread), and data with such a column are always shifted, so that
 /// the column is 0 (or as near as its mean rounds to), where a location can match it to far
 /// more digits than at the column's own magnitude.
-fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
+pub(crate) fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
     let mut shift = Vec::with_capacity(data.d());
     let (mut log_sd, mut spread_cols) = (0.0, 0usize);
     for j in 0..data.d() {

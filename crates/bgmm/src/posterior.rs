@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Data;
-use crate::density::{LogDensity, MixtureDensity, Transform};
+use crate::density::{LogDensity, Transform};
 use crate::diagnostics::{sampling_warnings, summarize, ChainCheck, ParamSummary};
 use crate::error::{Error, Result};
 use crate::map::{check_data, FitOptions};
@@ -18,11 +18,13 @@ use crate::model::Model;
 use crate::nuts::{chain_rng, sample, ChainOutput, NutsOptions, Progress};
 use crate::options::{Callback, Checked};
 use crate::params::Params;
+use crate::rescale::{Reparam, Rescaled, Standardised};
 
 /// Where chains start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InitFrom {
-    /// From the MAP, each chain jittered by N(0, 0.1²) on the unconstrained space; from the
+    /// From the MAP, each chain jittered by N(0, 0.1²) on the engines' unconstrained space
+    /// (relative to the data's spread: see [`crate::Rescaled`]); from the
     /// prior when the MAP found is degenerate (a collapsed or empty component, or an
     /// `ordered` model's locations pressed together), where a chain would start in a funnel.
     #[default]
@@ -220,15 +222,22 @@ fn reference_map(
 /// was no place to start (where the MAP does not exist).
 type Starts = (Vec<Vec<f64>>, Option<Params>, Option<String>);
 
-fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<Starts> {
+/// The initial points are on the engines' coordinates of `dens` (its map applied to the
+/// model's unconstrained points).
+fn initial_points(
+    model: &Model,
+    data: &Data,
+    dens: &Rescaled<'_>,
+    opts: &SampleOptions,
+) -> Result<Starts> {
     use rand::RngExt;
     use rand_distr::StandardNormal;
     let t = Transform::new(model);
-    let dens = MixtureDensity::new(model, data, true);
+    let map = dens.map();
     let mut grad = vec![0.0; dens.dim()];
     // a degenerate MAP (a component collapsed on a point, or empty) still labels the draws,
     // but a chain started there sits in the collapse's funnel: start from the prior instead
-    let (map, degenerate) = match &opts.start {
+    let (start, degenerate) = match &opts.start {
         Some(p) => {
             p.check(model)?;
             (p.clone(), None)
@@ -238,7 +247,7 @@ fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<St
             (f.params, degenerate)
         }
     };
-    let packed = t.pack(&map);
+    let packed = map.to_engine(&t.pack(&start));
     // an `ordered` MAP pressed against the ordering (two equal first locations) packs to −∞
     let init = if degenerate.is_some() || packed.iter().any(|v| !v.is_finite()) {
         InitFrom::Prior
@@ -267,7 +276,7 @@ fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<St
                             }
                         }
                     }
-                    t.pack(&p)
+                    map.to_engine(&t.pack(&p))
                 }
             };
             // the sampler needs the gradient finite too
@@ -285,7 +294,7 @@ fn initial_points(model: &Model, data: &Data, opts: &SampleOptions) -> Result<St
             ))
         })?);
     }
-    Ok((inits, Some(map), degenerate))
+    Ok((inits, Some(start), degenerate))
 }
 
 /// Sample the posterior of `model` given `data` by collapsed NUTS, relabel, and summarise:
@@ -301,15 +310,24 @@ pub fn run(
     // the rows in a canonical order: the posterior is then the same, bit for bit, however
     // the data were ordered (sums and the MAP's random picks no longer depend on it)
     let data = &*data.canonical();
-    let (inits, reference, degenerate) = initial_points(model, data, opts)?;
-    let dens = MixtureDensity::new(model, data, true);
+    // the engines run on coordinates of the data's scale, mapped back below
+    let std = Standardised::of(model, data)?;
+    let dens = Rescaled::new(model, data, std.as_ref());
+    let (inits, reference, degenerate) = initial_points(model, data, &dens, opts)?;
     let report = |p: Progress| {
         progress(p);
         if let Some(cb) = &opts.progress {
             cb.call(p)
         }
     };
-    let chains = sample(&dens, &inits, &opts.nuts.validate()?, &report)?;
+    let mut chains = sample(&dens, &inits, &opts.nuts.validate()?, &report)?;
+    if std.is_some() {
+        for c in &mut chains {
+            for x in &mut c.draws {
+                *x = dens.map().to_model(x);
+            }
+        }
+    }
     let t = Transform::new(model);
     let raw: Vec<Vec<Vec<f64>>> = chains
         .iter()
@@ -435,8 +453,10 @@ pub fn vi_posterior(
             "{why}; VI starts from the MAP, so it cannot run here (the posterior is proper: sample it with NUTS)"
         )));
     }
-    let dens = MixtureDensity::new(model, data, true);
-    vi_posterior_of(model, &dens, &map.params, opts)
+    // on coordinates of the data's scale (see [`Rescaled`]), mapped back
+    let std = Standardised::of(model, data)?;
+    let dens = Rescaled::new(model, data, std.as_ref());
+    vi_mapped(model, &dens, dens.map(), &map.params, opts)
 }
 
 /// Lower level: mean-field VI of any log density of `model`'s parameters (e.g. a minibatch
@@ -447,16 +467,44 @@ pub fn vi_posterior_of<L: LogDensity + ?Sized>(
     start: &Params,
     opts: &crate::vi::ViOptions,
 ) -> Result<(Posterior, crate::vi::ViResult)> {
+    vi_mapped(model, dens, Reparam::identity(), start, opts)
+}
+
+/// [`vi_posterior_of`] of a density on the engines' coordinates `y` of `map`: the guide is
+/// fitted on `y` (where a mean-field Gaussian is one on `x` too, the map being diagonal and
+/// affine) and mapped back to the model's coordinates, with its ELBO (`dens` being the
+/// model's density at `x(y)`, the guide's entropy on `x` is `Σ ln b` more).
+fn vi_mapped<L: LogDensity + ?Sized>(
+    model: &Model,
+    dens: &L,
+    map: Reparam<'_>,
+    start: &Params,
+    opts: &crate::vi::ViOptions,
+) -> Result<(Posterior, crate::vi::ViResult)> {
     let t = Transform::new(model);
-    let res = crate::vi::fit_vi(dens, &t.pack(start), &opts.validate()?)?;
+    let mut res = crate::vi::fit_vi(dens, &map.to_engine(&t.pack(start)), &opts.validate()?)?;
     let mut grad = vec![0.0; dens.dim()];
     let n = res.draws.len();
+    let logp = res
+        .draws
+        .iter()
+        .map(|x| dens.logp_grad(x, &mut grad))
+        .collect();
+    if !map.is_identity() {
+        res.mean = map.to_model(&res.mean);
+        for (i, sd) in res.sd.iter_mut().enumerate() {
+            *sd *= map.scale(i);
+        }
+        for x in &mut res.draws {
+            *x = map.to_model(x);
+        }
+        let ln_det = map.ln_det();
+        for e in &mut res.elbo {
+            *e += ln_det;
+        }
+    }
     let chain = ChainOutput {
-        logp: res
-            .draws
-            .iter()
-            .map(|x| dens.logp_grad(x, &mut grad))
-            .collect(),
+        logp,
         draws: res.draws.clone(),
         step_size: vec![0.0; n],
         n_leapfrog: vec![0; n],

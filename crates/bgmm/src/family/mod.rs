@@ -229,6 +229,16 @@ impl Family {
         }
     }
 
+    /// The block's coordinates for the data multiplied by `c`, as an affine map of each
+    /// coordinate: `(a_i, b_i)` with `x_i = a_i + b_i · y_i`, `y` the block's coordinates of
+    /// [`Family::scaled`]`(c)` (the values for the data divided by `c`). For the diagonal family,
+    /// `log s = log s' + ln c`: a shift by `ln c`.
+    pub fn scaled_coordinates(&self, k: usize, d: usize, c: f64) -> Vec<(f64, f64)> {
+        match self {
+            Family::Diagonal(f) => vec![(c.ln(), 1.0); f.n_scales(k, d)],
+        }
+    }
+
     // --- the prior ---------------------------------------------------------------------------
 
     /// Adds the family's log prior at `values` to `lp`, and its natural gradient into `grad`.
