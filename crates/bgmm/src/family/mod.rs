@@ -17,9 +17,11 @@
 //!
 //! Today's one family is [`Diagonal`]: axis-aligned scales shared as [`Sharing`] says.
 
+mod covariance;
 mod diagonal;
 mod scale_prior;
 
+pub use covariance::{CovPrior, CovSharing, Covariance};
 pub use diagonal::{Diagonal, ScaleSpec, Sharing};
 pub use scale_prior::ScalePrior;
 pub(crate) use scale_prior::LN_2PI;
