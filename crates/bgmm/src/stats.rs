@@ -227,6 +227,7 @@ impl<'a> Components<'a> {
             locs: self.locs,
             inv_s: &self.inv_s,
             log_norm: &self.log_norm,
+            chol: &[],
         }
     }
 

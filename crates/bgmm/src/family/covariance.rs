@@ -565,7 +565,31 @@ impl Covariance {
         }
     }
 
-    // --- densities and the statistics → gradient map -----------------------------------------
+    // --- the kernel, densities and the statistics → gradient map -----------------------------
+
+    /// The kernel's per-component constants at `values` (see `kernel::Consts`): `chol`
+    /// (K·D·D) each component's covariance factor `C = S L` row-major with `1 / C_ii` on the
+    /// diagonal and zeros above it, and `log_norm` (K) `log w_c − D/2 log 2π − Σ_i log C_ii`.
+    pub fn kernel_consts(
+        &self,
+        d: usize,
+        logw: &[f64],
+        values: &[f64],
+        chol: &mut [f64],
+        log_norm: &mut [f64],
+    ) {
+        for (c, ln_c) in log_norm.iter_mut().enumerate() {
+            let cf = cov_factor(self.block(values, c, d), d);
+            let out = &mut chol[c * d * d..(c + 1) * d * d];
+            out.copy_from_slice(&cf);
+            let mut ln = logw[c] - 0.5 * d as f64 * LN_2PI;
+            for i in 0..d {
+                ln -= cf[i * d + i].ln();
+                out[i * d + i] = 1.0 / cf[i * d + i];
+            }
+            *ln_c = ln;
+        }
+    }
 
     /// `log N(x | μ, Σ_c)` of one point (the reference path: forward substitution with
     /// `C = S L`).
