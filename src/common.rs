@@ -266,6 +266,8 @@ fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
             bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
             _ => "locs[k,j]",
         },
+        bgmm::Family::Full(_) => "locs[k,j] and scale[k,j]",
+        bgmm::Family::Tied(_) => "locs[k,j] and scale[j]",
     };
     let named: Vec<String> = columns
         .iter()

@@ -455,7 +455,7 @@ fn fit_standardised(
             .enumerate()
             .map(|(i, l)| l * c + shift[i % model.d])
             .collect(),
-        scales: model.family.scaled_values(&p.scales, c),
+        scales: model.family.scaled_values(&p.scales, model.d, c),
     };
     let dloss = (data.n() * model.d + model.k * model.d + model.n_scales()) as f64 * c.ln();
     f.params = back(&f.params);
@@ -1018,7 +1018,10 @@ fn bad_components(model: &Model, p: &Params, n: f64, resolution: &[f64]) -> Vec<
 /// cluster of tied values at a tiny spread).
 fn lift_scales(model: &Model, p: &mut Params, resolution: &[f64]) {
     for (i, s) in p.scales.iter_mut().enumerate() {
-        *s = s.max(2.0 * narrowest(model, resolution, i));
+        // only values that serve a dimension are scales (not a correlation's)
+        if !scale_users(model, i).1.is_empty() {
+            *s = s.max(2.0 * narrowest(model, resolution, i));
+        }
     }
 }
 

@@ -198,7 +198,7 @@ impl ModelSpec {
                 )));
             }
         }
-        let family = Family::from_spec(&self.scale)?;
+        let family = Family::from_spec(&self.scale, d)?;
         let mut spec = self.clone();
         spec.d = Some(d as i64);
         Ok(Model {

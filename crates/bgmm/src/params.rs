@@ -125,7 +125,7 @@ impl Params {
         if let Some(v) = self.locs.iter().find(|v| !v.is_finite()) {
             return Err(Error::Params(format!("locs must be finite, got {v}")));
         }
-        model.family.check(&self.scales)
+        model.family.check(&self.scales, model.d)
     }
 
     /// Scale of component `k` in dimension `j`.

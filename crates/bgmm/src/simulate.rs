@@ -125,12 +125,30 @@ pub fn draw_data(
     for _ in 0..d {
         cols.push(crate::limits::with_capacity(n, what, n_opt)?);
     }
+    // the covariance families' factors: x = μ + C e
+    let factors: Vec<Option<Vec<f64>>> = (0..model.k)
+        .map(|c| model.family.cov_factor(&params.scales, c, d))
+        .collect();
+    let mut e = vec![0.0; d];
     for _ in 0..n {
         let c = sample_categorical(&params.weights, rng);
         z.push(c);
-        for (j, col) in cols.iter_mut().enumerate() {
-            let e: f64 = rng.sample(StandardNormal);
-            col.push(params.loc(model, c, j) + params.scale(model, c, j) * e);
+        match &factors[c] {
+            None => {
+                for (j, col) in cols.iter_mut().enumerate() {
+                    let e: f64 = rng.sample(StandardNormal);
+                    col.push(params.loc(model, c, j) + params.scale(model, c, j) * e);
+                }
+            }
+            Some(cf) => {
+                for v in e.iter_mut() {
+                    *v = rng.sample(StandardNormal);
+                }
+                for (j, col) in cols.iter_mut().enumerate() {
+                    let dev: f64 = (0..=j).map(|l| cf[j * d + l] * e[l]).sum();
+                    col.push(params.loc(model, c, j) + dev);
+                }
+            }
         }
     }
     let data = Data::from_columns(cols).map_err(|e| {

@@ -64,9 +64,9 @@ pub const PARALLEL_WORK: usize = 1 << 18;
 /// - `r_dev_sq[k·D + d] = Σ_n r_nk (x_nd − μ_kd)²`.
 ///
 /// Deviations are taken from the locations the statistics were computed at (they are what
-/// the gradient needs, and better conditioned than raw moments). A full-covariance family
-/// adds the K·D·D cross moments `Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ` (of which `r_dev_sq` is the
-/// diagonal) as a new field, `#[serde(default)]`, beside these.
+/// the gradient needs, and better conditioned than raw moments). The covariance families
+/// add the K·D·D cross moments `r_cross`, `Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ` (of which
+/// `r_dev_sq` is the diagonal).
 ///
 /// Statistics only mean something at the parameters they were computed at: merging
 /// statistics of different parameters is a caller's error the type cannot see. Without
@@ -87,6 +87,11 @@ pub struct SufficientStats {
     pub r_dev: Vec<f64>,
     /// `Σ_n r_nk (x_nd − μ_kd)²`, K·D values, row-major.
     pub r_dev_sq: Vec<f64>,
+    /// For the covariance families, `Σ_n r_nk (x_ni − μ_ki)(x_nj − μ_kj)`, K·D·D values
+    /// (component by component, row-major, symmetric); empty otherwise (and absent from the
+    /// JSON).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub r_cross: Vec<f64>,
     /// A fingerprint of the parameters the statistics were computed at (a hash of their
     /// bits), so that statistics of other parameters are refused when merged or turned into a
     /// density; 0 for unknown (what [`SufficientStats::empty`] starts from), which merges with
@@ -99,7 +104,11 @@ impl SufficientStats {
     /// The statistics of no points (what merging starts from), with gradient statistics if
     /// `grad`.
     pub fn empty(model: &Model, grad: bool) -> SufficientStats {
-        SufficientStats::zeros(model.k, model.d, grad)
+        let mut st = SufficientStats::zeros(model.k, model.d, grad);
+        if grad && model.family.is_covariance() {
+            st.r_cross = vec![0.0; model.k * model.d * model.d];
+        }
+        st
     }
 
     fn zeros(k: usize, d: usize, grad: bool) -> SufficientStats {
@@ -111,6 +120,7 @@ impl SufficientStats {
             r_sum: vec![0.0; if grad { k } else { 0 }],
             r_dev: vec![0.0; if grad { k * d } else { 0 }],
             r_dev_sq: vec![0.0; if grad { k * d } else { 0 }],
+            r_cross: Vec::new(),
             at: 0,
         }
     }
@@ -128,6 +138,12 @@ impl SufficientStats {
         self.check_shape(other.k, other.d, other.has_grad())
             .and_then(|()| other.check_shape(self.k, self.d, self.has_grad()))
             .map_err(|e| Error::Data(format!("cannot merge statistics: {e}")))?;
+        if self.r_cross.len() != other.r_cross.len() {
+            return Err(Error::Data(
+                "cannot merge statistics: cross moments (of a covariance family) on one side only"
+                    .into(),
+            ));
+        }
         if self.at != 0 && other.at != 0 && self.at != other.at {
             return Err(Error::Data(
                 "cannot merge statistics: they were computed at different parameters".into(),
@@ -153,6 +169,9 @@ impl SufficientStats {
         for (a, b) in self.r_dev_sq.iter_mut().zip(&other.r_dev_sq) {
             *a += b;
         }
+        for (a, b) in self.r_cross.iter_mut().zip(&other.r_cross) {
+            *a += b;
+        }
     }
 
     /// Check that the statistics have the shape of K components in D dimensions (and the
@@ -163,6 +182,7 @@ impl SufficientStats {
             s.r_sum.len() == g * s.k
                 && s.r_dev.len() == g * s.k * s.d
                 && s.r_dev_sq.len() == g * s.k * s.d
+                && (s.r_cross.is_empty() || s.r_cross.len() == g * s.k * s.d * s.d)
         };
         if !consistent(self) {
             return Err(Error::Data(format!(
@@ -196,8 +216,11 @@ pub(crate) struct Components<'a> {
     pub(crate) k: usize,
     pub(crate) d: usize,
     pub(crate) locs: &'a [f64],
-    /// 1 / s_kd, row-major (the family's kernel constants).
+    /// 1 / s_kd, row-major (the diagonal family's kernel constants).
     pub(crate) inv_s: Vec<f64>,
+    /// The covariance families' factors (K·D·D, see `kernel::Consts::chol`); empty for the
+    /// diagonal family.
+    chol: Vec<f64>,
     /// log w_k − Σ_d log s_kd − D/2 log 2π.
     log_norm: Vec<f64>,
 }
@@ -205,16 +228,19 @@ pub(crate) struct Components<'a> {
 impl<'a> Components<'a> {
     pub(crate) fn new(model: &Model, logw: &[f64], locs: &'a [f64], scales: &[f64]) -> Self {
         let (k, d) = (model.k, model.d);
-        let mut inv_s = vec![0.0; k * d];
+        let full = model.family.is_covariance();
+        let mut inv_s = vec![0.0; if full { 0 } else { k * d }];
+        let mut chol = vec![0.0; if full { k * d * d } else { 0 }];
         let mut log_norm = vec![0.0; k];
         model
             .family
-            .kernel_consts(d, logw, scales, &mut inv_s, &mut log_norm);
+            .kernel_consts(d, logw, scales, &mut inv_s, &mut chol, &mut log_norm);
         Components {
             k,
             d,
             locs,
             inv_s,
+            chol,
             log_norm,
         }
     }
@@ -227,7 +253,7 @@ impl<'a> Components<'a> {
             locs: self.locs,
             inv_s: &self.inv_s,
             log_norm: &self.log_norm,
-            chol: &[],
+            chol: &self.chol,
         }
     }
 
@@ -236,11 +262,25 @@ impl<'a> Components<'a> {
     pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
         let d = self.d;
         let mut m = f64::NEG_INFINITY;
+        let mut w = vec![0.0; if self.chol.is_empty() { 0 } else { d }];
         for (c, o) in out.iter_mut().enumerate().take(self.k) {
             let mut q = 0.0;
-            for j in 0..d {
-                let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
-                q += z * z;
+            if self.chol.is_empty() {
+                for j in 0..d {
+                    let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
+                    q += z * z;
+                }
+            } else {
+                // forward substitution with the covariance's factor
+                let ch = &self.chol[c * d * d..(c + 1) * d * d];
+                for j in 0..d {
+                    let mut v = data.col(j)[i] - self.locs[c * d + j];
+                    for l in 0..j {
+                        v -= ch[j * d + l] * w[l];
+                    }
+                    w[j] = v * ch[j * d + j];
+                    q += w[j] * w[j];
+                }
             }
             let a = self.log_norm[c] - 0.5 * q;
             *o = a;
@@ -302,6 +342,23 @@ pub(crate) fn check_at(st: &SufficientStats, params: &Params) -> Result<()> {
     Ok(())
 }
 
+/// Gradient statistics of a covariance family's model must carry its cross moments.
+pub(crate) fn check_cross(model: &Model, st: &SufficientStats) -> Result<()> {
+    let want = if model.family.is_covariance() && st.has_grad() {
+        model.k * model.d * model.d
+    } else {
+        0
+    };
+    if st.r_cross.len() != want {
+        return Err(Error::Data(format!(
+            "statistics with {} cross moments (r_cross) for a model of family '{}' that needs {want}",
+            st.r_cross.len(),
+            model.family.name()
+        )));
+    }
+    Ok(())
+}
+
 /// The view's dimension against the model's.
 pub(crate) fn check_view(model: &Model, view: &DataView<'_>) -> Result<()> {
     if view.d() != model.d {
@@ -332,6 +389,7 @@ pub(crate) fn stats_at(
             r_sum: s.r_sum,
             r_dev: s.t1,
             r_dev_sq: s.t2,
+            r_cross: s.t_cross,
             at: 0,
         }
     };

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::family::covariance::CovPrior;
 use crate::family::scale_prior::{ScalePrior, LN_2PI};
 
 /// How the scales are shared.
@@ -106,6 +107,13 @@ pub struct ScaleSpec {
     /// Exponential rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// Sharing `full` or `tied` with a scale prior: the LKJ shape η of the correlation's
+    /// prior (default 1, uniform over correlation matrices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<f64>,
+    /// Prior `inverse_wishart`: degrees of freedom ν (its `scale` is ψ, `Σ ~ IW(ν, ψ² I)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
 }
 
 fn default_sharing() -> String {
@@ -124,6 +132,8 @@ impl ScaleSpec {
             beta: None,
             scale: None,
             rate: None,
+            eta: None,
+            df: None,
         };
         match prior {
             ScalePrior::LogNormal { mu, sigma } => {
@@ -140,6 +150,65 @@ impl ScaleSpec {
             ScalePrior::Exponential { rate } => s.rate = Some(rate),
         }
         s
+    }
+
+    /// The spec of a covariance family (`sharing` "full" or "tied") with a given prior.
+    pub fn from_cov_prior(prior: CovPrior, sharing: &str) -> ScaleSpec {
+        match prior {
+            CovPrior::Lkj { scale, eta } => ScaleSpec {
+                sharing: sharing.to_string(),
+                eta: Some(eta),
+                ..ScaleSpec::from_prior(scale, Sharing::Shared)
+            },
+            CovPrior::InverseWishart { df, scale } => ScaleSpec {
+                sharing: sharing.to_string(),
+                prior: "inverse_wishart".to_string(),
+                mu: None,
+                sigma: None,
+                alpha: None,
+                beta: None,
+                scale: Some(scale),
+                rate: None,
+                eta: None,
+                df: Some(df),
+            },
+        }
+    }
+
+    /// The covariance prior of a `[scale]` table of sharing "full" or "tied".
+    pub(crate) fn cov_prior(&self) -> Result<CovPrior> {
+        let name = self.prior.to_ascii_lowercase().replace(['-', ' '], "_");
+        if matches!(name.as_str(), "inverse_wishart" | "inversewishart") {
+            let others = [
+                ("mu", self.mu),
+                ("sigma", self.sigma),
+                ("alpha", self.alpha),
+                ("beta", self.beta),
+                ("rate", self.rate),
+                ("eta", self.eta),
+            ];
+            if let Some((f, _)) = others.iter().find(|(_, v)| v.is_some()) {
+                return Err(Error::Model(format!(
+                    "covariance prior inverse_wishart takes 'df' and 'scale', not '{f}'"
+                )));
+            }
+            let (Some(df), Some(scale)) = (self.df, self.scale) else {
+                let f = if self.df.is_none() { "df" } else { "scale" };
+                return Err(Error::Model(format!(
+                    "covariance prior inverse_wishart needs 'df' and 'scale' (missing '{f}')"
+                )));
+            };
+            return Ok(CovPrior::InverseWishart { df, scale });
+        }
+        if self.df.is_some() {
+            return Err(Error::Model(
+                "scale.df applies to prior inverse_wishart only".into(),
+            ));
+        }
+        Ok(CovPrior::Lkj {
+            scale: self.prior()?,
+            eta: self.eta.unwrap_or(1.0),
+        })
     }
 
     fn prior(&self) -> Result<ScalePrior> {

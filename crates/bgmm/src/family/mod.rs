@@ -15,7 +15,9 @@
 //!   components and dimensions, the floor the MAP search keeps it above);
 //! - its part of the model's TOML ([`ScaleSpec`], the `[scale]` table).
 //!
-//! Today's one family is [`Diagonal`]: axis-aligned scales shared as [`Sharing`] says.
+//! The families: [`Diagonal`] (axis-aligned scales shared as [`Sharing`] says), and the
+//! covariance families [`Family::Full`] (each component its own covariance) and
+//! [`Family::Tied`] (one covariance shared by every component), see [`Covariance`].
 
 mod covariance;
 mod diagonal;
@@ -33,6 +35,16 @@ use crate::error::{Error, Result};
 pub enum Family {
     /// Axis-aligned scales, shared as [`Sharing`] says.
     Diagonal(Diagonal),
+    /// Each component its own covariance, with this prior on each.
+    Full(CovPrior),
+    /// One covariance shared by every component (mclust EEE), with this prior.
+    Tied(CovPrior),
+}
+
+/// A family by its implementation.
+enum Kind<'a> {
+    Diag(&'a Diagonal),
+    Cov(Covariance),
 }
 
 /// How two families differ, in the order [`crate::Model::difference`] reports it.
@@ -47,22 +59,67 @@ pub struct FamilyDifference {
 }
 
 impl Family {
-    /// The family of a model's `[scale]` table.
-    pub fn from_spec(spec: &ScaleSpec) -> Result<Family> {
-        Diagonal::from_spec(spec).map(Family::Diagonal)
+    #[inline]
+    fn kind(&self) -> Kind<'_> {
+        match self {
+            Family::Diagonal(f) => Kind::Diag(f),
+            Family::Full(prior) => Kind::Cov(Covariance {
+                sharing: CovSharing::Full,
+                prior: *prior,
+            }),
+            Family::Tied(prior) => Kind::Cov(Covariance {
+                sharing: CovSharing::Tied,
+                prior: *prior,
+            }),
+        }
+    }
+
+    /// Whether the family has full covariances (the kernel's cross moments are needed).
+    #[inline]
+    pub fn is_covariance(&self) -> bool {
+        matches!(self, Family::Full(_) | Family::Tied(_))
+    }
+
+    /// The family of a model's `[scale]` table in D dimensions: `sharing = "full"` or
+    /// `"tied"` gives a covariance family (the scale prior times LKJ(`eta`, default 1), or
+    /// `prior = "inverse_wishart"` with `df` and `scale`), any other sharing the diagonal one.
+    pub fn from_spec(spec: &ScaleSpec, d: usize) -> Result<Family> {
+        let sharing = match spec.sharing.as_str() {
+            "full" => CovSharing::Full,
+            "tied" => CovSharing::Tied,
+            _ => {
+                if let Some(name) = [("eta", spec.eta), ("df", spec.df)]
+                    .iter()
+                    .find_map(|(n, v)| v.map(|_| n))
+                {
+                    return Err(Error::Model(format!(
+                        "scale.{name} applies to sharing \"full\" or \"tied\" only"
+                    )));
+                }
+                return Diagonal::from_spec(spec).map(Family::Diagonal);
+            }
+        };
+        let prior = spec.cov_prior()?;
+        prior.validate(d)?;
+        Ok(match sharing {
+            CovSharing::Full => Family::Full(prior),
+            CovSharing::Tied => Family::Tied(prior),
+        })
     }
 
     /// Its `[scale]` table.
     pub fn spec(&self) -> ScaleSpec {
-        match self {
-            Family::Diagonal(f) => f.spec(),
+        match self.kind() {
+            Kind::Diag(f) => f.spec(),
+            Kind::Cov(f) => ScaleSpec::from_cov_prior(f.prior, f.sharing.name()),
         }
     }
 
     /// The name shown to the user (for the diagonal family, its sharing).
     pub fn name(&self) -> &'static str {
-        match self {
-            Family::Diagonal(f) => f.sharing.name(),
+        match self.kind() {
+            Kind::Diag(f) => f.sharing.name(),
+            Kind::Cov(f) => f.sharing.name(),
         }
     }
 
@@ -70,51 +127,67 @@ impl Family {
     pub fn scale_prior(&self) -> Option<&ScalePrior> {
         match self {
             Family::Diagonal(f) => Some(&f.prior),
+            Family::Full(CovPrior::Lkj { scale, .. })
+            | Family::Tied(CovPrior::Lkj { scale, .. }) => Some(scale),
+            Family::Full(_) | Family::Tied(_) => None,
         }
     }
 
     /// Number of values (the length of `Params::scales`) for K components in D dimensions.
     #[inline]
     pub fn n_values(&self, k: usize, d: usize) -> usize {
-        match self {
-            Family::Diagonal(f) => f.n_scales(k, d),
+        match self.kind() {
+            Kind::Diag(f) => f.n_scales(k, d),
+            Kind::Cov(f) => f.n_values(k, d),
         }
     }
 
     /// Number of unconstrained coordinates of the family's block.
     #[inline]
     pub fn n_free(&self, k: usize, d: usize) -> usize {
-        match self {
-            Family::Diagonal(f) => f.n_scales(k, d),
-        }
+        self.n_values(k, d)
     }
 
     /// Names of the values, appended to `names`.
     pub fn names(&self, k: usize, d: usize, names: &mut Vec<String>) {
-        match self {
-            Family::Diagonal(f) => f.names(k, d, names),
+        match self.kind() {
+            Kind::Diag(f) => f.names(k, d, names),
+            Kind::Cov(f) => f.names(k, d, names),
         }
     }
 
-    /// Shape of the values as reported: `[]`, `[K]`, `[D]` or `[K, D]`.
+    /// Shape of the values as reported: `[]`, `[K]`, `[D]` or `[K, D]`; for the covariance
+    /// families `[K, D + D(D − 1)/2]` (`full`) or `[D + D(D − 1)/2]` (`tied`).
     pub fn shape(&self, k: usize, d: usize) -> Vec<usize> {
         match self {
             Family::Diagonal(f) => f.sharing.shape(k, d),
+            Family::Full(_) => vec![k, covariance::block_len(d)],
+            Family::Tied(_) => vec![covariance::block_len(d)],
         }
     }
 
     /// The standard deviation of component `c` in dimension `j`.
     #[inline]
     pub fn scale(&self, values: &[f64], c: usize, j: usize, d: usize) -> f64 {
-        match self {
-            Family::Diagonal(f) => f.scale(values, c, j, d),
+        match self.kind() {
+            Kind::Diag(f) => f.scale(values, c, j, d),
+            Kind::Cov(f) => f.block(values, c, d)[j],
+        }
+    }
+
+    /// For the covariance families, component `c`'s covariance factor `C = S L` (row-major
+    /// D×D, lower: `Σ_c = C Cᵀ`); `None` for the diagonal family.
+    pub fn cov_factor(&self, values: &[f64], c: usize, d: usize) -> Option<Vec<f64>> {
+        match self.kind() {
+            Kind::Diag(_) => None,
+            Kind::Cov(f) => Some(covariance::cov_factor(f.block(values, c, d), d)),
         }
     }
 
     /// Check values against their support.
-    pub fn check(&self, values: &[f64]) -> Result<()> {
-        match self {
-            Family::Diagonal(_) => {
+    pub fn check(&self, values: &[f64], d: usize) -> Result<()> {
+        match self.kind() {
+            Kind::Diag(_) => {
                 if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
                     return Err(Error::Params(format!(
                         "scales must be positive and finite, got {v}"
@@ -122,14 +195,16 @@ impl Family {
                 }
                 Ok(())
             }
+            Kind::Cov(f) => f.check(values, d),
         }
     }
 
     /// The values with components reordered: component `i` of the result is component
     /// `perm[i]` of `values`.
     pub fn permuted(&self, values: &[f64], perm: &[usize], d: usize) -> Vec<f64> {
-        match self {
-            Family::Diagonal(f) => f.permuted(values, perm, d),
+        match self.kind() {
+            Kind::Diag(f) => f.permuted(values, perm, d),
+            Kind::Cov(f) => f.permuted(values, perm, d),
         }
     }
 
@@ -140,35 +215,33 @@ impl Family {
                 prior: f.prior.scaled(c),
                 ..f
             }),
+            Family::Full(p) => Family::Full(p.scaled(c)),
+            Family::Tied(p) => Family::Tied(p.scaled(c)),
         }
     }
 
     /// The values for the data multiplied by `c`.
-    pub fn scaled_values(&self, values: &[f64], c: f64) -> Vec<f64> {
-        match self {
-            Family::Diagonal(_) => values.iter().map(|s| s * c).collect(),
+    pub fn scaled_values(&self, values: &[f64], d: usize, c: f64) -> Vec<f64> {
+        match self.kind() {
+            Kind::Diag(_) => values.iter().map(|s| s * c).collect(),
+            Kind::Cov(f) => f.scaled_values(values, d, c),
         }
     }
 
     /// How this family differs from `other`, numbers compared by `same`.
     pub fn difference(&self, other: &Family, same: fn(f64, f64) -> bool) -> FamilyDifference {
-        let (Family::Diagonal(a), Family::Diagonal(b)) = (self, other);
         let mut diff = FamilyDifference::default();
-        if a.sharing != b.sharing {
+        if self.name() != other.name() {
             diff.kind = Some(format!(
                 "scale sharing '{}' against '{}'",
-                a.sharing.name(),
-                b.sharing.name()
+                self.name(),
+                other.name()
             ));
         }
-        if a.prior.name() != b.prior.name() {
-            diff.prior = Some(format!(
-                "scale prior {} against {}",
-                a.prior.name(),
-                b.prior.name()
-            ));
+        let (a, b) = (self.spec(), other.spec());
+        if a.prior != b.prior {
+            diff.prior = Some(format!("scale prior {} against {}", a.prior, b.prior));
         }
-        let (a, b) = (a.spec(), b.spec());
         let fields = [
             ("mu", a.mu, b.mu),
             ("sigma", a.sigma, b.sigma),
@@ -176,6 +249,8 @@ impl Family {
             ("beta", a.beta, b.beta),
             ("scale", a.scale, b.scale),
             ("rate", a.rate, b.rate),
+            ("eta", a.eta, b.eta),
+            ("df", a.df, b.df),
         ];
         for (name, u, v) in fields {
             if let (Some(u), Some(v)) = (u, v) {
@@ -191,53 +266,62 @@ impl Family {
     // --- the unconstrained block -------------------------------------------------------------
 
     /// The unconstrained coordinates of `values`, appended to `x`.
-    pub fn pack(&self, values: &[f64], x: &mut Vec<f64>) {
-        match self {
-            Family::Diagonal(f) => f.pack(values, x),
+    pub fn pack(&self, values: &[f64], d: usize, x: &mut Vec<f64>) {
+        match self.kind() {
+            Kind::Diag(f) => f.pack(values, x),
+            Kind::Cov(f) => f.pack(values, d, x),
         }
     }
 
     /// The values at the block's coordinates `xs`, and the log-Jacobian of the map.
-    pub fn unpack(&self, xs: &[f64]) -> (Vec<f64>, f64) {
-        match self {
-            Family::Diagonal(f) => f.unpack(xs),
+    pub fn unpack(&self, xs: &[f64], d: usize) -> (Vec<f64>, f64) {
+        match self.kind() {
+            Kind::Diag(f) => f.unpack(xs),
+            Kind::Cov(f) => f.unpack(xs, d),
         }
     }
 
-    /// Pull the natural gradient `g` of the block back to its coordinates (into `out`),
+    /// Pull the natural gradient `g` of the block back to its coordinates `xs` (into `out`),
     /// adding the gradient of the log-Jacobian when `jacobian` is set.
-    pub fn pull_back(&self, g: &[f64], jacobian: bool, out: &mut [f64]) {
-        match self {
-            Family::Diagonal(f) => f.pull_back(g, jacobian, out),
+    pub fn pull_back(&self, xs: &[f64], g: &[f64], jacobian: bool, d: usize, out: &mut [f64]) {
+        match self.kind() {
+            Kind::Diag(f) => f.pull_back(g, jacobian, out),
+            Kind::Cov(f) => f.pull_back(xs, g, jacobian, d, out),
         }
     }
 
     /// Whether values unpacked from a finite point can be evaluated (outside, the log
     /// density is −∞: the point is beyond what f64 holds).
-    pub fn representable(&self, values: &[f64]) -> bool {
-        match self {
-            Family::Diagonal(f) => f.representable(values),
+    pub fn representable(&self, values: &[f64], d: usize) -> bool {
+        match self.kind() {
+            Kind::Diag(f) => f.representable(values),
+            Kind::Cov(f) => f.representable(values, d),
         }
     }
 
-    /// Lower bounds on the block's coordinates that keep free scale `i` at least
-    /// `floors[i]` (−∞ for a floor of 0).
+    /// Lower bounds on the block's coordinates that keep free value `i` at least
+    /// `floors[i]` (−∞ for a floor of 0; the correlation coordinates of the covariance
+    /// families have none).
     pub fn coordinate_floors(&self, floors: &[f64]) -> Vec<f64> {
-        match self {
-            Family::Diagonal(_) => floors
-                .iter()
-                .map(|&t| if t > 0.0 { t.ln() } else { f64::NEG_INFINITY })
-                .collect(),
-        }
+        floors
+            .iter()
+            .map(|&t| if t > 0.0 { t.ln() } else { f64::NEG_INFINITY })
+            .collect()
     }
 
     /// The block's coordinates for the data multiplied by `c`, as an affine map of each
     /// coordinate: `(a_i, b_i)` with `x_i = a_i + b_i · y_i`, `y` the block's coordinates of
-    /// [`Family::scaled`]`(c)` (the values for the data divided by `c`). For the diagonal family,
-    /// `log s = log s' + ln c`: a shift by `ln c`.
+    /// [`Family::scaled`]`(c)` (the values for the data divided by `c`). For a scale,
+    /// `log s = log s' + ln c`: a shift by `ln c`; a correlation coordinate is unchanged.
     pub fn scaled_coordinates(&self, k: usize, d: usize, c: f64) -> Vec<(f64, f64)> {
-        match self {
-            Family::Diagonal(f) => vec![(c.ln(), 1.0); f.n_scales(k, d)],
+        match self.kind() {
+            Kind::Diag(f) => vec![(c.ln(), 1.0); f.n_scales(k, d)],
+            Kind::Cov(f) => {
+                let m = covariance::block_len(d);
+                (0..f.n_values(k, d))
+                    .map(|i| if i % m < d { (c.ln(), 1.0) } else { (0.0, 1.0) })
+                    .collect()
+            }
         }
     }
 
@@ -245,16 +329,18 @@ impl Family {
 
     /// Adds the family's log prior at `values` to `lp`, and its natural gradient into `grad`.
     #[inline]
-    pub fn add_log_prior(&self, values: &[f64], lp: &mut f64, grad: Option<&mut [f64]>) {
-        match self {
-            Family::Diagonal(f) => f.add_log_prior(values, lp, grad),
+    pub fn add_log_prior(&self, values: &[f64], d: usize, lp: &mut f64, grad: Option<&mut [f64]>) {
+        match self.kind() {
+            Kind::Diag(f) => f.add_log_prior(values, lp, grad),
+            Kind::Cov(f) => f.add_log_prior(values, d, lp, grad),
         }
     }
 
     // --- the kernel --------------------------------------------------------------------------
 
-    /// The kernel's per-component constants at `values`: `inv_s` (K·D) and `log_norm`
-    /// (K: `log w_c` plus the component's log normalising constant).
+    /// The kernel's per-component constants at `values`: `inv_s` (K·D) for the diagonal
+    /// family, `chol` (K·D·D, see `kernel::Consts`) for the covariance families, and
+    /// `log_norm` (K: `log w_c` plus the component's log normalising constant).
     #[inline]
     pub fn kernel_consts(
         &self,
@@ -262,16 +348,19 @@ impl Family {
         logw: &[f64],
         values: &[f64],
         inv_s: &mut [f64],
+        chol: &mut [f64],
         log_norm: &mut [f64],
     ) {
-        match self {
-            Family::Diagonal(f) => f.kernel_consts(d, logw, values, inv_s, log_norm),
+        match self.kind() {
+            Kind::Diag(f) => f.kernel_consts(d, logw, values, inv_s, log_norm),
+            Kind::Cov(f) => f.kernel_consts(d, logw, values, chol, log_norm),
         }
     }
 
     /// The log likelihood's natural gradient with respect to the locations and the family's
-    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, see
-    /// [`crate::SufficientStats`]) computed at `values`, added into `g_locs` and `g_block`.
+    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, and for
+    /// the covariance families `r_cross` K·D·D, see [`crate::SufficientStats`]) computed at
+    /// `values`, added into `g_locs` and `g_block`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
@@ -281,13 +370,13 @@ impl Family {
         r_sum: &[f64],
         r_dev: &[f64],
         r_dev_sq: &[f64],
+        r_cross: &[f64],
         g_locs: &mut [f64],
         g_block: &mut [f64],
     ) {
-        match self {
-            Family::Diagonal(f) => {
-                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block)
-            }
+        match self.kind() {
+            Kind::Diag(f) => f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block),
+            Kind::Cov(f) => f.add_stats_grad(d, values, r_sum, r_dev, r_cross, g_locs, g_block),
         }
     }
 
@@ -295,15 +384,17 @@ impl Family {
 
     /// A draw of the values from the prior.
     pub fn draw<R: rand::Rng + ?Sized>(&self, k: usize, d: usize, rng: &mut R) -> Vec<f64> {
-        match self {
-            Family::Diagonal(f) => f.draw(k, d, rng),
+        match self.kind() {
+            Kind::Diag(f) => f.draw(k, d, rng),
+            Kind::Cov(f) => f.draw(k, d, rng),
         }
     }
 
     /// The prior of the values as a site's distribution, e.g. `LogNormal(0, 2)`.
     pub fn site_dist(&self) -> String {
-        match self {
-            Family::Diagonal(f) => f.prior.display(),
+        match self.kind() {
+            Kind::Diag(f) => f.prior.display(),
+            Kind::Cov(f) => f.prior.display(),
         }
     }
 
@@ -311,6 +402,8 @@ impl Family {
     pub fn plates(&self) -> &'static [&'static str] {
         match self {
             Family::Diagonal(f) => f.plates(),
+            Family::Full(_) => &["components"],
+            Family::Tied(_) => &[],
         }
     }
 
@@ -318,17 +411,28 @@ impl Family {
     pub fn obs_scale(&self) -> &'static str {
         match self {
             Family::Diagonal(f) => f.obs_scale(),
+            Family::Full(_) => "scale_tril[assignment]",
+            Family::Tied(_) => "scale_tril",
         }
     }
 
-    /// Initial values from the data's spread per dimension.
+    /// Initial values from the data's spread per dimension (uncorrelated, for the covariance
+    /// families).
     pub fn initial(&self, k: usize, per_dim: &[f64]) -> Vec<f64> {
-        match self {
-            Family::Diagonal(f) => f.initial(k, per_dim),
+        match self.kind() {
+            Kind::Diag(f) => f.initial(k, per_dim),
+            Kind::Cov(f) => {
+                let d = per_dim.len();
+                let mut block = per_dim.to_vec();
+                block.resize(covariance::block_len(d), 0.0);
+                block.repeat(f.sharing.n_blocks(k))
+            }
         }
     }
 
-    /// Values from a partition into clusters (see [`Diagonal::from_clusters`]).
+    /// Values from a partition into clusters (see [`Diagonal::from_clusters`]; the covariance
+    /// families take each dimension's scale as the diagonal family with one scale per
+    /// component and dimension, or per dimension when tied, and start uncorrelated).
     pub fn from_clusters(
         &self,
         counts: &[usize],
@@ -336,25 +440,82 @@ impl Family {
         floor: &[f64],
         fallback: &[f64],
     ) -> Vec<f64> {
-        match self {
-            Family::Diagonal(f) => f.from_clusters(counts, ss, floor, fallback),
+        match self.kind() {
+            Kind::Diag(f) => f.from_clusters(counts, ss, floor, fallback),
+            Kind::Cov(f) => {
+                let k = counts.len();
+                let d = floor.len();
+                let sharing = match f.sharing {
+                    CovSharing::Full => Sharing::Diagonal,
+                    CovSharing::Tied => Sharing::Dimension,
+                };
+                let diag = Diagonal {
+                    sharing,
+                    prior: ScalePrior::Exponential { rate: 1.0 },
+                };
+                let fallback: Vec<f64> = (0..k)
+                    .flat_map(|c| (0..d).map(move |j| (c, j)))
+                    .map(|(c, j)| fallback[self.fallback_index(c, j, d)])
+                    .collect();
+                let scales = diag.from_clusters(counts, ss, floor, &fallback);
+                scales
+                    .chunks(d)
+                    .flat_map(|s| {
+                        let mut b = s.to_vec();
+                        b.resize(covariance::block_len(d), 0.0);
+                        b
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Index of the scale of component `c` in dimension `j` among the family's values.
+    fn fallback_index(&self, c: usize, j: usize, d: usize) -> usize {
+        match self.kind() {
+            Kind::Diag(f) => f.sharing.index(c, j, d),
+            Kind::Cov(f) => f.sharing.block(c) * covariance::block_len(d) + j,
         }
     }
 
     /// Values for components of given per-dimension variances (see
-    /// [`Diagonal::from_variances`]).
+    /// [`Diagonal::from_variances`]; the covariance families, per component, uncorrelated;
+    /// `tied` keeps its covariance).
     pub fn from_variances(&self, values: &[f64], vars: &[&[f64]]) -> Vec<f64> {
-        match self {
-            Family::Diagonal(f) => f.from_variances(values, vars),
+        match self.kind() {
+            Kind::Diag(f) => f.from_variances(values, vars),
+            Kind::Cov(f) => match f.sharing {
+                CovSharing::Tied => values.to_vec(),
+                CovSharing::Full => vars
+                    .iter()
+                    .flat_map(|v| {
+                        let mut b: Vec<f64> = v.iter().map(|v| v.sqrt()).collect();
+                        b.resize(covariance::block_len(v.len()), 0.0);
+                        b
+                    })
+                    .collect(),
+            },
         }
     }
 
     // --- collapse ----------------------------------------------------------------------------
 
-    /// The components and dimensions that free scale `i` serves.
+    /// The components and dimensions that free value `i` serves (none for a correlation
+    /// coordinate of the covariance families).
     pub fn scale_users(&self, i: usize, k: usize, d: usize) -> (Vec<usize>, Vec<usize>) {
-        match self {
-            Family::Diagonal(f) => f.scale_users(i, k, d),
+        match self.kind() {
+            Kind::Diag(f) => f.scale_users(i, k, d),
+            Kind::Cov(f) => {
+                let m = covariance::block_len(d);
+                if i % m >= d {
+                    return (vec![], vec![]);
+                }
+                let comps = match f.sharing {
+                    CovSharing::Full => vec![i / m],
+                    CovSharing::Tied => (0..k).collect(),
+                };
+                (comps, vec![i % m])
+            }
         }
     }
 
@@ -362,6 +523,10 @@ impl Family {
     pub fn sharing_remedy(&self) -> Option<&'static str> {
         match self {
             Family::Diagonal(f) => f.sharing_remedy(),
+            Family::Full(_) => {
+                Some(", or share the covariance across components (sharing = \"tied\")")
+            }
+            Family::Tied(_) => None,
         }
     }
 
@@ -369,6 +534,27 @@ impl Family {
     pub fn map_may_not_exist(&self, k: usize, d: usize) -> Option<String> {
         match self {
             Family::Diagonal(f) => f.map_may_not_exist(k, d),
+            Family::Full(CovPrior::Lkj { eta, .. }) | Family::Tied(CovPrior::Lkj { eta, .. })
+                if d > 1 =>
+            {
+                Some(format!(
+                    "the LKJ({eta}) prior on the correlation vanishes only like det(R)^{} as it becomes singular, which cannot offset the growth of the likelihood of {d} or more points a component's covariance flattens onto: the density is unbounded on such data",
+                    eta - 1.0
+                ))
+            }
+            Family::Full(CovPrior::Lkj { scale, .. }) | Family::Tied(CovPrior::Lkj { scale, .. }) => {
+                let diag = Diagonal {
+                    sharing: if matches!(self, Family::Full(_)) {
+                        Sharing::Diagonal
+                    } else {
+                        Sharing::Dimension
+                    },
+                    prior: *scale,
+                };
+                diag.map_may_not_exist(k, d)
+            }
+            Family::Full(CovPrior::InverseWishart { .. })
+            | Family::Tied(CovPrior::InverseWishart { .. }) => None,
         }
     }
 }
@@ -422,9 +608,9 @@ mod tests {
 
     /// The prior's log density on the unconstrained block, with or without the Jacobian.
     fn block_logp(f: &Family, xs: &[f64], jacobian: bool) -> f64 {
-        let (v, jac) = f.unpack(xs);
+        let (v, jac) = f.unpack(xs, 2);
         let mut lp = 0.0;
-        f.add_log_prior(&v, &mut lp, None);
+        f.add_log_prior(&v, 2, &mut lp, None);
         if jacobian {
             lp + jac
         } else {
@@ -440,9 +626,9 @@ mod tests {
             assert_eq!(n, f.n_free(k, d));
             let v = values(n);
             let mut x = vec![9.0]; // packing appends
-            f.pack(&v, &mut x);
+            f.pack(&v, d, &mut x);
             assert_eq!(x.len(), 1 + n);
-            let (back, jac) = f.unpack(&x[1..]);
+            let (back, jac) = f.unpack(&x[1..], d);
             for (a, b) in back.iter().zip(&v) {
                 assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "{f:?}: {a} vs {b}");
             }
@@ -462,15 +648,15 @@ mod tests {
         for f in families() {
             let v = values(f.n_values(k, d));
             let mut x = Vec::new();
-            f.pack(&v, &mut x);
+            f.pack(&v, d, &mut x);
             for jacobian in [false, true] {
-                let (u, _) = f.unpack(&x);
+                let (u, _) = f.unpack(&x, d);
                 let mut lp = 0.0;
                 let mut g = vec![0.0; u.len()];
-                f.add_log_prior(&u, &mut lp, Some(&mut g));
+                f.add_log_prior(&u, d, &mut lp, Some(&mut g));
                 assert_eq!(lp, block_logp(&f, &x, false));
                 let mut out = vec![f64::NAN; x.len()];
-                f.pull_back(&g, jacobian, &mut out);
+                f.pull_back(&x, &g, jacobian, d, &mut out);
                 let h = 1e-6;
                 for i in 0..x.len() {
                     let (mut xp, mut xm) = (x.clone(), x.clone());
@@ -524,7 +710,7 @@ mod tests {
             });
             let v = values(f.n_values(k, d));
             let (mut inv_s, mut log_norm) = (vec![0.0; k * d], vec![0.0; k]);
-            f.kernel_consts(d, &logw, &v, &mut inv_s, &mut log_norm);
+            f.kernel_consts(d, &logw, &v, &mut inv_s, &mut [], &mut log_norm);
             // the statistics, by the constants
             let (mut r_sum, mut t1, mut t2) = (vec![0.0; k], vec![0.0; k * d], vec![0.0; k * d]);
             let mut ll = 0.0;
@@ -551,7 +737,7 @@ mod tests {
             let want = loglik(&f, &v);
             assert!((ll - want).abs() < 1e-12 * want.abs(), "{sharing:?}");
             let (mut gl, mut g) = (vec![0.0; k * d], vec![0.0; v.len()]);
-            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &mut gl, &mut g);
+            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &[], &mut gl, &mut g);
             let h: f64 = 1e-6;
             for i in 0..k * d {
                 let (mut lp, mut lm) = (locs, locs);
