@@ -1706,7 +1706,8 @@ fn diagnose(
     }
     for i in 0..model.n_scales() {
         let (t, s) = (narrowest(model, resolution, i), p.scales[i]);
-        if s < t {
+        // a correlation's value (covariance families) serves no dimension: not a scale
+        if s < t && !scale_users(model, i).1.is_empty() {
             tier = tier.max(Tier::Unresolved);
             let (_, dims) = scale_users(model, i);
             let j = dims
@@ -1729,6 +1730,9 @@ fn diagnose(
     let prior = scale_prior.map(ScalePrior::display).unwrap_or_default();
     for (i, &s) in p.scales.iter().enumerate() {
         let (comps, dims) = scale_users(model, i);
+        if dims.is_empty() {
+            continue;
+        }
         let spread_i = dims.iter().map(|&j| spread[j]).fold(0.0, f64::max);
         if !(s < 1e-6 * spread_i || spread_i == 0.0 || s <= 0.0) {
             continue;
@@ -1876,7 +1880,7 @@ fn diagnose(
     let finite = loss.is_finite()
         && p.weights.iter().all(|w| w.is_finite())
         && p.locs.iter().all(|v| v.is_finite())
-        && p.scales.iter().all(|s| s.is_finite() && *s > 0.0);
+        && model.family.check(&p.scales, model.d).is_ok();
     if !finite {
         tier = Tier::Degenerate;
         error.get_or_insert_with(|| {
