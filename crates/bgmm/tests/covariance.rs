@@ -77,3 +77,39 @@ fn iris_full_and_tied_agree_with_scikit_learn() {
         }
     }
 }
+
+/// Simulated data of a one-component full-covariance model have its covariance: each entry
+/// of the sample covariance of 20 000 points within 4.5 standard errors
+/// (`√((Σ_ii Σ_jj + Σ_ij²)/N)`) of `Σ = C Cᵀ` from the drawn values.
+#[test]
+fn simulated_points_have_the_components_covariance() {
+    let spec: ModelSpec = serde_json::from_str(
+        r#"{"k": 1, "weights": {"concentration": 1.0}, "locs": {"loc": 0.0, "scale": 3.0},
+            "scale": {"sharing": "full", "prior": "lognormal", "mu": 0.0, "sigma": 0.5, "eta": 0.7}}"#,
+    )
+    .unwrap();
+    let (d, n) = (3, 20_000);
+    let m = spec.build(Some(d)).unwrap();
+    let sim = bgmm::simulate(&m, n, 4).unwrap();
+    let cf = m.family.cov_factor(&sim.params.scales, 0, d).unwrap();
+    let sigma = |i: usize, j: usize| (0..d).map(|l| cf[i * d + l] * cf[j * d + l]).sum::<f64>();
+    let means: Vec<f64> = (0..d)
+        .map(|j| sim.data.col(j).iter().sum::<f64>() / n as f64)
+        .collect();
+    for i in 0..d {
+        for j in 0..=i {
+            let cov = (0..n)
+                .map(|p| (sim.data.col(i)[p] - means[i]) * (sim.data.col(j)[p] - means[j]))
+                .sum::<f64>()
+                / (n - 1) as f64;
+            let want = sigma(i, j);
+            let se = ((sigma(i, i) * sigma(j, j) + want * want) / n as f64).sqrt();
+            assert!(
+                (cov - want).abs() < 4.5 * se,
+                "Σ[{i},{j}]: {cov} against {want} ± {se}"
+            );
+        }
+    }
+    // the draw is correlated (the test could not pass with uncorrelated points)
+    assert!(sigma(1, 0).abs() > 10.0 * ((sigma(0, 0) * sigma(1, 1)) / n as f64).sqrt());
+}
