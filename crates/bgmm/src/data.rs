@@ -81,12 +81,50 @@ impl Data {
         self.missing
     }
 
-    /// Refuses data with missing values where `what` does not handle them yet.
+    /// Number of missing values of each column.
+    pub fn missing_per_column(&self) -> Vec<usize> {
+        self.cols
+            .iter()
+            .map(|c| {
+                if self.missing == 0 {
+                    0
+                } else {
+                    c.iter().filter(|v| v.is_nan()).count()
+                }
+            })
+            .collect()
+    }
+
+    /// The rows with every value observed, in their order (what dropping incomplete rows
+    /// keeps); an error when no row is complete.
+    pub fn complete_rows(&self) -> Result<Data> {
+        if self.missing == 0 {
+            return Ok(self.clone());
+        }
+        let keep: Vec<usize> = (0..self.n)
+            .filter(|&i| self.cols.iter().all(|c| !c[i].is_nan()))
+            .collect();
+        if keep.is_empty() {
+            return Err(Error::Data(format!(
+                "every one of the {} points has a missing value: none is left without them",
+                self.n
+            )));
+        }
+        Data::from_columns(
+            self.cols
+                .iter()
+                .map(|c| keep.iter().map(|&i| c[i]).collect())
+                .collect(),
+        )
+    }
+
+    /// Refuses data with missing values where `what` cannot take them yet.
     pub(crate) fn refuse_missing(&self, what: &str) -> Result<()> {
         if self.missing > 0 {
             return Err(Error::Data(format!(
-                "{} missing values: {what} does not handle missing values yet",
-                self.missing
+                "the data have {} missing value{}, and {what} cannot take missing values yet",
+                self.missing,
+                if self.missing == 1 { "" } else { "s" }
             )));
         }
         Ok(())

@@ -312,8 +312,36 @@ fn the_engines_refuse_missing_values_for_now() {
     let m = model(2, 1, Sharing::Shared);
     let data = Data::with_missing(vec![vec![0.0, 1.0, f64::NAN, 5.0, 6.0]]).unwrap();
     let e = bgmm::fit(&m, &data, &bgmm::FitOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("1 missing values"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the data have 1 missing value, and the MAP, NUTS and VI cannot"),
+        "{e}"
+    );
     // ±∞ is still refused
     let e = Data::with_missing(vec![vec![0.0, f64::INFINITY]]).unwrap_err();
     assert!(e.to_string().contains("not finite"), "{e}");
+}
+
+/// Missing values counted per column, and the complete rows (what dropping incomplete rows
+/// keeps).
+#[test]
+fn missing_values_are_counted_and_incomplete_rows_dropped() {
+    let nan = f64::NAN;
+    let data = Data::with_missing(vec![
+        vec![1.0, nan, 3.0, nan, 5.0],
+        vec![10.0, 20.0, nan, nan, 50.0],
+    ])
+    .unwrap();
+    assert_eq!(data.n_missing(), 4);
+    assert_eq!(data.missing_per_column(), vec![2, 2]);
+    let kept = data.complete_rows().unwrap();
+    assert_eq!(kept.n_missing(), 0);
+    assert_eq!(kept.columns(), &[vec![1.0, 5.0], vec![10.0, 50.0]]);
+    let none = Data::with_missing(vec![vec![nan, 1.0], vec![2.0, nan]]).unwrap();
+    let e = none.complete_rows().unwrap_err();
+    assert!(e.to_string().contains("every one of the 2 points"), "{e}");
+    // data without missing values are kept whole
+    let full = Data::from_columns(vec![vec![1.0, 2.0]]).unwrap();
+    assert_eq!(full.complete_rows().unwrap(), full);
+    assert_eq!(full.missing_per_column(), vec![0]);
 }
