@@ -120,6 +120,14 @@ pub struct FitRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grad_norm_max: Option<f64>,
     pub polish_iterations: usize,
+    /// `Σ_n log p(x_n | θ̂)` at the fit's parameters, the assignments summed out (with
+    /// `n_params`, what BIC and AIC are formed from; none in fits written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loglik: Option<f64>,
+    /// The model's free parameters: K − 1 weights, K·D locations and the family's free
+    /// values (see `bgmm::Model::n_params`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_params: Option<usize>,
     pub message: String,
     pub warnings: Vec<String>,
     /// How the winning mode was found (`kmeans++ start #113, then merge 0+2, split 1`).

@@ -55,13 +55,25 @@ fn chunk_pass(
     p.n = range.len() as u64;
     let mut a = vec![0.0; k];
     for i in range {
+        let observed = (0..d).filter(|&j| !data.col(j)[i].is_nan()).count();
+        if observed == 0 {
+            // every value missing: the point contributes nothing
+            continue;
+        }
         let lse = comps.point_terms(data, i, &mut a);
         p.loglik += lse;
+        if grad && observed < d && p.r_miss.is_empty() {
+            p.r_miss = vec![0.0; k * d];
+        }
         if grad && lse.is_finite() {
             for c in 0..k {
                 let r = (a[c] - lse).exp();
                 p.r_sum[c] += r;
                 for j in 0..d {
+                    if data.col(j)[i].is_nan() {
+                        p.r_miss[c * d + j] += r;
+                        continue;
+                    }
                     let diff = data.col(j)[i] - comps.locs[c * d + j];
                     let rd = r * diff;
                     p.r_dev[c * d + j] += rd;
@@ -152,6 +164,7 @@ fn add_likelihood_grad(model: &Model, scales: &[f64], st: &SufficientStats, g: &
         &st.r_sum,
         &st.r_dev,
         &st.r_dev_sq,
+        &st.r_miss,
         &mut g.locs,
         &mut g.log_scales,
     );

@@ -87,6 +87,13 @@ pub struct SufficientStats {
     pub r_dev: Vec<f64>,
     /// `Σ_n r_nk (x_nd − μ_kd)²`, K·D values, row-major.
     pub r_dev_sq: Vec<f64>,
+    /// `Σ_n r_nk [x_nd missing]`, K·D values, row-major: the share of each component's points
+    /// whose coordinate d is missing (they are left out of `r_dev` and `r_dev_sq`, and the
+    /// log likelihood is that of the observed coordinates). Empty for statistics of points
+    /// without missing values (the same as zeros). Points with every value missing are left
+    /// out of every sum but `n`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub r_miss: Vec<f64>,
     /// A fingerprint of the parameters the statistics were computed at (a hash of their
     /// bits), so that statistics of other parameters are refused when merged or turned into a
     /// density; 0 for unknown (what [`SufficientStats::empty`] starts from), which merges with
@@ -111,6 +118,7 @@ impl SufficientStats {
             r_sum: vec![0.0; if grad { k } else { 0 }],
             r_dev: vec![0.0; if grad { k * d } else { 0 }],
             r_dev_sq: vec![0.0; if grad { k * d } else { 0 }],
+            r_miss: Vec::new(),
             at: 0,
         }
     }
@@ -153,6 +161,14 @@ impl SufficientStats {
         for (a, b) in self.r_dev_sq.iter_mut().zip(&other.r_dev_sq) {
             *a += b;
         }
+        if !other.r_miss.is_empty() {
+            if self.r_miss.is_empty() {
+                self.r_miss = vec![0.0; other.r_miss.len()];
+            }
+            for (a, b) in self.r_miss.iter_mut().zip(&other.r_miss) {
+                *a += b;
+            }
+        }
     }
 
     /// Check that the statistics have the shape of K components in D dimensions (and the
@@ -163,15 +179,17 @@ impl SufficientStats {
             s.r_sum.len() == g * s.k
                 && s.r_dev.len() == g * s.k * s.d
                 && s.r_dev_sq.len() == g * s.k * s.d
+                && (s.r_miss.is_empty() || s.r_miss.len() == g * s.k * s.d)
         };
         if !consistent(self) {
             return Err(Error::Data(format!(
-                "statistics of K = {} and D = {} have {} r_sum, {} r_dev and {} r_dev_sq values",
+                "statistics of K = {} and D = {} have {} r_sum, {} r_dev, {} r_dev_sq and {} r_miss values",
                 self.k,
                 self.d,
                 self.r_sum.len(),
                 self.r_dev.len(),
-                self.r_dev_sq.len()
+                self.r_dev_sq.len(),
+                self.r_miss.len()
             )));
         }
         if (self.k, self.d) != (k, d) {
@@ -231,17 +249,25 @@ impl<'a> Components<'a> {
     }
 
     /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
+    /// A missing coordinate (NaN) is left out: its factor `N(x_j | μ_kj, s_kj)` integrates to 1
+    /// (the constants' `−log s_kj − ½ log 2π` for it is added back).
     #[inline]
     pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
         let d = self.d;
         let mut m = f64::NEG_INFINITY;
         for (c, o) in out.iter_mut().enumerate().take(self.k) {
             let mut q = 0.0;
+            let mut back = 0.0;
             for j in 0..d {
-                let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
+                let x = data.col(j)[i];
+                if x.is_nan() {
+                    back += 0.5 * LN_2PI - self.inv_s[c * d + j].ln();
+                    continue;
+                }
+                let z = (x - self.locs[c * d + j]) * self.inv_s[c * d + j];
                 q += z * z;
             }
-            let a = self.log_norm[c] - 0.5 * q;
+            let a = self.log_norm[c] + back - 0.5 * q;
             *o = a;
             if a > m {
                 m = a;
@@ -331,6 +357,7 @@ pub(crate) fn stats_at(
             r_sum: s.r_sum,
             r_dev: s.t1,
             r_dev_sq: s.t2,
+            r_miss: s.miss,
             at: 0,
         }
     };

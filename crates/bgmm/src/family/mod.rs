@@ -268,8 +268,9 @@ impl Family {
     }
 
     /// The log likelihood's natural gradient with respect to the locations and the family's
-    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, see
-    /// [`crate::SufficientStats`]) computed at `values`, added into `g_locs` and `g_block`.
+    /// block, from the sufficient statistics (`r_sum` K, `r_dev`, `r_dev_sq` and `r_miss` K·D
+    /// or empty for no missing values, see [`crate::SufficientStats`]) computed at `values`,
+    /// added into `g_locs` and `g_block`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
@@ -279,12 +280,13 @@ impl Family {
         r_sum: &[f64],
         r_dev: &[f64],
         r_dev_sq: &[f64],
+        r_miss: &[f64],
         g_locs: &mut [f64],
         g_block: &mut [f64],
     ) {
         match self {
             Family::Diagonal(f) => {
-                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block)
+                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, r_miss, g_locs, g_block)
             }
         }
     }
@@ -549,7 +551,7 @@ mod tests {
             let want = loglik(&f, &v);
             assert!((ll - want).abs() < 1e-12 * want.abs(), "{sharing:?}");
             let (mut gl, mut g) = (vec![0.0; k * d], vec![0.0; v.len()]);
-            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &mut gl, &mut g);
+            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &[], &mut gl, &mut g);
             let h: f64 = 1e-6;
             for i in 0..k * d {
                 let (mut lp, mut lm) = (locs, locs);
