@@ -1049,6 +1049,80 @@ fn iris_fit() {
     assert_eq!(v["data"]["n"], serde_json::json!(150));
 }
 
+/// fit.json's `loglik` and `n_params` for every sharing of the diagonal family: the number
+/// of free parameters counted by hand (K − 1 weights, K·D locations, the scales as the
+/// sharing has them), the log likelihood summed directly from the recorded parameters and
+/// the data by a logsumexp per point.
+#[test]
+fn fit_json_has_the_log_likelihood_and_the_number_of_parameters() {
+    let cols = ["sepal_length", "petal_length"];
+    let (a, b) = (
+        bgmm::datasets::iris_column(cols[0]).unwrap(),
+        bgmm::datasets::iris_column(cols[1]).unwrap(),
+    );
+    let rows: Vec<[f64; 2]> = a.into_iter().zip(b).map(|(a, b)| [a, b]).collect();
+    let (k, d) = (3usize, 2usize);
+    for (sharing, n_scales) in [
+        ("shared", 1),
+        ("component", 3),
+        ("dimension", 2),
+        ("diagonal", 6),
+    ] {
+        let v = json(&[
+            "fit",
+            "builtin:iris",
+            "--columns",
+            &cols.join(","),
+            "-k",
+            "3",
+            "--scale",
+            sharing,
+            "--restarts",
+            "4",
+            "--json",
+        ]);
+        assert_eq!(
+            v["n_params"].as_u64(),
+            Some((k - 1 + k * d + n_scales) as u64),
+            "{sharing}"
+        );
+        let w = f64s(&v["params"]["weights"]);
+        let locs = matrix(&v["params"]["locs"]);
+        let sc = &v["params"]["scale"];
+        let scale = |c: usize, j: usize| -> f64 {
+            match sharing {
+                "shared" => sc.as_f64().unwrap(),
+                "component" => f64s(sc)[c],
+                "dimension" => f64s(sc)[j],
+                _ => matrix(sc)[c][j],
+            }
+        };
+        let mut want = 0.0;
+        for x in &rows {
+            let terms: Vec<f64> = (0..k)
+                .map(|c| {
+                    w[c].ln()
+                        + (0..d)
+                            .map(|j| {
+                                let z = (x[j] - locs[c][j]) / scale(c, j);
+                                -0.5 * (2.0 * std::f64::consts::PI).ln()
+                                    - scale(c, j).ln()
+                                    - 0.5 * z * z
+                            })
+                            .sum::<f64>()
+                })
+                .collect();
+            let m = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            want += m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln();
+        }
+        let got = v["loglik"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-9 * want.abs(),
+            "{sharing}: loglik {got} vs {want}"
+        );
+    }
+}
+
 /// Simulate 1000 points from a homework model (seed 59), fit the model to them, and compare
 /// the fitted locations with the true ones up to a relabelling of the components.
 ///
@@ -2399,6 +2473,13 @@ fn npy_files_and_minibatch_fits_reach_the_full_data_map() {
     // the minibatch answer's exact loss on all the data is within 2e-6 of the mode's
     assert!(lm >= lf - 1e-6 * lf.abs(), "{lm} below the mode {lf}");
     assert!((lm - lf).abs() < 2e-6 * lf.abs(), "{lm} vs {lf}");
+    // the log likelihood of the streaming pass, near the full-data mode's
+    let (llf, llm) = (
+        full["loglik"].as_f64().unwrap(),
+        mb["loglik"].as_f64().unwrap(),
+    );
+    assert!((llm - llf).abs() < 1e-5 * llf.abs(), "{llm} vs {llf}");
+    assert_eq!(mb["n_params"], full["n_params"]);
     let locs = |v: &Value| -> Vec<f64> {
         let mut l: Vec<f64> = serde_json::from_value(v["params"]["locs"].clone()).unwrap();
         l.sort_by(f64::total_cmp);

@@ -84,6 +84,8 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
         history: f.history.clone(),
         grad_norm_max: Some(f.grad_norm),
         polish_iterations: f.polish_iterations,
+        loglik: Some(bgmm::log_likelihood_at(&model, &data, &f.params)),
+        n_params: Some(model.n_params()),
         message: f.message.clone(),
         warnings: f.warnings.clone(),
         strategy: f.strategy.clone(),
@@ -162,6 +164,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         params,
         losses,
         loss,
+        loglik,
     } = end.map_err(errors::from_anyhow)?;
     let MinibatchStart {
         src,
@@ -185,6 +188,8 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         history,
         grad_norm_max: None,
         polish_iterations: start.polish_iterations,
+        loglik: Some(loglik),
+        n_params: Some(model.n_params()),
         message: format!(
             "minibatch: MAP of a {}-row sample, then {} Adam steps on minibatches of {b} rows (averaged); loss exact on all {n} rows",
             sample_n,
@@ -273,6 +278,12 @@ fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
         f.grad_norm,
         f.message
     );
+    if let (Some(ll), Some(np)) = (rec.loglik, rec.n_params) {
+        let _ = writeln!(
+            s,
+            "  log likelihood Σ log p(x_n | θ) = {ll:.6} with {np} free parameters"
+        );
+    }
     s.push_str(&params_text(model, &f.params));
     s
 }

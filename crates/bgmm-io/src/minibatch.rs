@@ -147,6 +147,8 @@ pub struct MinibatchFit {
     /// −log p(x, θ) on all the data (the prior from a small piece, the likelihood by a
     /// streaming pass).
     pub loss: f64,
+    /// `Σ_n log p(x_n | θ)` on all the data, by the streaming pass.
+    pub loglik: f64,
 }
 
 /// Adam on minibatches from `st`'s mode, the last half of the iterates averaged, then the
@@ -180,10 +182,12 @@ pub fn fit_minibatch(
     let piece: Data = src.rows(0, 1.min(src.n))?;
     let prior =
         bgmm::log_joint(model, &piece, &params) - bgmm::log_likelihood_at(model, &piece, &params);
-    let loss = -(prior + streaming_loglik(src, model, &params, progress)?);
+    let loglik = streaming_loglik(src, model, &params, progress)?;
+    let loss = -(prior + loglik);
     Ok(MinibatchFit {
         params,
         losses,
         loss,
+        loglik,
     })
 }

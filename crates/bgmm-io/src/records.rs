@@ -42,9 +42,7 @@ fn sorted<T: Serialize, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::E
 /// defined for this run) is `null`, ±∞ are the strings `"inf"` and `"-inf"`. Reading takes
 /// each of them back (and `"NaN"`).
 mod undefined {
-    use serde::de::{self, Deserializer, Visitor};
     use serde::Serializer;
-    use std::fmt;
 
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         if v.is_finite() {
@@ -58,40 +56,8 @@ mod undefined {
         }
     }
 
-    struct F;
-    impl Visitor<'_> for F {
-        type Value = f64;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a number, null, \"NaN\", \"inf\" or \"-inf\"")
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
-            Ok(f64::NAN)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<f64, E> {
-            Ok(f64::NAN)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-            match v {
-                "NaN" => Ok(f64::NAN),
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-            }
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        d.deserialize_any(F)
-    }
+    /// Read as the core reads its non-finite values (a number, null, "NaN", "inf", "-inf").
+    pub use bgmm::serde_float::deserialize;
 }
 
 /// The data a record was made from.
@@ -120,6 +86,14 @@ pub struct FitRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grad_norm_max: Option<f64>,
     pub polish_iterations: usize,
+    /// `Σ_n log p(x_n | θ̂)` at the fit's parameters, the assignments summed out (with
+    /// `n_params`, what BIC and AIC are formed from; none in fits written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loglik: Option<f64>,
+    /// The model's free parameters: K − 1 weights, K·D locations and the family's free
+    /// values (see `bgmm::Model::n_params`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_params: Option<usize>,
     pub message: String,
     pub warnings: Vec<String>,
     /// How the winning mode was found (`kmeans++ start #113, then merge 0+2, split 1`).

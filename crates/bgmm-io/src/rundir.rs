@@ -239,20 +239,11 @@ pub fn verify_run(dir: &Path, kind: RunKind) -> Result<Option<Vec<String>>> {
         return Err(refuse(format!("its {MANIFEST} lists no {}", kind.name())));
     }
     for name in file_names(dir)? {
-        if kind.owns(&name)
-            && !manifest.files.contains_key(&name)
-            && !other_owner(&manifest, kind, &name)
-        {
+        if kind.owns(&name) && !manifest.files.contains_key(&name) {
             return Err(refuse(format!("'{name}' is not in its {MANIFEST}")));
         }
     }
     Ok(Some(listed))
-}
-
-/// Whether the manifest gives `name` to another run (`assignments.csv` of a simulation seen
-/// from a classification).
-fn other_owner(manifest: &Manifest, kind: RunKind, name: &str) -> bool {
-    manifest.files.get(name).is_some_and(|e| e.run != kind)
 }
 
 /// The names of the entries of `dir`, not those of bgmm's temporaries.

@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 pub struct Data {
     n: usize,
     cols: Vec<Vec<f64>>,
+    /// Number of missing values (NaN; only [`Data::with_missing`] admits them).
+    missing: usize,
 }
 
 /// The number of points of `columns` (`columns[j][n]`), checked: at least one column, every
@@ -41,7 +43,91 @@ impl Data {
     /// every value must be finite.
     pub fn from_columns(columns: Vec<Vec<f64>>) -> Result<Data> {
         let n = check_columns(&columns)?;
-        Ok(Data { n, cols: columns })
+        Ok(Data {
+            n,
+            cols: columns,
+            missing: 0,
+        })
+    }
+
+    /// From columns (`columns[j][n]`) where NaN marks a missing value (missing at random: a
+    /// point's likelihood is the mixture of the marginal densities of its observed
+    /// coordinates, and a point with every value missing contributes nothing). Every other
+    /// value must be finite. The kernel and the statistics handle missing values; the engines
+    /// refuse data with missing values until they do (issue 14).
+    pub fn with_missing(columns: Vec<Vec<f64>>) -> Result<Data> {
+        let filled: Vec<Vec<f64>> = columns
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|v| if v.is_nan() { 0.0 } else { *v })
+                    .collect()
+            })
+            .collect();
+        let n = check_columns(&filled)?;
+        let missing = columns
+            .iter()
+            .map(|c| c.iter().filter(|v| v.is_nan()).count())
+            .sum();
+        Ok(Data {
+            n,
+            cols: columns,
+            missing,
+        })
+    }
+
+    /// Number of missing values (NaN).
+    pub fn n_missing(&self) -> usize {
+        self.missing
+    }
+
+    /// Number of missing values of each column.
+    pub fn missing_per_column(&self) -> Vec<usize> {
+        self.cols
+            .iter()
+            .map(|c| {
+                if self.missing == 0 {
+                    0
+                } else {
+                    c.iter().filter(|v| v.is_nan()).count()
+                }
+            })
+            .collect()
+    }
+
+    /// The rows with every value observed, in their order (what dropping incomplete rows
+    /// keeps); an error when no row is complete.
+    pub fn complete_rows(&self) -> Result<Data> {
+        if self.missing == 0 {
+            return Ok(self.clone());
+        }
+        let keep: Vec<usize> = (0..self.n)
+            .filter(|&i| self.cols.iter().all(|c| !c[i].is_nan()))
+            .collect();
+        if keep.is_empty() {
+            return Err(Error::Data(format!(
+                "every one of the {} points has a missing value: none is left without them",
+                self.n
+            )));
+        }
+        Data::from_columns(
+            self.cols
+                .iter()
+                .map(|c| keep.iter().map(|&i| c[i]).collect())
+                .collect(),
+        )
+    }
+
+    /// Refuses data with missing values where `what` cannot take them yet.
+    pub(crate) fn refuse_missing(&self, what: &str) -> Result<()> {
+        if self.missing > 0 {
+            return Err(Error::Data(format!(
+                "the data have {} missing value{}, and {what} cannot take missing values yet",
+                self.missing,
+                if self.missing == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
     }
 
     /// From one-dimensional values.
@@ -92,6 +178,7 @@ impl Data {
             n: self.n,
             d: self.cols.len(),
             layout: Layout::Owned(&self.cols),
+            missing: self.missing > 0,
         }
     }
 
@@ -122,7 +209,11 @@ impl Data {
             .iter()
             .map(|c| order.iter().map(|&i| c[i]).collect())
             .collect();
-        std::borrow::Cow::Owned(Data { n: self.n, cols })
+        std::borrow::Cow::Owned(Data {
+            n: self.n,
+            cols,
+            missing: self.missing,
+        })
     }
 }
 
@@ -158,6 +249,8 @@ pub struct DataView<'a> {
     n: usize,
     d: usize,
     layout: Layout<'a>,
+    /// Whether some values are missing (NaN): the kernel then looks for incomplete rows.
+    missing: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -180,6 +273,7 @@ impl<'a> DataView<'a> {
             n,
             d: columns.len(),
             layout: Layout::Columns(columns),
+            missing: false,
         })
     }
 
@@ -235,6 +329,7 @@ impl<'a> DataView<'a> {
             n,
             d,
             layout: Layout::Rows { values, stride },
+            missing: false,
         })
     }
 
@@ -283,12 +378,24 @@ impl<'a> DataView<'a> {
 
     /// The points copied into an owned [`Data`].
     pub fn to_data(&self) -> Data {
+        let cols: Vec<Vec<f64>> = (0..self.d)
+            .map(|j| (0..self.n).map(|i| self.get(i, j)).collect())
+            .collect();
+        let missing = cols
+            .iter()
+            .map(|c| c.iter().filter(|v| v.is_nan()).count())
+            .sum();
         Data {
             n: self.n,
-            cols: (0..self.d)
-                .map(|j| (0..self.n).map(|i| self.get(i, j)).collect())
-                .collect(),
+            cols,
+            missing,
         }
+    }
+
+    /// Whether some values of the data viewed may be missing (NaN).
+    #[inline]
+    pub(crate) fn has_missing(&self) -> bool {
+        self.missing
     }
 
     /// Each column's values over the view's points, when the columns are contiguous

@@ -54,14 +54,47 @@ fn chunk_pass(
     let mut p = SufficientStats::empty(model, grad);
     p.n = range.len() as u64;
     let mut a = vec![0.0; k];
+    let mut fw = comps.is_full().then(|| comps.full_work());
     for i in range {
+        let observed = (0..d).filter(|&j| !data.col(j)[i].is_nan()).count();
+        if observed == 0 {
+            // every value missing: the point contributes nothing
+            continue;
+        }
+        if let (Some(fw), true) = (fw.as_mut(), observed < d) {
+            // the observed marginal, and the conditional moments in the statistics
+            let x: Vec<f64> = (0..d).map(|j| data.col(j)[i]).collect();
+            let lse = fw.terms(&x, comps.locs, &mut a, grad).unwrap_or(f64::NAN);
+            p.loglik += lse;
+            if grad && lse.is_finite() {
+                for c in 0..k {
+                    let r = (a[c] - lse).exp();
+                    p.r_sum[c] += r;
+                    for j in 0..d {
+                        p.r_dev[c * d + j] += r * fw.zhat[c * d + j];
+                        p.r_dev_sq[c * d + j] += r * fw.m2[c * d * d + j * d + j];
+                        for l in 0..d {
+                            p.r_cross[c * d * d + j * d + l] += r * fw.m2[c * d * d + j * d + l];
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         let lse = comps.point_terms(data, i, &mut a);
         p.loglik += lse;
+        if grad && observed < d && p.r_miss.is_empty() {
+            p.r_miss = vec![0.0; k * d];
+        }
         if grad && lse.is_finite() {
             for c in 0..k {
                 let r = (a[c] - lse).exp();
                 p.r_sum[c] += r;
                 for j in 0..d {
+                    if data.col(j)[i].is_nan() {
+                        p.r_miss[c * d + j] += r;
+                        continue;
+                    }
                     let diff = data.col(j)[i] - comps.locs[c * d + j];
                     let rd = r * diff;
                     p.r_dev[c * d + j] += rd;
@@ -159,6 +192,7 @@ fn add_likelihood_grad(model: &Model, scales: &[f64], st: &SufficientStats, g: &
         &st.r_dev,
         &st.r_dev_sq,
         &st.r_cross,
+        &st.r_miss,
         &mut g.locs,
         &mut g.log_scales,
     );

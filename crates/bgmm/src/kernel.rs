@@ -18,6 +18,7 @@
 use multiversion::multiversion;
 
 use crate::data::DataView;
+use crate::observed::FullWork;
 
 /// Interleaved accumulators of every sum over points (added in a fixed order at the end).
 pub const B: usize = 8;
@@ -148,7 +149,13 @@ pub struct Stats {
     /// Σ_n r_nk (x_ni − μ_ki)(x_nj − μ_kj), component by component, row-major (symmetric; its
     /// diagonal is `t2`); else empty.
     pub t_cross: Vec<f64>,
+    /// Σ_n r_nk [x_nd missing], row-major; empty while no point of the chunk had a missing
+    /// value.
+    pub miss: Vec<f64>,
 }
+
+/// ½ ln 2π: what a missing coordinate's factor takes out of the log normalising constant.
+pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// Points per block: the unit of the kernel's inner loops (its scratch stays in L1/L2).
 pub const BLOCK: usize = 256;
@@ -231,6 +238,12 @@ struct Scratch {
     /// Full covariances: the whitened deviations `C⁻¹ (x − μ)` of one component, coordinate
     /// by coordinate (`wz[j · BLOCK + i]`).
     wz: Vec<f64>,
+    /// The complete rows of a block that has incomplete ones, gathered as `x` is.
+    complete: Vec<f64>,
+    /// Per-component terms of one incomplete point.
+    terms: Vec<f64>,
+    /// Full covariances: the work of incomplete points.
+    fw: FullWork,
 }
 
 impl Scratch {
@@ -245,6 +258,9 @@ impl Scratch {
             q: vec![0.0; BLOCK],
             x: Vec::new(),
             wz: Vec::new(),
+            complete: Vec::new(),
+            terms: Vec::new(),
+            fw: FullWork::default(),
         }
     }
 
@@ -444,41 +460,212 @@ fn stats_with<const ROWS: bool>(
         t1: vec![0.0; if grad { k * d } else { 0 }],
         t2: vec![0.0; if grad { k * d } else { 0 }],
         t_cross: vec![0.0; if full { k * d * d } else { 0 }],
+        miss: Vec::new(),
     };
     let mut xbuf = std::mem::take(&mut sc.x);
+    let mut cbuf = std::mem::take(&mut sc.complete);
+    let mut terms = std::mem::take(&mut sc.terms);
+    let mut fw = std::mem::take(&mut sc.fw);
+    let mut fw_set = false;
     let mut start = range.start;
     while start < range.end {
         let n = (range.end - start).min(BLOCK);
         let xs = block_columns::<ROWS>(view, cols, start, n, &mut xbuf);
-        block(&xs, n, c, sc);
-        st.loglik += lane_sum(&sc.lse[..n]);
-        if grad {
-            for kk in 0..k {
-                let r = &mut sc.e[kk * BLOCK..kk * BLOCK + n];
-                for (ri, wi) in r.iter_mut().zip(&sc.w[..n]) {
-                    *ri *= wi;
-                }
-                st.r_sum[kk] += lane_sum(r);
-                for (j, x) in xs.iter().enumerate() {
-                    let (m1, m2) = moments(r, x, c.locs[kk * d + j]);
-                    st.t1[kk * d + j] += m1;
-                    st.t2[kk * d + j] += m2;
-                    if full {
-                        let t = &mut st.t_cross[kk * d * d..(kk + 1) * d * d];
-                        t[j * d + j] += m2;
-                        for (i, y) in xs.iter().enumerate().take(j) {
-                            let v = cross(r, y, c.locs[kk * d + i], x, c.locs[kk * d + j]);
-                            t[i * d + j] += v;
-                            t[j * d + i] += v;
-                        }
-                    }
-                }
+        if view.has_missing() && has_nan(&xs) {
+            // the complete rows on the vectorised path, gathered; the others one by one
+            let (m, incomplete) = gather_complete(&xs, n, &mut cbuf);
+            if m > 0 {
+                let cxs: Vec<&[f64]> = cbuf.chunks(BLOCK).take(d).map(|x| &x[..m]).collect();
+                add_block(&cxs, m, c, grad, sc, &mut st);
             }
+            terms.resize(k, 0.0);
+            if !c.chol.is_empty() && !fw_set {
+                fw.set(k, d, c.chol, c.log_norm);
+                fw_set = true;
+            }
+            for i in incomplete {
+                add_incomplete(&xs, i, c, grad, &mut terms, &mut fw, &mut st);
+            }
+        } else {
+            add_block(&xs, n, c, grad, sc, &mut st);
         }
         start += n;
     }
     sc.x = xbuf;
+    sc.complete = cbuf;
+    sc.terms = terms;
+    sc.fw = fw;
     st
+}
+
+/// Whether a value of the block is missing.
+#[inline(always)]
+fn has_nan(xs: &[&[f64]]) -> bool {
+    xs.iter().any(|x| x.iter().any(|v| v.is_nan()))
+}
+
+/// The block's complete rows gathered into `buf` (`buf[j · BLOCK + i]`): their number, and
+/// the indices of the incomplete rows.
+fn gather_complete(xs: &[&[f64]], n: usize, buf: &mut Vec<f64>) -> (usize, Vec<usize>) {
+    let d = xs.len();
+    if buf.len() < d * BLOCK {
+        buf.resize(d * BLOCK, 0.0);
+    }
+    let mut m = 0;
+    let mut incomplete = Vec::new();
+    for i in 0..n {
+        if xs.iter().any(|x| x[i].is_nan()) {
+            incomplete.push(i);
+            continue;
+        }
+        for (j, x) in xs.iter().enumerate() {
+            buf[j * BLOCK + m] = x[i];
+        }
+        m += 1;
+    }
+    (m, incomplete)
+}
+
+/// The log likelihood and gradient statistics of a block of `n` complete points, added into
+/// `st`.
+#[inline(always)]
+fn add_block(xs: &[&[f64]], n: usize, c: &Consts, grad: bool, sc: &mut Scratch, st: &mut Stats) {
+    let (k, d) = (c.k, c.d);
+    block(xs, n, c, sc);
+    st.loglik += lane_sum(&sc.lse[..n]);
+    if grad {
+        for kk in 0..k {
+            let r = &mut sc.e[kk * BLOCK..kk * BLOCK + n];
+            for (ri, wi) in r.iter_mut().zip(&sc.w[..n]) {
+                *ri *= wi;
+            }
+            st.r_sum[kk] += lane_sum(r);
+            for (j, x) in xs.iter().enumerate() {
+                let (m1, m2) = moments(r, x, c.locs[kk * d + j]);
+                st.t1[kk * d + j] += m1;
+                st.t2[kk * d + j] += m2;
+                if !st.t_cross.is_empty() {
+                    let t = &mut st.t_cross[kk * d * d..(kk + 1) * d * d];
+                    t[j * d + j] += m2;
+                    for (i, y) in xs.iter().enumerate().take(j) {
+                        let v = cross(r, y, c.locs[kk * d + i], x, c.locs[kk * d + j]);
+                        t[i * d + j] += v;
+                        t[j * d + i] += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `log w_k + log N(x_obs | k)` of point `i` of the block, its observed coordinates only
+/// (a missing coordinate's factor integrates to 1: its `−log s − ½ log 2π` is taken back out
+/// of the constants), into `terms`; returns their logsumexp, or `None` when every value of
+/// the point is missing.
+#[inline(always)]
+fn incomplete_terms(xs: &[&[f64]], i: usize, c: &Consts, terms: &mut [f64]) -> Option<f64> {
+    let (k, d) = (c.k, c.d);
+    if xs.iter().all(|x| x[i].is_nan()) {
+        return None;
+    }
+    let mut m = f64::NEG_INFINITY;
+    for (kk, t) in terms.iter_mut().enumerate().take(k) {
+        let (mut q, mut back) = (0.0, 0.0);
+        for (j, x) in xs.iter().enumerate() {
+            let is = c.inv_s[kk * d + j];
+            if x[i].is_nan() {
+                back += HALF_LN_2PI - ln(is);
+            } else {
+                let z = (x[i] - c.locs[kk * d + j]) * is;
+                q = z.mul_add(z, q);
+            }
+        }
+        *t = c.log_norm[kk] + back - 0.5 * q;
+        m = if *t > m { *t } else { m };
+    }
+    if !m.is_finite() {
+        return Some(m);
+    }
+    let s: f64 = terms[..k].iter().map(|t| exp(t - m)).sum();
+    Some(m + ln(s))
+}
+
+/// The log likelihood and gradient statistics of the incomplete point `i` of the block,
+/// added into `st` (nothing for a point with every value missing).
+#[inline(always)]
+fn add_incomplete(
+    xs: &[&[f64]],
+    i: usize,
+    c: &Consts,
+    grad: bool,
+    terms: &mut [f64],
+    fw: &mut FullWork,
+    st: &mut Stats,
+) {
+    let (k, d) = (c.k, c.d);
+    if !c.chol.is_empty() {
+        add_incomplete_full(xs, i, c, grad, terms, fw, st);
+        return;
+    }
+    let Some(lse) = incomplete_terms(xs, i, c, terms) else {
+        return;
+    };
+    st.loglik += lse;
+    if !grad || !lse.is_finite() {
+        return;
+    }
+    if st.miss.is_empty() {
+        st.miss = vec![0.0; k * d];
+    }
+    for kk in 0..k {
+        let r = exp(terms[kk] - lse);
+        st.r_sum[kk] += r;
+        for (j, x) in xs.iter().enumerate() {
+            if x[i].is_nan() {
+                st.miss[kk * d + j] += r;
+            } else {
+                let diff = x[i] - c.locs[kk * d + j];
+                let rd = r * diff;
+                st.t1[kk * d + j] += rd;
+                st.t2[kk * d + j] = rd.mul_add(diff, st.t2[kk * d + j]);
+            }
+        }
+    }
+}
+
+/// [`add_incomplete`] for full covariances: the observed coordinates' marginal, and the
+/// conditional moments of the missing ones in the statistics (see [`crate::observed`]).
+fn add_incomplete_full(
+    xs: &[&[f64]],
+    i: usize,
+    c: &Consts,
+    grad: bool,
+    terms: &mut [f64],
+    fw: &mut FullWork,
+    st: &mut Stats,
+) {
+    let (k, d) = (c.k, c.d);
+    let x: Vec<f64> = xs.iter().map(|x| x[i]).collect();
+    let Some(lse) = fw.terms(&x, c.locs, terms, grad) else {
+        return;
+    };
+    st.loglik += lse;
+    if !grad || !lse.is_finite() {
+        return;
+    }
+    for kk in 0..k {
+        let r = exp(terms[kk] - lse);
+        st.r_sum[kk] += r;
+        let z = &fw.zhat[kk * d..(kk + 1) * d];
+        let m2 = &fw.m2[kk * d * d..(kk + 1) * d * d];
+        for j in 0..d {
+            st.t1[kk * d + j] = r.mul_add(z[j], st.t1[kk * d + j]);
+            st.t2[kk * d + j] = r.mul_add(m2[j * d + j], st.t2[kk * d + j]);
+        }
+        for (t, v) in st.t_cross[kk * d * d..(kk + 1) * d * d].iter_mut().zip(m2) {
+            *t = r.mul_add(*v, *t);
+        }
+    }
 }
 
 /// Log responsibilities `log w_k + log N(x_i | k) − logsumexp` of the points `range` of
@@ -521,10 +708,16 @@ fn resp_with<const ROWS: bool>(
 ) {
     let k = c.k;
     let mut xbuf = std::mem::take(&mut sc.x);
+    let mut terms = std::mem::take(&mut sc.terms);
+    terms.resize(k, 0.0);
+    let mut fw = std::mem::take(&mut sc.fw);
+    let mut fw_set = false;
     let mut start = range.start;
     while start < range.end {
         let n = (range.end - start).min(BLOCK);
         let xs = block_columns::<ROWS>(view, cols, start, n, &mut xbuf);
+        // every point on the vectorised path (each point's lanes are its own: an incomplete
+        // point's NaN stays in its row), then the incomplete ones again, one by one
         block(&xs, n, c, sc);
         for i in 0..n {
             let row = &mut out[(start - range.start + i) * k..(start - range.start + i + 1) * k];
@@ -532,9 +725,48 @@ fn resp_with<const ROWS: bool>(
                 *o = sc.a[kk * BLOCK + i] - sc.s[i];
             }
         }
+        if view.has_missing() && has_nan(&xs) {
+            if !c.chol.is_empty() && !fw_set {
+                fw.set(k, c.d, c.chol, c.log_norm);
+                fw_set = true;
+            }
+            for i in 0..n {
+                if !xs.iter().any(|x| x[i].is_nan()) {
+                    continue;
+                }
+                let row =
+                    &mut out[(start - range.start + i) * k..(start - range.start + i + 1) * k];
+                let lse = if c.chol.is_empty() {
+                    incomplete_terms(&xs, i, c, &mut terms)
+                } else {
+                    let x: Vec<f64> = xs.iter().map(|x| x[i]).collect();
+                    fw.terms(&x, c.locs, &mut terms, false)
+                };
+                // a point with every value missing: its terms are the log weights
+                let lse = lse.unwrap_or_else(|| {
+                    for (kk, t) in terms.iter_mut().enumerate() {
+                        *t = if c.chol.is_empty() {
+                            c.log_norm[kk]
+                                + (0..c.d)
+                                    .map(|j| HALF_LN_2PI - ln(c.inv_s[kk * c.d + j]))
+                                    .sum::<f64>()
+                        } else {
+                            fw.log_weights()[kk]
+                        };
+                    }
+                    let m = terms.iter().fold(f64::NEG_INFINITY, |m, t| m.max(*t));
+                    m + ln(terms.iter().map(|t| exp(t - m)).sum())
+                });
+                for (o, t) in row.iter_mut().zip(&terms) {
+                    *o = t - lse;
+                }
+            }
+        }
         start += n;
     }
+    sc.fw = fw;
     sc.x = xbuf;
+    sc.terms = terms;
 }
 
 #[cfg(test)]

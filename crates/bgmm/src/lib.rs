@@ -64,6 +64,7 @@ mod map;
 mod model;
 mod moves;
 mod nuts;
+mod observed;
 mod optim;
 mod options;
 mod params;
@@ -92,7 +93,7 @@ pub use model::{
     LocsSpec, Model, ModelSpec, OneOrMany, ScalePrior, ScaleSpec, Sharing, WeightsSpec,
 };
 pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, StopSignal};
-pub use options::{Callback, Checked};
+pub use options::{float as serde_float, Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
 pub use posterior::{
     assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom,

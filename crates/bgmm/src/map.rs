@@ -1539,7 +1539,7 @@ pub fn check_data(model: &Model, data: &Data) -> Result<()> {
             model.k
         )));
     }
-    Ok(())
+    data.refuse_missing("the MAP, NUTS and VI")
 }
 
 /// How a candidate mode looks, best first.

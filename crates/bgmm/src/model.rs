@@ -364,6 +364,14 @@ impl Model {
         self.k - 1 + self.k * self.d + self.family.n_free(self.k, self.d)
     }
 
+    /// Number of free parameters of the model, as an information criterion counts them:
+    /// K − 1 weights, K·D locations and the family's free values (for the diagonal family,
+    /// the scales as the sharing has them: 1, K, D or K·D). The dimension of the
+    /// unconstrained space, [`Model::n_unconstrained`].
+    pub fn n_params(&self) -> usize {
+        self.n_unconstrained()
+    }
+
     /// Number of constrained values: K + K·D + number of scales.
     pub fn n_constrained(&self) -> usize {
         self.k + self.k * self.d + self.n_scales()

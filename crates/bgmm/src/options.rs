@@ -101,11 +101,12 @@ pub(crate) mod check {
 /// Serde of `f64` values that may not be finite, written exactly: a finite value as a JSON
 /// number, NaN and ±∞ as the strings `"NaN"`, `"inf"` and `"-inf"` (JSON has no number for
 /// them, and serde_json would write `null`). Reading also takes `null`, as NaN.
-pub(crate) mod float {
+pub mod float {
     use serde::de::{self, Deserializer, Visitor};
     use serde::Serializer;
     use std::fmt;
 
+    /// Write `v`: a number, or `"NaN"`, `"inf"`, `"-inf"`.
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         if v.is_finite() {
             s.serialize_f64(*v)
@@ -149,6 +150,7 @@ pub(crate) mod float {
         }
     }
 
+    /// Read a number, `null` or `"NaN"` (NaN), `"inf"`, `"-inf"`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         d.deserialize_any(F)
     }
@@ -160,10 +162,12 @@ pub(crate) mod float {
         #[derive(Serialize, Deserialize)]
         struct Float(#[serde(with = "super")] f64);
 
+        /// Write each value as [`super::serialize`] does.
         pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(v.iter().map(|x| Float(*x)))
         }
 
+        /// Read each value as [`super::deserialize`] does.
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
             Ok(Vec::<Float>::deserialize(d)?
                 .into_iter()
@@ -180,6 +184,7 @@ pub(crate) mod float {
         #[derive(Serialize, Deserialize)]
         struct Floats(#[serde(with = "super::vec")] Vec<f64>);
 
+        /// Write each value as [`super::serialize`] does.
         pub fn serialize<S: Serializer>(
             v: &BTreeMap<String, Vec<f64>>,
             s: S,
@@ -187,6 +192,7 @@ pub(crate) mod float {
             s.collect_map(v.iter().map(|(k, x)| (k, Floats(x.clone()))))
         }
 
+        /// Read each value as [`super::deserialize`] does.
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
@@ -204,10 +210,12 @@ pub(crate) mod float {
         #[derive(Serialize, Deserialize)]
         struct Pair(usize, #[serde(with = "super")] f64);
 
+        /// Write each value as [`super::serialize`] does.
         pub fn serialize<S: Serializer>(v: &[(usize, f64)], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(v.iter().map(|&(i, x)| Pair(i, x)))
         }
 
+        /// Read each value as [`super::deserialize`] does.
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(usize, f64)>, D::Error> {
             Ok(Vec::<Pair>::deserialize(d)?
                 .into_iter()

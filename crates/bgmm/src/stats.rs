@@ -92,6 +92,13 @@ pub struct SufficientStats {
     /// JSON).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub r_cross: Vec<f64>,
+    /// `Σ_n r_nk [x_nd missing]`, K·D values, row-major: the share of each component's points
+    /// whose coordinate d is missing (they are left out of `r_dev` and `r_dev_sq`, and the
+    /// log likelihood is that of the observed coordinates). Empty for statistics of points
+    /// without missing values (the same as zeros). Points with every value missing are left
+    /// out of every sum but `n`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub r_miss: Vec<f64>,
     /// A fingerprint of the parameters the statistics were computed at (a hash of their
     /// bits), so that statistics of other parameters are refused when merged or turned into a
     /// density; 0 for unknown (what [`SufficientStats::empty`] starts from), which merges with
@@ -121,6 +128,7 @@ impl SufficientStats {
             r_dev: vec![0.0; if grad { k * d } else { 0 }],
             r_dev_sq: vec![0.0; if grad { k * d } else { 0 }],
             r_cross: Vec::new(),
+            r_miss: Vec::new(),
             at: 0,
         }
     }
@@ -172,6 +180,14 @@ impl SufficientStats {
         for (a, b) in self.r_cross.iter_mut().zip(&other.r_cross) {
             *a += b;
         }
+        if !other.r_miss.is_empty() {
+            if self.r_miss.is_empty() {
+                self.r_miss = vec![0.0; other.r_miss.len()];
+            }
+            for (a, b) in self.r_miss.iter_mut().zip(&other.r_miss) {
+                *a += b;
+            }
+        }
     }
 
     /// Check that the statistics have the shape of K components in D dimensions (and the
@@ -183,15 +199,17 @@ impl SufficientStats {
                 && s.r_dev.len() == g * s.k * s.d
                 && s.r_dev_sq.len() == g * s.k * s.d
                 && (s.r_cross.is_empty() || s.r_cross.len() == g * s.k * s.d * s.d)
+                && (s.r_miss.is_empty() || s.r_miss.len() == g * s.k * s.d)
         };
         if !consistent(self) {
             return Err(Error::Data(format!(
-                "statistics of K = {} and D = {} have {} r_sum, {} r_dev and {} r_dev_sq values",
+                "statistics of K = {} and D = {} have {} r_sum, {} r_dev, {} r_dev_sq and {} r_miss values",
                 self.k,
                 self.d,
                 self.r_sum.len(),
                 self.r_dev.len(),
-                self.r_dev_sq.len()
+                self.r_dev_sq.len(),
+                self.r_miss.len()
             )));
         }
         if (self.k, self.d) != (k, d) {
@@ -245,6 +263,18 @@ impl<'a> Components<'a> {
         }
     }
 
+    /// Whether the components have full covariances.
+    pub(crate) fn is_full(&self) -> bool {
+        !self.chol.is_empty()
+    }
+
+    /// The work space of incomplete points under full covariances, set to these components.
+    pub(crate) fn full_work(&self) -> crate::observed::FullWork {
+        let mut fw = crate::observed::FullWork::default();
+        fw.set(self.k, self.d, &self.chol, &self.log_norm);
+        fw
+    }
+
     /// The constants as the kernel takes them.
     pub(crate) fn consts(&self) -> crate::kernel::Consts<'_> {
         crate::kernel::Consts {
@@ -258,16 +288,40 @@ impl<'a> Components<'a> {
     }
 
     /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
+    /// A missing coordinate (NaN) is left out: its factor `N(x_j | μ_kj, s_kj)` integrates to 1
+    /// (the constants' `−log s_kj − ½ log 2π` for it is added back).
     #[inline]
     pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
         let d = self.d;
+        if !self.chol.is_empty() && (0..d).any(|j| data.col(j)[i].is_nan()) {
+            let x: Vec<f64> = (0..d).map(|j| data.col(j)[i]).collect();
+            let mut fw = self.full_work();
+            return fw.terms(&x, self.locs, out, false).unwrap_or_else(|| {
+                // every value missing: the terms are the log weights
+                out[..self.k].copy_from_slice(fw.log_weights());
+                let m = out[..self.k]
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, t| m.max(*t));
+                m + out[..self.k]
+                    .iter()
+                    .map(|t| (t - m).exp())
+                    .sum::<f64>()
+                    .ln()
+            });
+        }
         let mut m = f64::NEG_INFINITY;
         let mut w = vec![0.0; if self.chol.is_empty() { 0 } else { d }];
         for (c, o) in out.iter_mut().enumerate().take(self.k) {
             let mut q = 0.0;
+            let mut back = 0.0;
             if self.chol.is_empty() {
                 for j in 0..d {
-                    let z = (data.col(j)[i] - self.locs[c * d + j]) * self.inv_s[c * d + j];
+                    let x = data.col(j)[i];
+                    if x.is_nan() {
+                        back += 0.5 * LN_2PI - self.inv_s[c * d + j].ln();
+                        continue;
+                    }
+                    let z = (x - self.locs[c * d + j]) * self.inv_s[c * d + j];
                     q += z * z;
                 }
             } else {
@@ -282,7 +336,7 @@ impl<'a> Components<'a> {
                     q += w[j] * w[j];
                 }
             }
-            let a = self.log_norm[c] - 0.5 * q;
+            let a = self.log_norm[c] + back - 0.5 * q;
             *o = a;
             if a > m {
                 m = a;
@@ -390,6 +444,7 @@ pub(crate) fn stats_at(
             r_dev: s.t1,
             r_dev_sq: s.t2,
             r_cross: s.t_cross,
+            r_miss: s.miss,
             at: 0,
         }
     };

@@ -418,7 +418,9 @@ impl Diagonal {
     /// statistics `r_sum[c] = Σ_n r_nc`, `r_dev[c·D + j] = Σ_n r_nc (x_nj − μ_cj)` and
     /// `r_dev_sq[c·D + j] = Σ_n r_nc (x_nj − μ_cj)²`, added into `g_locs` and `g_scales`:
     /// `∂/∂μ_cj = r_dev / s²` and `∂/∂log s = Σ (−r_sum + r_dev_sq / s²)` over the components
-    /// and dimensions each scale serves.
+    /// and dimensions each scale serves. With missing values (`r_miss[c·D + j] = Σ_n r_nc
+    /// [x_nj missing]`, empty for none) the first term is the share of the points that
+    /// observe dimension j, `−(r_sum − r_miss)`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
@@ -428,6 +430,7 @@ impl Diagonal {
         r_sum: &[f64],
         r_dev: &[f64],
         r_dev_sq: &[f64],
+        r_miss: &[f64],
         g_locs: &mut [f64],
         g_scales: &mut [f64],
     ) {
@@ -436,6 +439,11 @@ impl Diagonal {
                 let i = self.sharing.index(c, j, d);
                 let is = 1.0 / scales[i];
                 let idx = c * d + j;
+                let r = if r_miss.is_empty() {
+                    r
+                } else {
+                    r - r_miss[idx]
+                };
                 g_locs[idx] += r_dev[idx] * is * is;
                 g_scales[i] += -r + r_dev_sq[idx] * is * is;
             }

@@ -358,9 +358,9 @@ impl Family {
     }
 
     /// The log likelihood's natural gradient with respect to the locations and the family's
-    /// block, from the sufficient statistics (`r_sum` K, `r_dev` and `r_dev_sq` K·D, and for
-    /// the covariance families `r_cross` K·D·D, see [`crate::SufficientStats`]) computed at
-    /// `values`, added into `g_locs` and `g_block`.
+    /// block, from the sufficient statistics (`r_sum` K, `r_dev`, `r_dev_sq` and `r_miss` K·D
+    /// (`r_miss` empty for no missing values), and for the covariance families `r_cross` K·D·D,
+    /// see [`crate::SufficientStats`]) computed at `values`, added into `g_locs` and `g_block`.
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn add_stats_grad(
@@ -371,11 +371,15 @@ impl Family {
         r_dev: &[f64],
         r_dev_sq: &[f64],
         r_cross: &[f64],
+        r_miss: &[f64],
         g_locs: &mut [f64],
         g_block: &mut [f64],
     ) {
         match self.kind() {
-            Kind::Diag(f) => f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, g_locs, g_block),
+            Kind::Diag(f) => {
+                f.add_stats_grad(d, values, r_sum, r_dev, r_dev_sq, r_miss, g_locs, g_block)
+            }
+            // incomplete points' conditional moments are in r_dev and r_cross already
             Kind::Cov(f) => f.add_stats_grad(d, values, r_sum, r_dev, r_cross, g_locs, g_block),
         }
     }
@@ -737,7 +741,7 @@ mod tests {
             let want = loglik(&f, &v);
             assert!((ll - want).abs() < 1e-12 * want.abs(), "{sharing:?}");
             let (mut gl, mut g) = (vec![0.0; k * d], vec![0.0; v.len()]);
-            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &[], &mut gl, &mut g);
+            f.add_stats_grad(d, &v, &r_sum, &t1, &t2, &[], &[], &mut gl, &mut g);
             let h: f64 = 1e-6;
             for i in 0..k * d {
                 let (mut lp, mut lm) = (locs, locs);
