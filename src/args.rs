@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "DATA is a CSV file with a header row, a NumPy .npy file (float64 or float32, shape (N,) or (N, D)),\n\
                   a Parquet file (.parquet: double and float columns; needs the cargo feature parquet),\n\
                   builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial or grid:START,STOP,STEP.\n\
-                  MODEL is a TOML file (see examples/models/); -k K --scale SHARING builds a default model instead.\n\
+                  MODEL is a TOML file (see examples/models/); -k K [--covariance FAMILY] builds a default model instead.\n\
                   Errors print one line and exit with code 2."
 )]
 pub struct Cli {
@@ -192,9 +192,15 @@ pub struct ModelArgs {
     /// Number of components, for the default model (instead of a model file).
     #[arg(short = 'k', long = "components", value_name = "K")]
     pub k: Option<i64>,
-    /// Scale sharing of the default model: shared, component, dimension or diagonal.
-    #[arg(long = "scale", value_name = "SHARING", hide_possible_values = true)]
-    pub scale: Option<Scale>,
+    /// Component family of the default model: shared, component (spherical), dimension,
+    /// diagonal, full or tied [default: component] (--scale is another name for it).
+    #[arg(
+        long = "covariance",
+        alias = "scale",
+        value_name = "FAMILY",
+        hide_possible_values = true
+    )]
+    pub covariance: Option<CovarianceArg>,
 }
 
 #[derive(Args, Debug, Clone, PartialEq)]
@@ -368,24 +374,30 @@ pub enum SimulateFormat {
     Npy,
 }
 
-/// `--scale`: the scale sharing of the default model.
+/// `--covariance`: the default model's component family.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scale {
+pub enum CovarianceArg {
     #[value(alias = "global")]
     Shared,
+    #[value(alias = "spherical")]
     Component,
     Dimension,
     #[value(alias = "both")]
     Diagonal,
+    Full,
+    Tied,
 }
 
-impl Scale {
-    pub fn sharing(self) -> bgmm::Sharing {
+impl CovarianceArg {
+    pub fn family(self) -> bgmm::CovarianceFamily {
+        use bgmm::CovarianceFamily as F;
         match self {
-            Scale::Shared => bgmm::Sharing::Shared,
-            Scale::Component => bgmm::Sharing::Component,
-            Scale::Dimension => bgmm::Sharing::Dimension,
-            Scale::Diagonal => bgmm::Sharing::Diagonal,
+            CovarianceArg::Shared => F::Shared,
+            CovarianceArg::Component => F::Component,
+            CovarianceArg::Dimension => F::Dimension,
+            CovarianceArg::Diagonal => F::Diagonal,
+            CovarianceArg::Full => F::Full,
+            CovarianceArg::Tied => F::Tied,
         }
     }
 }

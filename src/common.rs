@@ -136,8 +136,8 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
         (Some(_), Some(_)) => bail!("give a model file or -k, not both"),
         (None, None) => bail!("no model: give a model file (TOML) or -k K"),
         (Some(path), None) => {
-            if m.scale.is_some() {
-                bail!("--scale goes with -k; a model file sets its own scale sharing");
+            if m.covariance.is_some() {
+                bail!("--covariance goes with -k; a model file sets its own family ([covariance] family)");
             }
             let origin = format!("model file '{}'", path.display());
             let spec = load_model_spec(path)?;
@@ -154,7 +154,9 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
             if k < 1 {
                 bail!("-k must be at least 1, got {k}");
             }
-            let sharing = m.scale.map_or(bgmm::Sharing::Component, |s| s.sharing());
+            let family = m
+                .covariance
+                .map_or(bgmm::CovarianceFamily::Component, |c| c.family());
             // the default model's location prior spans 10 standard deviations of each column:
             // beyond about 1e307 that is no float, and the data, not -k, are to blame
             if let Some(j) =
@@ -166,10 +168,10 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
                     j + 1
                 );
             }
-            let spec = ModelSpec::quick(k, sharing, data);
+            let spec = ModelSpec::quick(k, family, data);
             Ok((
                 build_model(&spec, "-k", Some(data.d()))?,
-                format!("default model (-k {k} --scale {})", sharing.name()),
+                format!("default model (-k {k} --covariance {})", family.name()),
             ))
         }
     }

@@ -573,7 +573,7 @@ fn unknown_sharing_name() {
     fails_out(&["simulate", &m], &["shar.toml", "'bogus'"]);
     fails_out(
         &["fit", "builtin:tutorial", "-k", "2", "--scale", "bogus"],
-        &["--scale", "'bogus'", "component"],
+        &["--covariance", "'bogus'", "component"],
     );
 }
 
@@ -746,11 +746,11 @@ fn model_file_and_k_both_or_neither() {
             "--scale",
             "shared",
         ],
-        &["--scale", "-k"],
+        &["--covariance", "-k"],
     );
     fails_out(
         &["fit", "builtin:tutorial", "-k", "2", "--scale", "unknown"],
-        &["--scale", "'unknown'"],
+        &["--covariance", "'unknown'"],
     );
 }
 
@@ -3018,4 +3018,59 @@ fn converged_and_the_stop_message_agree() {
             );
         }
     }
+}
+
+/// `-k K --covariance full|tied` and a model file's `[covariance]` table, end to end: the fit
+/// prints standard deviations and correlations, its record classifies, and the model file
+/// says the same model as the flag (the same loss).
+#[test]
+fn covariance_families_from_the_command_line_and_a_model_file() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(&tmp.path().join("full"));
+    let r = ok(&[
+        "fit",
+        "builtin:iris",
+        "-k",
+        "3",
+        "--covariance",
+        "full",
+        "--out",
+        &out,
+    ]);
+    assert!(r.stdout.contains("--covariance full"), "{}", r.stdout);
+    assert!(r.stdout.contains("corr    = ["), "{}", r.stdout);
+    assert!(r.stdout.contains("with 44 free parameters"), "{}", r.stdout);
+    let c = json(&["classify", &out, "builtin:iris", "--json"]);
+    let z = usizes(&c["assignments"]);
+    // iris's first 50 rows (setosa) in one component, which has no other row
+    assert!(z[..50].iter().all(|&a| a == z[0]));
+    assert!(z[50..].iter().all(|&a| a != z[0]));
+    // the quick model's [covariance] table in a file: the same fit
+    let flag = json(&[
+        "fit",
+        "builtin:iris",
+        "-k",
+        "3",
+        "--covariance",
+        "tied",
+        "--json",
+    ]);
+    let spec = &flag["model"];
+    let mu = spec["scale"]["mu"].as_f64().unwrap();
+    let text = format!(
+        "k = 3\n[weights]\nconcentration = 1.0\n[locs]\nloc = {}\nscale = {}\n[covariance]\nfamily = \"tied\"\neta = 2.0\n[scale]\nprior = \"lognormal\"\nmu = {mu:?}\nsigma = 2.0\n",
+        spec["locs"]["loc"], spec["locs"]["scale"]
+    );
+    let m = write(&tmp, "tied.toml", text.as_bytes());
+    let file = json(&["fit", "builtin:iris", &m, "--json"]);
+    assert_eq!(file["loss"], flag["loss"]);
+    // the flag goes with -k only, and takes a family's name
+    fails_out(
+        &["fit", "builtin:iris", &m, "--covariance", "full"],
+        &["--covariance", "-k", "[covariance] family"],
+    );
+    fails_out(
+        &["fit", "builtin:iris", "-k", "3", "--covariance", "fulll"],
+        &["--covariance", "'fulll'"],
+    );
 }

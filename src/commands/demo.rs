@@ -54,7 +54,7 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
         model: ModelArgs {
             model: Some(model.clone()),
             k: None,
-            scale: None,
+            covariance: None,
         },
         columns: Some(vec!["petal_length".into()]),
     };

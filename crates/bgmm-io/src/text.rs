@@ -93,6 +93,35 @@ pub fn params_text(model: &Model, p: &Params) -> String {
         }
         let _ = writeln!(s, "]");
     }
+    if model.family.is_covariance() {
+        // standard deviations and correlations, per component (the tied family: one)
+        let (d, blocks) = (model.d, model.family.n_blocks(model.k));
+        let tied = if blocks < model.k {
+            " (tied: every component's)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "sd      = [{tied}");
+        for c in 0..blocks {
+            let sd: Vec<f64> = (0..d)
+                .map(|j| model.family.scale(&p.scales, c, j, d))
+                .collect();
+            let _ = writeln!(s, "    {},", fmt_vec(&sd));
+        }
+        let _ = writeln!(s, "]");
+        let _ = writeln!(s, "corr    = [{tied}");
+        for c in 0..blocks {
+            if let Some(r) = model.family.correlation(&p.scales, c, d) {
+                let _ = writeln!(s, "    [");
+                for row in r.chunks(d) {
+                    let _ = writeln!(s, "        {},", fmt_vec(row));
+                }
+                let _ = writeln!(s, "    ],");
+            }
+        }
+        let _ = writeln!(s, "]");
+        return s;
+    }
     // the family's values by their shape: a number, a list, or a matrix row by row
     let shape = model.family.shape(model.k, model.d);
     match shape.len() {
@@ -132,7 +161,7 @@ pub fn sites_text(model: &Model, sites: &[Site]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Mixture of K = {} components in D = {} dimension{}, scale sharing '{}'{}",
+        "Mixture of K = {} components in D = {} dimension{}, covariance family '{}'{}",
         model.k,
         model.d,
         if model.d == 1 { "" } else { "s" },

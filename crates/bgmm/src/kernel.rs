@@ -155,7 +155,7 @@ pub struct Stats {
 }
 
 /// ½ ln 2π: what a missing coordinate's factor takes out of the log normalising constant.
-pub(crate) const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// Points per block: the unit of the kernel's inner loops (its scratch stays in L1/L2).
 pub const BLOCK: usize = 256;

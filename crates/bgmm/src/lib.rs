@@ -83,7 +83,7 @@ pub use density::{
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
-pub use family::{CovPrior, CovSharing, Covariance, Diagonal, Family};
+pub use family::{CovPrior, CovSharing, Covariance, CovarianceFamily, Diagonal, Family};
 pub use init::Init;
 pub use map::{
     stochastic, unbounded_density, Fit, FitOptions, FitProgress, History, Resolution,

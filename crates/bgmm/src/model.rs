@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-pub use crate::family::{Family, ScalePrior, ScaleSpec, Sharing};
+pub use crate::family::{CovarianceFamily, Family, ScalePrior, ScaleSpec, Sharing};
 
 /// A number or a list of numbers (TOML `0.5` or `[0.5, 1.0]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,6 +97,9 @@ pub struct LocsSpec {
 pub const MAX_K: usize = 100_000;
 /// Largest number of dimensions.
 pub const MAX_D: usize = 100_000;
+/// The LKJ shape of the quick model's correlations ([`ModelSpec::quick`]).
+pub const QUICK_ETA: f64 = 2.0;
+
 /// Largest number of locations K · D.
 pub const MAX_KD: usize = 10_000_000;
 
@@ -110,14 +113,21 @@ pub const MAX_KD: usize = 10_000_000;
 /// [locs]
 /// loc = 0.0
 /// scale = 10.0
-/// [scale]
-/// sharing = "shared"
+/// [covariance]     # optional: the default is family = "shared"
+/// family = "full"  # shared, component (spherical), dimension, diagonal, full or tied
+/// eta = 2.0        # full and tied: LKJ(η) on the correlations (default 1)
+/// [scale]          # the prior of every scale (standard deviation)
 /// prior = "lognormal"
 /// mu = 0.0
 /// sigma = 2.0
 /// ```
+///
+/// Full and tied covariances take, instead of `[scale]` and `eta`, the conjugate prior
+/// `[covariance] prior = "inverse_wishart"` with `df` (ν) and `scale` (ψ): `Σ ~ IW(ν, ψ² I)`.
+/// In memory (and in the records) the family is `scale.sharing`, with `scale.eta` or the
+/// inverse Wishart's `scale.df` and `scale.scale`; a model file may say it that way too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "ModelFile")]
 pub struct ModelSpec {
     /// Number of components K.
     pub k: i64,
@@ -130,6 +140,157 @@ pub struct ModelSpec {
     pub locs: LocsSpec,
     /// Prior on the scales and how they are shared.
     pub scale: ScaleSpec,
+}
+
+/// The `[covariance]` table of a model file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CovarianceTable {
+    family: String,
+    #[serde(default)]
+    eta: Option<f64>,
+    #[serde(default)]
+    prior: Option<String>,
+    #[serde(default)]
+    df: Option<f64>,
+    #[serde(default)]
+    scale: Option<f64>,
+}
+
+/// A model file as written: [`ModelSpec`]'s fields, `[scale]` optional, and `[covariance]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    k: i64,
+    #[serde(default)]
+    d: Option<i64>,
+    weights: WeightsSpec,
+    locs: LocsSpec,
+    #[serde(default)]
+    scale: Option<ScaleSpec>,
+    #[serde(default)]
+    covariance: Option<CovarianceTable>,
+}
+
+impl TryFrom<ModelFile> for ModelSpec {
+    type Error = String;
+
+    fn try_from(f: ModelFile) -> std::result::Result<ModelSpec, String> {
+        let scale = match f.covariance {
+            None => f
+                .scale
+                .ok_or("missing table [scale] (the prior of the scales)")?,
+            Some(c) => covariance_table(c, f.scale)?,
+        };
+        Ok(ModelSpec {
+            k: f.k,
+            d: f.d,
+            weights: f.weights,
+            locs: f.locs,
+            scale,
+        })
+    }
+}
+
+/// The `[scale]` table that a `[covariance]` table and the file's `[scale]` (if any) say.
+fn covariance_table(
+    c: CovarianceTable,
+    scale: Option<ScaleSpec>,
+) -> std::result::Result<ScaleSpec, String> {
+    let family = CovarianceFamily::parse(&c.family).ok_or_else(|| {
+        format!(
+            "unknown covariance family '{}' (known: {})",
+            c.family,
+            CovarianceFamily::NAMES
+        )
+    })?;
+    if let Some(s) = scale.as_ref().and_then(|s| s.sharing.as_deref()) {
+        if CovarianceFamily::parse(s) != Some(family) {
+            return Err(format!(
+                "[scale] sharing = '{s}' and [covariance] family = '{}' disagree: give the family in [covariance] only",
+                c.family
+            ));
+        }
+    }
+    if let Some(s) = scale.as_ref() {
+        if let Some((name, _)) = [("eta", s.eta), ("df", s.df)]
+            .into_iter()
+            .find(|(_, v)| v.is_some())
+        {
+            return Err(format!(
+                "with a [covariance] table, '{name}' goes in [covariance], not in [scale]"
+            ));
+        }
+    }
+    let prior = c
+        .prior
+        .as_deref()
+        .map(|p| p.to_ascii_lowercase().replace(['-', ' '], "_"));
+    if family.sharing().is_some() {
+        let given = [
+            ("eta", c.eta.is_some()),
+            ("prior", c.prior.is_some()),
+            ("df", c.df.is_some()),
+            ("scale", c.scale.is_some()),
+        ];
+        if let Some((name, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(format!(
+                "covariance.{name} applies to family full or tied, not '{}'",
+                family.name()
+            ));
+        }
+        let mut s = scale.ok_or_else(|| {
+            format!(
+                "covariance family '{}' needs a [scale] table (the prior of the scales)",
+                family.name()
+            )
+        })?;
+        s.sharing = Some(family.name().to_string());
+        return Ok(s);
+    }
+    match prior.as_deref() {
+        Some("inverse_wishart" | "inversewishart") => {
+            if scale.is_some() {
+                return Err("[covariance] prior inverse_wishart is the whole covariance's prior: remove the [scale] table".into());
+            }
+            if c.eta.is_some() {
+                return Err("covariance.eta is the LKJ prior's: inverse_wishart takes 'df' and 'scale'".into());
+            }
+            let (Some(df), Some(psi)) = (c.df, c.scale) else {
+                let f = if c.df.is_none() { "df" } else { "scale" };
+                return Err(format!(
+                    "covariance prior inverse_wishart needs 'df' and 'scale' (missing '{f}')"
+                ));
+            };
+            Ok(ScaleSpec::from_cov_prior(
+                crate::CovPrior::InverseWishart { df, scale: psi },
+                family.name(),
+            ))
+        }
+        None | Some("lkj") => {
+            if let Some((name, _)) = [("df", c.df), ("scale", c.scale)]
+                .into_iter()
+                .find(|(_, v)| v.is_some())
+            {
+                return Err(format!(
+                    "covariance.{name} is the inverse Wishart's: give prior = \"inverse_wishart\" too, or leave it out"
+                ));
+            }
+            let mut s = scale.ok_or_else(|| {
+                format!(
+                    "covariance family '{}' needs a [scale] table (the prior of each dimension's scale) or prior = \"inverse_wishart\"",
+                    family.name()
+                )
+            })?;
+            s.sharing = Some(family.name().to_string());
+            s.eta = Some(c.eta.unwrap_or(1.0));
+            Ok(s)
+        }
+        Some(_) => Err(format!(
+            "unknown covariance prior '{}' (known: lkj, the default, with a [scale] table; inverse_wishart)",
+            c.prior.unwrap_or_default()
+        )),
+    }
 }
 
 impl ModelSpec {
@@ -213,12 +374,15 @@ impl ModelSpec {
         })
     }
 
-    /// The quick model of `-k K --scale SHARING`, with priors scaled to the data:
+    /// The quick model of `-k K --covariance FAMILY`, with priors scaled to the data:
     /// `weights ~ Dirichlet(1)`, `locs[·, d] ~ Normal(mean_d, 10 · sd_d)`,
     /// `scale ~ LogNormal(ln s̄, 2)` where `s̄` is the geometric mean of the per-dimension
-    /// standard deviations. These priors are weak (they let the data speak) yet keep the MAP
-    /// away from a component collapsing on one point.
-    pub fn quick(k: i64, sharing: Sharing, data: &crate::Data) -> ModelSpec {
+    /// standard deviations, and for full and tied covariances the correlations `~ LKJ(2)`.
+    /// These priors are weak (they let the data speak) yet keep the MAP away from a component
+    /// collapsing on one point, or (LKJ(2): its density vanishes at a singular correlation)
+    /// onto a line.
+    pub fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &crate::Data) -> ModelSpec {
+        let family = family.into();
         let d = data.d();
         let mut means = Vec::with_capacity(d);
         let mut sds = Vec::with_capacity(d);
@@ -240,13 +404,22 @@ impl ModelSpec {
                 scale: OneOrMany::Many(sds.iter().map(|s| 10.0 * s).collect()),
                 ordered: false,
             },
-            scale: ScaleSpec::from_prior(
-                ScalePrior::LogNormal {
+            scale: {
+                let prior = ScalePrior::LogNormal {
                     mu: log_sbar,
                     sigma: 2.0,
-                },
-                sharing,
-            ),
+                };
+                match family.sharing() {
+                    Some(sharing) => ScaleSpec::from_prior(prior, sharing),
+                    None => ScaleSpec::from_cov_prior(
+                        crate::CovPrior::Lkj {
+                            scale: prior,
+                            eta: QUICK_ETA,
+                        },
+                        family.name(),
+                    ),
+                }
+            },
         }
     }
 }

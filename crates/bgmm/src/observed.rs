@@ -10,7 +10,10 @@
 //! The gradient formulas of complete data then hold unchanged, so the statistics contract
 //! holds with missing values too.
 
-use crate::kernel::HALF_LN_2PI;
+use crate::family::LN_2PI;
+
+/// ½ ln 2π.
+const HALF_LN_2PI: f64 = 0.5 * LN_2PI;
 
 /// Work space of the incomplete points of one evaluation, reused between points.
 #[derive(Debug, Default)]

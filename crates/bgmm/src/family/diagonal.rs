@@ -84,9 +84,10 @@ impl Sharing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleSpec {
-    /// `shared`, `component`, `dimension` or `diagonal`.
-    #[serde(default = "default_sharing")]
-    pub sharing: String,
+    /// `shared` (the default), `component`, `dimension` or `diagonal`; `full` or `tied` for
+    /// the covariance families (which a model file says in its `[covariance]` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<String>,
     /// Prior name: one of [`ScalePrior::NAMES`].
     pub prior: String,
     /// LogNormal: mean of log s.
@@ -116,15 +117,11 @@ pub struct ScaleSpec {
     pub df: Option<f64>,
 }
 
-fn default_sharing() -> String {
-    "shared".to_string()
-}
-
 impl ScaleSpec {
     /// The spec of a given prior and sharing.
     pub fn from_prior(prior: ScalePrior, sharing: Sharing) -> ScaleSpec {
         let mut s = ScaleSpec {
-            sharing: sharing.name().to_string(),
+            sharing: Some(sharing.name().to_string()),
             prior: prior.name().to_string(),
             mu: None,
             sigma: None,
@@ -156,12 +153,12 @@ impl ScaleSpec {
     pub fn from_cov_prior(prior: CovPrior, sharing: &str) -> ScaleSpec {
         match prior {
             CovPrior::Lkj { scale, eta } => ScaleSpec {
-                sharing: sharing.to_string(),
+                sharing: Some(sharing.to_string()),
                 eta: Some(eta),
                 ..ScaleSpec::from_prior(scale, Sharing::Shared)
             },
             CovPrior::InverseWishart { df, scale } => ScaleSpec {
-                sharing: sharing.to_string(),
+                sharing: Some(sharing.to_string()),
                 prior: "inverse_wishart".to_string(),
                 mu: None,
                 sigma: None,
@@ -289,10 +286,10 @@ pub struct Diagonal {
 impl Diagonal {
     /// The family of a `[scale]` table.
     pub fn from_spec(spec: &ScaleSpec) -> Result<Diagonal> {
-        let sharing = Sharing::parse(&spec.sharing).ok_or_else(|| {
+        let name = spec.sharing.as_deref().unwrap_or("shared");
+        let sharing = Sharing::parse(name).ok_or_else(|| {
             Error::Model(format!(
-                "unknown scale sharing '{}' (known: {})",
-                spec.sharing,
+                "unknown scale sharing '{name}' (known: {}, full, tied)",
                 Sharing::NAMES
             ))
         })?;

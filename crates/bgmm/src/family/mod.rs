@@ -28,6 +28,8 @@ pub use diagonal::{Diagonal, ScaleSpec, Sharing};
 pub use scale_prior::ScalePrior;
 pub(crate) use scale_prior::LN_2PI;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// A component family.
@@ -58,6 +60,82 @@ pub struct FamilyDifference {
     pub numbers: Option<String>,
 }
 
+/// The component families a user chooses between (`[covariance] family` in a model file,
+/// `--covariance` on the command line): the four sharings of axis-aligned scales, and full
+/// covariances per component or tied (one shared by all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CovarianceFamily {
+    /// One scale for every component and dimension (mclust EII).
+    Shared,
+    /// One scale per component, the same in every dimension (spherical, mclust VII).
+    Component,
+    /// One scale per dimension, shared by the components (mclust EEI).
+    Dimension,
+    /// One scale per component and dimension (diagonal covariances, mclust VVI).
+    Diagonal,
+    /// A full covariance per component (mclust VVV).
+    Full,
+    /// One full covariance shared by every component (mclust EEE).
+    Tied,
+}
+
+impl CovarianceFamily {
+    /// All names, for error messages and help.
+    pub const NAMES: &'static str =
+        "shared, component (or spherical), dimension, diagonal, full, tied";
+
+    /// Parse a name (with the aliases `spherical` for `component`, `global` for `shared`,
+    /// `both` for `diagonal`).
+    pub fn parse(s: &str) -> Option<CovarianceFamily> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "full" => CovarianceFamily::Full,
+            "tied" => CovarianceFamily::Tied,
+            "spherical" => CovarianceFamily::Component,
+            other => match Sharing::parse(other)? {
+                Sharing::Shared => CovarianceFamily::Shared,
+                Sharing::Component => CovarianceFamily::Component,
+                Sharing::Dimension => CovarianceFamily::Dimension,
+                Sharing::Diagonal => CovarianceFamily::Diagonal,
+            },
+        })
+    }
+
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            CovarianceFamily::Full => "full",
+            CovarianceFamily::Tied => "tied",
+            CovarianceFamily::Shared => Sharing::Shared.name(),
+            CovarianceFamily::Component => Sharing::Component.name(),
+            CovarianceFamily::Dimension => Sharing::Dimension.name(),
+            CovarianceFamily::Diagonal => Sharing::Diagonal.name(),
+        }
+    }
+
+    /// The sharing of an axis-aligned family; `None` for full and tied.
+    pub fn sharing(self) -> Option<Sharing> {
+        match self {
+            CovarianceFamily::Shared => Some(Sharing::Shared),
+            CovarianceFamily::Component => Some(Sharing::Component),
+            CovarianceFamily::Dimension => Some(Sharing::Dimension),
+            CovarianceFamily::Diagonal => Some(Sharing::Diagonal),
+            CovarianceFamily::Full | CovarianceFamily::Tied => None,
+        }
+    }
+}
+
+impl From<Sharing> for CovarianceFamily {
+    fn from(s: Sharing) -> CovarianceFamily {
+        match s {
+            Sharing::Shared => CovarianceFamily::Shared,
+            Sharing::Component => CovarianceFamily::Component,
+            Sharing::Dimension => CovarianceFamily::Dimension,
+            Sharing::Diagonal => CovarianceFamily::Diagonal,
+        }
+    }
+}
+
 impl Family {
     #[inline]
     fn kind(&self) -> Kind<'_> {
@@ -84,7 +162,7 @@ impl Family {
     /// `"tied"` gives a covariance family (the scale prior times LKJ(`eta`, default 1), or
     /// `prior = "inverse_wishart"` with `df` and `scale`), any other sharing the diagonal one.
     pub fn from_spec(spec: &ScaleSpec, d: usize) -> Result<Family> {
-        let sharing = match spec.sharing.as_str() {
+        let sharing = match spec.sharing.as_deref().unwrap_or("shared") {
             "full" => CovSharing::Full,
             "tied" => CovSharing::Tied,
             _ => {
@@ -112,6 +190,15 @@ impl Family {
         match self.kind() {
             Kind::Diag(f) => f.spec(),
             Kind::Cov(f) => ScaleSpec::from_cov_prior(f.prior, f.sharing.name()),
+        }
+    }
+
+    /// Which of the user's choices it is.
+    pub fn choice(&self) -> CovarianceFamily {
+        match self {
+            Family::Diagonal(f) => f.sharing.into(),
+            Family::Full(_) => CovarianceFamily::Full,
+            Family::Tied(_) => CovarianceFamily::Tied,
         }
     }
 
@@ -181,6 +268,46 @@ impl Family {
         match self.kind() {
             Kind::Diag(_) => None,
             Kind::Cov(f) => Some(covariance::cov_factor(f.block(values, c, d), d)),
+        }
+    }
+
+    /// For the covariance families, component `c`'s covariance `Σ_c` (row-major D×D);
+    /// `None` for the diagonal family.
+    pub fn covariance(&self, values: &[f64], c: usize, d: usize) -> Option<Vec<f64>> {
+        let cf = self.cov_factor(values, c, d)?;
+        let mut sigma = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..=i {
+                let v: f64 = (0..=j).map(|l| cf[i * d + l] * cf[j * d + l]).sum();
+                sigma[i * d + j] = v;
+                sigma[j * d + i] = v;
+            }
+        }
+        Some(sigma)
+    }
+
+    /// For the covariance families, component `c`'s correlation matrix (row-major D×D);
+    /// `None` for the diagonal family.
+    pub fn correlation(&self, values: &[f64], c: usize, d: usize) -> Option<Vec<f64>> {
+        let mut r = self.covariance(values, c, d)?;
+        let sd: Vec<f64> = (0..d).map(|i| r[i * d + i].sqrt()).collect();
+        for i in 0..d {
+            for j in 0..d {
+                r[i * d + j] = if i == j {
+                    1.0
+                } else {
+                    r[i * d + j] / (sd[i] * sd[j])
+                };
+            }
+        }
+        Some(r)
+    }
+
+    /// The number of distinct covariances of K components (the tied family's one).
+    pub fn n_blocks(&self, k: usize) -> usize {
+        match self.kind() {
+            Kind::Diag(_) => k,
+            Kind::Cov(f) => f.sharing.n_blocks(k),
         }
     }
 
