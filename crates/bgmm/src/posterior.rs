@@ -337,7 +337,7 @@ pub fn run(
         .map(|j| {
             // a unit for matching labels: the column's spread at any scale (1e-12 without any,
             // and for spreads above it, as before)
-            let s = crate::data::sample_sd(data.col(j));
+            let s = crate::data::sample_sd(&data.observed(j));
             if s > 0.0 && s < 1e-12 {
                 s
             } else {
