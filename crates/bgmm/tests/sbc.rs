@@ -133,22 +133,26 @@ fn prior_toml(name: &str) -> &'static str {
 }
 
 /// The models of the fast suite, with N: every sharing, 1-D and 2-D, ordered or not, every
-/// prior but one.
-const FAST_MODELS: [(&str, usize); 6] = [
+/// prior but one; full and tied covariances (scales × LKJ(1)) in 2-D and 3-D.
+const FAST_MODELS: [(&str, usize); 8] = [
     ("k2-d1-ordered-component-lognormal", 20),
     ("k2-d1-shared-inverse_gamma", 30),
     ("k2-d2-ordered-dimension-half_normal", 30),
     ("k2-d2-diagonal-gamma", 30),
     ("k2-d1-component-exponential", 30),
     ("k2-d2-ordered-shared-half_cauchy", 30),
+    ("k2-d2-full-lognormal", 30),
+    ("k2-d3-tied-gamma", 30),
 ];
 
 /// More models for the full suite: three components, the remaining combinations.
-const MORE_MODELS: [(&str, usize); 4] = [
+const MORE_MODELS: [(&str, usize); 6] = [
     ("k3-d1-ordered-component-inverse_gamma", 40),
     ("k3-d1-shared-half_normal", 40),
     ("k2-d2-ordered-diagonal-lognormal", 30),
     ("k3-d2-dimension-exponential", 40),
+    ("k2-d3-full-lognormal", 40),
+    ("k2-d2-tied-inverse_gamma", 30),
 ];
 
 /// VI's asserted models: well separated, unordered, with data enough for a posterior close
@@ -547,6 +551,16 @@ fn sbc_nuts_k2_d1_component_exponential() {
 #[test]
 fn sbc_nuts_k2_d2_ordered_shared_half_cauchy() {
     check_fast_nuts("k2-d2-ordered-shared-half_cauchy");
+}
+
+#[test]
+fn sbc_nuts_k2_d2_full_lognormal() {
+    check_fast_nuts("k2-d2-full-lognormal");
+}
+
+#[test]
+fn sbc_nuts_k2_d3_tied_gamma() {
+    check_fast_nuts("k2-d3-tied-gamma");
 }
 
 #[test]
