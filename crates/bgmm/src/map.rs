@@ -1733,6 +1733,42 @@ fn diagnose(
             });
         }
     }
+    // full and tied covariances: a component whose points lie on a line (a plane, …) has a
+    // covariance going singular, where the likelihood is unbounded whatever the scales' prior
+    // (LKJ's density vanishes only like a power of the determinant): the sd of column i given
+    // the columns before it, the factor's C_ii, goes to 0
+    let d = model.d;
+    for b in 0..model.family.n_blocks(model.k) {
+        let Some(cf) = model.family.cov_factor(&p.scales, b, d) else {
+            break;
+        };
+        let what = if model.family.n_blocks(model.k) < model.k {
+            "the tied covariance".to_string()
+        } else {
+            format!("component {b}'s covariance")
+        };
+        for i in 1..d {
+            let cond = cf[i * d + i];
+            let floor = resolution[i] / 12f64.sqrt();
+            if !(cond > 1e-6 * spread[i]) {
+                tier = Tier::Degenerate;
+                error.get_or_insert_with(|| {
+                    Error::Unbounded(format!(
+                        "the MAP does not exist: {what} becomes singular (within the component, column {i} is a linear function of the columns before it: it varies by {cond:.3e} given them, where the column spreads by {:.3e}), and there the likelihood is unbounded; use the inverse Wishart prior ([covariance] prior = \"inverse_wishart\", whose density vanishes at a singular covariance), the tied or a diagonal family, or leave out a column that is a linear function of others",
+                        spread[i]
+                    ))
+                });
+            } else if cond < floor {
+                tier = tier.max(Tier::Unresolved);
+                unresolved.get_or_insert_with(|| {
+                    format!(
+                        "{what} is singular to the data's resolution: column {i} varies by {cond:.3e} given the columns before it, less than rounding to {} alone spreads it ({floor:.3e}), so the component's points lie on a line (a plane, …)",
+                        resolution[i]
+                    )
+                });
+            }
+        }
+    }
     let scale_prior = model.family.scale_prior();
     let power = scale_prior.and_then(ScalePrior::power_at_zero);
     let prior = scale_prior.map(ScalePrior::display).unwrap_or_default();
