@@ -1750,7 +1750,7 @@ fn diagnose(
         for i in 1..d {
             let cond = cf[i * d + i];
             let floor = resolution[i] / 12f64.sqrt();
-            if !(cond > 1e-6 * spread[i]) {
+            if cond.is_nan() || cond <= 1e-6 * spread[i] {
                 tier = Tier::Degenerate;
                 error.get_or_insert_with(|| {
                     Error::Unbounded(format!(
