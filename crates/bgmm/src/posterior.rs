@@ -622,49 +622,6 @@ pub fn assignment_probabilities_of(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hungarian_finds_the_optimal_assignment() {
-        // brute force over all 4! permutations
-        let cost = vec![
-            vec![4.0, 1.0, 3.0, 2.0],
-            vec![2.0, 0.0, 5.0, 3.0],
-            vec![3.0, 2.0, 2.0, 4.0],
-            vec![1.0, 3.0, 4.0, 0.5],
-        ];
-        let perm = hungarian(&cost);
-        let total = |p: &[usize]| p.iter().enumerate().map(|(i, &j)| cost[i][j]).sum::<f64>();
-        let mut best = f64::INFINITY;
-        let mut p = [0usize, 1, 2, 3];
-        // Heap's algorithm, iteratively
-        let mut c = [0usize; 4];
-        best = best.min(total(&p));
-        let mut i = 0;
-        while i < 4 {
-            if c[i] < i {
-                if i % 2 == 0 {
-                    p.swap(0, i);
-                } else {
-                    p.swap(c[i], i);
-                }
-                best = best.min(total(&p));
-                c[i] += 1;
-                i = 0;
-            } else {
-                c[i] = 0;
-                i += 1;
-            }
-        }
-        assert_eq!(total(&perm), best);
-        let mut seen = perm.clone();
-        seen.sort();
-        assert_eq!(seen, vec![0, 1, 2, 3]);
-    }
-}
-
 /// The correlations of full and tied covariances, summarised beside the parameters:
 /// `corr[k,i,j]` for i > j (tied: `corr[i,j]`), from each draw's covariance. The sampler's
 /// coordinates are the correlation's Cholesky factor (`corr_chol`); the correlations are what
@@ -712,4 +669,47 @@ fn correlation_summary(model: &Model, draws: &[Vec<Vec<f64>>]) -> Vec<(String, P
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hungarian_finds_the_optimal_assignment() {
+        // brute force over all 4! permutations
+        let cost = vec![
+            vec![4.0, 1.0, 3.0, 2.0],
+            vec![2.0, 0.0, 5.0, 3.0],
+            vec![3.0, 2.0, 2.0, 4.0],
+            vec![1.0, 3.0, 4.0, 0.5],
+        ];
+        let perm = hungarian(&cost);
+        let total = |p: &[usize]| p.iter().enumerate().map(|(i, &j)| cost[i][j]).sum::<f64>();
+        let mut best = f64::INFINITY;
+        let mut p = [0usize, 1, 2, 3];
+        // Heap's algorithm, iteratively
+        let mut c = [0usize; 4];
+        best = best.min(total(&p));
+        let mut i = 0;
+        while i < 4 {
+            if c[i] < i {
+                if i % 2 == 0 {
+                    p.swap(0, i);
+                } else {
+                    p.swap(c[i], i);
+                }
+                best = best.min(total(&p));
+                c[i] += 1;
+                i = 0;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+        assert_eq!(total(&perm), best);
+        let mut seen = perm.clone();
+        seen.sort();
+        assert_eq!(seen, vec![0, 1, 2, 3]);
+    }
 }
