@@ -100,7 +100,7 @@ pub use posterior::{
     Posterior, PosteriorAssignments, SampleOptions,
 };
 pub use rescale::{Reparam, Rescaled, Standardised};
-pub use simulate::{draw_data, draw_params, simulate, sites, Simulation, Site};
+pub use simulate::{draw_data, draw_params, impute, simulate, sites, Simulation, Site};
 pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};
 

@@ -109,6 +109,104 @@ pub fn draw_params(model: &Model, rng: &mut ChaCha8Rng) -> Params {
     p
 }
 
+/// `data` with each missing value (NaN) drawn from its distribution given the point's
+/// observed values and the parameters: a component from the point's responsibilities (those
+/// of its observed values), then the missing coordinates from that component's Gaussian
+/// conditioned on the observed ones (for axis-aligned scales, their own Normals; for full
+/// and tied covariances, `N(μ_M + Σ_MO Σ_OO⁻¹ (x_O − μ_O), Σ_MM − Σ_MO Σ_OO⁻¹ Σ_OM)`). One such
+/// data set per posterior draw is a multiple imputation; the observed values are kept as they
+/// are. Data without missing values come back unchanged.
+pub fn impute(model: &Model, params: &Params, data: &Data, rng: &mut ChaCha8Rng) -> Result<Data> {
+    crate::map::check_data(model, data)?;
+    let (n, d, k) = (data.n(), model.d, model.k);
+    let mut cols: Vec<Vec<f64>> = (0..d).map(|j| data.col(j).to_vec()).collect();
+    if data.n_missing() == 0 {
+        return Data::from_columns(cols);
+    }
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let comps = crate::stats::Components::new(model, &logw, &params.locs, &params.scales);
+    let mut fw = comps.is_full().then(|| comps.full_work());
+    let lr = crate::density::log_responsibilities(model, data, params);
+    let (mut terms, mut x, mut e) = (vec![0.0; k], vec![0.0; d], vec![0.0; d]);
+    let mut cf = vec![0.0; d * d];
+    for i in 0..n {
+        if (0..d).all(|j| !cols[j][i].is_nan()) {
+            continue;
+        }
+        let r: Vec<f64> = lr[i].iter().map(|v| v.exp()).collect();
+        let c = sample_categorical(&r, rng);
+        match fw.as_mut() {
+            None => {
+                for (j, col) in cols.iter_mut().enumerate() {
+                    if col[i].is_nan() {
+                        let z: f64 = rng.sample(StandardNormal);
+                        col[i] = params.loc(model, c, j) + params.scale(model, c, j) * z;
+                    }
+                }
+            }
+            Some(fw) => {
+                for (j, xj) in x.iter_mut().enumerate() {
+                    *xj = cols[j][i];
+                }
+                // the conditional moments of every component (a point with nothing observed:
+                // the component's own Gaussian)
+                let miss: Vec<usize> = (0..d).filter(|&j| x[j].is_nan()).collect();
+                let (mean, cov): (Vec<f64>, Vec<f64>) =
+                    if fw.terms(&x, &params.locs, &mut terms, true).is_some() {
+                        let z = &fw.zhat[c * d..(c + 1) * d];
+                        let m2 = &fw.m2[c * d * d..(c + 1) * d * d];
+                        let cov = miss
+                            .iter()
+                            .flat_map(|&a| miss.iter().map(move |&b| m2[a * d + b] - z[a] * z[b]))
+                            .collect();
+                        (
+                            miss.iter()
+                                .map(|&a| params.loc(model, c, a) + z[a])
+                                .collect(),
+                            cov,
+                        )
+                    } else {
+                        let sigma = model
+                            .family
+                            .covariance(&params.scales, c, d)
+                            .unwrap_or_default();
+                        let sigma = &sigma;
+                        (
+                            miss.iter().map(|&a| params.loc(model, c, a)).collect(),
+                            miss.iter()
+                                .flat_map(|&a| miss.iter().map(move |&b| sigma[a * d + b]))
+                                .collect(),
+                        )
+                    };
+                // x_M = mean + L e with L L' the conditional covariance
+                let m = miss.len();
+                for a in 0..m {
+                    for b in 0..=a {
+                        let mut v = cov[a * m + b];
+                        for l in 0..b {
+                            v -= cf[a * m + l] * cf[b * m + l];
+                        }
+                        cf[a * m + b] = if a == b {
+                            v.max(0.0).sqrt()
+                        } else if cf[b * m + b] > 0.0 {
+                            v / cf[b * m + b]
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                for v in e.iter_mut().take(m) {
+                    *v = rng.sample(StandardNormal);
+                }
+                for (a, &j) in miss.iter().enumerate() {
+                    cols[j][i] = mean[a] + (0..=a).map(|l| cf[a * m + l] * e[l]).sum::<f64>();
+                }
+            }
+        }
+    }
+    Data::from_columns(cols)
+}
+
 /// Draw `n` points given the parameters.
 pub fn draw_data(
     model: &Model,
