@@ -92,11 +92,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
         resolution: f.resolution.clone(),
         init_params: f.init_params.shaped(&model),
         model: model.spec().clone(),
-        data: DataInfo {
-            source: a.input.data.clone(),
-            columns: names,
-            n: data.n(),
-        },
+        data: DataInfo::of(&a.input.data, &names, &data),
         options: FitOptionsRecord::of(&opts, opts.subsample),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
@@ -165,6 +161,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         losses,
         loss,
         loglik,
+        missing,
     } = end.map_err(errors::from_anyhow)?;
     let MinibatchStart {
         src,
@@ -204,16 +201,18 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
             source: spec.clone(),
             columns: src.names.clone(),
             n,
+            missing,
         },
         options: FitOptionsRecord::of(&opts, sample_n),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
     };
     let text = format!(
-        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
+        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}{}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
         src.d(),
         if src.d() == 1 { "" } else { "s" },
         src.names.join(", "),
+        record.data.missing_text().map_or(String::new(), |m| format!("; {m}")),
         start.loss,
         a.sgd_steps,
         a.sgd_lr,
@@ -227,12 +226,15 @@ fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "MAP fit of {} ({} points, {} dimension{}: {}) with {origin}",
+        "MAP fit of {} ({} points, {} dimension{}: {}{}) with {origin}",
         rec.data.source,
         rec.data.n,
         model.d,
         if model.d == 1 { "" } else { "s" },
-        rec.data.columns.join(", ")
+        rec.data.columns.join(", "),
+        rec.data
+            .missing_text()
+            .map_or(String::new(), |m| format!("; {m}"))
     );
     let _ = writeln!(
         s,

@@ -130,11 +130,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         a.draws,
         a.warmup
     );
-    let info = DataInfo {
-        source: a.input.data.clone(),
-        columns: names,
-        n: data.n(),
-    };
+    let info = DataInfo::of(&a.input.data, &names, &data);
     report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
     print_warnings(&id_like);
     if let Some((kept, asked)) = post.interrupted {

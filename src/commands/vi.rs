@@ -42,11 +42,7 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
         a.steps,
         a.draws
     );
-    let info = DataInfo {
-        source: a.input.data.clone(),
-        columns: names,
-        n: data.n(),
-    };
+    let info = DataInfo::of(&a.input.data, &names, &data);
     report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
     print_warnings(&id_like);
     Ok(())
@@ -117,6 +113,7 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
         source: a.input.data.clone(),
         columns: st.src.names.clone(),
         n: st.src.n,
+        missing: Vec::new(),
     };
     report_posterior(
         ctx,

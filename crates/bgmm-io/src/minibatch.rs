@@ -27,16 +27,30 @@ pub fn streaming_loglik(
     p: &Params,
     progress: Progress<'_>,
 ) -> Result<f64> {
+    pass(src, model, p, progress).map(|(loglik, _)| loglik)
+}
+
+/// [`streaming_loglik`] and the missing values of each column.
+fn pass(
+    src: &Source,
+    model: &Model,
+    p: &Params,
+    progress: Progress<'_>,
+) -> Result<(f64, Vec<usize>)> {
     let what = "exact loss, pass over the file";
     let mut total = 0.0;
     let mut done = 0;
+    let mut missing = vec![0; src.d()];
     src.for_each_chunk(PASS_CHUNK, |chunk| {
         total += bgmm::log_likelihood_at(model, &chunk, p);
+        for (m, c) in missing.iter_mut().zip(chunk.missing_per_column()) {
+            *m += c;
+        }
         done += chunk.n();
         progress(what, done as u64, src.n as u64);
         Ok(())
     })?;
-    Ok(total)
+    Ok((total, missing))
 }
 
 /// The start of a minibatch run: the file, the model, and the MAP of a random sample of the
@@ -149,6 +163,8 @@ pub struct MinibatchFit {
     pub loss: f64,
     /// `Σ_n log p(x_n | θ)` on all the data, by the streaming pass.
     pub loglik: f64,
+    /// The missing values of each column, counted by the streaming pass.
+    pub missing: Vec<usize>,
 }
 
 /// Adam on minibatches from `st`'s mode, the last half of the iterates averaged, then the
@@ -182,12 +198,13 @@ pub fn fit_minibatch(
     let piece: Data = src.rows(0, 1.min(src.n))?;
     let prior =
         bgmm::log_joint(model, &piece, &params) - bgmm::log_likelihood_at(model, &piece, &params);
-    let loglik = streaming_loglik(src, model, &params, progress)?;
+    let (loglik, missing) = pass(src, model, &params, progress)?;
     let loss = -(prior + loglik);
     Ok(MinibatchFit {
         params,
         losses,
         loss,
         loglik,
+        missing,
     })
 }
