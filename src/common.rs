@@ -54,6 +54,44 @@ impl InputArgs {
     pub fn spec(&self) -> DataSpec {
         DataSpec::new(&self.data, self.columns.as_deref())
     }
+
+    /// The data and their columns' names, without the incomplete rows with --drop-missing.
+    pub fn read(&self) -> Result<(Data, Vec<String>)> {
+        drop_missing(self.spec().read()?, &self.data, self.drop_missing)
+    }
+
+    /// --drop-missing reads the whole data; --minibatch takes missing values as they are.
+    pub fn check_minibatch(&self) -> Result<()> {
+        if self.drop_missing {
+            bail!("--drop-missing does not go with --minibatch, which takes the rows' missing values as they are (drop the incomplete rows from the file instead)");
+        }
+        Ok(())
+    }
+}
+
+/// With `drop` (--drop-missing), the data without their incomplete rows, how many of how many
+/// went said on stderr.
+pub fn drop_missing(
+    read: (Data, Vec<String>),
+    source: &str,
+    drop: bool,
+) -> Result<(Data, Vec<String>)> {
+    let (data, names) = read;
+    if !drop {
+        return Ok((data, names));
+    }
+    let kept = data.complete_rows().map_err(|e| {
+        anyhow!(
+            "data '{source}' with --drop-missing: {}",
+            errors::message(&e)
+        )
+    })?;
+    eprintln!(
+        "--drop-missing: dropped {} of the {} rows of '{source}', those with a missing value",
+        data.n() - kept.n(),
+        data.n()
+    );
+    Ok((kept, names))
 }
 
 pub fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model> {

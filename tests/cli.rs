@@ -457,6 +457,66 @@ fn column_with_no_value() {
     }
 }
 
+/// --drop-missing: the incomplete rows dropped and how many said on stderr (one line); the fit
+/// equals the fit of the file without them.
+#[test]
+fn drop_missing_drops_incomplete_rows() {
+    let tmp = TempDir::new().unwrap();
+    let full = write(&tmp, "full.csv", TWO_D.as_bytes());
+    // TWO_D with three incomplete rows among its rows
+    let mut lines: Vec<&str> = TWO_D.lines().collect();
+    lines.insert(2, "7,");
+    lines.insert(5, "NA,2");
+    lines.push(",");
+    let holes = write(&tmp, "holes.csv", (lines.join("\n") + "\n").as_bytes());
+    let said = format!(
+        "--drop-missing: dropped 3 of the 13 rows of '{holes}', those with a missing value\n"
+    );
+    let r = ok(&["fit", &holes, "-k", "2", "--drop-missing", "--json"]);
+    assert_eq!(r.stderr, said);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let want = json(&["fit", &full, "-k", "2", "--json"]);
+    assert_eq!(v["loss"], want["loss"]);
+    assert_eq!(v["params"], want["params"]);
+    assert_eq!(v["data"]["n"], 10);
+    assert_eq!(v["data"]["missing"], serde_json::json!([0, 0]));
+    let (fit, _) = two_d_fit(&tmp);
+    let r = ok(&["classify", &fit, &holes, "--drop-missing", "--json"]);
+    assert_eq!(r.stderr, said);
+    let c: Value = serde_json::from_str(&r.stdout).unwrap();
+    let without = json(&["classify", &fit, &full, "--json"]);
+    assert_eq!(c["probs"], without["probs"]);
+    assert_eq!(c["data"]["drop_missing"], true);
+    // the record says so: its data are read again without those rows (a report, 10 points)
+    let out = path_str(&tmp.path().join("cls"));
+    ok(&["classify", &fit, &holes, "--drop-missing", "--out", &out]);
+    ok(&["report", &out]);
+    let page = std::fs::read_to_string(Path::new(&out).join("report.html")).unwrap();
+    assert!(
+        page.contains("10 points"),
+        "the report does not say 10 points"
+    );
+    // every row incomplete: nothing is left
+    let none = write(&tmp, "none.csv", b"x,y\n1,\n,2\n");
+    for cmd in ["sample", "vi", "fit"] {
+        fails_out(
+            &[cmd, &none, "-k", "1", "--drop-missing"],
+            &[
+                "none.csv",
+                "--drop-missing",
+                "every one of the 2 points has a missing value",
+            ],
+        );
+    }
+    // --minibatch takes the missing values as they are
+    for cmd in ["fit", "vi"] {
+        fails_out(
+            &[cmd, &holes, "-k", "2", "--minibatch", "4", "--drop-missing"],
+            &["--drop-missing does not go with --minibatch"],
+        );
+    }
+}
+
 #[test]
 fn non_numeric_cell() {
     let tmp = TempDir::new().unwrap();

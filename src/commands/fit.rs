@@ -30,7 +30,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
     if let Some(b) = a.minibatch {
         return fit_minibatch(ctx, &a, b, betas, init);
     }
-    let (data, names) = a.input.spec().read()?;
+    let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options(betas, init, a.subsample)?;
@@ -92,7 +92,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
         resolution: f.resolution.clone(),
         init_params: f.init_params.shaped(&model),
         model: model.spec().clone(),
-        data: DataInfo::of(&a.input.data, &names, &data),
+        data: DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing),
         options: FitOptionsRecord::of(&opts, opts.subsample),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
@@ -127,6 +127,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         seed: a.seed,
     };
     mopts.check()?;
+    a.input.check_minibatch()?;
     let spec = &a.input.data;
     let opts = a.options(betas, init, 0)?;
     let st = minibatch_start(&a.input.spec(), b, a.seed, &opts, &|first| {
@@ -202,6 +203,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
             columns: src.names.clone(),
             n,
             missing,
+            drop_missing: false,
         },
         options: FitOptionsRecord::of(&opts, sample_n),
         bgmm_version: VERSION.into(),

@@ -74,6 +74,10 @@ pub struct DataInfo {
     /// empty in older records, and then not written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<usize>,
+    /// The rows with a missing value were dropped (`--drop-missing`): `n` counts the others,
+    /// and reading the data again drops them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drop_missing: bool,
 }
 
 impl DataInfo {
@@ -84,6 +88,15 @@ impl DataInfo {
             columns: columns.to_vec(),
             n: data.n(),
             missing: data.missing_per_column(),
+            drop_missing: false,
+        }
+    }
+
+    /// The record with whether the incomplete rows were dropped (`--drop-missing`).
+    pub fn dropped(self, drop_missing: bool) -> DataInfo {
+        DataInfo {
+            drop_missing,
+            ..self
         }
     }
 

@@ -102,6 +102,13 @@ fn a_fit_without_the_later_fields_loads_with_their_defaults() {
     let text = String::from_utf8(json_bytes(&new).unwrap()).unwrap();
     let (back, _, _) = bgmm_io::fit_from_str(&text, "new.json").unwrap();
     assert_eq!(back.data, new.data);
+    // --drop-missing is recorded when given, and only then
+    assert!(!text.contains("drop_missing"));
+    let dropped = new.data.clone().dropped(true);
+    let text = String::from_utf8(json_bytes(&dropped).unwrap()).unwrap();
+    assert!(text.contains("\"drop_missing\": true"), "{text}");
+    let back: bgmm_io::DataInfo = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, dropped);
 }
 
 #[test]
