@@ -447,23 +447,27 @@ fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
 /// Whether a CSV cell is a missing value: empty, `NA`, `N/A`, `null` or NaN (`nan`, `NaN`,
 /// `-nan`), in any case: what R (`NA`), pandas (an empty cell) and numpy (`nan`) write.
 pub(crate) fn is_missing(cell: &str) -> bool {
-    cell.is_empty()
-        || ["na", "n/a", "nan", "null"]
-            .iter()
-            .any(|m| cell.eq_ignore_ascii_case(m))
-        || cell.parse::<f64>().is_ok_and(f64::is_nan)
+    is_missing_word(cell) || cell.parse::<f64>().is_ok_and(f64::is_nan)
 }
 
-/// The value of a numeric column's cell (trimmed): NaN when it is missing, else a finite
-/// number; the error names the cell by `at` (file, row, column). Every CSV reader words its
-/// errors by it.
+/// An empty cell, or a word for a missing value that is no number (`NA`, `N/A`, `null`).
+fn is_missing_word(cell: &str) -> bool {
+    cell.is_empty()
+        || ["na", "n/a", "null"]
+            .iter()
+            .any(|m| cell.eq_ignore_ascii_case(m))
+}
+
+/// The value of a numeric column's cell (trimmed): NaN when it is missing (see
+/// [`is_missing`]), else a finite number; the error names the cell by `at` (file, row,
+/// column). Every CSV reader words its errors by it. One parse per cell: the number is the
+/// common case.
 pub(crate) fn cell_value(cell: &str, at: impl Fn() -> String) -> Result<f64> {
-    if is_missing(cell) {
-        return Ok(f64::NAN);
-    }
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_nan() => Ok(f64::NAN),
         Ok(_) => bail!("{}: value '{}' is not finite", at(), clean_cell(cell)),
+        Err(_) if is_missing_word(cell) => Ok(f64::NAN),
         Err(_) => bail!("{}: cannot parse '{}' as a number", at(), clean_cell(cell)),
     }
 }
