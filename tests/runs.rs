@@ -622,7 +622,10 @@ fn killed_at_random_moments_every_reader_finds_a_whole_run() {
         }
     }
     eprintln!("{killed} runs killed, {finished} finished before the kill");
-    assert!(killed >= 120, "{killed} killed of 200");
+    // most kills land mid-run on an idle machine (153 of 200 measured); under load the
+    // timed span is less telling (98 seen with two builds beside it), so the floor only makes
+    // sure that the loop kills many runs at all
+    assert!(killed >= 50, "{killed} killed of 200");
     // one more write of each clears what the killed ones left
     ok(&sample_args(p(&r), "2", "7"));
     ok(&sim("7").iter().map(String::as_str).collect::<Vec<_>>());

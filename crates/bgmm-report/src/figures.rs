@@ -130,6 +130,10 @@ fn ellipses(model: &Model, p: &Params) -> Vec<Ellipse> {
         .map(|k| Ellipse {
             loc: (0..model.d).map(|j| p.loc(model, k, j)).collect(),
             sd: (0..model.d).map(|j| p.scale(model, k, j)).collect(),
+            corr: model
+                .family
+                .correlation(&p.scales, k, model.d)
+                .unwrap_or_default(),
             weight: p.weights[k],
         })
         .collect()

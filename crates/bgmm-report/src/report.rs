@@ -177,23 +177,34 @@ fn num(v: f64) -> String {
 }
 
 fn data_table(page: &mut Page, data: &bgmm::Data, names: &[String]) {
+    // statistics of the observed values; the missing ones counted apart
+    let missing = data.missing_per_column();
+    let any = data.n_missing() > 0;
     let rows: Vec<Vec<(String, bool)>> = (0..data.d())
         .map(|j| {
-            let mut v = data.col(j).to_vec();
+            let mut v = data.observed(j).into_owned();
             v.sort_by(f64::total_cmp);
             let (m, var) = bgmm::mean_var(&v);
             let q = |p| bgmm::quantile_sorted(&v, p);
-            vec![
+            let mut row = vec![
                 (names[j].clone(), false),
                 (num(m), false),
                 (num(var.sqrt()), false),
                 (num(v[0]), false),
                 (num(q(0.5)), false),
                 (num(v[v.len() - 1]), false),
-            ]
+            ];
+            if any {
+                row.push((missing[j].to_string(), false));
+            }
+            row
         })
         .collect();
-    page.table(&["column", "mean", "sd", "min", "median", "max"], &rows);
+    let mut head = vec!["column", "mean", "sd", "min", "median", "max"];
+    if any {
+        head.push("missing");
+    }
+    page.table(&head, &rows);
 }
 
 fn fit_section(page: &mut Page, r: &FitRun) -> Result<()> {

@@ -210,7 +210,6 @@ fn classify_svi_checked(
     opts: &Checked<SviOptions>,
 ) -> Result<SviClassification> {
     check(model, params, data)?;
-    data.refuse_missing("classification by SVI")?;
     let (n, k) = (data.n(), model.k);
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);

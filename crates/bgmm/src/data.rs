@@ -118,16 +118,59 @@ impl Data {
         )
     }
 
-    /// Refuses data with missing values where `what` cannot take them yet.
-    pub(crate) fn refuse_missing(&self, what: &str) -> Result<()> {
-        if self.missing > 0 {
-            return Err(Error::Data(format!(
-                "the data have {} missing value{}, and {what} cannot take missing values yet",
-                self.missing,
-                if self.missing == 1 { "" } else { "s" }
-            )));
+    /// The first column (0-based) without an observed value, if any (all its values
+    /// missing).
+    pub fn unobserved_column(&self) -> Option<usize> {
+        if self.missing == 0 {
+            return None;
         }
-        Ok(())
+        self.cols
+            .iter()
+            .position(|c| !c.is_empty() && c.iter().all(|v| v.is_nan()))
+    }
+
+    /// The observed values of column `j` (the column itself when nothing is missing): what
+    /// a column's statistics (mean, spread, resolution) are computed from.
+    pub fn observed(&self, j: usize) -> std::borrow::Cow<'_, [f64]> {
+        let c = &self.cols[j];
+        if self.missing == 0 {
+            std::borrow::Cow::Borrowed(c)
+        } else {
+            std::borrow::Cow::Owned(c.iter().copied().filter(|v| !v.is_nan()).collect())
+        }
+    }
+
+    /// The data with each missing value replaced by its column's observed mean (the data
+    /// themselves when nothing is missing): points to start a search from or to propose a
+    /// move with, never what a likelihood is computed on.
+    pub(crate) fn mean_imputed(&self) -> std::borrow::Cow<'_, Data> {
+        if self.missing == 0 {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let cols = (0..self.d())
+            .map(|j| {
+                let m = mean_var(&self.observed(j)).0;
+                self.cols[j]
+                    .iter()
+                    .map(|v| if v.is_nan() { m } else { *v })
+                    .collect()
+            })
+            .collect();
+        std::borrow::Cow::Owned(Data {
+            n: self.n,
+            cols,
+            missing: 0,
+        })
+    }
+
+    /// Data of these columns, derived from these data (standardised, subsampled): with
+    /// missing values where these have them.
+    pub(crate) fn derived(&self, cols: Vec<Vec<f64>>) -> Result<Data> {
+        if self.missing == 0 {
+            Data::from_columns(cols)
+        } else {
+            Data::with_missing(cols)
+        }
     }
 
     /// From one-dimensional values.

@@ -66,8 +66,8 @@ fn init_scales(model: &Model, data: &Data) -> Vec<f64> {
     let d = model.d;
     let per_dim: Vec<f64> = (0..d)
         .map(|j| {
-            let v = sample_var(data.col(j));
-            let (m, _) = mean_var(data.col(j));
+            let v = sample_var(&data.observed(j));
+            let (m, _) = mean_var(&data.observed(j));
             let floor = 1e-6 * m.abs().max(1.0);
             (v / 2.0).sqrt().max(floor)
         })
@@ -102,7 +102,7 @@ pub fn pyro_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
         scales: init_scales(model, data),
     };
     if model.ordered {
-        let spread = crate::data::sample_sd(data.col(0));
+        let spread = crate::data::sample_sd(&data.observed(0));
         order_locs(model, &mut p, spread);
     }
     let _ = d;
@@ -189,7 +189,7 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
     }
     let fallback = init_scales(model, data);
     let floor: Vec<f64> = (0..d)
-        .map(|j| 1e-3 * crate::data::sample_sd(data.col(j)).max(1e-9))
+        .map(|j| 1e-3 * crate::data::sample_sd(&data.observed(j)).max(1e-9))
         .collect();
     let scales = model.family.from_clusters(&counts, &ss, &floor, &fallback);
     let weights: Vec<f64> = counts
@@ -202,7 +202,7 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
         scales,
     };
     if model.ordered {
-        let spread = crate::data::sample_sd(data.col(0));
+        let spread = crate::data::sample_sd(&data.observed(0));
         order_locs(model, &mut p, spread);
     }
     p
@@ -210,7 +210,11 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
 
 /// The initial point of restart `r` under `seed` (`Auto` starts as `Pyro`; the search adds
 /// the other strategies' starts itself).
+///
+/// With missing values the starts are drawn from the data with each missing value replaced by
+/// its column's mean: a start only needs to be near the data.
 pub fn initial_point(model: &Model, data: &Data, init: Init, seed: u64, r: usize) -> Params {
+    let data = &*data.mean_imputed();
     let mut rng = restart_rng(seed, r);
     match init {
         Init::Pyro | Init::Auto => pyro_init(model, data, &mut rng),

@@ -99,7 +99,7 @@ impl Resolution {
         Ok(match self {
             Resolution::Off => vec![0.0; data.d()],
             Resolution::Auto => (0..data.d())
-                .map(|j| crate::data::resolution(data.col(j)).unwrap_or(0.0))
+                .map(|j| crate::data::resolution(&data.observed(j)).unwrap_or(0.0))
                 .collect(),
             Resolution::Given(r) => {
                 if r.len() != data.d() && r.len() != 1 {
@@ -394,7 +394,7 @@ pub(crate) fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
     let mut shift = Vec::with_capacity(data.d());
     let (mut log_sd, mut spread_cols) = (0.0, 0usize);
     for j in 0..data.d() {
-        let col = data.col(j);
+        let col = &*data.observed(j);
         let (m, v) = if column_spread(col) == 0.0 {
             (col[0], 0.0)
         } else {
@@ -443,7 +443,7 @@ fn fit_standardised(
     let cols = (0..data.d())
         .map(|j| data.col(j).iter().map(|x| (x - shift[j]) / c).collect())
         .collect();
-    let std_data = Data::from_columns(cols)?;
+    let std_data = data.derived(cols)?;
     let std_resolution: Vec<f64> = resolution.iter().map(|r| r / c).collect();
     let mut f = fit_scaled_well(&std_model, &std_data, opts, progress, &std_resolution)?;
     f.resolution = resolution.to_vec();
@@ -491,7 +491,7 @@ fn fit_scaled_well(
         let cols = (0..data.d())
             .map(|j| idx.iter().map(|&i| data.col(j)[i]).collect())
             .collect();
-        let sub = Data::from_columns(cols)?;
+        let sub = data.derived(cols)?;
         let weight = n as f64 / m as f64;
         let mut f = search(model, &sub, weight, opts, progress, resolution)?;
         progress(FitProgress {
@@ -1539,7 +1539,13 @@ pub fn check_data(model: &Model, data: &Data) -> Result<()> {
             model.k
         )));
     }
-    data.refuse_missing("the MAP, NUTS and VI")
+    if let Some(j) = data.unobserved_column() {
+        return Err(Error::Data(format!(
+            "column {} has no observed value (every value is missing)",
+            j + 1
+        )));
+    }
+    Ok(())
 }
 
 /// How a candidate mode looks, best first.
@@ -1584,7 +1590,9 @@ struct Diagnosis {
 
 /// The data's standard deviation per dimension (0 for a constant column).
 fn spreads(data: &Data) -> Vec<f64> {
-    (0..data.d()).map(|j| column_spread(data.col(j))).collect()
+    (0..data.d())
+        .map(|j| column_spread(&data.observed(j)))
+        .collect()
 }
 
 /// The components and dimensions that free scale `i` serves.
@@ -1725,6 +1733,42 @@ fn diagnose(
             });
         }
     }
+    // full and tied covariances: a component whose points lie on a line (a plane, …) has a
+    // covariance going singular, where the likelihood is unbounded whatever the scales' prior
+    // (LKJ's density vanishes only like a power of the determinant): the sd of column i given
+    // the columns before it, the factor's C_ii, goes to 0
+    let d = model.d;
+    for b in 0..model.family.n_blocks(model.k) {
+        let Some(cf) = model.family.cov_factor(&p.scales, b, d) else {
+            break;
+        };
+        let what = if model.family.n_blocks(model.k) < model.k {
+            "the tied covariance".to_string()
+        } else {
+            format!("component {b}'s covariance")
+        };
+        for i in 1..d {
+            let cond = cf[i * d + i];
+            let floor = resolution[i] / 12f64.sqrt();
+            if cond.is_nan() || cond <= 1e-6 * spread[i] {
+                tier = Tier::Degenerate;
+                error.get_or_insert_with(|| {
+                    Error::Unbounded(format!(
+                        "the MAP does not exist: {what} becomes singular (within the component, column {i} is a linear function of the columns before it: it varies by {cond:.3e} given them, where the column spreads by {:.3e}), and there the likelihood is unbounded; use the inverse Wishart prior ([covariance] prior = \"inverse_wishart\", whose density vanishes at a singular covariance), the tied or a diagonal family, or leave out a column that is a linear function of others",
+                        spread[i]
+                    ))
+                });
+            } else if cond < floor {
+                tier = tier.max(Tier::Unresolved);
+                unresolved.get_or_insert_with(|| {
+                    format!(
+                        "{what} is singular to the data's resolution: column {i} varies by {cond:.3e} given the columns before it, less than rounding to {} alone spreads it ({floor:.3e}), so the component's points lie on a line (a plane, …)",
+                        resolution[i]
+                    )
+                });
+            }
+        }
+    }
     let scale_prior = model.family.scale_prior();
     let power = scale_prior.and_then(ScalePrior::power_at_zero);
     let prior = scale_prior.map(ScalePrior::display).unwrap_or_default();
@@ -1738,13 +1782,21 @@ fn diagnose(
             continue;
         }
         // the points each component using this scale sits on
+        // (a missing coordinate does not hold a point away from the component: its
+        // likelihood does not involve it)
         let near = |c: usize, n: usize| {
             dims.iter().all(|&j| {
                 let (x, mu) = (data.col(j)[n], p.locs[c * model.d + j]);
-                (x - mu).abs() <= 10.0 * s + 4.0 * f64::EPSILON * x.abs().max(mu.abs())
+                x.is_nan()
+                    || (x - mu).abs() <= 10.0 * s + 4.0 * f64::EPSILON * x.abs().max(mu.abs())
             })
         };
-        let same = |a: usize, b: usize| dims.iter().all(|&j| data.col(j)[a] == data.col(j)[b]);
+        let same = |a: usize, b: usize| {
+            dims.iter().all(|&j| {
+                let (x, y) = (data.col(j)[a], data.col(j)[b]);
+                x == y || x.is_nan() || y.is_nan()
+            })
+        };
         let mut held: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut single = true;
         for &c in &comps {

@@ -388,7 +388,7 @@ impl ModelSpec {
         let mut sds = Vec::with_capacity(d);
         for j in 0..d {
             // at any scale: data in femtometres or light years get priors in their own units
-            let (m, sd) = crate::data::mean_sd(data.col(j));
+            let (m, sd) = crate::data::mean_sd(&data.observed(j));
             means.push(m);
             sds.push(if sd > 0.0 { sd } else { 1.0 });
         }

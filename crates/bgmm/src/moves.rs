@@ -191,13 +191,17 @@ pub fn moves(model: &Model, data: &Data, p: &Params, bad: &[usize], pairs: usize
         return Vec::new();
     }
     let n = data.n();
+    // the responsibilities from the data as they are (an incomplete point's are those of
+    // its observed values); the split directions from the points with each missing value at
+    // its column's mean
     let lr = log_responsibilities(model, data, p);
+    let data = &*data.mean_imputed();
     // responsibilities by component
     let resp: Vec<Vec<f64>> = (0..k)
         .map(|c| (0..n).map(|i| lr[i][c].exp()).collect())
         .collect();
     let comps: Vec<Moments> = (0..k).map(|c| moments(model, p, c)).collect();
-    let spread = crate::data::sample_sd(data.col(0));
+    let spread = crate::data::sample_sd(&data.observed(0));
     let norm: Vec<f64> = resp
         .iter()
         .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())

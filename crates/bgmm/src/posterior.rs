@@ -337,7 +337,7 @@ pub fn run(
         .map(|j| {
             // a unit for matching labels: the column's spread at any scale (1e-12 without any,
             // and for spreads above it, as before)
-            let s = crate::data::sample_sd(data.col(j));
+            let s = crate::data::sample_sd(&data.observed(j));
             if s > 0.0 && s < 1e-12 {
                 s
             } else {
@@ -377,6 +377,7 @@ pub fn run(
                 .collect();
             (name.clone(), summarize(&per_chain))
         })
+        .chain(correlation_summary(model, &draws))
         .collect();
     let chain_stats: Vec<ChainStats> = chains
         .iter()
@@ -524,6 +525,7 @@ fn vi_mapped<L: LogDensity + ?Sized>(
             let col: Vec<Vec<f64>> = vec![draws[0].iter().map(|d| d[i]).collect()];
             (name.clone(), summarize(&col))
         })
+        .chain(correlation_summary(model, &draws))
         .collect();
     let post = Posterior {
         names,
@@ -618,6 +620,55 @@ pub fn assignment_probabilities_of(
         probs: mean,
         sampled: draws_z,
     })
+}
+
+/// The correlations of full and tied covariances, summarised beside the parameters:
+/// `corr[k,i,j]` for i > j (tied: `corr[i,j]`), from each draw's covariance. The sampler's
+/// coordinates are the correlation's Cholesky factor (`corr_chol`); the correlations are what
+/// a user reads. Empty for the diagonal family.
+fn correlation_summary(model: &Model, draws: &[Vec<Vec<f64>>]) -> Vec<(String, ParamSummary)> {
+    if !model.family.is_covariance() {
+        return Vec::new();
+    }
+    let (d, blocks) = (model.d, model.family.n_blocks(model.k));
+    // per chain, per draw: every block's correlation matrix
+    let corr: Vec<Vec<Vec<f64>>> = draws
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|flat| {
+                    let p = Params::from_flat(model, flat);
+                    (0..blocks)
+                        .flat_map(|b| {
+                            model
+                                .family
+                                .correlation(&p.scales, b, d)
+                                .unwrap_or_else(|| vec![f64::NAN; d * d])
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for b in 0..blocks {
+        for i in 1..d {
+            for j in 0..i {
+                let at = b * d * d + i * d + j;
+                let per_chain: Vec<Vec<f64>> = corr
+                    .iter()
+                    .map(|c| c.iter().map(|r| r[at]).collect())
+                    .collect();
+                let name = if blocks < model.k {
+                    format!("corr[{i},{j}]")
+                } else {
+                    format!("corr[{b},{i},{j}]")
+                };
+                out.push((name, summarize(&per_chain)));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

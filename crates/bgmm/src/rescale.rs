@@ -73,7 +73,7 @@ impl Standardised {
         let cols = (0..d)
             .map(|j| data.col(j).iter().map(|x| (x - shift[j]) / c).collect())
             .collect();
-        let std_data = Data::from_columns(cols)?;
+        let std_data = data.derived(cols)?;
         let n = model.n_unconstrained();
         let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
         // weights (stick-breaking): unchanged
@@ -115,7 +115,7 @@ fn robust_centre_spread(data: &Data) -> Option<(Vec<f64>, f64)> {
     let mut shift = Vec::with_capacity(data.d());
     let (mut log_sd, mut spread_cols) = (0.0, 0usize);
     for j in 0..data.d() {
-        let col = data.col(j);
+        let col = &*data.observed(j);
         let mut sorted = col.to_vec();
         sorted.sort_by(f64::total_cmp);
         let med = median(&sorted);

@@ -221,3 +221,116 @@ fn the_covariance_table_of_a_model_file() {
         "df",
     );
 }
+
+/// A cluster whose points lie exactly on a line: with scales × LKJ the likelihood is
+/// unbounded as its correlation goes to ±1 (LKJ(2) takes only a power of the determinant), and
+/// the fit says the MAP does not exist and what to do; with the inverse Wishart prior, whose
+/// density vanishes at a singular covariance, the same data have a proper mode.
+#[test]
+fn a_cluster_on_a_line_is_singular_under_lkj_and_fits_under_the_inverse_wishart() {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..60 {
+        let a = ((i as f64) * 0.7).sin() * 1.5 + 0.01 * i as f64;
+        x.push(a);
+        y.push(2.0 * a + 1.0);
+    }
+    for i in 0..60 {
+        x.push(6.0 + ((i as f64) * 1.3).cos());
+        y.push(((i as f64) * 0.9).sin());
+    }
+    let data = Data::from_columns(vec![x, y]).unwrap();
+    let quick = ModelSpec::quick(2, bgmm::CovarianceFamily::Full, &data)
+        .build(Some(2))
+        .unwrap();
+    let e = fit(&quick, &data, &FitOptions::default()).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("the MAP does not exist")
+            && e.contains("covariance becomes singular")
+            && e.contains("inverse_wishart"),
+        "{e}"
+    );
+    let spec: ModelSpec = toml::from_str(
+        "k = 2\n[weights]\nconcentration = 1.0\n[locs]\nloc = 0.0\nscale = 10.0\n\
+         [covariance]\nfamily = \"full\"\nprior = \"inverse_wishart\"\ndf = 4.0\nscale = 1.0\n",
+    )
+    .unwrap();
+    let iw = spec.build(Some(2)).unwrap();
+    let f = fit(&iw, &data, &FitOptions::default()).unwrap();
+    assert!(f.converged, "{}", f.message);
+    // the line's component: correlation near 1, yet a proper covariance
+    let on_line = (0..2)
+        .find(|&c| f.params.locs[c * 2] < 3.0)
+        .expect("a component on the line");
+    let r = iw.family.correlation(&f.params.scales, on_line, 2).unwrap();
+    assert!(r[1] > 0.99 && r[1] < 1.0, "{}", r[1]);
+}
+
+/// NUTS on a tied covariance: the summary's correlations are those of the draws' factors
+/// (`corr[i,j] = Σ_l L_il L_jl` of each draw's `corr_chol`, averaged), the first column's equal
+/// to the factor's own, and iris's sepal and petal lengths correlate within the species as
+/// scikit-learn's tied maximum likelihood fit says (0.7646: inside the 90 % interval).
+#[test]
+fn nuts_summarises_the_correlations_of_a_tied_covariance() {
+    let data = iris();
+    let m = ModelSpec::quick(3, bgmm::CovarianceFamily::Tied, &data)
+        .build(Some(4))
+        .unwrap();
+    let opts = bgmm::SampleOptions {
+        nuts: bgmm::NutsOptions {
+            chains: 2,
+            warmup: 300,
+            draws: 300,
+            seed: 5,
+            ..bgmm::NutsOptions::default()
+        },
+        ..bgmm::SampleOptions::default()
+    };
+    let post = bgmm::sample(&m, &data, &opts).unwrap();
+    let get = |name: &str| {
+        post.summary
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .1
+            .clone()
+    };
+    let at = |name: &str| post.names.iter().position(|n| n == name).unwrap();
+    let d = 4;
+    let chol = |draw: &[f64], i: usize, j: usize| -> f64 {
+        // row i of the correlation's factor: the stored entries below the diagonal, and the
+        // diagonal making the row a unit vector
+        if j < i {
+            draw[at(&format!("corr_chol[{i},{j}]"))]
+        } else if j == i {
+            (1.0 - (0..i)
+                .map(|l| draw[at(&format!("corr_chol[{i},{l}]"))].powi(2))
+                .sum::<f64>())
+            .sqrt()
+        } else {
+            0.0
+        }
+    };
+    for i in 1..d {
+        for j in 0..i {
+            let all: Vec<f64> = post
+                .draws
+                .iter()
+                .flatten()
+                .map(|dr| (0..d).map(|l| chol(dr, i, l) * chol(dr, j, l)).sum())
+                .collect();
+            let mean = all.iter().sum::<f64>() / all.len() as f64;
+            let s = get(&format!("corr[{i},{j}]"));
+            assert!(
+                (s.mean - mean).abs() < 1e-12,
+                "corr[{i},{j}]: {} vs {mean}",
+                s.mean
+            );
+            if j == 0 {
+                assert!((s.mean - get(&format!("corr_chol[{i},0]")).mean).abs() < 1e-12);
+            }
+        }
+    }
+    let r = get("corr[2,0]");
+    assert!(r.q5 < 0.7646 && 0.7646 < r.q95, "{} .. {}", r.q5, r.q95);
+}

@@ -94,6 +94,9 @@ struct Case {
     bins: usize,
     engine: Engine,
     seed: u64,
+    /// Share of the simulated values removed completely at random before the fit (`miss-`
+    /// models): the posterior is then the observed values' one.
+    missing: f64,
 }
 
 /// The model of a case, from its name `[sep-]k{K}-d{D}-[ordered-]{sharing}-{prior}`:
@@ -101,6 +104,9 @@ struct Case {
 /// `weights ~ Dirichlet(5)`, `locs ~ Normal(0, 10)`; the scale prior one of [`prior_toml`].
 fn model_toml(name: &str) -> String {
     let mut parts: Vec<&str> = name.split('-').collect();
+    if parts[0] == "miss" {
+        parts.remove(0);
+    }
     let sep = parts[0] == "sep";
     if sep {
         parts.remove(0);
@@ -133,22 +139,29 @@ fn prior_toml(name: &str) -> &'static str {
 }
 
 /// The models of the fast suite, with N: every sharing, 1-D and 2-D, ordered or not, every
-/// prior but one.
-const FAST_MODELS: [(&str, usize); 6] = [
+/// prior but one; full and tied covariances (scales × LKJ(1)) in 2-D and 3-D; and (`miss-`)
+/// a quarter of the values removed at random before the fit, diagonal and full.
+const FAST_MODELS: [(&str, usize); 10] = [
     ("k2-d1-ordered-component-lognormal", 20),
     ("k2-d1-shared-inverse_gamma", 30),
     ("k2-d2-ordered-dimension-half_normal", 30),
     ("k2-d2-diagonal-gamma", 30),
     ("k2-d1-component-exponential", 30),
     ("k2-d2-ordered-shared-half_cauchy", 30),
+    ("k2-d2-full-lognormal", 30),
+    ("k2-d3-tied-gamma", 30),
+    ("miss-k2-d2-diagonal-lognormal", 40),
+    ("miss-k2-d3-full-lognormal", 40),
 ];
 
 /// More models for the full suite: three components, the remaining combinations.
-const MORE_MODELS: [(&str, usize); 4] = [
+const MORE_MODELS: [(&str, usize); 6] = [
     ("k3-d1-ordered-component-inverse_gamma", 40),
     ("k3-d1-shared-half_normal", 40),
     ("k2-d2-ordered-diagonal-lognormal", 30),
     ("k3-d2-dimension-exponential", 40),
+    ("k2-d3-full-lognormal", 40),
+    ("k2-d2-tied-inverse_gamma", 30),
 ];
 
 /// VI's asserted models: well separated, unordered, with data enough for a posterior close
@@ -190,6 +203,7 @@ fn case(
         bins,
         engine,
         seed,
+        missing: if name.starts_with("miss-") { 0.25 } else { 0.0 },
     }
 }
 
@@ -271,7 +285,10 @@ fn quantities(model: &Model, data: &Data, flat: &[f64]) -> Vec<f64> {
 /// Ranks of every quantity in one replication.
 fn replication(model: &Model, c: &Case, r: usize) -> Vec<usize> {
     let seed = c.seed + r as u64;
-    let sim = simulate(model, c.n, seed).unwrap();
+    let mut sim = simulate(model, c.n, seed).unwrap();
+    if c.missing > 0.0 {
+        sim.data = remove_at_random(&sim.data, c.missing, seed);
+    }
     let truth = quantities(model, &sim.data, &sim.params.flat());
     let draws: Vec<Vec<f64>> = match c.engine {
         Engine::Nuts { warmup, thin } => {
@@ -309,6 +326,34 @@ fn replication(model: &Model, c: &Case, r: usize) -> Vec<usize> {
     (0..truth.len())
         .map(|i| qs.iter().filter(|q| q[i] < truth[i]).count())
         .collect()
+}
+
+/// `data` with about `share` of its values removed completely at random (a generator of its
+/// own, from `seed`), keeping a value in every row and in every column.
+fn remove_at_random(data: &Data, share: f64, seed: u64) -> Data {
+    let (n, d) = (data.n(), data.d());
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut cols: Vec<Vec<f64>> = (0..d).map(|j| data.col(j).to_vec()).collect();
+    for i in 0..n {
+        let keep = (uniform() * d as f64) as usize % d;
+        for (j, col) in cols.iter_mut().enumerate() {
+            if j != keep && uniform() < share * d as f64 / (d as f64 - 1.0).max(1.0) {
+                col[i] = f64::NAN;
+            }
+        }
+    }
+    for (j, col) in cols.iter_mut().enumerate() {
+        if col.iter().all(|v| v.is_nan()) {
+            col[0] = data.col(j)[0];
+        }
+    }
+    Data::with_missing(cols).unwrap()
 }
 
 /// Uniformity statistics of one quantity's ranks.
@@ -547,6 +592,26 @@ fn sbc_nuts_k2_d1_component_exponential() {
 #[test]
 fn sbc_nuts_k2_d2_ordered_shared_half_cauchy() {
     check_fast_nuts("k2-d2-ordered-shared-half_cauchy");
+}
+
+#[test]
+fn sbc_nuts_k2_d2_full_lognormal() {
+    check_fast_nuts("k2-d2-full-lognormal");
+}
+
+#[test]
+fn sbc_nuts_k2_d3_tied_gamma() {
+    check_fast_nuts("k2-d3-tied-gamma");
+}
+
+#[test]
+fn sbc_nuts_miss_k2_d2_diagonal_lognormal() {
+    check_fast_nuts("miss-k2-d2-diagonal-lognormal");
+}
+
+#[test]
+fn sbc_nuts_miss_k2_d3_full_lognormal() {
+    check_fast_nuts("miss-k2-d3-full-lognormal");
 }
 
 #[test]

@@ -74,18 +74,31 @@ impl Draw for DataHistogram {
 pub struct Ellipse {
     pub loc: Vec<f64>,
     pub sd: Vec<f64>,
+    /// The correlation matrix (D×D, row-major) of a full covariance; empty for axis-aligned
+    /// components.
+    pub corr: Vec<f64>,
     pub weight: f64,
 }
 
 impl Ellipse {
-    /// The points of the `c`-sigma ellipse in dimensions (i, j).
+    /// The points of the `c`-sigma ellipse in dimensions (i, j): the contour of the
+    /// component's marginal on (i, j), rotated by their correlation ρ (the image of the
+    /// circle under the marginal covariance's Cholesky factor
+    /// `[[s_i, 0], [ρ s_j, s_j √(1 − ρ²)]]`).
     pub fn outline(&self, i: usize, j: usize, c: f64) -> Vec<(f64, f64)> {
+        let d = self.loc.len();
+        let rho = if self.corr.is_empty() {
+            0.0
+        } else {
+            self.corr[i * d + j].clamp(-1.0, 1.0)
+        };
+        let rest = (1.0 - rho * rho).sqrt();
         (0..=96)
             .map(|t| {
                 let a = t as f64 / 96.0 * std::f64::consts::TAU;
                 (
                     self.loc[i] + c * self.sd[i] * a.cos(),
-                    self.loc[j] + c * self.sd[j] * a.sin(),
+                    self.loc[j] + c * self.sd[j] * (rho * a.cos() + rest * a.sin()),
                 )
             })
             .collect()
@@ -444,6 +457,38 @@ mod tests {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
 
+    /// A correlated component's ellipse is its marginal's contour: every outline point `x`
+    /// of the c-sigma ellipse has Mahalanobis distance `(x − μ)ᵀ Σ⁻¹ (x − μ) = c²` under the
+    /// 2×2 covariance of (i, j), and the outline leans with the correlation.
+    #[test]
+    fn a_correlated_ellipse_is_its_marginal_contour() {
+        let e = Ellipse {
+            loc: vec![1.0, -2.0, 0.5],
+            sd: vec![2.0, 0.5, 1.0],
+            corr: vec![1.0, 0.3, -0.8, 0.3, 1.0, 0.1, -0.8, 0.1, 1.0],
+            weight: 1.0,
+        };
+        for (i, j) in [(0, 1), (0, 2), (1, 2), (2, 0)] {
+            let rho = e.corr[i * 3 + j];
+            let (si, sj) = (e.sd[i], e.sd[j]);
+            let det = si * si * sj * sj * (1.0 - rho * rho);
+            for c in [1.0, 2.0] {
+                for (x, y) in e.outline(i, j, c) {
+                    let (u, v) = (x - e.loc[i], y - e.loc[j]);
+                    let m = (sj * sj * u * u - 2.0 * rho * si * sj * u * v + si * si * v * v) / det;
+                    assert!((m - c * c).abs() < 1e-9, "({i}, {j}) c = {c}: {m}");
+                }
+            }
+            // the outline's points lean as the correlation: Σ u·v has its sign
+            let lean: f64 = e
+                .outline(i, j, 1.0)
+                .iter()
+                .map(|(x, y)| (x - e.loc[i]) * (y - e.loc[j]))
+                .sum();
+            assert_eq!(lean.signum(), rho.signum(), "({i}, {j})");
+        }
+    }
+
     #[test]
     fn pair_grid_range_covers_data_locations_and_ellipses() {
         let g = PairGrid {
@@ -454,11 +499,13 @@ mod tests {
                 Ellipse {
                     loc: vec![0.5, 5.5],
                     sd: vec![1.0, 0.5],
+                    corr: vec![],
                     weight: 0.6,
                 },
                 Ellipse {
                     loc: vec![10.0, 7.0],
                     sd: vec![0.1, 3.0],
+                    corr: vec![],
                     weight: 0.4,
                 },
             ],
@@ -587,6 +634,7 @@ mod tests {
                 .map(|k| Ellipse {
                     loc: locs[k].to_vec(),
                     sd: vec![sd[k]; 2],
+                    corr: vec![],
                     weight: w[k],
                 })
                 .collect(),
