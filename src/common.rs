@@ -198,20 +198,9 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
             // the default model's location prior spans 10 standard deviations of each column
             // (of its observed values): beyond about 1e307 that is no float, and the data, not
             // -k, are to blame
-            let observed = |j: usize| -> Vec<f64> {
-                data.col(j)
-                    .iter()
-                    .copied()
-                    .filter(|v| !v.is_nan())
-                    .collect()
-            };
-            if let Some(j) = (0..data.d()).find(|&j| {
-                let sd = match data.n_missing() {
-                    0 => bgmm::mean_sd(data.col(j)).1,
-                    _ => bgmm::mean_sd(&observed(j)).1,
-                };
-                !(10.0 * sd).is_finite()
-            }) {
+            if let Some(j) =
+                (0..data.d()).find(|&j| !(10.0 * bgmm::mean_sd(&data.observed(j)).1).is_finite())
+            {
                 let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
                 bail!(
                     "data '{source}', column {}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model file",

@@ -457,6 +457,89 @@ fn column_with_no_value() {
     }
 }
 
+/// A fit of data with missing values: its data line and fit.json say how many per column,
+/// and its log likelihood is that of the observed values (the diagonal family's marginal,
+/// computed by hand at the fit's parameters); the minibatch fit counts them too.
+#[test]
+fn fit_with_missing_values_counts_them_and_uses_the_observed_values() {
+    let tmp = TempDir::new().unwrap();
+    let holes = TWO_D
+        .replace("\n0.5,-1.1\n", "\n0.5,\n")
+        .replace("\n-0.4,0.2\n", "\nNA,0.2\n")
+        .replace("\n3.6,3.1\n", "\n3.6,NaN\n");
+    let p = write(&tmp, "holes.csv", holes.as_bytes());
+    let args = ["fit", &p, "-k", "2", "--covariance", "diagonal"];
+    let text = ok(&args).stdout;
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "MAP fit of {p} (10 points, 2 dimensions: x, y; 3 missing values: x 1, y 2) with"
+        )),
+        "{line}"
+    );
+    let v = json(&[&args[..], &["--json"]].concat());
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
+    assert_eq!(v["data"]["n"], 10);
+    // Σ_n log Σ_k w_k Π_{j observed} N(x_nj | μ_kj, σ_kj), by hand
+    let w = f64s(&v["params"]["weights"]);
+    let (locs, scales) = (matrix(&v["params"]["locs"]), matrix(&v["params"]["scale"]));
+    let rows: Vec<Vec<f64>> = holes
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .map(|c| c.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    let loglik: f64 = rows
+        .iter()
+        .map(|x| {
+            let p: f64 = (0..2)
+                .map(|k| {
+                    let mut d = w[k];
+                    for j in (0..2).filter(|&j| !x[j].is_nan()) {
+                        let z = (x[j] - locs[k][j]) / scales[k][j];
+                        d *= (-0.5 * z * z).exp()
+                            / (scales[k][j] * (2.0 * std::f64::consts::PI).sqrt());
+                    }
+                    d
+                })
+                .sum();
+            p.ln()
+        })
+        .sum();
+    let got = v["loglik"].as_f64().unwrap();
+    assert!(
+        (got - loglik).abs() < 1e-9 * loglik.abs(),
+        "{got} against {loglik}"
+    );
+    // dropping the three incomplete rows is another fit
+    let dropped = json(&[&args[..], &["--json", "--drop-missing"]].concat());
+    assert_eq!(dropped["data"]["n"], 7);
+    assert_ne!(dropped["loss"], v["loss"]);
+    // on minibatches: the last pass counts them
+    let mb = [
+        "fit",
+        &p,
+        "-k",
+        "2",
+        "--minibatch",
+        "4",
+        "--sgd-steps",
+        "20",
+    ];
+    let text = ok(&mb).stdout;
+    assert!(
+        text.starts_with(&format!(
+            "Minibatch MAP of {p} (10 rows, 2 columns: x, y; 3 missing values: x 1, y 2) with"
+        )),
+        "{text}"
+    );
+    let v = json(&[&mb[..], &["--json"]].concat());
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
+}
+
 /// --drop-missing: the incomplete rows dropped and how many said on stderr (one line); the fit
 /// equals the fit of the file without them.
 #[test]
