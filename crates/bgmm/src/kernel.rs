@@ -203,23 +203,6 @@ fn moments(r: &[f64], x: &[f64], mu: f64) -> (f64, f64) {
     (sum(&a1), sum(&a2))
 }
 
-/// `Σ r (x − μ)(y − ν)` in one pass, with [`B`] interleaved accumulators.
-#[inline(always)]
-fn cross(r: &[f64], x: &[f64], mu: f64, y: &[f64], nu: f64) -> f64 {
-    let mut acc = [0.0; B];
-    let (rc, xc, yc) = (r.chunks_exact(B), x.chunks_exact(B), y.chunks_exact(B));
-    let (rr, xr, yr) = (rc.remainder(), xc.remainder(), yc.remainder());
-    for ((rb, xb), yb) in rc.zip(xc).zip(yc) {
-        for l in 0..B {
-            acc[l] = (rb[l] * (xb[l] - mu)).mul_add(yb[l] - nu, acc[l]);
-        }
-    }
-    for (l, ((ri, xi), yi)) in rr.iter().zip(xr).zip(yr).enumerate() {
-        acc[l] = (ri * (xi - mu)).mul_add(yi - nu, acc[l]);
-    }
-    acc.iter().fold(0.0, |s, x| s + x)
-}
-
 /// Scratch of one block, point-contiguous per component: every loop below runs over the
 /// points of the block with unit stride, which is what the vectoriser needs.
 struct Scratch {
@@ -244,6 +227,9 @@ struct Scratch {
     terms: Vec<f64>,
     /// Full covariances: the work of incomplete points.
     fw: FullWork,
+    /// Full covariances: one component's deviations `x − μ` of a block, then the same
+    /// weighted by the responsibilities (`dev[j · BLOCK + i]`, D·BLOCK each).
+    dev: Vec<f64>,
 }
 
 impl Scratch {
@@ -261,6 +247,7 @@ impl Scratch {
             complete: Vec::new(),
             terms: Vec::new(),
             fw: FullWork::default(),
+            dev: Vec::new(),
         }
     }
 
@@ -540,22 +527,66 @@ fn add_block(xs: &[&[f64]], n: usize, c: &Consts, grad: bool, sc: &mut Scratch, 
                 *ri *= wi;
             }
             st.r_sum[kk] += lane_sum(r);
+            if st.t_cross.is_empty() {
+                for (j, x) in xs.iter().enumerate() {
+                    let (m1, m2) = moments(r, x, c.locs[kk * d + j]);
+                    st.t1[kk * d + j] += m1;
+                    st.t2[kk * d + j] += m2;
+                }
+                continue;
+            }
+            // full covariances: the deviations and the weighted deviations once per component,
+            // then each of the D(D+1)/2 moments by one multiply-add per point
+            if sc.dev.len() < 2 * d * BLOCK {
+                sc.dev.resize(2 * d * BLOCK, 0.0);
+            }
+            let (dev, rdev) = sc.dev.split_at_mut(d * BLOCK);
             for (j, x) in xs.iter().enumerate() {
-                let (m1, m2) = moments(r, x, c.locs[kk * d + j]);
-                st.t1[kk * d + j] += m1;
-                st.t2[kk * d + j] += m2;
-                if !st.t_cross.is_empty() {
-                    let t = &mut st.t_cross[kk * d * d..(kk + 1) * d * d];
-                    t[j * d + j] += m2;
-                    for (i, y) in xs.iter().enumerate().take(j) {
-                        let v = cross(r, y, c.locs[kk * d + i], x, c.locs[kk * d + j]);
-                        t[i * d + j] += v;
+                let mu = c.locs[kk * d + j];
+                let (dj, rj) = (
+                    &mut dev[j * BLOCK..j * BLOCK + n],
+                    &mut rdev[j * BLOCK..j * BLOCK + n],
+                );
+                for (((dv, rv), xi), ri) in
+                    dj.iter_mut().zip(rj.iter_mut()).zip(&x[..n]).zip(r.iter())
+                {
+                    *dv = xi - mu;
+                    *rv = ri * *dv;
+                }
+                st.t1[kk * d + j] += lane_sum(rj);
+            }
+            let t = &mut st.t_cross[kk * d * d..(kk + 1) * d * d];
+            for j in 0..d {
+                let dj = &dev[j * BLOCK..j * BLOCK + n];
+                for i in 0..=j {
+                    let v = dot(&rdev[i * BLOCK..i * BLOCK + n], dj);
+                    t[i * d + j] += v;
+                    if i != j {
                         t[j * d + i] += v;
+                    } else {
+                        st.t2[kk * d + j] += v;
                     }
                 }
             }
         }
     }
+}
+
+/// `Σ a_i b_i` in `B` lanes.
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; B];
+    let (ac, bc) = (a.chunks_exact(B), b.chunks_exact(B));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (ab, bb) in ac.zip(bc) {
+        for l in 0..B {
+            acc[l] = ab[l].mul_add(bb[l], acc[l]);
+        }
+    }
+    for (l, (ai, bi)) in ar.iter().zip(br).enumerate() {
+        acc[l] = ai.mul_add(*bi, acc[l]);
+    }
+    acc.iter().fold(0.0, |s, x| s + x)
 }
 
 /// `log w_k + log N(x_obs | k)` of point `i` of the block, its observed coordinates only

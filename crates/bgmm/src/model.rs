@@ -379,8 +379,9 @@ impl ModelSpec {
     /// `scale ~ LogNormal(ln s̄, 2)` where `s̄` is the geometric mean of the per-dimension
     /// standard deviations, and for full and tied covariances the correlations `~ LKJ(2)`.
     /// These priors are weak (they let the data speak) yet keep the MAP away from a component
-    /// collapsing on one point, or (LKJ(2): its density vanishes at a singular correlation)
-    /// onto a line.
+    /// collapsing on one point; LKJ(2) pulls the correlations gently toward 0 (its density
+    /// vanishes at a singular correlation, though not fast enough to stop a cluster lying
+    /// exactly on a line).
     pub fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &crate::Data) -> ModelSpec {
         let family = family.into();
         let d = data.d();
