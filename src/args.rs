@@ -183,6 +183,10 @@ pub struct InputArgs {
     /// Columns to use, comma-separated (default: every numeric column).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
+    /// Drop the rows with a missing value (an empty cell, NA, NaN or null) instead of
+    /// taking each row's observed values.
+    #[arg(long)]
+    pub drop_missing: bool,
 }
 
 #[derive(Args, Debug, Clone, PartialEq)]
@@ -276,6 +280,10 @@ pub struct ClassifyArgs {
     /// numeric column).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
+    /// Drop the rows with a missing value (an empty cell, NA, NaN or null) instead of
+    /// taking each row's observed values.
+    #[arg(long)]
+    pub drop_missing: bool,
     /// 0: MAP assignments; 1: assignments sampled from their posterior.
     #[arg(long, default_value_t = 0)]
     pub temperature: u8,

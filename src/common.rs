@@ -54,6 +54,44 @@ impl InputArgs {
     pub fn spec(&self) -> DataSpec {
         DataSpec::new(&self.data, self.columns.as_deref())
     }
+
+    /// The data and their columns' names, without the incomplete rows with --drop-missing.
+    pub fn read(&self) -> Result<(Data, Vec<String>)> {
+        drop_missing(self.spec().read()?, &self.data, self.drop_missing)
+    }
+
+    /// --drop-missing reads the whole data; --minibatch takes missing values as they are.
+    pub fn check_minibatch(&self) -> Result<()> {
+        if self.drop_missing {
+            bail!("--drop-missing does not go with --minibatch, which takes the rows' missing values as they are (drop the incomplete rows from the file instead)");
+        }
+        Ok(())
+    }
+}
+
+/// With `drop` (--drop-missing), the data without their incomplete rows, how many of how many
+/// went said on stderr.
+pub fn drop_missing(
+    read: (Data, Vec<String>),
+    source: &str,
+    drop: bool,
+) -> Result<(Data, Vec<String>)> {
+    let (data, names) = read;
+    if !drop {
+        return Ok((data, names));
+    }
+    let kept = data.complete_rows().map_err(|e| {
+        anyhow!(
+            "data '{source}' with --drop-missing: {}",
+            errors::message(&e)
+        )
+    })?;
+    eprintln!(
+        "--drop-missing: dropped {} of the {} rows of '{source}', those with a missing value",
+        data.n() - kept.n(),
+        data.n()
+    );
+    Ok((kept, names))
 }
 
 pub fn build_model(spec: &ModelSpec, origin: &str, d: Option<usize>) -> Result<Model> {
@@ -157,10 +195,11 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
             let family = m
                 .covariance
                 .map_or(bgmm::CovarianceFamily::Component, |c| c.family());
-            // the default model's location prior spans 10 standard deviations of each column:
-            // beyond about 1e307 that is no float, and the data, not -k, are to blame
+            // the default model's location prior spans 10 standard deviations of each column
+            // (of its observed values): beyond about 1e307 that is no float, and the data, not
+            // -k, are to blame
             if let Some(j) =
-                (0..data.d()).find(|&j| !(10.0 * bgmm::mean_sd(data.col(j)).1).is_finite())
+                (0..data.d()).find(|&j| !(10.0 * bgmm::mean_sd(&data.observed(j)).1).is_finite())
             {
                 let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
                 bail!(

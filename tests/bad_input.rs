@@ -879,22 +879,24 @@ fn csv_data_files() {
             vec!["row 3", "column 'y'", "'abc'"],
         ),
         (
-            "NaN cell",
-            "nan.csv",
-            b"x,y\n1,2\n3,NaN\n5,6\n",
-            vec!["row 3", "column 'y'", "NaN", "finite"],
-        ),
-        (
             "infinite cell",
             "inf.csv",
             b"x,y\n1,2\n3,-inf\n5,6\n",
             vec!["row 3", "column 'y'", "-inf", "finite"],
         ),
+        // a missing cell (empty, NA, NaN, null) is read (issue 14); a column of nothing else
+        // is an error
         (
-            "missing cell",
-            "miss.csv",
-            b"x,y\n1,2\n3,\n5,6\n",
-            vec!["row 3", "column 'y'", "missing value"],
+            "a column with no value",
+            "novalue.csv",
+            b"x,y\n1,\n3,NA\n5,nan\n",
+            vec!["column 'y' has no value", "all 3 of its cells are missing"],
+        ),
+        (
+            "a column in the header only",
+            "hdronly.csv",
+            b"x,y,z\n1,,2\n3,,4\n",
+            vec!["column 'y' has no value"],
         ),
         (
             "invalid UTF-8",
@@ -953,10 +955,7 @@ fn csv_data_files() {
     );
 
     // the streaming reader (CSV files above 256 MB; here forced for small files)
-    let stream_cases: Vec<&(&str, &str, &[u8], Vec<&str>)> = cases
-        .iter()
-        .filter(|c| !matches!(c.0, "missing cell"))
-        .collect();
+    let stream_cases: Vec<&(&str, &str, &[u8], Vec<&str>)> = cases.iter().collect();
     for (name, file, _, parts) in &stream_cases {
         let d = s.p(file);
         let mut p = parts.clone();
@@ -996,7 +995,7 @@ fn csv_data_files() {
         // or by the streaming pass (its row)
         if matches!(
             *name,
-            "short row" | "long row" | "text cell" | "NaN cell" | "infinite cell" | "invalid UTF-8"
+            "short row" | "long row" | "text cell" | "infinite cell" | "invalid UTF-8"
         ) {
             p.retain(|x| !x.starts_with("row "));
         }
@@ -1263,15 +1262,16 @@ fn npy_data_files() {
         &npy("'<f8'", false, "(4294967296, 4294967296)", &x),
         &["cut short"],
     );
-    // non-finite values: named by row (0-based, as numpy indexes) and column
+    // infinite values: named by row (0-based, as numpy indexes) and column (NaN is a missing
+    // value, issue 14)
     let mut bad = TUTORIAL_X;
-    bad[3] = f64::NAN;
+    bad[3] = f64::NEG_INFINITY;
     every(
         &mut s,
-        "NaN",
-        "nan.npy",
+        "-inf",
+        "ninf.npy",
         &npy("'<f8'", false, "(5,)", &f8(&bad)),
-        &["row 3", "column 'x'", "NaN", "finite"],
+        &["row 3", "column 'x'", "-inf", "finite"],
     );
     let badf4: Vec<f32> = vec![0.0, f32::INFINITY, 10.0, 11.0, 12.0];
     every(
@@ -1281,14 +1281,24 @@ fn npy_data_files() {
         &npy("'<f4'", false, "(5,)", &f4(&badf4)),
         &["row 1", "column 'x'", "inf", "finite"],
     );
-    // two columns, Fortran order, NaN in column x1 row 4
-    let mut cols = vec![1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 10.0, 11.0, f64::NAN];
+    // two columns, Fortran order, an infinity in column x1 row 4
+    let mut cols = vec![1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 1.0, 10.0, 11.0, f64::INFINITY];
     every(
         &mut s,
-        "NaN, Fortran order",
-        "nanf.npy",
+        "inf, Fortran order",
+        "inff.npy",
         &npy("'<f8'", true, "(5, 2)", &f8(&cols)),
-        &["row 4", "column 'x1'", "NaN"],
+        &["row 4", "column 'x1'", "inf", "finite"],
+    );
+    // a column of NaN (missing values) only
+    let nan = f64::NAN;
+    let allnan = [1.0, 2.0, 3.0, 4.0, 5.0, nan, nan, nan, nan, nan];
+    every(
+        &mut s,
+        "a column of NaN only",
+        "allnan.npy",
+        &npy("'<f8'", true, "(5, 2)", &f8(&allnan)),
+        &["column 'x1' has no value", "all 5 of its cells are missing"],
     );
     cols[9] = 12.0;
     // the model has d = 1: a (5, 2) array is two columns
@@ -1442,8 +1452,8 @@ fn parquet_data_files() {
     };
     let good = file(&s, "good.parquet", TUTORIAL_X.to_vec(), false);
     let mut bad = TUTORIAL_X.to_vec();
-    bad[3] = f64::NAN;
-    let nan = file(&s, "nan.parquet", bad, false);
+    bad[3] = f64::INFINITY;
+    let inf = file(&s, "inf.parquet", bad, false);
     let null = file(&s, "null.parquet", TUTORIAL_X.to_vec(), true);
     let text_only = s.p("text.parquet");
     write_parquet(
@@ -1495,14 +1505,9 @@ fn parquet_data_files() {
             vec!["text.parquet", "no double or float column"],
         ),
         (
-            "NaN",
-            vec![&nan],
-            vec!["nan.parquet", "row 4", "column 'x'", "NaN", "finite"],
-        ),
-        (
-            "a null",
-            vec![&null],
-            vec!["null.parquet", "column 'x'", "missing value"],
+            "an infinity",
+            vec![&inf],
+            vec!["inf.parquet", "row 4", "column 'x'", "inf", "finite"],
         ),
     ];
     let nope = s.p("nope.parquet");
@@ -1529,6 +1534,34 @@ fn parquet_data_files() {
     let tutorial = s.json(&["fit", "builtin:tutorial", &m, "--json"]);
     assert_eq!(v["data"]["columns"], serde_json::json!(["x"]));
     assert_eq!(v["loss"], tutorial["loss"]);
+    // nulls and NaN are missing values (issue 14): classified by the observed values, a row
+    // with nothing observed by the weights alone
+    let mut with_nan = TUTORIAL_X.to_vec();
+    with_nan[1] = f64::NAN;
+    let nan = file(&s, "nan.parquet", with_nan, false);
+    let f: Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(&fit).join("fit.json")).unwrap())
+            .unwrap();
+    let f64s = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    for (d, row) in [(&nan, 1), (&null, 4)] {
+        let c = s.json(&["classify", &fit, d, "--json"]);
+        assert_eq!(c["data"]["missing"], serde_json::json!([1]), "{d}");
+        assert_eq!(c["data"]["n"], 5);
+        let p = f64s(&c["probs"][row]);
+        let w = f64s(&f["params"]["weights"]);
+        for (a, b) in p.iter().zip(&w) {
+            assert!(
+                (a - b).abs() < 1e-12,
+                "{d}: row {row} {p:?} against the weights {w:?}"
+            );
+        }
+    }
     s.check();
 }
 

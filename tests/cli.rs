@@ -306,25 +306,298 @@ fn unknown_column_in_columns() {
     );
 }
 
+/// Two overlapping clusters in 2-D, complete.
+const TWO_D: &str = "x,y\n-0.8,0.3\n0.5,-1.1\n1.2,0.9\n-0.4,0.2\n0.9,1.4\n2.1,2.5\n3.6,3.1\n2.8,4.2\n4.1,2.7\n3.3,3.6\n";
+
+/// A diagonal-covariance fit (K = 2) of [`TWO_D`]: its directory and its fit.json.
+fn two_d_fit(tmp: &TempDir) -> (String, Value) {
+    let data = write(tmp, "two_d.csv", TWO_D.as_bytes());
+    let dir = path_str(&tmp.path().join("fit2d"));
+    ok(&[
+        "fit",
+        &data,
+        "-k",
+        "2",
+        "--covariance",
+        "diagonal",
+        "--out",
+        &dir,
+    ]);
+    let text = std::fs::read_to_string(Path::new(&dir).join("fit.json")).unwrap();
+    (dir, serde_json::from_str(&text).unwrap())
+}
+
+/// The assignment probabilities of a point under a diagonal fit, by hand: the mixture of the
+/// marginal densities of its observed coordinates (a missing one, NaN, left out of the
+/// product).
+fn marginal_probs(fit: &Value, point: &[f64]) -> Vec<f64> {
+    let w = f64s(&fit["params"]["weights"]);
+    let locs = matrix(&fit["params"]["locs"]);
+    let scales = matrix(&fit["params"]["scale"]);
+    let logp: Vec<f64> = (0..w.len())
+        .map(|k| {
+            let mut l = w[k].ln();
+            for (j, x) in point.iter().enumerate().filter(|(_, x)| !x.is_nan()) {
+                let z = (x - locs[k][j]) / scales[k][j];
+                l += -0.5 * z * z - scales[k][j].ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+            }
+            l
+        })
+        .collect();
+    let m = logp.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = logp.iter().map(|l| (l - m).exp()).sum();
+    logp.iter().map(|l| (l - m).exp() / sum).collect()
+}
+
+/// `probs` against `want` within 1e-9.
+fn same_probs(what: &str, probs: &Value, want: &[f64]) {
+    let got = f64s(probs);
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{what}: {got:?}, by hand {want:?}");
+    }
+}
+
+/// Issue 14: a missing cell is read at its row and column (it was refused), also in the first
+/// data row (before the column is known to be numeric), and classified by the marginal
+/// density of the row's observed values.
 #[test]
 fn missing_value_names_row_and_column() {
     let tmp = TempDir::new().unwrap();
+    let (fit, f) = two_d_fit(&tmp);
     // header = row 1, so the empty cell is in row 3
-    let p = write(&tmp, "miss.csv", b"x,y\n1,2\n3,\n5,6\n");
-    fails_out(
-        &["fit", &p, "-k", "2"],
-        &["miss.csv", "row 3", "column 'y'", "missing value"],
-    );
-    fails_out(
-        &["fit", &p, "--columns", "y", "-k", "2"],
-        &["miss.csv", "row 3", "column 'y'", "missing value"],
+    let p = write(&tmp, "miss.csv", b"x,y\n1,2\n1.4,\n5,6\n");
+    for extra in [&[][..], &["--columns", "x,y"][..]] {
+        let v = json(&[&["classify", &fit, &p, "--json"][..], extra].concat());
+        assert_eq!(v["data"]["missing"], serde_json::json!([0, 1]));
+        assert_eq!(v["data"]["n"], 3);
+        same_probs(
+            "row 3",
+            &v["probs"][1],
+            &marginal_probs(&f, &[1.4, f64::NAN]),
+        );
+        same_probs("row 2", &v["probs"][0], &marginal_probs(&f, &[1.0, 2.0]));
+    }
+    // the test can fail: filling the missing y with 0 gives other probabilities
+    let filled = marginal_probs(&f, &[1.4, 0.0]);
+    let marginal = marginal_probs(&f, &[1.4, f64::NAN]);
+    assert!(
+        (filled[0] - marginal[0]).abs() > 0.05,
+        "{filled:?} {marginal:?}"
     );
     // empty in the first data row, before the column is known to be numeric
-    let p = write(&tmp, "miss1.csv", b"x,y\n,1\n2,3\n4,5\n");
-    fails_out(
-        &["fit", &p, "-k", "2"],
-        &["miss1.csv", "row 2", "column 'x'", "missing value"],
+    let p = write(&tmp, "miss1.csv", b"x,y\n,1.5\n2,3\n4,5\n");
+    let v = json(&["classify", &fit, &p, "--json"]);
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 0]));
+    same_probs(
+        "row 2",
+        &v["probs"][0],
+        &marginal_probs(&f, &[f64::NAN, 1.5]),
     );
+    // a row with nothing observed: the weights
+    let p = write(&tmp, "miss2.csv", b"x,y\nNA,NA\n2,3\n");
+    let v = json(&["classify", &fit, &p, "--json"]);
+    same_probs("row 2", &v["probs"][0], &f64s(&f["params"]["weights"]));
+}
+
+/// What R, pandas, numpy and others write for a missing value, read as one by both CSV
+/// readers (the streaming one forced by a size limit of 1 byte).
+#[test]
+fn every_missing_marker_in_both_csv_readers() {
+    let tmp = TempDir::new().unwrap();
+    let (fit, f) = two_d_fit(&tmp);
+    let want = marginal_probs(&f, &[f64::NAN, 1.5]);
+    for m in [
+        "", "NA", "na", "N/A", "NaN", "nan", "-nan", "NAN", "null", "NULL", "\"\"", "\"NA\"",
+    ] {
+        let p = write(
+            &tmp,
+            "m.csv",
+            format!("x,y\n{m},1.5\n2,{m}\n3,4\n").as_bytes(),
+        );
+        for env in [&[][..], &[("BGMM_STREAM_CSV_BYTES", "1")][..]] {
+            let r = bgmm_env(&["classify", &fit, &p, "--json"], env);
+            assert_eq!(r.code, Some(0), "{m:?}: {}", r.show());
+            let v: Value = serde_json::from_str(&r.stdout).unwrap();
+            assert_eq!(
+                v["data"]["missing"],
+                serde_json::json!([1, 1]),
+                "{m:?} {env:?}"
+            );
+            same_probs(&format!("{m:?} {env:?}"), &v["probs"][0], &want);
+        }
+    }
+}
+
+/// A column of missing values only (or in the header only) is an error naming it, with both
+/// CSV readers; --columns leaves it out.
+#[test]
+fn column_with_no_value() {
+    let tmp = TempDir::new().unwrap();
+    let p = write(&tmp, "nv.csv", b"x,y\n1,\n2,NA\n3,nan\n");
+    let h = write(&tmp, "hdr.csv", b"x,y,z\n1,,2\n3,,4\n");
+    for env in [&[][..], &[("BGMM_STREAM_CSV_BYTES", "1")][..]] {
+        let r = bgmm_env(&["fit", &p, "-k", "1"], env);
+        check_failure(
+            &r,
+            &["nv.csv", "column 'y' has no value (all 3 of its cells are missing); leave it out with --columns"],
+        );
+        let r = bgmm_env(&["fit", &p, "-k", "1", "--columns", "x,y"], env);
+        check_failure(&r, &["nv.csv", "column 'y' has no value"]);
+        let r = bgmm_env(&["fit", &h, "-k", "1"], env);
+        check_failure(
+            &r,
+            &[
+                "hdr.csv",
+                "column 'y' has no value (all 2 of its cells are missing)",
+            ],
+        );
+        let r = bgmm_env(&["fit", &h, "-k", "1", "--columns", "x,z", "--json"], env);
+        assert_eq!(r.code, Some(0), "{}", r.show());
+    }
+}
+
+/// A fit of data with missing values: its data line and fit.json say how many per column,
+/// and its log likelihood is that of the observed values (the diagonal family's marginal,
+/// computed by hand at the fit's parameters); the minibatch fit counts them too.
+#[test]
+fn fit_with_missing_values_counts_them_and_uses_the_observed_values() {
+    let tmp = TempDir::new().unwrap();
+    let holes = TWO_D
+        .replace("\n0.5,-1.1\n", "\n0.5,\n")
+        .replace("\n-0.4,0.2\n", "\nNA,0.2\n")
+        .replace("\n3.6,3.1\n", "\n3.6,NaN\n");
+    let p = write(&tmp, "holes.csv", holes.as_bytes());
+    let args = ["fit", &p, "-k", "2", "--covariance", "diagonal"];
+    let text = ok(&args).stdout;
+    let line = text.lines().next().unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "MAP fit of {p} (10 points, 2 dimensions: x, y; 3 missing values: x 1, y 2) with"
+        )),
+        "{line}"
+    );
+    let v = json(&[&args[..], &["--json"]].concat());
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
+    assert_eq!(v["data"]["n"], 10);
+    // Σ_n log Σ_k w_k Π_{j observed} N(x_nj | μ_kj, σ_kj), by hand
+    let w = f64s(&v["params"]["weights"]);
+    let (locs, scales) = (matrix(&v["params"]["locs"]), matrix(&v["params"]["scale"]));
+    let rows: Vec<Vec<f64>> = holes
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .map(|c| c.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    let loglik: f64 = rows
+        .iter()
+        .map(|x| {
+            let p: f64 = (0..2)
+                .map(|k| {
+                    let mut d = w[k];
+                    for j in (0..2).filter(|&j| !x[j].is_nan()) {
+                        let z = (x[j] - locs[k][j]) / scales[k][j];
+                        d *= (-0.5 * z * z).exp()
+                            / (scales[k][j] * (2.0 * std::f64::consts::PI).sqrt());
+                    }
+                    d
+                })
+                .sum();
+            p.ln()
+        })
+        .sum();
+    let got = v["loglik"].as_f64().unwrap();
+    assert!(
+        (got - loglik).abs() < 1e-9 * loglik.abs(),
+        "{got} against {loglik}"
+    );
+    // dropping the three incomplete rows is another fit
+    let dropped = json(&[&args[..], &["--json", "--drop-missing"]].concat());
+    assert_eq!(dropped["data"]["n"], 7);
+    assert_ne!(dropped["loss"], v["loss"]);
+    // on minibatches: the last pass counts them
+    let mb = [
+        "fit",
+        &p,
+        "-k",
+        "2",
+        "--minibatch",
+        "4",
+        "--sgd-steps",
+        "20",
+    ];
+    let text = ok(&mb).stdout;
+    assert!(
+        text.starts_with(&format!(
+            "Minibatch MAP of {p} (10 rows, 2 columns: x, y; 3 missing values: x 1, y 2) with"
+        )),
+        "{text}"
+    );
+    let v = json(&[&mb[..], &["--json"]].concat());
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
+}
+
+/// --drop-missing: the incomplete rows dropped and how many said on stderr (one line); the fit
+/// equals the fit of the file without them.
+#[test]
+fn drop_missing_drops_incomplete_rows() {
+    let tmp = TempDir::new().unwrap();
+    let full = write(&tmp, "full.csv", TWO_D.as_bytes());
+    // TWO_D with three incomplete rows among its rows
+    let mut lines: Vec<&str> = TWO_D.lines().collect();
+    lines.insert(2, "7,");
+    lines.insert(5, "NA,2");
+    lines.push(",");
+    let holes = write(&tmp, "holes.csv", (lines.join("\n") + "\n").as_bytes());
+    let said = format!(
+        "--drop-missing: dropped 3 of the 13 rows of '{holes}', those with a missing value\n"
+    );
+    let r = ok(&["fit", &holes, "-k", "2", "--drop-missing", "--json"]);
+    assert_eq!(r.stderr, said);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let want = json(&["fit", &full, "-k", "2", "--json"]);
+    assert_eq!(v["loss"], want["loss"]);
+    assert_eq!(v["params"], want["params"]);
+    assert_eq!(v["data"]["n"], 10);
+    assert_eq!(v["data"]["missing"], serde_json::json!([0, 0]));
+    let (fit, _) = two_d_fit(&tmp);
+    let r = ok(&["classify", &fit, &holes, "--drop-missing", "--json"]);
+    assert_eq!(r.stderr, said);
+    let c: Value = serde_json::from_str(&r.stdout).unwrap();
+    let without = json(&["classify", &fit, &full, "--json"]);
+    assert_eq!(c["probs"], without["probs"]);
+    assert_eq!(c["data"]["drop_missing"], true);
+    // the record says so: its data are read again without those rows (a report, 10 points)
+    let out = path_str(&tmp.path().join("cls"));
+    ok(&["classify", &fit, &holes, "--drop-missing", "--out", &out]);
+    ok(&["report", &out]);
+    let page = std::fs::read_to_string(Path::new(&out).join("report.html")).unwrap();
+    assert!(
+        page.contains("10 points"),
+        "the report does not say 10 points"
+    );
+    // every row incomplete: nothing is left
+    let none = write(&tmp, "none.csv", b"x,y\n1,\n,2\n");
+    for cmd in ["sample", "vi", "fit"] {
+        fails_out(
+            &[cmd, &none, "-k", "1", "--drop-missing"],
+            &[
+                "none.csv",
+                "--drop-missing",
+                "every one of the 2 points has a missing value",
+            ],
+        );
+    }
+    // --minibatch takes the missing values as they are
+    for cmd in ["fit", "vi"] {
+        fails_out(
+            &[cmd, &holes, "-k", "2", "--minibatch", "4", "--drop-missing"],
+            &["--drop-missing does not go with --minibatch"],
+        );
+    }
 }
 
 #[test]
@@ -345,7 +618,8 @@ fn non_numeric_cell() {
 #[test]
 fn non_finite_cells() {
     let tmp = TempDir::new().unwrap();
-    for v in ["NaN", "nan", "inf", "-inf", "1e400", "-1e400", "Infinity"] {
+    // NaN is a missing value (issue 14); infinities stay errors
+    for v in ["inf", "-inf", "1e400", "-1e400", "Infinity"] {
         let p = write(&tmp, "v.csv", format!("x,y\n1,2\n3,{v}\n5,6\n").as_bytes());
         let quoted = format!("'{v}'");
         fails_out(

@@ -416,6 +416,27 @@ fn data_beyond_the_default_model_are_blamed_not_k() {
         )) && !err.contains("-k"),
         "{err}"
     );
+    // likewise with missing values in the column (the spread of its observed values)
+    let mut text = std::fs::read_to_string(&data).unwrap();
+    let first_row = text.find('\n').unwrap() + 1;
+    let comma = first_row + text[first_row..].find(',').unwrap();
+    let end = first_row + text[first_row..].find('\n').unwrap();
+    text.replace_range(comma + 1..end, "NA");
+    let holes = tmp.path().join("holes.csv");
+    std::fs::write(&holes, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["fit", &s(&holes), "-k", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: data '{}', column 2: values up to",
+            s(&holes)
+        )) && !err.contains("-k"),
+        "{err}"
+    );
     cols[1] = cols[1].iter().map(|x| x * 1e-7).collect();
     write_csv(&data, &names, &cols);
     ok(&[

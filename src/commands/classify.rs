@@ -13,7 +13,7 @@ use bgmm_io::{
 };
 
 use crate::args::{ClassifyArgs, Method};
-use crate::common::Ctx;
+use crate::common::{drop_missing, Ctx};
 use crate::errors;
 
 fn data_spec(a: &ClassifyArgs) -> DataSpec {
@@ -31,7 +31,8 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
     let model = run.model;
     let draws = run.chains.concat();
     // default columns: the run's, when the new data have all of them (as for a fit)
-    let (data, names) = data_spec(a).read_preferring(&run.columns)?;
+    let read = data_spec(a).read_preferring(&run.columns)?;
+    let (data, names) = drop_missing(read, &a.data, a.drop_missing)?;
     same_dimension(a, "run", model.d, &data, &names)?;
     let sampled = a.temperature == 1;
     let pa = bgmm::assignment_probabilities_of(&model, &data, &draws, sampled, a.seed)
@@ -43,11 +44,7 @@ fn classify_posterior(a: &ClassifyArgs, ctx: &Ctx) -> Result<()> {
         method: "posterior".into(),
         draws: Some(draws.len()),
         sampled_assignments: sampled.then_some(pa.sampled),
-        data: DataInfo {
-            source: a.data.clone(),
-            columns: names.clone(),
-            n: data.n(),
-        },
+        data: DataInfo::of(&a.data, &names, &data).dropped(a.drop_missing),
         run: Some(a.fit.display().to_string()),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
@@ -91,7 +88,8 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
     }
     let (rec, model, params) = load_fit(&a.fit)?;
     // default columns: the fit's, when the new data have all of them (one read of the file)
-    let (data, names) = data_spec(&a).read_preferring(&rec.data.columns)?;
+    let read = data_spec(&a).read_preferring(&rec.data.columns)?;
+    let (data, names) = drop_missing(read, &a.data, a.drop_missing)?;
     same_dimension(&a, "fit", model.d, &data, &names)?;
     // exact, or trained by SVI (the assignments then come from the trained probabilities)
     let svi = (a.method == Method::Svi).then(|| SviOptions {
@@ -111,11 +109,7 @@ pub fn run(a: ClassifyArgs, ctx: &Ctx) -> Result<()> {
         method: a.method.name().into(),
         temperature: Some(a.temperature),
         seed: Some(a.seed),
-        data: DataInfo {
-            source: a.data.clone(),
-            columns: names.clone(),
-            n: data.n(),
-        },
+        data: DataInfo::of(&a.data, &names, &data).dropped(a.drop_missing),
         fit: Some(a.fit.display().to_string()),
         svi_loss,
         bgmm_version: VERSION.into(),

@@ -57,6 +57,7 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
             covariance: None,
         },
         columns: Some(vec!["petal_length".into()]),
+        drop_missing: false,
     };
     let to = |dir: &PathBuf| OutputArgs {
         json: false,
@@ -66,6 +67,7 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
         fit: fit.clone(),
         data: data.into(),
         columns: None,
+        drop_missing: false,
         temperature,
         seed,
         method: Method::Exact,

@@ -30,7 +30,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
     if let Some(b) = a.minibatch {
         return fit_minibatch(ctx, &a, b, betas, init);
     }
-    let (data, names) = a.input.spec().read()?;
+    let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = a.options(betas, init, a.subsample)?;
@@ -92,11 +92,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
         resolution: f.resolution.clone(),
         init_params: f.init_params.shaped(&model),
         model: model.spec().clone(),
-        data: DataInfo {
-            source: a.input.data.clone(),
-            columns: names,
-            n: data.n(),
-        },
+        data: DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing),
         options: FitOptionsRecord::of(&opts, opts.subsample),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
@@ -131,6 +127,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         seed: a.seed,
     };
     mopts.check()?;
+    a.input.check_minibatch()?;
     let spec = &a.input.data;
     let opts = a.options(betas, init, 0)?;
     let st = minibatch_start(&a.input.spec(), b, a.seed, &opts, &|first| {
@@ -165,6 +162,7 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
         losses,
         loss,
         loglik,
+        missing,
     } = end.map_err(errors::from_anyhow)?;
     let MinibatchStart {
         src,
@@ -204,16 +202,19 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init
             source: spec.clone(),
             columns: src.names.clone(),
             n,
+            missing,
+            drop_missing: false,
         },
         options: FitOptionsRecord::of(&opts, sample_n),
         bgmm_version: VERSION.into(),
         command: ctx.command.clone(),
     };
     let text = format!(
-        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
+        "Minibatch MAP of {spec} ({n} rows, {} column{}: {}{}) with {origin}, {secs:.2} s\n  start: the MAP of {sample_n} random rows (loss scaled to all rows {:.6}); {} Adam steps on minibatches of {b} (lr {} decaying to 1 %), the last half averaged\n  loss = −log p(x, θ) on all {n} rows = {loss:.6}\n{}",
         src.d(),
         if src.d() == 1 { "" } else { "s" },
         src.names.join(", "),
+        record.data.missing_text().map_or(String::new(), |m| format!("; {m}")),
         start.loss,
         a.sgd_steps,
         a.sgd_lr,
@@ -227,12 +228,15 @@ fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "MAP fit of {} ({} points, {} dimension{}: {}) with {origin}",
+        "MAP fit of {} ({} points, {} dimension{}: {}{}) with {origin}",
         rec.data.source,
         rec.data.n,
         model.d,
         if model.d == 1 { "" } else { "s" },
-        rec.data.columns.join(", ")
+        rec.data.columns.join(", "),
+        rec.data
+            .missing_text()
+            .map_or(String::new(), |m| format!("; {m}"))
     );
     let _ = writeln!(
         s,

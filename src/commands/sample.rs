@@ -23,7 +23,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         SampleInit::Map => InitFrom::Map,
         SampleInit::Prior => InitFrom::Prior,
     };
-    let (data, names) = a.input.spec().read()?;
+    let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let start = match &a.from_fit {
@@ -130,11 +130,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         a.draws,
         a.warmup
     );
-    let info = DataInfo {
-        source: a.input.data.clone(),
-        columns: names,
-        n: data.n(),
-    };
+    let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
     report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
     print_warnings(&id_like);
     if let Some((kept, asked)) = post.interrupted {

@@ -23,7 +23,7 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
     if let Some(b) = a.minibatch {
         return vi_minibatch(ctx, &a, b);
     }
-    let (data, names) = a.input.spec().read()?;
+    let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
     let opts = options(&a);
@@ -42,11 +42,7 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
         a.steps,
         a.draws
     );
-    let info = DataInfo {
-        source: a.input.data.clone(),
-        columns: names,
-        n: data.n(),
-    };
+    let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
     report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
     print_warnings(&id_like);
     Ok(())
@@ -91,6 +87,7 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
         subsample: 0,
         ..bgmm::FitOptions::default()
     };
+    a.input.check_minibatch()?;
     let spec = &a.input.data;
     let st = minibatch_start(&a.input.spec(), b, a.seed, &fit_opts, &|first| {
         resolve_model(&a.input.model, first, spec)
@@ -117,6 +114,8 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
         source: a.input.data.clone(),
         columns: st.src.names.clone(),
         n: st.src.n,
+        missing: Vec::new(),
+        drop_missing: false,
     };
     report_posterior(
         ctx,

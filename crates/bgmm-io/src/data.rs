@@ -149,7 +149,7 @@ fn is_large_csv(path: &Path) -> bool {
 
 fn table_data(spec: &str, t: table::Table) -> Result<(Data, Vec<String>)> {
     let names = t.names.clone();
-    let data = Data::from_columns(t.columns).map_err(|e| anyhow!("data '{spec}': {e}"))?;
+    let data = Data::with_missing(t.columns).map_err(|e| anyhow!("data '{spec}': {e}"))?;
     Ok((data, names))
 }
 

@@ -27,16 +27,30 @@ pub fn streaming_loglik(
     p: &Params,
     progress: Progress<'_>,
 ) -> Result<f64> {
+    pass(src, model, p, progress).map(|(loglik, _)| loglik)
+}
+
+/// [`streaming_loglik`] and the missing values of each column.
+fn pass(
+    src: &Source,
+    model: &Model,
+    p: &Params,
+    progress: Progress<'_>,
+) -> Result<(f64, Vec<usize>)> {
     let what = "exact loss, pass over the file";
     let mut total = 0.0;
     let mut done = 0;
+    let mut missing = vec![0; src.d()];
     src.for_each_chunk(PASS_CHUNK, |chunk| {
         total += bgmm::log_likelihood_at(model, &chunk, p);
+        for (m, c) in missing.iter_mut().zip(chunk.missing_per_column()) {
+            *m += c;
+        }
         done += chunk.n();
         progress(what, done as u64, src.n as u64);
         Ok(())
     })?;
-    Ok(total)
+    Ok((total, missing))
 }
 
 /// The start of a minibatch run: the file, the model, and the MAP of a random sample of the
@@ -149,6 +163,8 @@ pub struct MinibatchFit {
     pub loss: f64,
     /// `Σ_n log p(x_n | θ)` on all the data, by the streaming pass.
     pub loglik: f64,
+    /// The missing values of each column, counted by the streaming pass.
+    pub missing: Vec<usize>,
 }
 
 /// Adam on minibatches from `st`'s mode, the last half of the iterates averaged, then the
@@ -182,12 +198,83 @@ pub fn fit_minibatch(
     let piece: Data = src.rows(0, 1.min(src.n))?;
     let prior =
         bgmm::log_joint(model, &piece, &params) - bgmm::log_likelihood_at(model, &piece, &params);
-    let loglik = streaming_loglik(src, model, &params, progress)?;
+    let (loglik, missing) = pass(src, model, &params, progress)?;
     let loss = -(prior + loglik);
     Ok(MinibatchFit {
         params,
         losses,
         loss,
         loglik,
+        missing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--minibatch` takes missing values as they are: the Adam steps read incomplete rows
+    /// (the kernel takes each one's observed values), and the last pass's exact log likelihood
+    /// is the whole file's, missing values and all, with their count per column.
+    #[test]
+    fn minibatches_take_missing_values() {
+        // two clusters in 2-D; y missing in every 7th row, x in every 11th
+        let (mut text, mut cols) = (String::from("x,y\n"), vec![Vec::new(), Vec::new()]);
+        for i in 0..2000usize {
+            let c = if i % 2 == 0 { 0.0 } else { 5.0 };
+            let x = c + ((i * 37) % 100) as f64 / 100.0 - 0.5;
+            let y = c + ((i * 53) % 100) as f64 / 100.0 - 0.5;
+            let x = if i % 11 == 0 { f64::NAN } else { x };
+            let y = if i % 7 == 0 { f64::NAN } else { y };
+            let cell = |v: f64| {
+                if v.is_nan() {
+                    "NA".to_string()
+                } else {
+                    format!("{v:?}")
+                }
+            };
+            text += &format!("{},{}\n", cell(x), cell(y));
+            cols[0].push(x);
+            cols[1].push(y);
+        }
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("m.csv");
+        std::fs::write(&p, text).unwrap();
+        let all = Data::with_missing(cols).unwrap();
+        let complete = all.complete_rows().unwrap();
+        let model = bgmm::ModelSpec::quick(2, bgmm::CovarianceFamily::Component, &complete)
+            .build(Some(2))
+            .unwrap();
+        let opts = FitOptions {
+            restarts: 4,
+            candidates: 2,
+            ..FitOptions::default()
+        };
+        let st = Start {
+            src: Source::open(&p, None).unwrap(),
+            fit: bgmm::fit(&model, &complete, &opts).unwrap(),
+            model,
+            origin: "a test".into(),
+            sample_n: complete.n(),
+        };
+        let o = MinibatchOptions {
+            batch: 300,
+            steps: 40,
+            lr: 0.01,
+            seed: 1,
+        };
+        let end = fit_minibatch(&st, &o, &|_, _, _| {}).unwrap();
+        // ⌈2000/11⌉ = 182 rows without x, ⌈2000/7⌉ = 286 without y
+        assert_eq!(end.missing, [182, 286]);
+        assert!(end.losses.iter().all(|l| l.is_finite()), "{:?}", end.losses);
+        let want = bgmm::log_likelihood_at(&st.model, &all, &end.params);
+        assert!(
+            (end.loglik - want).abs() < 1e-9 * want.abs(),
+            "{} against {want}",
+            end.loglik
+        );
+        // the incomplete rows count: the complete ones alone have another likelihood
+        let without = bgmm::log_likelihood_at(&st.model, &complete, &end.params);
+        assert!(end.loglik < without - 100.0, "{} {without}", end.loglik);
+    }
 }

@@ -70,6 +70,51 @@ pub struct DataInfo {
     pub columns: Vec<String>,
     #[serde(default)]
     pub n: usize,
+    /// Missing values of each column, in the order of `columns` (written since issue 14;
+    /// empty in older records, and then not written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<usize>,
+    /// The rows with a missing value were dropped (`--drop-missing`): `n` counts the others,
+    /// and reading the data again drops them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drop_missing: bool,
+}
+
+impl DataInfo {
+    /// The record of `data` read from `source`, its columns named `columns`.
+    pub fn of(source: &str, columns: &[String], data: &bgmm::Data) -> DataInfo {
+        DataInfo {
+            source: source.to_string(),
+            columns: columns.to_vec(),
+            n: data.n(),
+            missing: data.missing_per_column(),
+            drop_missing: false,
+        }
+    }
+
+    /// The record with whether the incomplete rows were dropped (`--drop-missing`).
+    pub fn dropped(self, drop_missing: bool) -> DataInfo {
+        DataInfo {
+            drop_missing,
+            ..self
+        }
+    }
+
+    /// `7 missing values: y 5, z 2` (the columns that have any), or nothing.
+    pub fn missing_text(&self) -> Option<String> {
+        let total: usize = self.missing.iter().sum();
+        let per: Vec<String> = self
+            .columns
+            .iter()
+            .zip(&self.missing)
+            .filter(|(_, m)| **m > 0)
+            .map(|(c, m)| format!("{c} {m}"))
+            .collect();
+        (total > 0).then(|| {
+            let s = if total == 1 { "" } else { "s" };
+            format!("{total} missing value{s}: {}", per.join(", "))
+        })
+    }
 }
 
 /// What `fit --json` prints and `fit --out` writes (`fit.json`); `classify`, `predict`,

@@ -159,6 +159,23 @@ fn read_json(file: &Path) -> Result<serde_json::Value> {
     })
 }
 
+/// A run's data read again (for pictures and reports) as the run read them: without the
+/// incomplete rows if it dropped them (`--drop-missing`).
+fn read_again(
+    source: &str,
+    columns: Option<&[String]>,
+    drop_missing: bool,
+) -> Result<(bgmm::Data, Vec<String>)> {
+    let (data, names) = read_data(source, columns)?;
+    if !drop_missing {
+        return Ok((data, names));
+    }
+    let kept = data
+        .complete_rows()
+        .map_err(|e| anyhow!("data '{source}': {e}"))?;
+    Ok((kept, names))
+}
+
 /// The classification in `dir` (`classify.json`) with its data read again.
 pub fn load_classification(dir: &Path) -> Result<ClassifyRun> {
     let file = dir.join("classify.json");
@@ -174,7 +191,8 @@ pub fn load_classification(dir: &Path) -> Result<ClassifyRun> {
         serde_json::from_value(v["assignments"].clone()).map_err(|_| bad("assignments"))?;
     let probs: Vec<Vec<f64>> =
         serde_json::from_value(v["probs"].clone()).map_err(|_| bad("probs"))?;
-    let (data, names) = read_data(source, Some(&columns))
+    let dropped = v["data"]["drop_missing"].as_bool().unwrap_or(false);
+    let (data, names) = read_again(source, Some(&columns), dropped)
         .map_err(|e| anyhow!("'{shown}': its data cannot be read again: {e}"))?;
     if z.len() != data.n() || probs.len() != data.n() {
         bail!("'{shown}': {} assignments for {} points", z.len(), data.n());
@@ -226,9 +244,10 @@ fn load_sampling(dir: &Path) -> Result<SampleRun> {
     read_json(&dir.join("summary.json"))?;
     let (record, run) = load_run(dir)?;
     let columns = &record.data.columns;
-    let data = read_data(
+    let data = read_again(
         &record.data.source,
         (!columns.is_empty()).then_some(&columns[..]),
+        record.data.drop_missing,
     )
     .ok();
     Ok(SampleRun {
@@ -245,7 +264,12 @@ fn runs_in(dir: &Path) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
     if dir.join("fit.json").is_file() {
         let (rec, model, params) = load_fit(dir)?;
-        let (data, names) = read_data(&rec.data.source, Some(&rec.data.columns)).map_err(|e| {
+        let (data, names) = read_again(
+            &rec.data.source,
+            Some(&rec.data.columns),
+            rec.data.drop_missing,
+        )
+        .map_err(|e| {
             anyhow!(
                 "the data of the fit '{}' cannot be read again: {e}",
                 dir.join("fit.json").display()

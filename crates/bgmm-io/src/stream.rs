@@ -16,7 +16,7 @@ use rand::{RngExt, SeedableRng};
 use bgmm::{Data, LogDensity, MixtureDensity, Model};
 
 use crate::input::{read_line, read_text_line};
-use crate::table::{clean, clean_cell};
+use crate::table::{cell_value, clean, clean_cell, is_missing, no_value};
 
 /// Rows per run of a minibatch.
 pub const RUN: usize = 256;
@@ -180,7 +180,7 @@ impl Source {
             }
             let all: Vec<String> = bgmm_names(d);
             let fields = select(&s, &all, columns)?;
-            return Ok(Source {
+            let src = Source {
                 path: path.to_path_buf(),
                 kind: Kind::Npy {
                     offset,
@@ -194,7 +194,9 @@ impl Source {
                 header_len: offset,
                 file_len,
                 file: File::open(path)?,
-            });
+            };
+            src.npy_values_seen(columns.is_none())?;
+            return Ok(src);
         }
         // CSV: the header, then count the lines (a streaming pass; nothing is kept)
         let mut r = BufReader::with_capacity(1 << 20, f);
@@ -208,18 +210,31 @@ impl Source {
         let fields = select(&s, &all, columns)?;
         let mut n = 0usize;
         let mut line = 1u64;
+        // the selected columns no value has been seen in yet (a row that cannot be read is
+        // passed over here: reading it names the problem)
+        let mut pending: Vec<usize> = (0..fields.len()).collect();
         loop {
             line += 1;
             if read_line(&mut r, &mut buf, &s, line)? == 0 {
                 break;
             }
             // blank as the row readers judge it (`str::trim`, which knows Unicode spaces)
-            if !String::from_utf8_lossy(&buf).trim().is_empty() {
+            let text = String::from_utf8_lossy(&buf);
+            if !text.trim().is_empty() {
                 n += 1;
+                if !pending.is_empty() {
+                    if let Some(cells) = self::fields(&text) {
+                        pending.retain(|&c| cells.get(fields[c]).is_none_or(|v| is_missing(v)));
+                    }
+                }
             }
         }
         if n == 0 {
             bail!("'{s}': no data rows after the header");
+        }
+        if let Some(&c) = pending.first() {
+            let file = format!("data file '{s}'");
+            bail!("{}", no_value(&file, &all[fields[c]], n, columns.is_none()));
         }
         Ok(Source {
             path: path.to_path_buf(),
@@ -233,33 +248,82 @@ impl Source {
         })
     }
 
-    /// A CSV file's numeric columns, judged by its first data row (for large files read
-    /// without ``columns``: text columns are left out, as the in-memory reader does).
+    /// A CSV file's numeric columns, each judged by its first cell that is not a missing
+    /// value (for large files read without ``columns``: text columns are left out, as the
+    /// in-memory reader does). Reads until every column is judged: one row, as a rule.
     pub fn numeric_columns(path: &Path) -> Result<Vec<String>> {
         let s = shown(path);
         let f = open_regular(path)?;
         let mut r = BufReader::new(f);
-        let (mut header, mut first) = (String::new(), String::new());
+        let (mut header, mut text) = (String::new(), String::new());
         let mut buf = Vec::new();
         let mut line = read_header(&mut r, &mut buf, &mut header, &s)?;
-        while first.trim().is_empty() {
+        let names = header_names(&s, &header)?;
+        // None: only missing values seen yet; Some(numeric?)
+        let mut judged: Vec<Option<bool>> = vec![None; names.len()];
+        let mut rows = 0usize;
+        while judged.iter().any(Option::is_none) {
             line += 1;
-            if read_text_line(&mut r, &mut buf, &mut first, &s, line)? == 0 {
-                bail!("'{s}': no data rows after the header");
+            if read_text_line(&mut r, &mut buf, &mut text, &s, line)? == 0 {
+                break;
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            rows += 1;
+            // a row that cannot be split is passed over: reading it names the problem
+            let cells = fields(&text).unwrap_or_default();
+            for (j, cell) in cells.iter().enumerate().take(names.len()) {
+                if judged[j].is_none() && !is_missing(cell) {
+                    judged[j] = Some(cell.parse::<f64>().is_ok());
+                }
             }
         }
-        let names = header_names(&s, &header)?;
-        let cells = fields(&first).unwrap_or_default();
+        if rows == 0 {
+            bail!("'{s}': no data rows after the header");
+        }
+        // a named column of missing values only is an error, as in the in-memory reader; an
+        // unnamed one (a trailing comma) is left out
+        if let Some(j) = (0..names.len()).find(|&j| judged[j].is_none() && !names[j].is_empty()) {
+            bail!(
+                "{}",
+                no_value(&format!("data file '{s}'"), &names[j], rows, true)
+            );
+        }
         let picked: Vec<String> = names
             .into_iter()
-            .zip(&cells)
-            .filter(|(_, c)| c.trim().parse::<f64>().is_ok())
+            .zip(&judged)
+            .filter(|(_, k)| **k == Some(true))
             .map(|(n, _)| n)
             .collect();
         if picked.is_empty() {
-            bail!("'{s}': no numeric column in the first data row");
+            bail!("'{s}': no numeric column");
         }
         Ok(picked)
+    }
+
+    /// An .npy column with no value (NaN throughout) is an error, as in CSV: rows are read
+    /// from the top until every column has shown a value (one row, as a rule).
+    fn npy_values_seen(&self, hint: bool) -> Result<()> {
+        let d = self.d().max(1);
+        let mut pending: Vec<usize> = (0..self.d()).collect();
+        // chunks of 4096 values at first, doubling up to 2^20 (a wide file reads few rows)
+        let (mut start, mut chunk) = (0, (4096 / d).max(1));
+        while !pending.is_empty() && start < self.n {
+            let count = chunk.min(self.n - start);
+            let mut cols = vec![Vec::new(); self.d()];
+            self.read_rows(start, count, &mut cols)?;
+            pending.retain(|&c| cols[c].iter().all(|v| v.is_nan()));
+            start += count;
+            chunk = (2 * chunk).min(((1 << 20) / d).max(1));
+        }
+        match pending.first() {
+            Some(&c) => {
+                let file = format!("data file '{}'", shown(&self.path));
+                bail!("{}", no_value(&file, &self.names[c], self.n, hint))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Columns used.
@@ -303,7 +367,7 @@ impl Source {
     pub fn load_all(&self) -> Result<Data> {
         let mut cols = self.columns(self.n)?;
         self.read_rows(0, self.n, &mut cols)?;
-        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+        Data::with_missing(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
     }
 
     /// Rows `start..start + count` as data (a chunk of a streaming pass).
@@ -313,7 +377,7 @@ impl Source {
             Kind::Npy { .. } => self.read_rows(start, count, &mut cols)?,
             Kind::Csv { .. } => self.csv_rows(start, count, &mut cols)?,
         }
-        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+        Data::with_missing(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
     }
 
     /// Every row once, in order, `chunk` rows at a time (one reader: a streaming pass).
@@ -339,7 +403,7 @@ impl Source {
                     if rows.take(self, 0, chunk, &mut cols)? == 0 {
                         break;
                     }
-                    f(Data::from_columns(cols).map_err(|e| anyhow!("'{s}': {e}"))?)?;
+                    f(Data::with_missing(cols).map_err(|e| anyhow!("'{s}': {e}"))?)?;
                 }
             }
         }
@@ -433,17 +497,8 @@ impl Source {
                     j + 1
                 )
             })?;
-            let cell: &str = cell;
             let at = || format!("{file}, row {row}, column '{}'", clean(&self.names[c]));
-            if cell.is_empty() {
-                bail!("{}: missing value", at());
-            }
-            let v: f64 = cell.parse().map_err(|_| {
-                anyhow!("{}: cannot parse '{}' as a number", at(), clean_cell(cell))
-            })?;
-            if !v.is_finite() {
-                bail!("{}: value '{}' is not finite", at(), clean_cell(cell));
-            }
+            let v = cell_value(cell, at)?;
             cols[c].push(v);
         }
         Ok(())
@@ -463,7 +518,7 @@ impl Source {
                 Kind::Csv { .. } => self.csv_run(per, rng, &mut cols)?,
             }
         }
-        Data::from_columns(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
+        Data::with_missing(cols).map_err(|e| anyhow!("'{}': {e}", shown(&self.path)))
     }
 
     /// Rows `start..start + count` of a C-order .npy file by one positional read on the open
@@ -556,17 +611,11 @@ impl Source {
             }
             for (c, &j) in self.fields.iter().enumerate() {
                 let cell: &str = cells.get(j).map_or("", |x| x);
-                let v: f64 = cell
-                    .parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "'{s}', near byte {at}, column '{}': '{cell}' is not a finite number (line '{}')",
-                            self.names[c],
-                            line.trim()
-                        )
-                    })?;
+                // (a cell the line does not have is a missing value: the row's width was
+                // checked above)
+                let here = || format!("'{s}', near byte {at}, column '{}'", clean(&self.names[c]));
+                let v = cell_value(cell, here)
+                    .map_err(|e| anyhow!("{e} (line '{}')", clean_cell(line.trim())))?;
                 cols[c].push(v);
             }
             got += 1;
@@ -628,13 +677,13 @@ impl CsvRows {
     }
 }
 
-/// A value of an .npy file must be finite; row `i` counts from 0, as numpy indexes.
+/// A value of an .npy file must be finite or NaN (a missing value); row `i` counts from 0, as
+/// numpy indexes.
 fn check_value(s: &str, i: usize, name: &str, v: f64) -> Result<()> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        bail!("'{s}', row {i} (counting from 0), column '{name}': {v} is not a finite number")
+    if v.is_infinite() {
+        bail!("'{s}', row {i} (counting from 0), column '{name}': value {v} is not finite")
     }
+    Ok(())
 }
 
 /// The column names of a CSV header (a byte-order mark removed, quoted names unquoted, spaces
@@ -982,6 +1031,186 @@ mod tests {
         assert_eq!(s.load_all().unwrap().col(0), [1.0, 2.0]);
     }
 
+    /// Issue 14: every missing marker is NaN in every CSV path of this reader (a whole load,
+    /// a chunked pass, row ranges, minibatches), as the in-memory reader reads it; a column is
+    /// judged numeric by its first value that is not missing.
+    #[test]
+    fn csv_missing_values_in_every_path() {
+        let markers = [
+            "", "NA", "na", "N/A", "n/a", "NaN", "nan", "-nan", "null", "NULL", "\"\"", "\"NA\"",
+        ];
+        // x: row i holds i, a marker every third row from row 0; y = 2i, complete
+        let mut text = String::from("x,label,y\n");
+        for i in 0..300 {
+            let x = match i % 3 {
+                0 => markers[(i / 3) % markers.len()].to_string(),
+                _ => i.to_string(),
+            };
+            text += &format!("{x},p{i},{}\n", 2 * i);
+        }
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("m.csv");
+        std::fs::write(&p, &text).unwrap();
+        let cols = Source::numeric_columns(&p).unwrap();
+        assert_eq!(cols, ["x", "y"]);
+        let s = Source::open(&p, Some(&cols)).unwrap();
+        let d = s.load_all().unwrap();
+        assert_eq!(d.missing_per_column(), [100, 0]);
+        assert_eq!(d.n_missing(), 100);
+        for i in 0..300 {
+            let x = d.col(0)[i];
+            assert_eq!(d.col(1)[i], 2.0 * i as f64);
+            assert!(
+                if i % 3 == 0 {
+                    x.is_nan()
+                } else {
+                    x == i as f64
+                },
+                "{i}: {x}"
+            );
+        }
+        let t = crate::table::parse("m.csv", text.as_bytes(), None).unwrap();
+        let same = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .all(|(u, v)| u == v || (u.is_nan() && v.is_nan()))
+        };
+        assert!(same(&t.columns[0], d.col(0)) && same(&t.columns[1], d.col(1)));
+        let mut missing = 0;
+        s.for_each_chunk(7, |c| {
+            missing += c.missing_per_column()[0];
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(missing, 100);
+        let r = s.rows(3, 3).unwrap();
+        assert!(r.col(0)[0].is_nan());
+        assert_eq!(&r.col(0)[1..], [4.0, 5.0]);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let b = s.minibatch(100, &mut rng).unwrap();
+        assert!(b.n_missing() > 0);
+        for i in 0..b.n() {
+            let row = b.col(1)[i] / 2.0;
+            let x = b.col(0)[i];
+            assert!(
+                if row % 3.0 == 0.0 {
+                    x.is_nan()
+                } else {
+                    x == row
+                },
+                "{row}: {x}"
+            );
+        }
+        // values that are not finite are still refused, by every path
+        std::fs::write(&p, "x,y\n1,2\nNA,inf\n").unwrap();
+        let e = Source::open(&p, None)
+            .unwrap()
+            .load_all()
+            .unwrap_err()
+            .to_string();
+        let file = p.display();
+        assert_eq!(
+            e,
+            format!("data file '{file}', row 3, column 'y': value 'inf' is not finite")
+        );
+        let e = Source::open(&p, None)
+            .unwrap()
+            .minibatch(2, &mut rng)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column 'y': value 'inf' is not finite (line 'NA,inf')"),
+            "{e}"
+        );
+    }
+
+    /// A column of missing values only is an error naming it, in every way this reader opens
+    /// a CSV file; an unnamed one (a trailing comma) is left out of the numeric columns.
+    #[test]
+    fn csv_column_with_no_value() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("m.csv");
+        std::fs::write(&p, "a,b,\n1,,\n2,NA,\n").unwrap();
+        let file = p.display();
+        let e = Source::numeric_columns(&p).unwrap_err().to_string();
+        assert_eq!(e, format!("data file '{file}', column 'b' has no value (all 2 of its cells are missing); leave it out with `columns`"));
+        let both = ["a".to_string(), "b".to_string()];
+        let e = Source::open(&p, Some(&both)).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!("data file '{file}', column 'b' has no value (all 2 of its cells are missing)")
+        );
+        let a = Source::open(&p, Some(&both[..1])).unwrap();
+        assert_eq!(a.load_all().unwrap().col(0), [1.0, 2.0]);
+        std::fs::write(&p, "a,b,\n1,2,\n").unwrap();
+        assert_eq!(Source::numeric_columns(&p).unwrap(), ["a", "b"]);
+    }
+
+    /// NaN in an .npy file is a missing value (C and Fortran order, f8 and f4); ±∞ is still an
+    /// error naming row and column; a column of NaN only is an error.
+    #[test]
+    fn npy_nan_is_missing() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("m.npy");
+        let nan = f64::NAN;
+        let x0 = [1.0, nan, 3.0, 4.0];
+        let x1 = [nan, 20.0, 30.0, nan];
+        for (fortran, f4) in [(false, false), (true, false), (false, true), (true, true)] {
+            let header = format!(
+                "{{'descr': '{}', 'fortran_order': {}, 'shape': (4, 2), }}",
+                if f4 { "<f4" } else { "<f8" },
+                if fortran { "True" } else { "False" }
+            );
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(header.as_bytes());
+            let values: Vec<f64> = if fortran {
+                x0.iter().chain(&x1).copied().collect()
+            } else {
+                x0.iter().zip(&x1).flat_map(|(a, b)| [*a, *b]).collect()
+            };
+            for v in &values {
+                match f4 {
+                    true => bytes.extend_from_slice(&(*v as f32).to_le_bytes()),
+                    false => bytes.extend_from_slice(&v.to_le_bytes()),
+                }
+            }
+            std::fs::write(&p, &bytes).unwrap();
+            let s = Source::open(&p, None).unwrap();
+            let d = s.load_all().unwrap();
+            assert_eq!(d.missing_per_column(), [1, 2], "fortran {fortran}, f4 {f4}");
+            assert!(d.col(0)[1].is_nan() && d.col(1)[0].is_nan() && d.col(1)[3].is_nan());
+            assert_eq!(
+                [d.col(0)[0], d.col(0)[3], d.col(1)[1], d.col(1)[2]],
+                [1.0, 4.0, 20.0, 30.0]
+            );
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            assert_eq!(s.minibatch(4, &mut rng).unwrap().n_missing(), 3);
+        }
+        // an infinity, and a column of NaN only
+        let write = |cols: Vec<Vec<f64>>| {
+            let mut bytes = npy_header_bytes(cols[0].len(), cols.len());
+            for i in 0..cols[0].len() {
+                for c in &cols {
+                    bytes.extend_from_slice(&c[i].to_le_bytes());
+                }
+            }
+            std::fs::write(&p, bytes).unwrap();
+        };
+        let file = p.display();
+        write(vec![vec![1.0, 2.0], vec![nan, f64::NEG_INFINITY]]);
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!("'{file}', row 1 (counting from 0), column 'x1': value -inf is not finite")
+        );
+        write(vec![vec![1.0, 2.0, 3.0], vec![nan; 3]]);
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert_eq!(e, format!("data file '{file}', column 'x1' has no value (all 3 of its cells are missing); leave it out with `columns`"));
+        let x0 = Source::open(&p, Some(&["x0".to_string()])).unwrap();
+        assert_eq!(x0.load_all().unwrap().col(0), [1.0, 2.0, 3.0]);
+    }
+
     #[test]
     fn npy_errors_name_the_problem() {
         let tmp = tempfile::TempDir::new().unwrap();
@@ -1054,12 +1283,12 @@ pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Ve
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();
     let n = usize::try_from(meta.file_metadata().num_rows()).unwrap_or(0);
-    let all: Vec<(usize, String, bool)> = (0..schema.num_columns())
+    let all: Vec<(usize, String, i16)> = (0..schema.num_columns())
         .filter_map(|i| {
             let c = schema.column(i);
             match c.physical_type() {
                 parquet::basic::Type::DOUBLE | parquet::basic::Type::FLOAT => {
-                    Some((i, c.name().to_string(), c.max_def_level() > 0))
+                    Some((i, c.name().to_string(), c.max_def_level()))
                 }
                 _ => None,
             }
@@ -1068,7 +1297,7 @@ pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Ve
     if let Some(req) = columns {
         crate::table::check_requested(req)?;
     }
-    let chosen: Vec<(usize, String, bool)> = match columns {
+    let chosen: Vec<(usize, String, i16)> = match columns {
         None => all.clone(),
         Some(req) => req
             .iter()
@@ -1101,38 +1330,39 @@ pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Ve
             .get_row_group(g)
             .map_err(|e| anyhow!("'{s}', row group {g}: {e}"))?;
         let rows = usize::try_from(rg.metadata().num_rows()).unwrap_or(0);
-        for (c, (i, name, nullable)) in chosen.iter().enumerate() {
+        for (c, (i, name, max_def)) in chosen.iter().enumerate() {
             let col_err = |e: parquet::errors::ParquetError| anyhow!("'{s}', column '{name}': {e}");
             let before = cols[c].len();
+            let nullable = *max_def > 0;
             let mut def: Vec<i16> = Vec::new();
             match rg.get_column_reader(*i).map_err(col_err)? {
-                ColumnReader::DoubleColumnReader(mut r) => loop {
-                    def.clear();
-                    let (records, values, _) = r
-                        .read_records(batch, nullable.then_some(&mut def), None, &mut cols[c])
-                        .map_err(col_err)?;
-                    if records == 0 {
-                        break;
-                    }
-                    if values < records {
-                        bail!("'{s}', column '{name}': missing values in row group {g}");
-                    }
-                },
-                ColumnReader::FloatColumnReader(mut r) => {
-                    let mut buf: Vec<f32> = Vec::with_capacity(batch);
+                ColumnReader::DoubleColumnReader(mut r) => {
+                    let mut buf: Vec<f64> = Vec::with_capacity(batch);
                     loop {
                         buf.clear();
                         def.clear();
-                        let (records, values, _) = r
+                        let (records, _, _) = r
                             .read_records(batch, nullable.then_some(&mut def), None, &mut buf)
                             .map_err(col_err)?;
                         if records == 0 {
                             break;
                         }
-                        if values < records {
-                            bail!("'{s}', column '{name}': missing values in row group {g}");
+                        spread_nulls(&mut cols[c], buf.iter().copied(), &def, *max_def);
+                    }
+                }
+                ColumnReader::FloatColumnReader(mut r) => {
+                    let mut buf: Vec<f32> = Vec::with_capacity(batch);
+                    loop {
+                        buf.clear();
+                        def.clear();
+                        let (records, _, _) = r
+                            .read_records(batch, nullable.then_some(&mut def), None, &mut buf)
+                            .map_err(col_err)?;
+                        if records == 0 {
+                            break;
                         }
-                        cols[c].extend(buf.iter().map(|&v| v as f64));
+                        let values = buf.iter().map(|&v| v as f64);
+                        spread_nulls(&mut cols[c], values, &def, *max_def);
                     }
                 }
                 _ => bail!("'{s}', column '{name}': not a double or float column"),
@@ -1143,18 +1373,41 @@ pub fn load_parquet(path: &Path, columns: Option<&[String]>) -> Result<(Data, Ve
                     cols[c].len() - before
                 );
             }
-            if let Some(k) = cols[c][before..].iter().position(|v| !v.is_finite()) {
+            if let Some(k) = cols[c][before..].iter().position(|v| v.is_infinite()) {
                 bail!(
-                    "'{s}', row {}, column '{name}': {} is not a finite number",
+                    "'{s}', row {}, column '{name}': value {} is not finite",
                     before + k + 1,
                     cols[c][before + k]
                 );
             }
         }
     }
+    // nulls and NaN are missing values; a column of nothing else is an error
+    if let Some(c) = cols.iter().position(|col| col.iter().all(|v| v.is_nan())) {
+        let file = format!("data file '{s}'");
+        bail!("{}", no_value(&file, &chosen[c].1, n, columns.is_none()));
+    }
     let names = chosen.into_iter().map(|c| c.1).collect();
-    let data = Data::from_columns(cols).map_err(|e| anyhow!("'{s}': {e}"))?;
+    let data = Data::with_missing(cols).map_err(|e| anyhow!("'{s}': {e}"))?;
     Ok((data, names))
+}
+
+/// Values read with their definition levels (none for a required column) appended to `col`:
+/// a null (a level below `max_def`) as NaN, a missing value.
+#[cfg(feature = "parquet")]
+fn spread_nulls(col: &mut Vec<f64>, values: impl Iterator<Item = f64>, def: &[i16], max_def: i16) {
+    if def.is_empty() {
+        col.extend(values);
+        return;
+    }
+    let mut values = values;
+    col.extend(def.iter().map(|&l| {
+        if l == max_def {
+            values.next().unwrap_or(f64::NAN)
+        } else {
+            f64::NAN
+        }
+    }));
 }
 
 #[cfg(all(test, feature = "parquet"))]
@@ -1225,9 +1478,94 @@ mod parquet_tests {
         std::fs::write(&p, b"PAR1 but not really").unwrap();
         let e = load_parquet(&p, None).unwrap_err().to_string();
         assert!(e.contains("not a readable Parquet file"), "{e}");
-        // NaN is refused with its row
+        // NaN is a missing value (issue 14), an infinity is refused with its row
         write(&p, &[(vec![1.0, f64::NAN], vec![1.0, 2.0])]);
+        let (d, _) = load_parquet(&p, None).unwrap();
+        assert_eq!(d.missing_per_column(), [1, 0]);
+        assert!(d.col(0)[1].is_nan() && d.col(0)[0] == 1.0);
+        write(
+            &p,
+            &[
+                (vec![1.0, 2.0], vec![1.0, 2.0]),
+                (vec![3.0], vec![f32::NEG_INFINITY]),
+            ],
+        );
         let e = load_parquet(&p, None).unwrap_err().to_string();
-        assert!(e.contains("row 2") && e.contains("'a'"), "{e}");
+        assert_eq!(
+            e,
+            format!(
+                "'{}', row 3, column 'b': value -inf is not finite",
+                p.display()
+            )
+        );
+    }
+
+    /// Issue 14: nulls (and NaN) in optional double and float columns are missing values, at
+    /// their rows across row groups; a column of nulls only is an error naming it.
+    #[test]
+    fn parquet_nulls_are_missing() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let p = tmp.path().join("n.parquet");
+        let schema = Arc::new(
+            parse_message_type("message m { optional double a; optional float b; }").unwrap(),
+        );
+        // (a's values, a's definition levels, b's values, b's levels) by row group
+        type Group<'a> = (&'a [f64], &'a [i16], &'a [f32], &'a [i16]);
+        let write = |groups: &[Group]| {
+            let props = Arc::new(WriterProperties::builder().build());
+            let mut w = SerializedFileWriter::new(File::create(&p).unwrap(), schema.clone(), props)
+                .unwrap();
+            for (a, da, b, db) in groups {
+                let mut rg = w.next_row_group().unwrap();
+                let mut c = rg.next_column().unwrap().unwrap();
+                c.typed::<DoubleType>()
+                    .write_batch(a, Some(da), None)
+                    .unwrap();
+                c.close().unwrap();
+                let mut c = rg.next_column().unwrap().unwrap();
+                c.typed::<FloatType>()
+                    .write_batch(b, Some(db), None)
+                    .unwrap();
+                c.close().unwrap();
+                rg.close().unwrap();
+            }
+            w.close().unwrap();
+        };
+        // rows: a = [1, null, NaN, 4 | null, 6], b = [null, 2, 3, null | 5, 6]
+        write(&[
+            (
+                &[1.0, f64::NAN, 4.0],
+                &[1, 0, 1, 1],
+                &[2.0, 3.0],
+                &[0, 1, 1, 0],
+            ),
+            (&[6.0], &[0, 1], &[5.0, 6.0], &[1, 1]),
+        ]);
+        let (d, names) = load_parquet(&p, None).unwrap();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(d.n(), 6);
+        assert_eq!(d.missing_per_column(), [3, 2]);
+        let shown = |c: &[f64]| {
+            c.iter()
+                .map(|v| if v.is_nan() { None } else { Some(*v) })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shown(d.col(0)),
+            [Some(1.0), None, None, Some(4.0), None, Some(6.0)]
+        );
+        assert_eq!(
+            shown(d.col(1)),
+            [None, Some(2.0), Some(3.0), None, Some(5.0), Some(6.0)]
+        );
+        // a column of nulls only
+        write(&[(&[1.0, 2.0], &[1, 1], &[], &[0, 0])]);
+        let e = load_parquet(&p, None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("data file '{}', column 'b' has no value (all 2 of its cells are missing); leave it out with `columns`", p.display())
+        );
+        let (d, _) = load_parquet(&p, Some(&["a".to_string()])).unwrap();
+        assert_eq!(d.col(0), [1.0, 2.0]);
     }
 }

@@ -162,10 +162,10 @@ pub(crate) fn check_requested(requested: &[String]) -> Result<()> {
 
 /// How a column is being read.
 enum Kind {
-    /// No non-empty cell seen yet (only possible without ``columns``); remembers the
-    /// line of the first empty cell, which is a missing value if the column turns numeric.
-    Unknown { first_empty: Option<u64> },
-    /// Every cell must be a finite number.
+    /// Only missing cells seen yet (only possible without ``columns``): the first cell that
+    /// is not missing decides whether the column is numeric or text.
+    Unknown,
+    /// Every cell must be a finite number or a missing value.
     Numeric,
     /// Text column, skipped.
     Label,
@@ -175,6 +175,8 @@ struct Column {
     index: usize,
     kind: Kind,
     values: Vec<f64>,
+    /// Whether a cell that is not missing has been read.
+    any: bool,
 }
 
 /// Parse CSV bytes (header row required) into a table; `source` names the data in errors.
@@ -213,23 +215,21 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
             let cell = &record[col.index];
             let name = &names[col.index];
             match col.kind {
-                Kind::Numeric => push(&file, &mut col.values, number(&file, line, name, cell)?)?,
+                Kind::Numeric => {
+                    let v = number(&file, line, name, cell)?;
+                    col.any |= !v.is_nan();
+                    push(&file, &mut col.values, v)?
+                }
                 Kind::Label => {}
-                Kind::Unknown { first_empty } => {
-                    if cell.is_empty() {
-                        if first_empty.is_none() {
-                            col.kind = Kind::Unknown {
-                                first_empty: Some(line),
-                            };
-                        }
-                    } else if cell.parse::<f64>().is_ok() {
-                        if let Some(empty_line) = first_empty {
-                            bail!(
-                                "{file}, row {empty_line}, column '{}': missing value",
-                                clean(name)
-                            );
-                        }
+                Kind::Unknown if is_missing(cell) => {}
+                Kind::Unknown => {
+                    if cell.parse::<f64>().is_ok() {
+                        // the rows before were all missing values
                         col.kind = Kind::Numeric;
+                        col.any = true;
+                        for _ in 1..rows {
+                            push(&file, &mut col.values, f64::NAN)?;
+                        }
                         push(&file, &mut col.values, number(&file, line, name, cell)?)?;
                     } else {
                         col.kind = Kind::Label;
@@ -242,6 +242,18 @@ pub fn parse(source: &str, bytes: &[u8], columns: Option<&[String]>) -> Result<T
         bail!("{file} has a header but no data rows");
     }
 
+    // a column with no value: an error when it was asked for or has a name (an unnamed one is
+    // what a trailing comma makes, and is left out)
+    if let Some(c) = cols.iter().find(|c| match c.kind {
+        Kind::Numeric => !c.any,
+        Kind::Unknown => !names[c.index].is_empty(),
+        Kind::Label => false,
+    }) {
+        bail!(
+            "{}",
+            no_value(&file, &names[c.index], rows, columns.is_none())
+        );
+    }
     let cols: Vec<Column> = cols
         .into_iter()
         .filter(|c| matches!(c.kind, Kind::Numeric))
@@ -285,8 +297,9 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
         return Ok((0..names.len())
             .map(|index| Column {
                 index,
-                kind: Kind::Unknown { first_empty: None },
+                kind: Kind::Unknown,
                 values: Vec::new(),
+                any: false,
             })
             .collect());
     };
@@ -316,6 +329,7 @@ fn select_columns(file: &str, names: &[String], columns: Option<&[String]>) -> R
                 index,
                 kind: Kind::Numeric,
                 values: Vec::new(),
+                any: false,
             })
         })
         .collect()
@@ -423,17 +437,58 @@ fn push(file: &str, values: &mut Vec<f64>, v: f64) -> Result<()> {
     Ok(())
 }
 
-/// Parse one cell of a numeric column.
+/// Parse one cell of a numeric column: NaN for a missing value (see [`is_missing`]).
 fn number(file: &str, line: u64, name: &str, cell: &str) -> Result<f64> {
-    let at = || format!("{file}, row {line}, column '{}'", clean(name));
-    if cell.is_empty() {
-        bail!("{}: missing value", at());
-    }
+    cell_value(cell, || {
+        format!("{file}, row {line}, column '{}'", clean(name))
+    })
+}
+
+/// Whether a CSV cell is a missing value: empty, `NA`, `N/A`, `null` or NaN (`nan`, `NaN`,
+/// `-nan`), in any case: what R (`NA`), pandas (an empty cell) and numpy (`nan`) write.
+pub(crate) fn is_missing(cell: &str) -> bool {
+    is_missing_word(cell) || cell.parse::<f64>().is_ok_and(f64::is_nan)
+}
+
+/// An empty cell, or a word for a missing value that is no number (`NA`, `N/A`, `null`).
+fn is_missing_word(cell: &str) -> bool {
+    cell.is_empty()
+        || ["na", "n/a", "null"]
+            .iter()
+            .any(|m| cell.eq_ignore_ascii_case(m))
+}
+
+/// The value of a numeric column's cell (trimmed): NaN when it is missing (see
+/// [`is_missing`]), else a finite number; the error names the cell by `at` (file, row,
+/// column). Every CSV reader words its errors by it. One parse per cell: the number is the
+/// common case.
+pub(crate) fn cell_value(cell: &str, at: impl Fn() -> String) -> Result<f64> {
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_nan() => Ok(f64::NAN),
         Ok(_) => bail!("{}: value '{}' is not finite", at(), clean_cell(cell)),
+        Err(_) if is_missing_word(cell) => Ok(f64::NAN),
         Err(_) => bail!("{}: cannot parse '{}' as a number", at(), clean_cell(cell)),
     }
+}
+
+/// The error of a column with no value (every one of its `rows` cells missing); `hint`: say
+/// how to leave it out (it was not asked for by name).
+pub(crate) fn no_value(file: &str, name: &str, rows: usize, hint: bool) -> String {
+    let cells = if rows == 1 {
+        "its one cell is missing".to_string()
+    } else {
+        format!("all {rows} of its cells are missing")
+    };
+    let hint = if hint {
+        "; leave it out with `columns`"
+    } else {
+        ""
+    };
+    format!(
+        "{file}, column '{}' has no value ({cells}){hint}",
+        clean(name)
+    )
 }
 
 pub(crate) use crate::input::clean;
@@ -724,25 +779,81 @@ mod tests {
         assert_eq!(t.unwrap().columns, [vec![1.5, 2.5]]);
     }
 
+    /// Issue 14: a missing cell is read as NaN at its row and column (it was refused), in any
+    /// row, without and with `columns`.
     #[test]
     fn missing_value() {
         let body = "a,b,c\n1,2,3\n1,2,3\n1,2,3\n1,2,3\n1,2,3\n1,,3\n";
-        let (path, msg) = err(body, None);
+        let (_d, _p, t) = load_str(body, None);
+        let t = t.unwrap();
+        assert_eq!(t.names, ["a", "b", "c"]);
+        assert_eq!(t.columns[0], [1.0; 6]);
+        assert_eq!(t.columns[1][..5], [2.0; 5]);
+        assert!(t.columns[1][5].is_nan());
+        let (_d, _p, t) = load_str(body, Some(&["c", "b"]));
+        let t = t.unwrap();
+        assert_eq!(t.columns[0], [3.0; 6]);
+        assert!(t.columns[1][5].is_nan() && t.columns[1][4] == 2.0);
+        // An empty first cell followed by numbers: the column is numeric, its first values
+        // missing.
+        let (_d, _p, t) = load_str("a,b\n1,\n2, \n3,4\n", None);
+        let t = t.unwrap();
+        assert_eq!(t.names, ["a", "b"]);
+        assert!(t.columns[1][0].is_nan() && t.columns[1][1].is_nan());
+        assert_eq!(t.columns[1][2], 4.0);
+    }
+
+    /// What R (`NA`), pandas (an empty cell), numpy (`nan`) and others write for a missing
+    /// value, in any case and quoted, in the first data row (before the column is known to be
+    /// numeric) and later; a text column starting with one stays a text column.
+    #[test]
+    fn every_missing_marker() {
+        for m in [
+            "", "NA", "na", "Na", "N/A", "n/a", "NaN", "nan", "NAN", "-nan", "+NaN", "null",
+            "NULL", "Null", "\"\"", "\"NA\"", " NA ",
+        ] {
+            for columns in [None, Some(&["x", "y"][..])] {
+                let body = format!("x,y\n{m},1\n2,{m}\n3,4\n");
+                let (_d, _p, t) = load_str(&body, columns);
+                let t = t.unwrap_or_else(|e| panic!("{m:?}: {e}"));
+                assert_eq!(t.names, ["x", "y"], "{m:?}");
+                let (x, y) = (&t.columns[0], &t.columns[1]);
+                assert!(x[0].is_nan() && x[1..] == [2.0, 3.0], "{m:?}: {x:?}");
+                assert!(y[1].is_nan() && [y[0], y[2]] == [1.0, 4.0], "{m:?}: {y:?}");
+            }
+        }
+        let (_d, _p, t) = load_str("name,a\nNA,1\nsetosa,2\n,3\n", None);
+        let t = t.unwrap();
+        assert_eq!(t.names, ["a"]);
+        assert_eq!(t.columns, [vec![1.0, 2.0, 3.0]]);
+    }
+
+    /// A column whose every cell is missing is an error naming it (without `columns`, with
+    /// how to leave it out); an unnamed one (a trailing comma) is still left out.
+    #[test]
+    fn column_with_no_value() {
+        let (path, msg) = err("a,b\n1,\n2,NA\n", None);
         assert_eq!(
             msg,
-            format!("data file '{path}', row 7, column 'b': missing value")
+            format!("data file '{path}', column 'b' has no value (all 2 of its cells are missing); leave it out with `columns`")
         );
-        let (path, msg) = err(body, Some(&["c", "b"]));
+        let (path, msg) = err("a,b\n1,nan\n2,NA\n", Some(&["a", "b"]));
         assert_eq!(
             msg,
-            format!("data file '{path}', row 7, column 'b': missing value")
+            format!("data file '{path}', column 'b' has no value (all 2 of its cells are missing)")
         );
-        // An empty first cell followed by numbers is a missing value too.
-        let (path, msg) = err("a,b\n1,\n2, \n3,4\n", None);
+        // a column in the header only
+        let (path, msg) = err("a,b,c\n1,,2\n", None);
         assert_eq!(
             msg,
-            format!("data file '{path}', row 2, column 'b': missing value")
+            format!("data file '{path}', column 'b' has no value (its one cell is missing); leave it out with `columns`")
         );
+        let (_d, _p, t) = load_str("a,b,c\n1,,2\n", Some(&["c", "a"]));
+        assert_eq!(t.unwrap().columns, [vec![2.0], vec![1.0]]);
+        let (_d, _p, t) = load_str("a,b,\n1,2,\n3,NA,\n", None);
+        let t = t.unwrap();
+        assert_eq!(t.names, ["a", "b"]);
+        assert!(t.columns[1][1].is_nan());
     }
 
     #[test]
@@ -756,15 +867,7 @@ mod tests {
 
     #[test]
     fn not_finite() {
-        for bad in [
-            "nan",
-            "NaN",
-            "inf",
-            "-inf",
-            "infinity",
-            "-Infinity",
-            "1e400",
-        ] {
+        for bad in ["inf", "-inf", "infinity", "-Infinity", "1e400"] {
             let body = format!("a,b,c\n1,2,3\n1,2,3\n1,2,3\n1,2,3\n1,2,3\n1,{bad},3\n");
             let (path, msg) = err(&body, None);
             assert_eq!(
@@ -772,11 +875,17 @@ mod tests {
                 format!("data file '{path}', row 7, column 'b': value '{bad}' is not finite")
             );
         }
-        // A column starting with NaN is numeric, not a label column.
-        let (path, msg) = err("a,b\n1,NaN\n2,3\n", None);
+        // A column starting with an infinity is numeric, not a label column; so is one
+        // starting with a missing value.
+        let (path, msg) = err("a,b\n1,-Infinity\n2,3\n", None);
         assert_eq!(
             msg,
-            format!("data file '{path}', row 2, column 'b': value 'NaN' is not finite")
+            format!("data file '{path}', row 2, column 'b': value '-Infinity' is not finite")
+        );
+        let (path, msg) = err("a,b\n1,NaN\n2,inf\n", None);
+        assert_eq!(
+            msg,
+            format!("data file '{path}', row 3, column 'b': value 'inf' is not finite")
         );
     }
 
@@ -913,7 +1022,8 @@ mod tests {
                     Ok(t) => {
                         assert!(t.n_rows() > 0 && t.n_cols() > 0);
                         assert!(t.columns.iter().all(|c| c.len() == t.n_rows()));
-                        assert!(t.columns.iter().flatten().all(|v| v.is_finite()));
+                        assert!(t.columns.iter().flatten().all(|v| !v.is_infinite()));
+                        assert!(t.columns.iter().all(|c| c.iter().any(|v| !v.is_nan())));
                     }
                     Err(e) => assert!(!e.to_string().contains('\n'), "{e}"),
                 }

@@ -82,6 +82,33 @@ fn a_fit_without_the_later_fields_loads_with_their_defaults() {
     assert_eq!(rec.options.resolution, "off");
     assert_eq!(rec.strategy, "");
     assert_eq!(rec.grad_norm_max, None);
+    // issue 14's missing values per column: none recorded, none written back
+    assert!(rec.data.missing.is_empty());
+    assert!(!String::from_utf8(json_bytes(&rec).unwrap())
+        .unwrap()
+        .contains("\"missing\""));
+    // a new record has them, in the order of the columns, and reads them back
+    let mut new = rec.clone();
+    new.data = bgmm_io::DataInfo::of(
+        "d.csv",
+        &["x".into(), "y".into()],
+        &bgmm::Data::with_missing(vec![vec![1.0, f64::NAN, 2.0], vec![f64::NAN; 3]]).unwrap(),
+    );
+    assert_eq!((new.data.n, &new.data.missing[..]), (3, &[1, 3][..]));
+    assert_eq!(
+        new.data.missing_text().as_deref(),
+        Some("4 missing values: x 1, y 3")
+    );
+    let text = String::from_utf8(json_bytes(&new).unwrap()).unwrap();
+    let (back, _, _) = bgmm_io::fit_from_str(&text, "new.json").unwrap();
+    assert_eq!(back.data, new.data);
+    // --drop-missing is recorded when given, and only then
+    assert!(!text.contains("drop_missing"));
+    let dropped = new.data.clone().dropped(true);
+    let text = String::from_utf8(json_bytes(&dropped).unwrap()).unwrap();
+    assert!(text.contains("\"drop_missing\": true"), "{text}");
+    let back: bgmm_io::DataInfo = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, dropped);
 }
 
 #[test]
