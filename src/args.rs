@@ -307,6 +307,14 @@ pub struct PredictArgs {
     /// Points per predictive data set (default: as many as the data had).
     #[arg(short = 'n', long)]
     pub n: Option<usize>,
+    /// Impute the missing values of DATA instead of drawing new points: one completed copy of
+    /// DATA per draw of a run (multiple imputation) or per --sets at a fit, each missing value
+    /// drawn given its row's observed values.
+    #[arg(long, value_name = "DATA")]
+    pub impute: Option<String>,
+    /// With --impute: columns to use (default: the run's or fit's).
+    #[arg(long, value_delimiter = ',', requires = "impute")]
+    pub columns: Option<Vec<String>>,
     /// Data sets from a MAP fit (a run gives one per draw).
     #[arg(long, default_value_t = 100)]
     pub sets: usize,

@@ -181,6 +181,8 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
             Command::Predict(PredictArgs {
                 run: run.clone(),
                 n: None,
+                impute: None,
+                columns: None,
                 sets: 100,
                 max_draws: Some("200".into()),
                 seed: a.seed,

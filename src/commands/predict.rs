@@ -100,7 +100,38 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
     } else {
         Some(format!("all {total} draws of the run"))
     };
-    let n = a.n.unwrap_or(n_data);
+    // --impute: the data whose missing values are drawn, as the run or fit reads them
+    let imputed = match &a.impute {
+        None => None,
+        Some(source) => {
+            if a.n.is_some() {
+                bail!("-n sets the size of new data sets; --impute completes DATA as it is");
+            }
+            let read =
+                bgmm_io::DataSpec::new(source, a.columns.as_deref()).read_preferring(&columns)?;
+            let (data, names) = read;
+            if data.d() != model.d {
+                bail!(
+                    "data '{source}' has {} column{} ({}) and the {}'s model {} dimensions: give --columns",
+                    data.d(),
+                    if data.d() == 1 { "" } else { "s" },
+                    names.join(", "),
+                    if is_run { "run" } else { "fit" },
+                    model.d
+                );
+            }
+            Some((data, names))
+        }
+    };
+    let kind = match (&imputed, is_run) {
+        (None, _) => kind,
+        (Some(_), true) => "multiple imputation (one completed data set per posterior draw)",
+        (Some(_), false) => "imputation at the MAP",
+    };
+    let n = match &imputed {
+        Some((data, _)) => data.n(),
+        None => a.n.unwrap_or(n_data),
+    };
     if n == 0 {
         bail!("-n must be at least 1");
     }
@@ -119,7 +150,9 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
     )
     .map_err(crate::errors::cli_error)?;
     // the data's names (a run or fit that does not record them: x, or x0, x1, …)
-    let names = if columns.len() == model.d {
+    let names = if let Some((_, names)) = &imputed {
+        names.clone()
+    } else if columns.len() == model.d {
         columns
     } else {
         column_names(model.d)
@@ -128,22 +161,34 @@ pub fn run(a: PredictArgs, ctx: &Ctx) -> Result<()> {
     let mut csv = csv_header(
         &std::iter::once(set_name)
             .chain(names.iter().cloned())
-            .chain(std::iter::once(z_name))
+            .chain(imputed.is_none().then_some(z_name))
             .collect::<Vec<_>>(),
     );
     let mut all: Vec<Vec<f64>> = vec![Vec::new(); model.d];
     let mut sets_json = Vec::new();
     for (s, p) in draws.iter().enumerate() {
         let mut rng = chain_rng(a.seed, s);
-        let (z, data) = draw_data(&model, p, n, &mut rng).map_err(|e| anyhow!("{e}"))?;
-        for (i, zi) in z.iter().enumerate() {
+        let (z, data) = match &imputed {
+            // the completed data's rows in order; no assignment column (its `z` is empty)
+            Some((data, _)) => (
+                Vec::new(),
+                bgmm::impute(&model, p, data, &mut rng).map_err(|e| anyhow!("{e}"))?,
+            ),
+            None => draw_data(&model, p, n, &mut rng).map_err(|e| anyhow!("{e}"))?,
+        };
+        for i in 0..n {
             let _ = write!(csv, "{s}");
             for (j, col) in all.iter_mut().enumerate() {
                 let v = data.col(j)[i];
                 let _ = write!(csv, ",{v:?}");
                 col.push(v);
             }
-            let _ = writeln!(csv, ",{zi}");
+            match z.get(i) {
+                Some(zi) => {
+                    let _ = writeln!(csv, ",{zi}");
+                }
+                None => csv.push('\n'),
+            }
         }
         if a.json {
             sets_json.push(serde_json::json!({
