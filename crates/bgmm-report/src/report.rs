@@ -345,7 +345,18 @@ fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
         ));
     }
     let chains = r.chains.len();
-    let names = r.model.constrained_names();
+    // the parameters, then what the summary derives from them (the correlations of full and
+    // tied covariances, `corr[…]`)
+    let mut names = r.model.constrained_names();
+    if let Some(m) = v["summary"].as_object() {
+        let mut derived: Vec<String> = m
+            .keys()
+            .filter(|k| k.starts_with("corr[") && !names.contains(k))
+            .cloned()
+            .collect();
+        derived.sort();
+        names.extend(derived);
+    }
     let rows: Vec<Vec<(String, bool)>> = names
         .iter()
         .filter_map(|n| v["summary"].get(n).map(|s| (n, s)))

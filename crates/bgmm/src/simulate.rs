@@ -126,14 +126,19 @@ pub fn impute(model: &Model, params: &Params, data: &Data, rng: &mut ChaCha8Rng)
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = crate::stats::Components::new(model, &logw, &params.locs, &params.scales);
     let mut fw = comps.is_full().then(|| comps.full_work());
-    let lr = crate::density::log_responsibilities(model, data, params);
     let (mut terms, mut x, mut e) = (vec![0.0; k], vec![0.0; d], vec![0.0; d]);
     let mut cf = vec![0.0; d * d];
     for i in 0..n {
         if (0..d).all(|j| !cols[j][i].is_nan()) {
             continue;
         }
-        let r: Vec<f64> = lr[i].iter().map(|v| v.exp()).collect();
+        // the responsibilities of the observed values (a row with none: the weights)
+        let lse = comps.point_terms(data, i, &mut terms);
+        let r: Vec<f64> = if lse.is_finite() {
+            terms.iter().map(|t| (t - lse).exp()).collect()
+        } else {
+            params.weights.clone()
+        };
         let c = sample_categorical(&r, rng);
         match fw.as_mut() {
             None => {
