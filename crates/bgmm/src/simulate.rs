@@ -117,7 +117,9 @@ pub fn draw_params(model: &Model, rng: &mut ChaCha8Rng) -> Params {
 /// data set per posterior draw is a multiple imputation; the observed values are kept as they
 /// are. Data without missing values come back unchanged.
 pub fn impute(model: &Model, params: &Params, data: &Data, rng: &mut ChaCha8Rng) -> Result<Data> {
-    crate::map::check_data(model, data)?;
+    if data.d() != model.d {
+        return Err(Error::dimensions("model", model.d, data.d()));
+    }
     let (n, d, k) = (data.n(), model.d, model.k);
     let mut cols: Vec<Vec<f64>> = (0..d).map(|j| data.col(j).to_vec()).collect();
     if data.n_missing() == 0 {
