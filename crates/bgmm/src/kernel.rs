@@ -676,8 +676,7 @@ fn add_incomplete_full(
     st: &mut Stats,
 ) {
     let (k, d) = (c.k, c.d);
-    let x: Vec<f64> = xs.iter().map(|x| x[i]).collect();
-    let Some(lse) = fw.terms(&x, c.locs, terms, grad) else {
+    let Some(lse) = fw.terms_of(xs, i, c.locs, terms, grad) else {
         return;
     };
     st.loglik += lse;
@@ -770,8 +769,7 @@ fn resp_with<const ROWS: bool>(
                 let lse = if c.chol.is_empty() {
                     incomplete_terms(&xs, i, c, &mut terms)
                 } else {
-                    let x: Vec<f64> = xs.iter().map(|x| x[i]).collect();
-                    fw.terms(&x, c.locs, &mut terms, false)
+                    fw.terms_of(&xs, i, c.locs, &mut terms, false)
                 };
                 // a point with every value missing: its terms are the log weights
                 let lse = lse.unwrap_or_else(|| {

@@ -33,6 +33,8 @@ pub(crate) struct FullWork {
     b: Vec<f64>,
     /// `A⁻¹ (x_O − μ_O)`, |O|.
     y: Vec<f64>,
+    /// One point's coordinates, gathered by [`FullWork::terms_of`].
+    row: Vec<f64>,
 }
 
 impl FullWork {
@@ -81,6 +83,40 @@ impl FullWork {
         terms: &mut [f64],
         moments: bool,
     ) -> Option<f64> {
+        self.row.clear();
+        self.row.extend_from_slice(x);
+        self.row_terms(locs, terms, moments)
+    }
+
+    /// [`FullWork::terms`] of point `i` of a block's columns `xs`, gathered into the work
+    /// space's own row (no allocation per point).
+    pub(crate) fn terms_of(
+        &mut self,
+        xs: &[&[f64]],
+        i: usize,
+        locs: &[f64],
+        terms: &mut [f64],
+        moments: bool,
+    ) -> Option<f64> {
+        self.row.clear();
+        self.row.extend(xs.iter().map(|x| x[i]));
+        self.row_terms(locs, terms, moments)
+    }
+
+    fn row_terms(&mut self, locs: &[f64], terms: &mut [f64], moments: bool) -> Option<f64> {
+        let x = std::mem::take(&mut self.row);
+        let out = self.point_terms(&x, locs, terms, moments);
+        self.row = x;
+        out
+    }
+
+    fn point_terms(
+        &mut self,
+        x: &[f64],
+        locs: &[f64],
+        terms: &mut [f64],
+        moments: bool,
+    ) -> Option<f64> {
         let d = x.len();
         let k = self.logw.len();
         self.obs.clear();
@@ -100,27 +136,12 @@ impl FullWork {
             let cov = &self.cov[c * d * d..(c + 1) * d * d];
             let mu = &locs[c * d..(c + 1) * d];
             // Cholesky of Σ_OO
-            let mut ok = true;
             for (p, &i) in self.obs.iter().enumerate() {
-                for (q, &j) in self.obs.iter().enumerate().take(p + 1) {
-                    let mut v = cov[i * d + j];
-                    for r in 0..q {
-                        v -= self.a[p * o + r] * self.a[q * o + r];
-                    }
-                    if p == q {
-                        if v <= 0.0 || !v.is_finite() {
-                            ok = false;
-                            break;
-                        }
-                        self.a[p * o + p] = v.sqrt();
-                    } else {
-                        self.a[p * o + q] = v / self.a[q * o + q];
-                    }
-                }
-                if !ok {
-                    break;
+                for (q, &j) in self.obs.iter().enumerate() {
+                    self.a[p * o + q] = cov[i * d + j];
                 }
             }
+            let ok = cholesky(&mut self.a, o);
             if !ok {
                 *t = f64::NEG_INFINITY;
                 continue;
@@ -187,4 +208,36 @@ impl FullWork {
             }
         }
     }
+}
+
+/// The lower Cholesky factor of the symmetric m×m matrix `a` (row-major), in place (the part
+/// above the diagonal set to 0). Where a pivot is not positive (a singular matrix, to
+/// rounding) its column is set to 0 and the factorisation goes on; returns whether every
+/// pivot was positive.
+pub(crate) fn cholesky(a: &mut [f64], m: usize) -> bool {
+    let mut ok = true;
+    for p in 0..m {
+        for q in 0..=p {
+            let mut v = a[p * m + q];
+            for r in 0..q {
+                v -= a[p * m + r] * a[q * m + r];
+            }
+            a[p * m + q] = if p == q {
+                if v > 0.0 && v.is_finite() {
+                    v.sqrt()
+                } else {
+                    ok = false;
+                    0.0
+                }
+            } else if a[q * m + q] > 0.0 {
+                v / a[q * m + q]
+            } else {
+                0.0
+            };
+        }
+        for q in p + 1..m {
+            a[p * m + q] = 0.0;
+        }
+    }
+    ok
 }

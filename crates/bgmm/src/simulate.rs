@@ -129,86 +129,69 @@ pub fn impute(model: &Model, params: &Params, data: &Data, rng: &mut ChaCha8Rng)
     let comps = crate::stats::Components::new(model, &logw, &params.locs, &params.scales);
     let mut fw = comps.is_full().then(|| comps.full_work());
     let (mut terms, mut x, mut e) = (vec![0.0; k], vec![0.0; d], vec![0.0; d]);
-    let mut cf = vec![0.0; d * d];
+    // a component from the responsibilities of the observed values (`lse` their logsumexp;
+    // a row with none observed: the weights)
+    let draw_component = |terms: &[f64], lse: Option<f64>, rng: &mut ChaCha8Rng| match lse {
+        Some(lse) if lse.is_finite() => {
+            let r: Vec<f64> = terms.iter().map(|t| (t - lse).exp()).collect();
+            sample_categorical(&r, rng)
+        }
+        _ => sample_categorical(&params.weights, rng),
+    };
     for i in 0..n {
         if (0..d).all(|j| !cols[j][i].is_nan()) {
             continue;
         }
-        // the responsibilities of the observed values (a row with none: the weights)
-        let lse = comps.point_terms(data, i, &mut terms);
-        let r: Vec<f64> = if lse.is_finite() {
-            terms.iter().map(|t| (t - lse).exp()).collect()
-        } else {
-            params.weights.clone()
+        let Some(fw) = fw.as_mut() else {
+            // axis-aligned scales: the missing coordinates are the component's own Normals
+            let lse = comps.point_terms(data, i, &mut terms);
+            let c = draw_component(&terms, Some(lse), rng);
+            for (j, col) in cols.iter_mut().enumerate() {
+                if col[i].is_nan() {
+                    let z: f64 = rng.sample(StandardNormal);
+                    col[i] = params.loc(model, c, j) + params.scale(model, c, j) * z;
+                }
+            }
+            continue;
         };
-        let c = sample_categorical(&r, rng);
-        match fw.as_mut() {
-            None => {
-                for (j, col) in cols.iter_mut().enumerate() {
-                    if col[i].is_nan() {
-                        let z: f64 = rng.sample(StandardNormal);
-                        col[i] = params.loc(model, c, j) + params.scale(model, c, j) * z;
-                    }
+        for (j, xj) in x.iter_mut().enumerate() {
+            *xj = cols[j][i];
+        }
+        let miss: Vec<usize> = (0..d).filter(|&j| x[j].is_nan()).collect();
+        let m = miss.len();
+        // the chosen component's conditional mean and covariance on the missing coordinates
+        // (a point with nothing observed: the component's own Gaussian)
+        let lse = fw.terms(&x, &params.locs, &mut terms, true);
+        let c = draw_component(&terms, lse, rng);
+        let (mut mean, mut cov) = (vec![0.0; m], vec![0.0; m * m]);
+        if lse.is_some() {
+            let z = &fw.zhat[c * d..(c + 1) * d];
+            let m2 = &fw.m2[c * d * d..(c + 1) * d * d];
+            for (a, &ja) in miss.iter().enumerate() {
+                mean[a] = params.loc(model, c, ja) + z[ja];
+                for (b, &jb) in miss.iter().enumerate() {
+                    cov[a * m + b] = m2[ja * d + jb] - z[ja] * z[jb];
                 }
             }
-            Some(fw) => {
-                for (j, xj) in x.iter_mut().enumerate() {
-                    *xj = cols[j][i];
-                }
-                // the conditional moments of every component (a point with nothing observed:
-                // the component's own Gaussian)
-                let miss: Vec<usize> = (0..d).filter(|&j| x[j].is_nan()).collect();
-                let (mean, cov): (Vec<f64>, Vec<f64>) =
-                    if fw.terms(&x, &params.locs, &mut terms, true).is_some() {
-                        let z = &fw.zhat[c * d..(c + 1) * d];
-                        let m2 = &fw.m2[c * d * d..(c + 1) * d * d];
-                        let cov = miss
-                            .iter()
-                            .flat_map(|&a| miss.iter().map(move |&b| m2[a * d + b] - z[a] * z[b]))
-                            .collect();
-                        (
-                            miss.iter()
-                                .map(|&a| params.loc(model, c, a) + z[a])
-                                .collect(),
-                            cov,
-                        )
-                    } else {
-                        let sigma = model
-                            .family
-                            .covariance(&params.scales, c, d)
-                            .unwrap_or_default();
-                        let sigma = &sigma;
-                        (
-                            miss.iter().map(|&a| params.loc(model, c, a)).collect(),
-                            miss.iter()
-                                .flat_map(|&a| miss.iter().map(move |&b| sigma[a * d + b]))
-                                .collect(),
-                        )
-                    };
-                // x_M = mean + L e with L L' the conditional covariance
-                let m = miss.len();
-                for a in 0..m {
-                    for b in 0..=a {
-                        let mut v = cov[a * m + b];
-                        for l in 0..b {
-                            v -= cf[a * m + l] * cf[b * m + l];
-                        }
-                        cf[a * m + b] = if a == b {
-                            v.max(0.0).sqrt()
-                        } else if cf[b * m + b] > 0.0 {
-                            v / cf[b * m + b]
-                        } else {
-                            0.0
-                        };
-                    }
-                }
-                for v in e.iter_mut().take(m) {
-                    *v = rng.sample(StandardNormal);
-                }
-                for (a, &j) in miss.iter().enumerate() {
-                    cols[j][i] = mean[a] + (0..=a).map(|l| cf[a * m + l] * e[l]).sum::<f64>();
+        } else {
+            let sigma = model
+                .family
+                .covariance(&params.scales, c, d)
+                .unwrap_or_default();
+            for (a, &ja) in miss.iter().enumerate() {
+                mean[a] = params.loc(model, c, ja);
+                for (b, &jb) in miss.iter().enumerate() {
+                    cov[a * m + b] = sigma[ja * d + jb];
                 }
             }
+        }
+        // x_M = mean + L e with L Lᵀ the conditional covariance
+        crate::observed::cholesky(&mut cov, m);
+        for v in e.iter_mut().take(m) {
+            *v = rng.sample(StandardNormal);
+        }
+        for (a, &j) in miss.iter().enumerate() {
+            cols[j][i] = mean[a] + (0..=a).map(|l| cov[a * m + l] * e[l]).sum::<f64>();
         }
     }
     Data::from_columns(cols)
