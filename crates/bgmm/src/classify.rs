@@ -220,8 +220,9 @@ fn classify_svi_checked(
         Some(("SviOptions", "steps")),
     )?;
     let mut a = vec![0.0; n * k];
+    let mut full = None;
     for i in 0..n {
-        comps.point_terms(data, i, &mut a[i * k..(i + 1) * k]);
+        comps.point_terms(data, i, &mut a[i * k..(i + 1) * k], &mut full);
     }
     let lprior = log_prior(model, &logw, &params.locs, &params.scales, None);
     // logit(1/K); one component needs no training (its probability is 1 whatever u is)

@@ -81,7 +81,7 @@ fn chunk_pass(
             }
             continue;
         }
-        let lse = comps.point_terms(data, i, &mut a);
+        let lse = comps.point_terms(data, i, &mut a, &mut fw);
         p.loglik += lse;
         if grad && observed < d && p.r_miss.is_empty() {
             p.r_miss = vec![0.0; k * d];

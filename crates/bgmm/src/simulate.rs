@@ -144,7 +144,7 @@ pub fn impute(model: &Model, params: &Params, data: &Data, rng: &mut ChaCha8Rng)
         }
         let Some(fw) = fw.as_mut() else {
             // axis-aligned scales: the missing coordinates are the component's own Normals
-            let lse = comps.point_terms(data, i, &mut terms);
+            let lse = comps.point_terms(data, i, &mut terms, &mut None);
             let c = draw_component(&terms, Some(lse), rng);
             for (j, col) in cols.iter_mut().enumerate() {
                 if col[i].is_nan() {

@@ -289,13 +289,21 @@ impl<'a> Components<'a> {
 
     /// `out[k] = log w_k + log N(x | μ_k, s_k)` for the point `i`; returns their logsumexp.
     /// A missing coordinate (NaN) is left out: its factor `N(x_j | μ_kj, s_kj)` integrates to 1
-    /// (the constants' `−log s_kj − ½ log 2π` for it is added back).
+    /// (the constants' `−log s_kj − ½ log 2π` for it is added back); for full covariances the
+    /// observed coordinates' marginal, by the work space `full` (set up at the first incomplete
+    /// point, then kept by the caller for the next).
     #[inline]
-    pub(crate) fn point_terms(&self, data: &Data, i: usize, out: &mut [f64]) -> f64 {
+    pub(crate) fn point_terms(
+        &self,
+        data: &Data,
+        i: usize,
+        out: &mut [f64],
+        full: &mut Option<crate::observed::FullWork>,
+    ) -> f64 {
         let d = self.d;
         if !self.chol.is_empty() && (0..d).any(|j| data.col(j)[i].is_nan()) {
             let x: Vec<f64> = (0..d).map(|j| data.col(j)[i]).collect();
-            let mut fw = self.full_work();
+            let fw = full.get_or_insert_with(|| self.full_work());
             return fw.terms(&x, self.locs, out, false).unwrap_or_else(|| {
                 // every value missing: the terms are the log weights
                 out[..self.k].copy_from_slice(fw.log_weights());
