@@ -182,11 +182,13 @@ impl PairGrid {
         };
         let (xs, ys) = (&self.columns[i], &self.columns[j]);
         let r = if big { 3 } else { 2 };
+        // a point with either coordinate missing has no place in this panel
+        let shown = |p: &usize| !(xs[*p].is_nan() || ys[*p].is_nan());
         match &self.groups {
             None => {
                 c.draw_series(
-                    xs.iter().zip(ys).map(|(&x, &y)| {
-                        Circle::new((x, y), r, super::PALETTE[1].mix(0.6).filled())
+                    (0..xs.len()).filter(shown).map(|p| {
+                        Circle::new((xs[p], ys[p]), r, super::PALETTE[1].mix(0.6).filled())
                     }),
                 )
                 .map_err(err)?;
@@ -196,7 +198,7 @@ impl PairGrid {
                     let col = color(g);
                     c.draw_series(
                         (0..xs.len())
-                            .filter(|&p| z[p] == g)
+                            .filter(|p| z[*p] == g && shown(p))
                             .map(|p| Circle::new((xs[p], ys[p]), r, col.mix(0.55).filled())),
                     )
                     .map_err(err)?;
@@ -487,6 +489,28 @@ mod tests {
                 .sum();
             assert_eq!(lean.signum(), rho.signum(), "({i}, {j})");
         }
+    }
+
+    /// A point with a missing coordinate is left out of the scatter (plotters would put a NaN
+    /// on the panel's edge), and the others are all drawn.
+    #[test]
+    fn points_with_a_missing_coordinate_are_not_drawn() {
+        let nan = f64::NAN;
+        let g = PairGrid {
+            columns: vec![vec![0.0, nan, 2.0, 3.0], vec![1.0, 2.0, nan, 4.0]],
+            names: vec!["a".into(), "b".into()],
+            groups: None,
+            ellipses: vec![],
+            title: "t".into(),
+        };
+        assert_eq!(g.svg().unwrap().matches("<circle").count(), 2);
+        let g = PairGrid {
+            groups: Some((vec![0, 1, 1, 0], 2)),
+            ..g
+        };
+        let svg = g.svg().unwrap();
+        let legend = 2;
+        assert_eq!(svg.matches("<circle").count(), 2 + legend);
     }
 
     #[test]
