@@ -538,6 +538,19 @@ fn fit_with_missing_values_counts_them_and_uses_the_observed_values() {
     );
     let v = json(&[&mb[..], &["--json"]].concat());
     assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
+    // VI on minibatches reads part of the file: a pass counts them for its record
+    let v = json(&[
+        "vi",
+        &p,
+        "-k",
+        "2",
+        "--minibatch",
+        "4",
+        "--steps",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(v["data"]["missing"], serde_json::json!([1, 2]));
 }
 
 /// --drop-missing: the incomplete rows dropped and how many said on stderr (one line); the fit

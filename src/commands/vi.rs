@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use bgmm::ViOptions;
-use bgmm_io::{minibatch_start, DataInfo, MinibatchDensity, RunOptions, ViRecord};
+use bgmm_io::{
+    minibatch_start, missing_per_column, DataInfo, MinibatchDensity, RunOptions, ViRecord,
+};
 
 use crate::args::ViArgs;
 use crate::common::{id_like_unless, print_warnings, report_posterior, resolve_model, Ctx};
@@ -110,11 +112,13 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
         "Mean-field VI on minibatches of {b} rows of {} ({} rows) with {}: {} steps, ELBO (minibatch estimate) {elbo:.3}; {} draws; lp__ is a minibatch estimate",
         a.input.data, st.src.n, st.origin, a.steps, a.draws
     );
+    // the minibatches read part of the file: its missing values are counted by a pass
+    let missing = missing_per_column(&st.src, &|_, _, _| {}).map_err(errors::from_anyhow)?;
     let info = DataInfo {
         source: a.input.data.clone(),
         columns: st.src.names.clone(),
         n: st.src.n,
-        missing: Vec::new(),
+        missing,
         drop_missing: false,
     };
     report_posterior(

@@ -24,8 +24,8 @@ pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
 pub use input::{shorten, MAX_LINE_BYTES};
 pub use minibatch::{
-    fit_minibatch, start as minibatch_start, streaming_loglik, MinibatchFit, MinibatchOptions,
-    Progress, Start as MinibatchStart,
+    fit_minibatch, missing_per_column, start as minibatch_start, streaming_loglik, MinibatchFit,
+    MinibatchOptions, Progress, Start as MinibatchStart,
 };
 pub use model_file::{load_model_spec, model_spec_from_str};
 pub use records::{

@@ -30,6 +30,23 @@ pub fn streaming_loglik(
     pass(src, model, p, progress).map(|(loglik, _)| loglik)
 }
 
+/// The missing values of each column of the file, by one pass over it (the count fit.json
+/// and the sample records give, for a run that otherwise reads only minibatches).
+pub fn missing_per_column(src: &Source, progress: Progress<'_>) -> Result<Vec<usize>> {
+    let what = "missing values, pass over the file";
+    let mut missing = vec![0; src.d()];
+    let mut done = 0;
+    src.for_each_chunk(PASS_CHUNK, |chunk| {
+        for (m, c) in missing.iter_mut().zip(chunk.missing_per_column()) {
+            *m += c;
+        }
+        done += chunk.n();
+        progress(what, done as u64, src.n as u64);
+        Ok(())
+    })?;
+    Ok(missing)
+}
+
 /// [`streaming_loglik`] and the missing values of each column.
 fn pass(
     src: &Source,
