@@ -165,10 +165,12 @@ const MORE_MODELS: [(&str, usize); 6] = [
 ];
 
 /// VI's asserted models: well separated, unordered, with data enough for a posterior close
-/// to Gaussian on the unconstrained space.
-const VI_MODELS: [(&str, usize); 2] = [
+/// to Gaussian on the unconstrained space; diagonal, full and tied.
+const VI_MODELS: [(&str, usize); 4] = [
     ("sep-k2-d1-component-lognormal", 200),
     ("sep-k2-d2-diagonal-gamma", 200),
+    ("sep-k2-d2-full-lognormal", 200),
+    ("sep-k2-d2-tied-gamma", 200),
 ];
 
 /// VI measured in the full suite, not asserted: an `ordered` model (the transform couples
@@ -622,6 +624,16 @@ fn sbc_vi_sep_k2_d1_component_lognormal() {
 #[test]
 fn sbc_vi_sep_k2_d2_diagonal_gamma() {
     check_fast_vi("sep-k2-d2-diagonal-gamma");
+}
+
+#[test]
+fn sbc_vi_sep_k2_d2_full_lognormal() {
+    check_fast_vi("sep-k2-d2-full-lognormal");
+}
+
+#[test]
+fn sbc_vi_sep_k2_d2_tied_gamma() {
+    check_fast_vi("sep-k2-d2-tied-gamma");
 }
 
 const TABLE_HEAD: &str = "| model | engine | N | reps | chi-square per quantity (19 dof) | max | min p | min cov90 | result |\n|---|---|---|---|---|---|---|---|---|";
