@@ -764,6 +764,23 @@ impl<'a> MixtureDensity<'a> {
         stats_at(model, &comps, self.data, grad)
     }
 
+    /// The statistics of the data at the unconstrained point `x`, with the gradient
+    /// statistics; `None` where `x` is beyond what f64 holds.
+    pub(crate) fn stats_of(&self, x: &[f64]) -> Option<SufficientStats> {
+        let u = self.transform().unpack(x);
+        representable(self.model(), &u).then(|| self.stats(&u, true))
+    }
+
+    /// Number of points.
+    pub(crate) fn n(&self) -> usize {
+        self.data.n()
+    }
+
+    /// The arithmetic on statistics this density does after each pass.
+    pub(crate) fn stats_density(&self) -> StatsDensity<'a> {
+        self.density
+    }
+
     /// Log density and gradient, also returning the natural gradient (for per-site norms).
     pub fn logp_grad_natural(&self, x: &[f64], grad: &mut [f64]) -> (f64, NaturalGrad) {
         let u = self.transform().unpack(x);
@@ -928,6 +945,122 @@ mod covariance_families {
             let mut bare = whole.clone();
             bare.r_cross.clear();
             assert!(log_likelihood_from_stats(&m, &sim.params, &bare).is_err());
+        }
+    }
+}
+
+#[cfg(test)]
+mod em_surrogate {
+    use super::*;
+    use crate::ModelSpec;
+
+    /// Every family: the four diagonal sharings, full and tied (LKJ and inverse Wishart).
+    fn models(k: usize, d: usize) -> Vec<Model> {
+        let mut out = Vec::new();
+        for scale in [
+            r#""sharing": "shared", "prior": "lognormal", "mu": 0.0, "sigma": 1.0"#,
+            r#""sharing": "component", "prior": "half_cauchy", "scale": 2.0"#,
+            r#""sharing": "dimension", "prior": "lognormal", "mu": 0.0, "sigma": 1.0"#,
+            r#""sharing": "diagonal", "prior": "lognormal", "mu": 0.0, "sigma": 1.0"#,
+            r#""sharing": "full", "prior": "lognormal", "mu": 0.0, "sigma": 1.0, "eta": 2.0"#,
+            r#""sharing": "tied", "prior": "half_cauchy", "scale": 2.0"#,
+            r#""sharing": "full", "prior": "inverse_wishart", "df": 6.0, "scale": 1.5"#,
+        ] {
+            let spec: ModelSpec = serde_json::from_str(&format!(
+                r#"{{"k": {k}, "weights": {{"concentration": 2.0}},
+                    "locs": {{"loc": 0.0, "scale": 3.0}}, "scale": {{{scale}}}}}"#
+            ))
+            .unwrap();
+            out.push(spec.build(Some(d)).unwrap());
+        }
+        out
+    }
+
+    /// Simulated data with about one value in five removed (a fixed pattern, no row empty).
+    fn data(m: &Model, n: usize, missing: bool) -> (Data, Params) {
+        let sim = crate::simulate::simulate(m, n, 5).unwrap();
+        if !missing {
+            return (sim.data, sim.params);
+        }
+        let cols = (0..m.d)
+            .map(|j| {
+                (0..n)
+                    .map(|i| {
+                        let v = sim.data.col(j)[i];
+                        if (i * 3 + j * 7) % 5 == 0 && j != i % m.d {
+                            f64::NAN
+                        } else {
+                            v
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        (Data::with_missing(cols).unwrap(), sim.params)
+    }
+
+    /// The surrogate's log density at `y` from statistics taken at `x`, and its gradient.
+    fn q(dens: &MixtureDensity, st: &SufficientStats, x: &[f64], y: &[f64], g: &mut [f64]) -> f64 {
+        let t = dens.transform();
+        let (at, u) = (t.unpack(x), t.unpack(y));
+        let s = crate::stats::surrogate(dens.model(), st, &at.locs, &u.logw, &u.locs, &u.scales);
+        dens.stats_density().logp_grad(y, &s, g).unwrap()
+    }
+
+    /// For every family, with and without missing values: the surrogate's gradient is its
+    /// value's (finite differences, away from where the statistics were taken); where they
+    /// were taken it is the log density's gradient (Fisher's identity); and it minorises the
+    /// log density: `log p(y) − log p(x) ≥ Q(y) − Q(x)` at points around `x`.
+    #[test]
+    fn surrogate_is_a_minorant_with_the_density_gradient() {
+        let (k, d) = (2, 3);
+        for m in models(k, d) {
+            for missing in [false, true] {
+                let (data, params) = data(&m, 200, missing);
+                let dens = MixtureDensity::new(&m, &data, false);
+                let x = dens.transform().pack(&params);
+                let st = dens.stats_of(&x).unwrap();
+                let mut gx = vec![0.0; x.len()];
+                let lx = dens.logp_grad(&x, &mut gx);
+                let mut gq = vec![0.0; x.len()];
+                let qx = q(&dens, &st, &x, &x, &mut gq);
+                for (a, b) in gq.iter().zip(&gx) {
+                    assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+                }
+                let what = format!("{} missing {missing}", m.family.name());
+                for step in 0..6 {
+                    let y: Vec<f64> = x
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            v + 0.05 * (step as f64 + 1.0) * ((i * 5 + step) % 7) as f64 / 7.0 - 0.1
+                        })
+                        .collect();
+                    let mut g = vec![0.0; y.len()];
+                    let qy = q(&dens, &st, &x, &y, &mut g);
+                    let ly = dens.logp(&y);
+                    assert!(
+                        ly - lx >= qy - qx - 1e-9 * lx.abs(),
+                        "{what}: log p gains {} where Q gains {}",
+                        ly - lx,
+                        qy - qx
+                    );
+                    let h = 1e-6;
+                    for i in 0..y.len() {
+                        let (mut yp, mut ym) = (y.clone(), y.clone());
+                        yp[i] += h;
+                        ym[i] -= h;
+                        let mut s = vec![0.0; y.len()];
+                        let fd = (q(&dens, &st, &x, &yp, &mut s) - q(&dens, &st, &x, &ym, &mut s))
+                            / (2.0 * h);
+                        assert!(
+                            (g[i] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                            "{what}, coordinate {i}: {} vs {fd}",
+                            g[i]
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -177,21 +177,34 @@ pub fn kmeans_init(model: &Model, data: &Data, rng: &mut ChaCha8Rng) -> Params {
             break;
         }
     }
-    // within-cluster variances per component and dimension
+    // within-cluster variances per component and dimension, and for the covariance
+    // families the cross products
     let mut counts = vec![0usize; k];
     let mut ss = vec![vec![0.0; d]; k];
+    let with_cross = model.family.is_covariance();
+    let mut cross = vec![vec![0.0; if with_cross { d * d } else { 0 }]; k];
+    let mut r = vec![0.0; d];
     for (i, &l) in label.iter().enumerate() {
         counts[l] += 1;
         for j in 0..d {
-            let r = data.col(j)[i] - centres[l][j];
-            ss[l][j] += r * r;
+            r[j] = data.col(j)[i] - centres[l][j];
+            ss[l][j] += r[j] * r[j];
+        }
+        if with_cross {
+            for a in 0..d {
+                for b in 0..d {
+                    cross[l][a * d + b] += r[a] * r[b];
+                }
+            }
         }
     }
     let fallback = init_scales(model, data);
     let floor: Vec<f64> = (0..d)
         .map(|j| 1e-3 * crate::data::sample_sd(&data.observed(j)).max(1e-9))
         .collect();
-    let scales = model.family.from_clusters(&counts, &ss, &floor, &fallback);
+    let scales = model
+        .family
+        .from_clusters(&counts, &ss, &cross, &floor, &fallback);
     let weights: Vec<f64> = counts
         .iter()
         .map(|&c| (c as f64 + 0.5) / (n as f64 + 0.5 * k as f64))
@@ -219,5 +232,56 @@ pub fn initial_point(model: &Model, data: &Data, init: Init, seed: u64, r: usize
     match init {
         Init::Pyro | Init::Auto => pyro_init(model, data, &mut rng),
         Init::KMeansPlusPlus => kmeans_init(model, data, &mut rng),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ModelSpec;
+    use rand_distr::{Distribution, StandardNormal};
+
+    /// Two clusters of 1000 points with correlations +0.8 and −0.6, far apart.
+    fn correlated() -> Data {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (centre, rho) in [(-20.0, 0.8), (20.0, -0.6)] {
+            for _ in 0..1000 {
+                let (a, b): (f64, f64) = (
+                    StandardNormal.sample(&mut rng),
+                    StandardNormal.sample(&mut rng),
+                );
+                x.push(centre + a);
+                y.push(rho * a + (1.0f64 - rho * rho).sqrt() * b);
+            }
+        }
+        Data::from_columns(vec![x, y]).unwrap()
+    }
+
+    /// A k-means++ start of a covariance family takes its clusters' correlations (shrunk by
+    /// n/(n + D + 1)), each cluster's for `full`, the pooled one for `tied`; the diagonal
+    /// family has none to take.
+    #[test]
+    fn kmeans_starts_take_the_clusters_correlations() {
+        let data = correlated();
+        let full = ModelSpec::quick(2, crate::CovarianceFamily::Full, &data)
+            .build(Some(2))
+            .unwrap();
+        let p = kmeans_init(&full, &data, &mut ChaCha8Rng::seed_from_u64(1));
+        let mut got: Vec<(f64, f64)> = (0..2)
+            .map(|c| {
+                let r = full.family.correlation(&p.scales, c, 2).unwrap()[1];
+                (p.locs[c * 2], r)
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!((got[0].1 - 0.8).abs() < 0.05, "{got:?}");
+        assert!((got[1].1 + 0.6).abs() < 0.05, "{got:?}");
+        let tied = ModelSpec::quick(2, crate::CovarianceFamily::Tied, &data)
+            .build(Some(2))
+            .unwrap();
+        let p = kmeans_init(&tied, &data, &mut ChaCha8Rng::seed_from_u64(1));
+        let r = tied.family.correlation(&p.scales, 0, 2).unwrap()[1];
+        assert!((r - 0.1).abs() < 0.05, "pooled {r}");
     }
 }

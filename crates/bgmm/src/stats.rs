@@ -377,6 +377,62 @@ pub fn stats(
     Ok(st)
 }
 
+/// The expectation–maximisation surrogate of the log likelihood at the constrained point
+/// (`logw`, `locs`, `values`), from the statistics `st` taken at other locations `locs_at`
+/// (with the gradient statistics): the expected complete-data log likelihood
+/// `Q(θ | θ_t) = Σ_k r_k log w_k + Σ_k E[log N(x | μ_k, Σ_k)]`, up to a constant, as statistics
+/// whose `loglik` is `Q` and whose deviations are taken about `locs`, so that the density's
+/// arithmetic on statistics ([`crate::StatsDensity`]) gives `Q` plus the prior and its
+/// gradient. At `θ = θ_t` the gradient is the log likelihood's (Fisher's identity), and `Q`
+/// minorises the log likelihood up to that constant: raising `Q` raises the likelihood.
+pub(crate) fn surrogate(
+    model: &Model,
+    st: &SufficientStats,
+    locs_at: &[f64],
+    logw: &[f64],
+    locs: &[f64],
+    values: &[f64],
+) -> SufficientStats {
+    let (k, d) = (model.k, model.d);
+    let mut out = st.clone();
+    out.at = 0;
+    for c in 0..k {
+        for i in 0..d {
+            let idx = c * d + i;
+            // deviations about the new locations: x − μ = (x − μ_t) + δ
+            let di = locs_at[idx] - locs[idx];
+            let n = if st.r_miss.is_empty() {
+                st.r_sum[c]
+            } else {
+                st.r_sum[c] - st.r_miss[idx]
+            };
+            out.r_dev[idx] = st.r_dev[idx] + n * di;
+            out.r_dev_sq[idx] = st.r_dev_sq[idx] + di * (2.0 * st.r_dev[idx] + n * di);
+            if !st.r_cross.is_empty() {
+                for j in 0..d {
+                    let dj = locs_at[c * d + j] - locs[c * d + j];
+                    let at = c * d * d + i * d + j;
+                    out.r_cross[at] = st.r_cross[at]
+                        + di * st.r_dev[c * d + j]
+                        + st.r_dev[idx] * dj
+                        + st.r_sum[c] * di * dj;
+                }
+            }
+        }
+    }
+    let weights: f64 = st.r_sum.iter().zip(logw).map(|(r, l)| r * l).sum();
+    out.loglik = weights
+        + model.family.complete_loglik(
+            d,
+            values,
+            &out.r_sum,
+            &out.r_dev_sq,
+            &out.r_cross,
+            &out.r_miss,
+        );
+    out
+}
+
 /// A hash of the parameters' bits (FNV-1a, 64 bits; never 0, which means unknown).
 pub(crate) fn fingerprint(params: &Params) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -278,6 +278,34 @@ pub fn block_of_covariance(sigma: &[f64], d: usize) -> Vec<f64> {
     out
 }
 
+/// The below-diagonal entries of `L` (a block's values after its scales) for the correlation
+/// of the D×D cross products `m` of `n` points, shrunk towards none by `n/(n + D + 1)`; no
+/// correlation for at most D points or a dimension without spread.
+pub fn correlation_block(m: &[f64], n: usize, d: usize) -> Vec<f64> {
+    let none = vec![0.0; n_corr(d)];
+    let sd: Vec<f64> = (0..d).map(|i| m[i * d + i].sqrt()).collect();
+    if n <= d || sd.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return none;
+    }
+    let shrink = n as f64 / (n + d + 1) as f64;
+    let mut r = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..d {
+            r[i * d + j] = if i == j {
+                1.0
+            } else {
+                shrink * m[i * d + j] / (sd[i] * sd[j])
+            };
+        }
+    }
+    let b = block_of_covariance(&r, d);
+    if b.iter().all(|v| v.is_finite()) {
+        b[d..].to_vec()
+    } else {
+        none
+    }
+}
+
 /// The inverse of a lower-triangular D×D matrix (row-major), by forward substitution.
 fn lower_inverse(c: &[f64], d: usize) -> Vec<f64> {
     let mut m = vec![0.0; d * d];
@@ -698,6 +726,36 @@ impl Covariance {
             log_det += cf[i * d + i].ln();
         }
         -0.5 * d as f64 * LN_2PI - log_det - 0.5 * q
+    }
+
+    /// The Gaussian part of the expected complete-data log likelihood (the EM surrogate:
+    /// assignments and missing coordinates latent, their conditional moments in `r_cross`) at
+    /// `values`, from statistics taken about the locations it is evaluated at:
+    /// `Σ_c −½ r_c (D ln 2π + ln|Σ_c|) − ½ tr(Σ_c⁻¹ M_c)`, `M_c` component c's `r_cross`. Its
+    /// natural gradient is [`Covariance::add_stats_grad`]'s.
+    pub fn complete_loglik(&self, d: usize, values: &[f64], r_sum: &[f64], r_cross: &[f64]) -> f64 {
+        let m = block_len(d);
+        let mut q = 0.0;
+        for bi in 0..self.sharing.n_blocks(r_sum.len()) {
+            let cf = cov_factor(&values[bi * m..(bi + 1) * m], d);
+            let ci = lower_inverse(&cf, d);
+            let log_det: f64 = 2.0 * (0..d).map(|i| cf[i * d + i].ln()).sum::<f64>();
+            for c in (0..r_sum.len()).filter(|&c| self.sharing.block(c) == bi) {
+                let mc = &r_cross[c * d * d..(c + 1) * d * d];
+                // tr(Σ⁻¹ M) = Σ_ij (C⁻ᵀ C⁻¹)_ij M_ji = ‖rows of C⁻¹ against M‖
+                let mut tr = 0.0;
+                for a in 0..d {
+                    let row = &ci[a * d..a * d + a + 1];
+                    for (i, &ri) in row.iter().enumerate() {
+                        for (j, &rj) in row.iter().enumerate() {
+                            tr += ri * rj * mc[i * d + j];
+                        }
+                    }
+                }
+                q -= 0.5 * (r_sum[c] * (d as f64 * LN_2PI + log_det) + tr);
+            }
+        }
+        q
     }
 
     /// The log likelihood's gradient with respect to the locations and the family's values

@@ -447,6 +447,35 @@ impl Diagonal {
         }
     }
 
+    /// The Gaussian part of the expected complete-data log likelihood (the EM surrogate,
+    /// assignments latent, missing coordinates left out) at `scales`, from statistics taken
+    /// about the locations it is evaluated at: `Σ_{c,j} −½ n_cj ln(2π s²) − ½ r_dev_sq_cj / s²`,
+    /// `n_cj = r_sum_c − r_miss_cj` the weight of the points with coordinate j observed. Its
+    /// natural gradient is [`Diagonal::add_stats_grad`]'s.
+    pub fn complete_loglik(
+        &self,
+        d: usize,
+        scales: &[f64],
+        r_sum: &[f64],
+        r_dev_sq: &[f64],
+        r_miss: &[f64],
+    ) -> f64 {
+        let mut q = 0.0;
+        for (c, &r) in r_sum.iter().enumerate() {
+            for j in 0..d {
+                let s = scales[self.sharing.index(c, j, d)];
+                let idx = c * d + j;
+                let n = if r_miss.is_empty() {
+                    r
+                } else {
+                    r - r_miss[idx]
+                };
+                q -= 0.5 * (n * (LN_2PI + 2.0 * s.ln()) + r_dev_sq[idx] / (s * s));
+            }
+        }
+        q
+    }
+
     /// A draw of the free scales from the prior.
     pub fn draw<R: rand::Rng + ?Sized>(&self, k: usize, d: usize, rng: &mut R) -> Vec<f64> {
         (0..self.n_scales(k, d))

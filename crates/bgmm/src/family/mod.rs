@@ -511,6 +511,24 @@ impl Family {
         }
     }
 
+    /// The Gaussian part of the EM surrogate of the log likelihood (the expected complete-data
+    /// log likelihood) at `values`, from statistics taken about the locations it is evaluated
+    /// at (see [`crate::stats`]'s recentring); [`Family::add_stats_grad`] is its gradient.
+    pub fn complete_loglik(
+        &self,
+        d: usize,
+        values: &[f64],
+        r_sum: &[f64],
+        r_dev_sq: &[f64],
+        r_cross: &[f64],
+        r_miss: &[f64],
+    ) -> f64 {
+        match self.kind() {
+            Kind::Diag(f) => f.complete_loglik(d, values, r_sum, r_dev_sq, r_miss),
+            Kind::Cov(f) => f.complete_loglik(d, values, r_sum, r_cross),
+        }
+    }
+
     // --- simulation, initialisation, moves ---------------------------------------------------
 
     /// A draw of the values from the prior.
@@ -563,11 +581,15 @@ impl Family {
 
     /// Values from a partition into clusters (see [`Diagonal::from_clusters`]; the covariance
     /// families take each dimension's scale as the diagonal family with one scale per
-    /// component and dimension, or per dimension when tied, and start uncorrelated).
+    /// component and dimension, or per dimension when tied, and the clusters' correlations
+    /// from `cross`, each cluster's D×D within-cluster cross products (row-major; pooled when
+    /// tied), shrunk towards none by `n/(n + D + 1)` so that a small cluster starts well
+    /// conditioned; a cluster of at most D points starts uncorrelated).
     pub fn from_clusters(
         &self,
         counts: &[usize],
         ss: &[Vec<f64>],
+        cross: &[Vec<f64>],
         floor: &[f64],
         fallback: &[f64],
     ) -> Vec<f64> {
@@ -589,11 +611,23 @@ impl Family {
                     .map(|(c, j)| fallback[self.fallback_index(c, j, d)])
                     .collect();
                 let scales = diag.from_clusters(counts, ss, floor, &fallback);
+                // the cross products and counts each block's correlation comes from
+                let blocks: Vec<(usize, Vec<f64>)> = match f.sharing {
+                    CovSharing::Full => counts.iter().copied().zip(cross.iter().cloned()).collect(),
+                    CovSharing::Tied => {
+                        let mut pooled = vec![0.0; d * d];
+                        for c in cross {
+                            pooled.iter_mut().zip(c).for_each(|(p, v)| *p += v);
+                        }
+                        vec![(counts.iter().sum(), pooled)]
+                    }
+                };
                 scales
                     .chunks(d)
-                    .flat_map(|s| {
+                    .zip(&blocks)
+                    .flat_map(|(s, (n, m))| {
                         let mut b = s.to_vec();
-                        b.resize(covariance::block_len(d), 0.0);
+                        b.extend(covariance::correlation_block(m, *n, d));
                         b
                     })
                     .collect()
