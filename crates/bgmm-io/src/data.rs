@@ -167,7 +167,9 @@ pub fn id_like_warnings(data: &Data, names: &[String], source: &str) -> Vec<Stri
     let mut id_like = vec![false; data.d()];
     for (j, name) in names.iter().enumerate().take(data.d()) {
         let col = data.col(j);
-        if !col.iter().all(|v| v.fract() == 0.0) {
+        // integers where observed (a missing value hides nothing about the rest)
+        let mut observed = col.iter().filter(|v| !v.is_nan()).peekable();
+        if observed.peek().is_none() || !observed.all(|v| v.fract() == 0.0) {
             continue;
         }
         // row numbers of a handful of points may well be data
@@ -333,5 +335,26 @@ mod tests {
         index_of_reals[0] = 0.5;
         assert_eq!(warn(vec![("index", index_of_reals)], "d.csv"), none);
         assert_eq!(warn(vec![("x", from0)], "grid:0,12,1"), none);
+        // a missing value in an index column leaves it named (issue 14), and a column of
+        // integers with a gap is no row number
+        let mut gap = shuffled.clone();
+        gap[3] = f64::NAN;
+        let names = vec!["patient_ID".to_string(), "count".to_string()];
+        let holes = Data::with_missing(vec![gap.clone(), gap]).unwrap();
+        assert_eq!(
+            id_like_warnings(&holes, &names, "d.csv"),
+            [
+                "column 'patient_ID' of 'd.csv' holds integers and is named like a row index, \
+                 yet is used as a data column (no `columns` given); to leave it out, give \
+                 `columns` count"
+            ]
+        );
+        let mut ids_gap = ids.clone();
+        ids_gap[5] = f64::NAN;
+        let one = Data::with_missing(vec![ids_gap, a.clone()]).unwrap();
+        assert_eq!(
+            id_like_warnings(&one, &["n".to_string(), "a".to_string()], "d.csv"),
+            none
+        );
     }
 }
