@@ -98,7 +98,7 @@ pub const MAX_K: usize = 100_000;
 /// Largest number of dimensions.
 pub const MAX_D: usize = 100_000;
 /// The LKJ shape of the quick model's correlations ([`ModelSpec::quick`]).
-pub const QUICK_ETA: f64 = 2.0;
+pub const QUICK_ETA: f64 = 1.0;
 
 /// Largest number of locations K · D.
 pub const MAX_KD: usize = 10_000_000;
@@ -377,11 +377,10 @@ impl ModelSpec {
     /// The quick model of `-k K --covariance FAMILY`, with priors scaled to the data:
     /// `weights ~ Dirichlet(1)`, `locs[·, d] ~ Normal(mean_d, 10 · sd_d)`,
     /// `scale ~ LogNormal(ln s̄, 2)` where `s̄` is the geometric mean of the per-dimension
-    /// standard deviations, and for full and tied covariances the correlations `~ LKJ(2)`.
-    /// These priors are weak (they let the data speak) yet keep the MAP away from a component
-    /// collapsing on one point; LKJ(2) pulls the correlations gently toward 0 (its density
-    /// vanishes at a singular correlation, though not fast enough to stop a cluster lying
-    /// exactly on a line).
+    /// standard deviations, and for full and tied covariances the correlations `~ LKJ(1)`
+    /// (uniform, the model files' default). These priors are weak (they let the data speak)
+    /// yet keep the MAP away from a component collapsing on one point (not a cluster lying
+    /// exactly on a line: no prior on the correlations stops that but the inverse Wishart).
     pub fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &crate::Data) -> ModelSpec {
         let family = family.into();
         let d = data.d();
