@@ -27,16 +27,41 @@ pub fn streaming_loglik(
     p: &Params,
     progress: Progress<'_>,
 ) -> Result<f64> {
-    pass(src, model, p, progress).map(|(loglik, _)| loglik)
+    loglik_pass(src, model, p, progress).map(|(loglik, _)| loglik)
 }
 
 /// The missing values of each column of the file, by one pass over it (the count fit.json
 /// and the sample records give, for a run that otherwise reads only minibatches).
 pub fn missing_per_column(src: &Source, progress: Progress<'_>) -> Result<Vec<usize>> {
-    let what = "missing values, pass over the file";
-    let mut missing = vec![0; src.d()];
+    pass(src, "missing values, pass over the file", progress, |_| {})
+}
+
+/// [`streaming_loglik`] and the missing values of each column.
+fn loglik_pass(
+    src: &Source,
+    model: &Model,
+    p: &Params,
+    progress: Progress<'_>,
+) -> Result<(f64, Vec<usize>)> {
+    let mut total = 0.0;
+    let missing = pass(src, "exact loss, pass over the file", progress, |chunk| {
+        total += bgmm::log_likelihood_at(model, chunk, p);
+    })?;
+    Ok((total, missing))
+}
+
+/// One pass over the file, chunk by chunk: `each` on every chunk; returns the missing
+/// values of each column.
+fn pass(
+    src: &Source,
+    what: &str,
+    progress: Progress<'_>,
+    mut each: impl FnMut(&Data),
+) -> Result<Vec<usize>> {
     let mut done = 0;
+    let mut missing = vec![0; src.d()];
     src.for_each_chunk(PASS_CHUNK, |chunk| {
+        each(&chunk);
         for (m, c) in missing.iter_mut().zip(chunk.missing_per_column()) {
             *m += c;
         }
@@ -45,29 +70,6 @@ pub fn missing_per_column(src: &Source, progress: Progress<'_>) -> Result<Vec<us
         Ok(())
     })?;
     Ok(missing)
-}
-
-/// [`streaming_loglik`] and the missing values of each column.
-fn pass(
-    src: &Source,
-    model: &Model,
-    p: &Params,
-    progress: Progress<'_>,
-) -> Result<(f64, Vec<usize>)> {
-    let what = "exact loss, pass over the file";
-    let mut total = 0.0;
-    let mut done = 0;
-    let mut missing = vec![0; src.d()];
-    src.for_each_chunk(PASS_CHUNK, |chunk| {
-        total += bgmm::log_likelihood_at(model, &chunk, p);
-        for (m, c) in missing.iter_mut().zip(chunk.missing_per_column()) {
-            *m += c;
-        }
-        done += chunk.n();
-        progress(what, done as u64, src.n as u64);
-        Ok(())
-    })?;
-    Ok((total, missing))
 }
 
 /// The start of a minibatch run: the file, the model, and the MAP of a random sample of the
@@ -215,7 +217,7 @@ pub fn fit_minibatch(
     let piece: Data = src.rows(0, 1.min(src.n))?;
     let prior =
         bgmm::log_joint(model, &piece, &params) - bgmm::log_likelihood_at(model, &piece, &params);
-    let (loglik, missing) = pass(src, model, &params, progress)?;
+    let (loglik, missing) = loglik_pass(src, model, &params, progress)?;
     let loss = -(prior + loglik);
     Ok(MinibatchFit {
         params,

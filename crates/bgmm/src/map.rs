@@ -1159,8 +1159,8 @@ struct Run {
     /// Coordinates pinned by rounding, left out of the gradient test.
     pinned: usize,
     /// Set where the gradient test failed but a Newton step would lower the loss by no more
-    /// than its rounding ([`newton_gain`]): that decrease, and the gradient left.
-    rounding: Option<(f64, f64)>,
+    /// than its rounding ([`newton_gain`]): that decrease.
+    rounding: Option<f64>,
     history: History,
 }
 
@@ -1175,9 +1175,10 @@ impl Run {
             1 => "; 1 coordinate pinned by rounding".to_string(),
             n => format!("; {n} coordinates pinned by rounding"),
         };
-        if let (true, Some((gain, g))) = (self.converged, self.rounding) {
+        if let (true, Some(gain)) = (self.converged, self.rounding) {
             format!(
-                "at the mode to the loss's rounding: the gradient left (max {g:.1e}) would lower the loss by {gain:.1e} at most (a Newton step){pins}"
+                "at the mode to the loss's rounding: the gradient left (max {:.1e}) would lower the loss by {gain:.1e} at most (a Newton step){pins}",
+                self.grad_norm
             )
         } else if self.converged {
             format!("gradient below tolerance{pins}")
@@ -1458,7 +1459,7 @@ fn refine(
         if let Some(gain) = newton_gain(&mut objective, &run.x, dens.n(), dens.model().d) {
             if gain <= ROUNDING_GAIN * run.loss.abs().max(1.0) {
                 run.converged = true;
-                run.rounding = Some((gain, run.grad_norm));
+                run.rounding = Some(gain);
             }
         }
     }
@@ -1517,11 +1518,10 @@ fn newton_gain<F: FnMut(&[f64], &mut [f64]) -> f64>(
             h[j * m + i] = (gp[j] - gm[j]) / (2.0 * step);
         }
     }
+    // symmetrised into the lower triangle, the part the factorisation reads
     for i in 0..m {
         for j in 0..i {
-            let v = 0.5 * (h[i * m + j] + h[j * m + i]);
-            h[i * m + j] = v;
-            h[j * m + i] = v;
+            h[i * m + j] = 0.5 * (h[i * m + j] + h[j * m + i]);
         }
     }
     if !crate::observed::cholesky(&mut h, m) {

@@ -612,14 +612,18 @@ impl Family {
                     .collect();
                 let scales = diag.from_clusters(counts, ss, floor, &fallback);
                 // the cross products and counts each block's correlation comes from
-                let blocks: Vec<(usize, Vec<f64>)> = match f.sharing {
-                    CovSharing::Full => counts.iter().copied().zip(cross.iter().cloned()).collect(),
+                let pooled: Vec<f64>;
+                let blocks: Vec<(usize, &[f64])> = match f.sharing {
+                    CovSharing::Full => counts
+                        .iter()
+                        .copied()
+                        .zip(cross.iter().map(Vec::as_slice))
+                        .collect(),
                     CovSharing::Tied => {
-                        let mut pooled = vec![0.0; d * d];
-                        for c in cross {
-                            pooled.iter_mut().zip(c).for_each(|(p, v)| *p += v);
-                        }
-                        vec![(counts.iter().sum(), pooled)]
+                        pooled = (0..d * d)
+                            .map(|i| cross.iter().map(|c| c[i]).sum())
+                            .collect();
+                        vec![(counts.iter().sum(), &pooled[..])]
                     }
                 };
                 scales
