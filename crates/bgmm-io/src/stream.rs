@@ -456,16 +456,42 @@ impl Source {
                         }
                     }
                 } else {
+                    // about a MiB of rows at a time, each chosen column taken out of them in
+                    // one loop (value by value through a buffered reader, a million rows of
+                    // eight columns took 0.16 s)
                     f.seek(SeekFrom::Start(offset + (start * d_all * width) as u64))?;
-                    let mut r = BufReader::with_capacity(1 << 20, f);
-                    let mut row = vec![0u8; d_all * width];
-                    for i in 0..count {
-                        r.read_exact(&mut row)?;
+                    let row = d_all * width;
+                    let per = ((1 << 20) / row.max(1)).max(1);
+                    let mut buf = vec![0u8; per.min(count.max(1)) * row];
+                    let mut done = 0;
+                    while done < count {
+                        let m = per.min(count - done);
+                        let chunk = &mut buf[..m * row];
+                        f.read_exact(chunk)?;
+                        let mut bad: Option<(usize, usize)> = None;
                         for (c, &j) in self.fields.iter().enumerate() {
-                            let v = val(&row[j * width..(j + 1) * width]);
-                            check_value(&s, start + i, &self.names[c], v)?;
-                            cols[c].push(v);
+                            let from = cols[c].len();
+                            cols[c].extend(
+                                chunk
+                                    .chunks_exact(row)
+                                    .map(|r| val(&r[j * width..(j + 1) * width])),
+                            );
+                            if let Some(i) = cols[c][from..].iter().position(|v| v.is_infinite()) {
+                                // the first bad value in row order, as a row-by-row read finds it
+                                if bad.is_none_or(|(bi, _)| i < bi) {
+                                    bad = Some((i, c));
+                                }
+                            }
                         }
+                        if let Some((i, c)) = bad {
+                            check_value(
+                                &s,
+                                start + done + i,
+                                &self.names[c],
+                                cols[c][cols[c].len() - m + i],
+                            )?;
+                        }
+                        done += m;
                     }
                 }
                 Ok(())

@@ -16,6 +16,11 @@ pub struct Data {
 /// The number of points of `columns` (`columns[j][n]`), checked: at least one column, every
 /// column of the same non-zero length, every value finite.
 fn check_columns<C: AsRef<[f64]>>(columns: &[C]) -> Result<usize> {
+    check_columns_with(columns, false)
+}
+
+/// [`check_columns`], where a NaN (a missing value) passes if `nan_ok`.
+fn check_columns_with<C: AsRef<[f64]>>(columns: &[C], nan_ok: bool) -> Result<usize> {
     let Some(first) = columns.first() else {
         return Err(Error::Data("data have no columns".into()));
     };
@@ -31,7 +36,10 @@ fn check_columns<C: AsRef<[f64]>>(columns: &[C]) -> Result<usize> {
                 c.len()
             )));
         }
-        if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = c
+            .iter()
+            .position(|v| !(v.is_finite() || (nan_ok && v.is_nan())))
+        {
             return Err(not_finite(i, j, c[i]));
         }
     }
@@ -53,18 +61,9 @@ impl Data {
     /// From columns (`columns[j][n]`) where NaN marks a missing value (missing at random: a
     /// point's likelihood is the mixture of the marginal densities of its observed
     /// coordinates, and a point with every value missing contributes nothing). Every other
-    /// value must be finite. The kernel and the statistics handle missing values; the engines
-    /// refuse data with missing values until they do (issue 14).
+    /// value must be finite.
     pub fn with_missing(columns: Vec<Vec<f64>>) -> Result<Data> {
-        let filled: Vec<Vec<f64>> = columns
-            .iter()
-            .map(|c| {
-                c.iter()
-                    .map(|v| if v.is_nan() { 0.0 } else { *v })
-                    .collect()
-            })
-            .collect();
-        let n = check_columns(&filled)?;
+        let n = check_columns_with(&columns, true)?;
         let missing = columns
             .iter()
             .map(|c| c.iter().filter(|v| v.is_nan()).count())

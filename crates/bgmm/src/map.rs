@@ -668,6 +668,8 @@ fn search(
     let mut candidate_loss: Vec<(usize, f64)> = Vec::new();
     let mut passed: Vec<(f64, Tier, Option<String>)> = Vec::new();
     let mut ends: Vec<End> = Vec::new();
+    // the modes whose moves have all been tried (loss and tier)
+    let mut explored: Vec<(f64, Tier)> = Vec::new();
     let batches = if auto && opts.polish { MAX_BATCHES } else { 1 };
     for _ in 0..batches {
         let order = searcher.starts(&kinds, &mut inits, &mut origin)?;
@@ -701,7 +703,7 @@ fn search(
             from.push(i);
         }
         for i in from {
-            let improved = searcher.improve(&ends[i], &mut passed);
+            let improved = searcher.improve(&ends[i], &mut passed, &mut explored);
             ends.extend(improved);
         }
         // the best mode reached from two starts is taken to be the best there is
@@ -906,13 +908,29 @@ impl Searcher<'_> {
     }
 
     /// Rounds of moves from `end`, each polished, the best taken while it improves on the
-    /// last; the improved end point, if any. Every move's end goes to `passed`.
-    fn improve(&self, end: &End, passed: &mut Vec<(f64, Tier, Option<String>)>) -> Option<End> {
+    /// last; the improved end point, if any. Every move's end goes to `passed`. A round
+    /// from a mode in `explored` (one reached before, by another start or move, whose moves
+    /// were all tried) is not run again: its moves lead where they led then. The modes
+    /// whose moves this tries are added to `explored`.
+    fn improve(
+        &self,
+        end: &End,
+        passed: &mut Vec<(f64, Tier, Option<String>)>,
+        explored: &mut Vec<(f64, Tier)>,
+    ) -> Option<End> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (model, t) = (self.model, self.t);
         let mut best: Option<End> = None;
         for _ in 0..MOVE_ROUNDS {
             let cur = best.as_ref().unwrap_or(end);
+            let (loss, tier) = (cur.run.loss, cur.dg.tier);
+            if explored
+                .iter()
+                .any(|&(l, t)| t == tier && same_loss(l, loss))
+            {
+                break;
+            }
+            explored.push((loss, tier));
             let p = t.params(&cur.run.x);
             let n = self.data.n() as f64 * self.weight;
             let bad = bad_components(model, &p, n, self.resolution);
