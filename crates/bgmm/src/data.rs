@@ -15,12 +15,14 @@ pub struct Data {
 
 /// The number of points of `columns` (`columns[j][n]`), checked: at least one column, every
 /// column of the same non-zero length, every value finite.
-fn check_columns<C: AsRef<[f64]>>(columns: &[C]) -> Result<usize> {
+fn check_columns<C: AsRef<[f64]> + Sync>(columns: &[C]) -> Result<usize> {
     check_columns_with(columns, false)
 }
 
-/// [`check_columns`], where a NaN (a missing value) passes if `nan_ok`.
-fn check_columns_with<C: AsRef<[f64]>>(columns: &[C], nan_ok: bool) -> Result<usize> {
+/// [`check_columns`], where a NaN (a missing value) passes if `nan_ok`. The columns are
+/// checked in parallel; the error is the first column's, as one after the other.
+fn check_columns_with<C: AsRef<[f64]> + Sync>(columns: &[C], nan_ok: bool) -> Result<usize> {
+    use rayon::prelude::*;
     let Some(first) = columns.first() else {
         return Err(Error::Data("data have no columns".into()));
     };
@@ -28,22 +30,26 @@ fn check_columns_with<C: AsRef<[f64]>>(columns: &[C], nan_ok: bool) -> Result<us
     if n == 0 {
         return Err(Error::Data("data have no points".into()));
     }
-    for (j, c) in columns.iter().enumerate() {
-        let c = c.as_ref();
-        if c.len() != n {
-            return Err(Error::Data(format!(
-                "column {j} has {} values but column 0 has {n}",
-                c.len()
-            )));
-        }
-        if let Some(i) = c
-            .iter()
-            .position(|v| !(v.is_finite() || (nan_ok && v.is_nan())))
-        {
-            return Err(not_finite(i, j, c[i]));
-        }
+    let errors: Vec<Option<Error>> = columns
+        .par_iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let c = c.as_ref();
+            if c.len() != n {
+                return Some(Error::Data(format!(
+                    "column {j} has {} values but column 0 has {n}",
+                    c.len()
+                )));
+            }
+            c.iter()
+                .position(|v| !(v.is_finite() || (nan_ok && v.is_nan())))
+                .map(|i| not_finite(i, j, c[i]))
+        })
+        .collect();
+    match errors.into_iter().flatten().next() {
+        Some(e) => Err(e),
+        None => Ok(n),
     }
-    Ok(n)
 }
 
 impl Data {
@@ -64,10 +70,13 @@ impl Data {
     /// value must be finite.
     pub fn with_missing(columns: Vec<Vec<f64>>) -> Result<Data> {
         let n = check_columns_with(&columns, true)?;
-        let missing = columns
-            .iter()
-            .map(|c| c.iter().filter(|v| v.is_nan()).count())
-            .sum();
+        let missing = {
+            use rayon::prelude::*;
+            columns
+                .par_iter()
+                .map(|c| c.iter().filter(|v| v.is_nan()).count())
+                .sum()
+        };
         Ok(Data {
             n,
             cols: columns,
@@ -137,6 +146,15 @@ impl Data {
         } else {
             std::borrow::Cow::Owned(c.iter().copied().filter(|v| !v.is_nan()).collect())
         }
+    }
+
+    /// Each column's [`mean_sd`] of its observed values, the columns in parallel.
+    pub fn column_mean_sd(&self) -> Vec<(f64, f64)> {
+        use rayon::prelude::*;
+        (0..self.d())
+            .into_par_iter()
+            .map(|j| mean_sd(&self.observed(j)))
+            .collect()
     }
 
     /// The data with each missing value replaced by its column's observed mean (the data

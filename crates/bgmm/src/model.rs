@@ -384,14 +384,12 @@ impl ModelSpec {
     pub fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &crate::Data) -> ModelSpec {
         let family = family.into();
         let d = data.d();
-        let mut means = Vec::with_capacity(d);
-        let mut sds = Vec::with_capacity(d);
-        for j in 0..d {
-            // at any scale: data in femtometres or light years get priors in their own units
-            let (m, sd) = crate::data::mean_sd(&data.observed(j));
-            means.push(m);
-            sds.push(if sd > 0.0 { sd } else { 1.0 });
-        }
+        // at any scale: data in femtometres or light years get priors in their own units
+        let (means, sds): (Vec<f64>, Vec<f64>) = data
+            .column_mean_sd()
+            .into_iter()
+            .map(|(m, sd)| (m, if sd > 0.0 { sd } else { 1.0 }))
+            .unzip();
         let log_sbar = sds.iter().map(|s| s.ln()).sum::<f64>() / d as f64;
         ModelSpec {
             k,
