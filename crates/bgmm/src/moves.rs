@@ -18,12 +18,14 @@ pub struct Move {
     pub what: String,
 }
 
-/// One component's moments: weight, location and per-dimension variance.
+/// One component's moments: weight, location, per-dimension variance and, for the
+/// covariance families, the covariance (row-major D×D).
 #[derive(Debug, Clone)]
 struct Moments {
     w: f64,
     mu: Vec<f64>,
     var: Vec<f64>,
+    cov: Option<Vec<f64>>,
 }
 
 /// The variance of component `c` in dimension `j` under `p`.
@@ -38,6 +40,7 @@ fn moments(model: &Model, p: &Params, c: usize) -> Moments {
         w: p.weights[c],
         mu: p.locs[c * d..(c + 1) * d].to_vec(),
         var: (0..d).map(|j| comp_var(model, p, c, j)).collect(),
+        cov: model.family.covariance(&p.scales, c, d),
     }
 }
 
@@ -60,7 +63,23 @@ fn merged(a: &Moments, b: &Moments) -> Moments {
             (second - mu[j] * mu[j]).max(0.5 * (a.var[j] + b.var[j]))
         })
         .collect();
-    Moments { w, mu, var }
+    // the pair's covariance, moment-matched: E[x xᵀ] of the two, less the mean's
+    let cov = match (&a.cov, &b.cov) {
+        (Some(ca), Some(cb)) => {
+            let d = mu.len();
+            let mut c = vec![0.0; d * d];
+            for i in 0..d {
+                for j in 0..d {
+                    let second = fa * (ca[i * d + j] + a.mu[i] * a.mu[j])
+                        + fb * (cb[i * d + j] + b.mu[i] * b.mu[j]);
+                    c[i * d + j] = second - mu[i] * mu[j];
+                }
+            }
+            Some(c)
+        }
+        _ => None,
+    };
+    Moments { w, mu, var, cov }
 }
 
 /// The principal direction (unit vector) of a component's responsibility-weighted scatter,
@@ -131,7 +150,9 @@ fn principal_direction(data: &Data, resp: &[f64], m: &Moments) -> (Vec<f64>, f64
 
 /// Two halves of a component split along `v` (variance `lambda` along it): for a Gaussian
 /// cut in two at its mean, the halves' means lie `√(2/π)·σ` either side and their spread
-/// along the cut is `√(1 − 2/π)·σ`.
+/// along the cut is `√(1 − 2/π)·σ`. With a covariance `Σ`, the halves take that of a
+/// Gaussian cut by the plane through its mean whose normal `w = Σ⁻¹v` makes the cut's
+/// displacement lie along `v`: `Σ − (2/π)·v vᵀ / (vᵀ Σ⁻¹ v)`, positive definite as `Σ` is.
 fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
     let sd = lambda.max(0.0).sqrt();
     let off = (2.0 / std::f64::consts::PI).sqrt() * sd;
@@ -142,6 +163,21 @@ fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
         .zip(v)
         .map(|(s2, vj)| (s2 * (1.0 - shrink * vj * vj)).max(s2 * 0.1))
         .collect();
+    let cov = m.cov.as_ref().and_then(|sigma| {
+        let d = v.len();
+        let q = quadratic_inverse(sigma, v, d)?;
+        let mut c = sigma.clone();
+        for i in 0..d {
+            for j in 0..d {
+                c[i * d + j] -= shrink * v[i] * v[j] / q;
+            }
+        }
+        Some(c)
+    });
+    let var = match &cov {
+        Some(c) => (0..v.len()).map(|j| c[j * v.len() + j]).collect(),
+        None => var,
+    };
     let half = |sign: f64| Moments {
         w: 0.5 * m.w,
         mu: m
@@ -151,14 +187,43 @@ fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
             .map(|(mu, vj)| mu + sign * off * vj)
             .collect(),
         var: var.clone(),
+        cov: cov.clone(),
     };
     (half(-1.0), half(1.0))
 }
 
+/// `vᵀ Σ⁻¹ v` by the Cholesky factor of `sigma` (row-major D×D); `None` where `sigma` is not
+/// positive definite.
+fn quadratic_inverse(sigma: &[f64], v: &[f64], d: usize) -> Option<f64> {
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            let s = sigma[i * d + j] - (0..j).map(|k| l[i * d + k] * l[j * d + k]).sum::<f64>();
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                l[i * d + i] = s.sqrt();
+            } else {
+                l[i * d + j] = s / l[j * d + j];
+            }
+        }
+    }
+    // solve L y = v; vᵀ Σ⁻¹ v = |y|²
+    let mut y = vec![0.0; d];
+    for i in 0..d {
+        y[i] = (v[i] - (0..i).map(|k| l[i * d + k] * y[k]).sum::<f64>()) / l[i * d + i];
+    }
+    let q: f64 = y.iter().map(|y| y * y).sum();
+    (q > 0.0 && q.is_finite()).then_some(q)
+}
+
 /// Parameters from per-component moments, the family's values made from the variances as
 /// it requires (for the diagonal family, scales every component shares are kept as they are
-/// in `p`).
-fn assemble(model: &Model, p: &Params, comps: &[Moments], spread: f64) -> Params {
+/// in `p`; with full covariances, every component not in `new` keeps its covariance from `p`:
+/// a move changes two or three components, and the others' correlations, reset, cost the
+/// short polish that screens the move most of its iterations).
+fn assemble(model: &Model, p: &Params, comps: &[Moments], new: &[usize], spread: f64) -> Params {
     let (k, d) = (model.k, model.d);
     let total: f64 = comps.iter().map(|m| m.w).sum();
     let floor = 1e-6 / k as f64;
@@ -167,7 +232,11 @@ fn assemble(model: &Model, p: &Params, comps: &[Moments], spread: f64) -> Params
     weights.iter_mut().for_each(|w| *w /= s);
     let locs = comps.iter().flat_map(|m| m.mu.iter().copied()).collect();
     let vars: Vec<&[f64]> = comps.iter().map(|m| m.var.as_slice()).collect();
-    let scales = model.family.from_variances(&p.scales, &vars);
+    let covs: Vec<Option<&[f64]>> = comps.iter().map(|m| m.cov.as_deref()).collect();
+    let fresh: Vec<bool> = (0..k).map(|c| new.contains(&c)).collect();
+    let scales = model
+        .family
+        .from_variances_keeping(&p.scales, &vars, &covs, &fresh);
     let mut out = Params {
         weights,
         locs,
@@ -246,7 +315,7 @@ pub fn moves(model: &Model, data: &Data, p: &Params, bad: &[usize], pairs: usize
                 format!("merge {a}+{b}, split {c}")
             };
             out.push(Move {
-                params: assemble(model, p, &next, spread),
+                params: assemble(model, p, &next, &[a, b, c], spread),
                 what,
             });
         }
@@ -263,7 +332,7 @@ pub fn moves(model: &Model, data: &Data, p: &Params, bad: &[usize], pairs: usize
             next[c] = lo;
             next[b] = hi;
             out.push(Move {
-                params: assemble(model, p, &next, spread),
+                params: assemble(model, p, &next, &[b, c], spread),
                 what: format!("drop {b}, split {c}"),
             });
         }
@@ -288,11 +357,13 @@ mod tests {
             w: 0.25,
             mu: vec![0.0],
             var: vec![1.0],
+            cov: None,
         };
         let b = Moments {
             w: 0.75,
             mu: vec![4.0],
             var: vec![4.0],
+            cov: None,
         };
         let m = merged(&a, &b);
         assert_eq!(m.w, 1.0);
@@ -311,6 +382,7 @@ mod tests {
             w: 1.0,
             mu: vec![0.0, 0.0],
             var: vec![1.0, 4.0],
+            cov: None,
         };
         let (v, lambda) = principal_direction(&data, &vec![1.0; 101], &m);
         let s5 = 5f64.sqrt();
@@ -351,5 +423,126 @@ mod tests {
             dropped.iter().map(|m| m.what.as_str()).collect::<Vec<_>>(),
             ["drop 1, split 0", "drop 1, split 2"]
         );
+    }
+
+    #[test]
+    fn full_covariance_moves_keep_the_correlations_of_the_components_they_leave() {
+        // four correlated clusters in 2-D
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for (c, (cx, cy, rho)) in [
+            (0.0, 0.0, 0.8),
+            (6.0, 0.0, -0.6),
+            (0.0, 6.0, 0.5),
+            (6.0, 6.0, 0.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for i in 0..25 {
+                let (u, v) = (
+                    ((i * 7 + c) % 11) as f64 / 5.0 - 1.0,
+                    ((i * 3) % 13) as f64 / 6.0 - 1.0,
+                );
+                x.push(cx + u);
+                y.push(cy + rho * u + (1.0 - rho * rho).sqrt() * v);
+            }
+        }
+        let data = Data::from_columns(vec![x, y]).unwrap();
+        let m = ModelSpec::quick(4, crate::CovarianceFamily::Full, &data)
+            .build(Some(2))
+            .unwrap();
+        // a component's block in 2-D: two scales, one correlation coordinate
+        let len = 3;
+        let blocks = [
+            [0.6, 0.6, 0.8],
+            [0.6, 0.6, -0.6],
+            [0.6, 0.6, 0.5],
+            [0.6, 0.6, 0.0],
+        ];
+        let p = Params {
+            weights: vec![0.25; 4],
+            locs: vec![0.0, 0.0, 6.0, 0.0, 0.0, 6.0, 6.0, 6.0],
+            scales: blocks.iter().flatten().copied().collect(),
+        };
+        assert_eq!(p.scales.len(), 4 * len);
+        let ms = moves(&m, &data, &p, &[2], 2);
+        assert!(ms.len() >= 6);
+        for mv in &ms {
+            // the components the move made: "merge a+b, split c", "… split again", "drop b, split c"
+            let nums: Vec<usize> = mv
+                .what
+                .split(|ch: char| !ch.is_ascii_digit())
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            for c in 0..4 {
+                let got = &mv.params.scales[c * len..(c + 1) * len];
+                if nums.contains(&c) {
+                    assert!(m.family.representable(got, 2), "{}: component {c}", mv.what);
+                } else {
+                    assert_eq!(
+                        got,
+                        &p.scales[c * len..(c + 1) * len],
+                        "{}: component {c}",
+                        mv.what
+                    );
+                }
+            }
+            // a merge that is not split again: the merged component's covariance is the
+            // pair's, moment-matched
+            if let [a, b, c] = nums[..] {
+                if c != a {
+                    let cov = |q: &Params, i: usize| m.family.covariance(&q.scales, i, 2).unwrap();
+                    let (ca, cb, got) = (cov(&p, a), cov(&p, b), cov(&mv.params, a));
+                    let (wa, wb) = (p.weights[a], p.weights[b]);
+                    let (fa, fb) = (wa / (wa + wb), wb / (wa + wb));
+                    let mu = |q: &Params, i: usize, j: usize| q.locs[i * 2 + j];
+                    for i in 0..2 {
+                        for j in 0..2 {
+                            let second = fa * (ca[i * 2 + j] + mu(&p, a, i) * mu(&p, a, j))
+                                + fb * (cb[i * 2 + j] + mu(&p, b, i) * mu(&p, b, j));
+                            let want = second - mu(&mv.params, a, i) * mu(&mv.params, a, j);
+                            assert!(
+                                (got[i * 2 + j] - want).abs() < 1e-9 * want.abs().max(1.0),
+                                "{}: Σ[{i}{j}] {} against {want}",
+                                mv.what,
+                                got[i * 2 + j]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_split_covariance_is_that_of_the_half_gaussian() {
+        // Σ = [[4, 1.2], [1.2, 1]], cut along its principal axis: the halves' variance along
+        // it is (1 − 2/π)·λ, across it unchanged
+        let sigma = vec![4.0, 1.2, 1.2, 1.0];
+        let m = Moments {
+            w: 1.0,
+            mu: vec![0.0, 0.0],
+            var: vec![4.0, 1.0],
+            cov: Some(sigma.clone()),
+        };
+        let tr: f64 = 5.0;
+        let det: f64 = 4.0 - 1.44;
+        let lambda = 0.5 * (tr + (tr * tr - 4.0 * det).sqrt());
+        let v = {
+            let (x, y) = (1.2, lambda - 4.0);
+            let n = (x * x + y * y).sqrt();
+            vec![x / n, y / n]
+        };
+        let (lo, hi) = split(&m, &v, lambda);
+        let c = lo.cov.as_ref().unwrap();
+        assert_eq!(lo.cov, hi.cov);
+        let quad = |c: &[f64], u: &[f64]| {
+            u[0] * u[0] * c[0] + 2.0 * u[0] * u[1] * c[1] + u[1] * u[1] * c[3]
+        };
+        let shrink = 2.0 / std::f64::consts::PI;
+        assert!((quad(c, &v) - (1.0 - shrink) * lambda).abs() < 1e-12);
+        let across = [-v[1], v[0]];
+        assert!((quad(c, &across) - quad(&sigma, &across)).abs() < 1e-12);
+        assert!((lo.var[0] - c[0]).abs() < 1e-15 && (lo.var[1] - c[3]).abs() < 1e-15);
     }
 }
