@@ -370,6 +370,10 @@ pub struct BenchArgs {
     /// it to FILE (examples/search-bench/best-known.json), instead of the benchmark.
     #[arg(long, value_name = "FILE")]
     pub long: Option<PathBuf>,
+    /// With --long: search only for the cases FILE does not hold yet (new cases), keeping
+    /// the others as they are.
+    #[arg(long, requires = "long")]
+    pub only_new: bool,
     /// Print the results as JSON lines as well.
     #[arg(long)]
     pub json: bool,

@@ -15,5 +15,5 @@ pub fn run(a: BenchArgs) -> Result<()> {
         BenchWhat::Search => Bench::Search,
         BenchWhat::All => Bench::All,
     };
-    run_bench(what, a.quick, a.json, a.long.as_deref())
+    run_bench(what, a.quick, a.json, a.long.as_deref(), a.only_new)
 }

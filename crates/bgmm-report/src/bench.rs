@@ -346,7 +346,13 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
 
 /// Run a benchmark and print its tables (`long`: with [`Bench::Search`], redo the very long
 /// search for the best mode known of every case and write it to this file instead).
-pub fn run_bench(what: Bench, quick: bool, json: bool, long: Option<&Path>) -> Result<()> {
+pub fn run_bench(
+    what: Bench,
+    quick: bool,
+    json: bool,
+    long: Option<&Path>,
+    only_new: bool,
+) -> Result<()> {
     if long.is_some() && what != Bench::Search {
         return Err(anyhow!("--long goes with bench search"));
     }
@@ -367,7 +373,7 @@ pub fn run_bench(what: Bench, quick: bool, json: bool, long: Option<&Path>) -> R
         Bench::Kernel => kernel_table(quick, json),
         Bench::Fit => fit_table(quick, json),
         Bench::Search => match long {
-            Some(file) => crate::search_bench::long(file),
+            Some(file) => crate::search_bench::long(file, only_new),
             None => crate::search_bench::bench(quick, json),
         },
         Bench::All => {

@@ -3,8 +3,8 @@
 //! measured in the same run.
 //!
 //! The cases: the seeds' models simulated at several seeds, iris (one to four columns, K 2–6),
-//! the embedded real data sets (faithful, penguins, wine), and data made with known hard
-//! structure (overlapping components, unequal weights, outliers, many components). For each,
+//! the embedded real data sets (faithful, penguins, wine; with full and tied covariances on
+//! iris, penguins and wine), and data made with known hard structure (overlapping components, unequal weights, outliers, many components). For each,
 //! the best proper mode known from a very long search is kept in
 //! `examples/search-bench/best-known.json` with the search that found it; `--long` redoes
 //! that search and writes the file.
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use bgmm::FitOptions;
 use bgmm::Init;
-use bgmm::{Data, Model, ModelSpec, Sharing};
+use bgmm::{CovarianceFamily, Data, Model, ModelSpec, Sharing};
 
 /// The best modes known, as the repository keeps them.
 const BEST_KNOWN: &str = include_str!("../../../examples/search-bench/best-known.json");
@@ -92,8 +92,8 @@ fn model_from_toml(name: &str, text: &str, d: usize) -> Result<Model> {
         .map_err(|e| anyhow!("model {name}: {e}"))
 }
 
-fn quick(k: i64, sharing: Sharing, data: &Data) -> Result<Model> {
-    ModelSpec::quick(k, sharing, data)
+fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &Data) -> Result<Model> {
+    ModelSpec::quick(k, family, data)
         .build(Some(data.d()))
         .map_err(|e| anyhow!("{e}"))
 }
@@ -245,6 +245,27 @@ pub fn cases() -> Result<Vec<Case>> {
             });
         }
     }
+    // full and tied covariances on the real data sets with correlated columns
+    let iris4 = builtin(
+        "iris",
+        &["sepal_length", "sepal_width", "petal_length", "petal_width"],
+    )?;
+    for family in [CovarianceFamily::Full, CovarianceFamily::Tied] {
+        let sets: [(&str, &Data, std::ops::RangeInclusive<i64>); 3] = [
+            ("iris4", &iris4, 2..=5),
+            ("penguins4", &penguins, 2..=4),
+            ("wine", &wine, 2..=3),
+        ];
+        for (tag, data, ks) in sets {
+            for k in ks {
+                out.push(Case {
+                    id: format!("{tag}-k{k}-{}", family.name()),
+                    model: quick(k, family, data)?,
+                    data: data.clone(),
+                });
+            }
+        }
+    }
     // data with known hard structure
     for s in 0..5u64 {
         let overlap = made(
@@ -368,8 +389,9 @@ fn long_searches() -> Vec<(String, FitOptions)> {
 }
 
 /// `--long`: the best proper mode of every case over the long searches, written to `out`;
-/// where `out` already holds a lower loss for a case (from an earlier run), it is kept.
-pub fn long(out: &std::path::Path) -> Result<()> {
+/// where `out` already holds a lower loss for a case (from an earlier run), it is kept. With
+/// `only_new`, the cases `out` holds are kept as they are, unsearched.
+pub fn long(out: &std::path::Path, only_new: bool) -> Result<()> {
     let cases = cases()?;
     let searches = long_searches();
     let before: Option<BestKnown> = std::fs::read_to_string(out)
@@ -377,10 +399,13 @@ pub fn long(out: &std::path::Path) -> Result<()> {
         .and_then(|t| serde_json::from_str(&t).ok());
     let mut known = BTreeMap::new();
     for case in &cases {
-        let mut best: Option<(f64, String)> = before
-            .as_ref()
-            .and_then(|b| b.cases.get(&case.id))
-            .and_then(|k| k.loss.map(|l| (l, k.found_by.clone())));
+        let held = before.as_ref().and_then(|b| b.cases.get(&case.id));
+        if let (true, Some(k)) = (only_new, held) {
+            known.insert(case.id.clone(), k.clone());
+            continue;
+        }
+        let mut best: Option<(f64, String)> =
+            held.and_then(|k| k.loss.map(|l| (l, k.found_by.clone())));
         for (name, opts) in &searches {
             if let (Some(l), _) = run(case, opts) {
                 if best.as_ref().is_none_or(|(b, _)| l < *b - 1e-9) {
@@ -404,8 +429,7 @@ pub fn long(out: &std::path::Path) -> Result<()> {
             },
         );
     }
-    let file = BestKnown {
-        how: format!(
+    let how = format!(
             "the lowest loss of a converged proper mode over every run of bgmm bench search --long (bgmm {}; found_by names the search that found it), whose searches are: {}",
             env!("CARGO_PKG_VERSION"),
             searches
@@ -413,7 +437,12 @@ pub fn long(out: &std::path::Path) -> Result<()> {
                 .map(|s| s.0.as_str())
                 .collect::<Vec<_>>()
                 .join("; ")
-        ),
+    );
+    let file = BestKnown {
+        how: match (only_new, before) {
+            (true, Some(b)) => b.how,
+            _ => how,
+        },
         cases: known,
     };
     let text = serde_json::to_string_pretty(&file)? + "\n";
