@@ -1542,17 +1542,7 @@ fn newton_gain<F: FnMut(&[f64], &mut [f64]) -> f64>(
             h[i * m + j] = 0.5 * (h[i * m + j] + h[j * m + i]);
         }
     }
-    if !crate::observed::cholesky(&mut h, m) {
-        return None;
-    }
-    // ½ gᵀ H⁻¹ g = ½ |L⁻¹ g|²
-    let mut z = g;
-    for i in 0..m {
-        let v = z[i] - (0..i).map(|j| h[i * m + j] * z[j]).sum::<f64>();
-        z[i] = v / h[i * m + i];
-    }
-    let gain = 0.5 * z.iter().map(|v| v * v).sum::<f64>();
-    gain.is_finite().then_some(gain)
+    crate::observed::inverse_quadratic(&mut h, &g, m).map(|q| 0.5 * q)
 }
 
 /// Most coordinates [`pinned`] probes in one call (each probe evaluates the loss once).

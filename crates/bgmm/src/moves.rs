@@ -165,7 +165,8 @@ fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
         .collect();
     let cov = m.cov.as_ref().and_then(|sigma| {
         let d = v.len();
-        let q = quadratic_inverse(sigma, v, d)?;
+        let q =
+            crate::observed::inverse_quadratic(&mut sigma.clone(), v, d).filter(|q| *q > 0.0)?;
         let mut c = sigma.clone();
         for i in 0..d {
             for j in 0..d {
@@ -190,32 +191,6 @@ fn split(m: &Moments, v: &[f64], lambda: f64) -> (Moments, Moments) {
         cov: cov.clone(),
     };
     (half(-1.0), half(1.0))
-}
-
-/// `vᵀ Σ⁻¹ v` by the Cholesky factor of `sigma` (row-major D×D); `None` where `sigma` is not
-/// positive definite.
-fn quadratic_inverse(sigma: &[f64], v: &[f64], d: usize) -> Option<f64> {
-    let mut l = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..=i {
-            let s = sigma[i * d + j] - (0..j).map(|k| l[i * d + k] * l[j * d + k]).sum::<f64>();
-            if i == j {
-                if !(s > 0.0 && s.is_finite()) {
-                    return None;
-                }
-                l[i * d + i] = s.sqrt();
-            } else {
-                l[i * d + j] = s / l[j * d + j];
-            }
-        }
-    }
-    // solve L y = v; vᵀ Σ⁻¹ v = |y|²
-    let mut y = vec![0.0; d];
-    for i in 0..d {
-        y[i] = (v[i] - (0..i).map(|k| l[i * d + k] * y[k]).sum::<f64>()) / l[i * d + i];
-    }
-    let q: f64 = y.iter().map(|y| y * y).sum();
-    (q > 0.0 && q.is_finite()).then_some(q)
 }
 
 /// Parameters from per-component moments, the family's values made from the variances as

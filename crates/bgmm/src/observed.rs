@@ -241,3 +241,19 @@ pub(crate) fn cholesky(a: &mut [f64], m: usize) -> bool {
     }
     ok
 }
+
+/// `vᵀ A⁻¹ v` for the symmetric positive definite m×m matrix `a` (row-major; its lower
+/// triangle is read, and overwritten by its [`cholesky`] factor `L`): `|L⁻¹ v|²` by forward
+/// substitution. `None` where `a` is not positive definite or the value is not finite.
+pub(crate) fn inverse_quadratic(a: &mut [f64], v: &[f64], m: usize) -> Option<f64> {
+    if !cholesky(a, m) {
+        return None;
+    }
+    let mut z = v.to_vec();
+    for i in 0..m {
+        let s = z[i] - (0..i).map(|j| a[i * m + j] * z[j]).sum::<f64>();
+        z[i] = s / a[i * m + i];
+    }
+    let q: f64 = z.iter().map(|z| z * z).sum();
+    q.is_finite().then_some(q)
+}
