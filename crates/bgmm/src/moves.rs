@@ -209,9 +209,7 @@ fn assemble(model: &Model, p: &Params, comps: &[Moments], new: &[usize], spread:
     let vars: Vec<&[f64]> = comps.iter().map(|m| m.var.as_slice()).collect();
     let covs: Vec<Option<&[f64]>> = comps.iter().map(|m| m.cov.as_deref()).collect();
     let fresh: Vec<bool> = (0..k).map(|c| new.contains(&c)).collect();
-    let scales = model
-        .family
-        .from_variances_keeping(&p.scales, &vars, &covs, &fresh);
+    let scales = model.family.from_variances(&p.scales, &vars, &covs, &fresh);
     let mut out = Params {
         weights,
         locs,

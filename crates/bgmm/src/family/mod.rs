@@ -647,53 +647,37 @@ impl Family {
         }
     }
 
-    /// [`Family::from_variances`] where only the components `new` flags are new: with full
-    /// covariances, every other component keeps its block of `values` (its scales and its
-    /// correlations) instead of starting uncorrelated, and a new component with a covariance
-    /// in `covs` (row-major D×D) takes it.
-    pub fn from_variances_keeping(
+    /// Values for components of given per-dimension variances, where only the components
+    /// `new` flags are new (see [`Diagonal::from_variances`]). `tied` keeps its covariance;
+    /// with full covariances a component not new keeps its block of `values` (its scales and
+    /// its correlations), a new one takes its covariance from `covs` (row-major D×D) where it
+    /// has one, else starts uncorrelated with those variances.
+    pub fn from_variances(
         &self,
         values: &[f64],
         vars: &[&[f64]],
         covs: &[Option<&[f64]>],
         new: &[bool],
     ) -> Vec<f64> {
-        let mut out = self.from_variances(values, vars);
-        if let Kind::Cov(f) = self.kind() {
-            if f.sharing == CovSharing::Full {
-                let d = vars.first().map_or(0, |v| v.len());
-                let m = covariance::block_len(d);
-                for (c, &fresh) in new.iter().enumerate() {
-                    let block = &mut out[c * m..(c + 1) * m];
-                    match (fresh, covs.get(c).copied().flatten()) {
-                        (false, _) => block.copy_from_slice(&values[c * m..(c + 1) * m]),
-                        (true, Some(sigma)) => {
-                            block.copy_from_slice(&covariance::block_of_covariance(sigma, d))
-                        }
-                        (true, None) => {}
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Values for components of given per-dimension variances (see
-    /// [`Diagonal::from_variances`]; the covariance families, per component, uncorrelated;
-    /// `tied` keeps its covariance).
-    pub fn from_variances(&self, values: &[f64], vars: &[&[f64]]) -> Vec<f64> {
         match self.kind() {
             Kind::Diag(f) => f.from_variances(values, vars),
             Kind::Cov(f) => match f.sharing {
                 CovSharing::Tied => values.to_vec(),
-                CovSharing::Full => vars
-                    .iter()
-                    .flat_map(|v| {
-                        let mut b: Vec<f64> = v.iter().map(|v| v.sqrt()).collect();
-                        b.resize(covariance::block_len(v.len()), 0.0);
-                        b
-                    })
-                    .collect(),
+                CovSharing::Full => {
+                    let m = values.len() / vars.len().max(1);
+                    vars.iter()
+                        .enumerate()
+                        .flat_map(|(c, v)| match (new[c], covs[c]) {
+                            (false, _) => values[c * m..(c + 1) * m].to_vec(),
+                            (true, Some(sigma)) => covariance::block_of_covariance(sigma, v.len()),
+                            (true, None) => {
+                                let mut b: Vec<f64> = v.iter().map(|v| v.sqrt()).collect();
+                                b.resize(m, 0.0);
+                                b
+                            }
+                        })
+                        .collect()
+                }
             },
         }
     }
