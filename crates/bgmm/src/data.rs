@@ -16,12 +16,16 @@ pub struct Data {
 /// The number of points of `columns` (`columns[j][n]`), checked: at least one column, every
 /// column of the same non-zero length, every value finite.
 fn check_columns<C: AsRef<[f64]> + Sync>(columns: &[C]) -> Result<usize> {
-    check_columns_with(columns, false)
+    check_columns_with(columns, false).map(|(n, _)| n)
 }
 
-/// [`check_columns`], where a NaN (a missing value) passes if `nan_ok`. The columns are
-/// checked in parallel; the error is the first column's, as one after the other.
-fn check_columns_with<C: AsRef<[f64]> + Sync>(columns: &[C], nan_ok: bool) -> Result<usize> {
+/// [`check_columns`], where a NaN (a missing value) passes if `nan_ok`: the number of points
+/// and of NaNs. The columns are checked in parallel, each in one pass; the error is the first
+/// column's, as one after the other.
+fn check_columns_with<C: AsRef<[f64]> + Sync>(
+    columns: &[C],
+    nan_ok: bool,
+) -> Result<(usize, usize)> {
     use rayon::prelude::*;
     let Some(first) = columns.first() else {
         return Err(Error::Data("data have no columns".into()));
@@ -30,26 +34,35 @@ fn check_columns_with<C: AsRef<[f64]> + Sync>(columns: &[C], nan_ok: bool) -> Re
     if n == 0 {
         return Err(Error::Data("data have no points".into()));
     }
-    let errors: Vec<Option<Error>> = columns
+    let per_column: Vec<Result<usize>> = columns
         .par_iter()
         .enumerate()
         .map(|(j, c)| {
             let c = c.as_ref();
             if c.len() != n {
-                return Some(Error::Data(format!(
+                return Err(Error::Data(format!(
                     "column {j} has {} values but column 0 has {n}",
                     c.len()
                 )));
             }
-            c.iter()
-                .position(|v| !(v.is_finite() || (nan_ok && v.is_nan())))
-                .map(|i| not_finite(i, j, c[i]))
+            let mut nan = 0;
+            for (i, &v) in c.iter().enumerate() {
+                if v.is_finite() {
+                    continue;
+                }
+                if !(nan_ok && v.is_nan()) {
+                    return Err(not_finite(i, j, v));
+                }
+                nan += 1;
+            }
+            Ok(nan)
         })
         .collect();
-    match errors.into_iter().flatten().next() {
-        Some(e) => Err(e),
-        None => Ok(n),
+    let mut missing = 0;
+    for nan in per_column {
+        missing += nan?;
     }
+    Ok((n, missing))
 }
 
 impl Data {
@@ -69,14 +82,7 @@ impl Data {
     /// coordinates, and a point with every value missing contributes nothing). Every other
     /// value must be finite.
     pub fn with_missing(columns: Vec<Vec<f64>>) -> Result<Data> {
-        let n = check_columns_with(&columns, true)?;
-        let missing = {
-            use rayon::prelude::*;
-            columns
-                .par_iter()
-                .map(|c| c.iter().filter(|v| v.is_nan()).count())
-                .sum()
-        };
+        let (n, missing) = check_columns_with(&columns, true)?;
         Ok(Data {
             n,
             cols: columns,
