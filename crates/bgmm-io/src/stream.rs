@@ -468,7 +468,8 @@ impl Source {
                         let m = per.min(count - done);
                         let chunk = &mut buf[..m * row];
                         f.read_exact(chunk)?;
-                        let mut bad: Option<(usize, usize)> = None;
+                        // the first bad value in row order, as a row-by-row read finds it
+                        let mut bad: Option<(usize, usize, f64)> = None;
                         for (c, &j) in self.fields.iter().enumerate() {
                             let from = cols[c].len();
                             cols[c].extend(
@@ -476,20 +477,13 @@ impl Source {
                                     .chunks_exact(row)
                                     .map(|r| val(&r[j * width..(j + 1) * width])),
                             );
-                            if let Some(i) = cols[c][from..].iter().position(|v| v.is_infinite()) {
-                                // the first bad value in row order, as a row-by-row read finds it
-                                if bad.is_none_or(|(bi, _)| i < bi) {
-                                    bad = Some((i, c));
-                                }
+                            let first = cols[c][from..].iter().position(|v| v.is_infinite());
+                            if let Some(i) = first.filter(|&i| bad.is_none_or(|b| i < b.0)) {
+                                bad = Some((i, c, cols[c][from + i]));
                             }
                         }
-                        if let Some((i, c)) = bad {
-                            check_value(
-                                &s,
-                                start + done + i,
-                                &self.names[c],
-                                cols[c][cols[c].len() - m + i],
-                            )?;
+                        if let Some((i, c, v)) = bad {
+                            check_value(&s, start + done + i, &self.names[c], v)?;
                         }
                         done += m;
                     }

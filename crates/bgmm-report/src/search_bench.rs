@@ -4,10 +4,10 @@
 //!
 //! The cases: the seeds' models simulated at several seeds, iris (one to four columns, K 2–6),
 //! the embedded real data sets (faithful, penguins, wine; with full and tied covariances on
-//! iris, penguins and wine), and data made with known hard structure (overlapping components, unequal weights, outliers, many components). For each,
-//! the best proper mode known from a very long search is kept in
-//! `examples/search-bench/best-known.json` with the search that found it; `--long` redoes
-//! that search and writes the file.
+//! iris, penguins and wine), and data made with known hard structure (overlapping components,
+//! unequal weights, outliers, many components). For each, the best proper mode known from a
+//! very long search is kept in `examples/search-bench/best-known.json` with the search that
+//! found it; `--long` redoes that search and writes the file.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

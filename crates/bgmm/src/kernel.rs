@@ -367,8 +367,9 @@ fn mahalanobis_fixed(xs: &[&[f64]], n: usize, mu: &[f64], ch: &[f64], q: &mut [f
         6 => mahalanobis::<6>(xs, n, mu, ch, q),
         7 => mahalanobis::<7>(xs, n, mu, ch, q),
         8 => mahalanobis::<8>(xs, n, mu, ch, q),
-        _ => false,
+        _ => return false,
     }
+    true
 }
 
 /// Full covariances in any dimension: `q[i] += |w_i|²` for the block's `n` points as
@@ -411,15 +412,9 @@ fn mahalanobis_streamed(
 /// ([`mahalanobis_streamed`], which streams each coordinate through memory, spends most of
 /// its time loading and storing: the kernel's log likelihood and gradient for D = 8, K = 5
 /// went from 55 to 85 million point·components a second). Each point's operations are those
-/// of [`mahalanobis_streamed`], in its order: the same bits. Returns `true` (it did the work).
+/// of [`mahalanobis_streamed`], in its order: the same bits.
 #[inline(always)]
-fn mahalanobis<const D: usize>(
-    xs: &[&[f64]],
-    n: usize,
-    mu: &[f64],
-    ch: &[f64],
-    q: &mut [f64],
-) -> bool {
+fn mahalanobis<const D: usize>(xs: &[&[f64]], n: usize, mu: &[f64], ch: &[f64], q: &mut [f64]) {
     let (xs, mu, ch) = (&xs[..D], &mu[..D], &ch[..D * D]);
     let mut at = 0;
     while at + B <= n {
@@ -463,7 +458,6 @@ fn mahalanobis<const D: usize>(
         }
         q[i] += qi;
     }
-    true
 }
 
 /// The coordinates of the points `start .. start + n` of the view, one slice per dimension:
