@@ -1224,6 +1224,16 @@ mod tests {
             e,
             format!("'{file}', row 1 (counting from 0), column 'x1': value -inf is not finite")
         );
+        // the first bad value in row order, though an earlier column has one further down
+        write(vec![
+            vec![1.0, 2.0, f64::INFINITY],
+            vec![1.0, f64::NEG_INFINITY, 1.0],
+        ]);
+        let e = Source::open(&p, None).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!("'{file}', row 1 (counting from 0), column 'x1': value -inf is not finite")
+        );
         write(vec![vec![1.0, 2.0, 3.0], vec![nan; 3]]);
         let e = Source::open(&p, None).err().unwrap().to_string();
         assert_eq!(e, format!("data file '{file}', column 'x1' has no value (all 3 of its cells are missing); leave it out with `columns`"));
