@@ -29,9 +29,9 @@ pub use minibatch::{
 };
 pub use model_file::{load_model_spec, model_spec_from_str};
 pub use records::{
-    fit_from_str, json_bytes, load_fit, ChainRecord, ClassifyRecord, ColumnSummary, DataInfo,
+    fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary, DataInfo,
     FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
-    SampleRecord, SimulateRecord, TruthRecord, ViRecord, VERSION,
+    SampleRecord, SelectRecord, SelectTableRow, SimulateRecord, TruthRecord, ViRecord, VERSION,
 };
 pub use rundir::{
     read_manifest, runs_written, verify_run, Manifest, ManifestEntry, RunKind, RunWriter, MANIFEST,

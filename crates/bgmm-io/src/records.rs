@@ -529,6 +529,128 @@ pub struct PredictiveRecord {
     pub summary: Vec<ColumnSummary>,
 }
 
+/// One (K, family) pair of `select.json`: the criteria at its MAP, or why its fit failed.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SelectTableRow {
+    pub k: usize,
+    pub covariance: bgmm::CovarianceFamily,
+    /// `ok`, `collapsed`, `no proper mode` or `failed`.
+    pub status: bgmm::RowStatus,
+    /// Why the fit failed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    pub n_params: usize,
+    pub loglik: Option<f64>,
+    pub bic: Option<f64>,
+    pub icl: Option<f64>,
+    pub aic: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl SelectTableRow {
+    /// The row of a selection's pair.
+    pub fn of(r: &bgmm::SelectRow) -> SelectTableRow {
+        SelectTableRow {
+            k: r.k,
+            covariance: r.covariance,
+            status: r.status,
+            message: r.message.clone(),
+            n_params: r.n_params,
+            loglik: r.loglik,
+            bic: r.bic,
+            icl: r.icl,
+            aic: r.aic,
+            warnings: r.warnings.clone(),
+        }
+    }
+
+    /// The value of `criterion`.
+    pub fn value(&self, criterion: bgmm::Criterion) -> Option<f64> {
+        match criterion {
+            bgmm::Criterion::Bic => self.bic,
+            bgmm::Criterion::Icl => self.icl,
+            bgmm::Criterion::Aic => self.aic,
+        }
+    }
+}
+
+/// What `select --json` prints and `select --out` writes (`select.json`): every pair tried,
+/// the best by the criterion, and the data and search it was made with.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SelectRecord {
+    /// The criterion the best model was chosen by.
+    pub criterion: bgmm::Criterion,
+    /// Rows counted in the criteria (those with an observed value).
+    pub n: usize,
+    pub table: Vec<SelectTableRow>,
+    /// The best row, if any fit succeeded.
+    pub best: Option<SelectTableRow>,
+    pub data: DataInfo,
+    pub options: FitOptionsRecord,
+    pub bgmm_version: String,
+    pub command: String,
+}
+
+impl SelectRecord {
+    /// Indices of the rows with a value of the criterion, best (lowest) first; ties keep the
+    /// order of the table.
+    pub fn ranked(&self) -> Vec<usize> {
+        let mut ok: Vec<usize> = (0..self.table.len())
+            .filter(|&i| self.table[i].value(self.criterion).is_some())
+            .collect();
+        let v = |i: usize| self.table[i].value(self.criterion).unwrap_or(f64::INFINITY);
+        ok.sort_by(|&a, &b| v(a).total_cmp(&v(b)).then(a.cmp(&b)));
+        ok
+    }
+
+    /// The numbers of components tried, in order.
+    pub fn ks(&self) -> Vec<usize> {
+        let mut ks: Vec<usize> = Vec::new();
+        for r in &self.table {
+            if !ks.contains(&r.k) {
+                ks.push(r.k);
+            }
+        }
+        ks
+    }
+
+    /// The families tried, in order.
+    pub fn families(&self) -> Vec<bgmm::CovarianceFamily> {
+        let mut fs = Vec::new();
+        for r in &self.table {
+            if !fs.contains(&r.covariance) {
+                fs.push(r.covariance);
+            }
+        }
+        fs
+    }
+}
+
+/// Read `select.json` of a `select --out` directory (or the file itself).
+pub fn load_select(path: &std::path::Path) -> Result<SelectRecord> {
+    let file = if path.is_dir() {
+        path.join("select.json")
+    } else {
+        path.to_path_buf()
+    };
+    let shown = file.display();
+    let text = crate::input::read_record(&file)
+        .map_err(|e| anyhow!("cannot read model selection '{shown}': {e}"))?;
+    let rec: SelectRecord = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "model selection '{shown}', line {}, column {}: not a bgmm model selection ({})",
+            e.line(),
+            e.column(),
+            e.to_string().replace('\n', " ")
+        )
+    })?;
+    if path.is_dir() {
+        crate::rundir::verify_run(path, crate::rundir::RunKind::Select)?;
+    }
+    Ok(rec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,14 +45,17 @@ pub enum RunKind {
     Simulate,
     /// `predict --out`: `predictive.csv`, `predictive.json`.
     Predict,
+    /// `select --out`: `select.json`, `best-fit.json` (the best model's fit, as `fit.json`).
+    Select,
 }
 
-const KINDS: [RunKind; 5] = [
+const KINDS: [RunKind; 6] = [
     RunKind::Fit,
     RunKind::Classify,
     RunKind::Sample,
     RunKind::Simulate,
     RunKind::Predict,
+    RunKind::Select,
 ];
 
 impl RunKind {
@@ -64,6 +67,7 @@ impl RunKind {
             RunKind::Sample => "sampling run",
             RunKind::Simulate => "simulation",
             RunKind::Predict => "predictive",
+            RunKind::Select => "model selection",
         }
     }
 
@@ -75,6 +79,7 @@ impl RunKind {
             RunKind::Sample => "summary.json",
             RunKind::Simulate => "truth.json",
             RunKind::Predict => "predictive.json",
+            RunKind::Select => "select.json",
         }
     }
 
@@ -93,6 +98,7 @@ impl RunKind {
                 "data.csv" | "data.npy" | "assignments.csv" | "truth.json"
             ),
             RunKind::Predict => matches!(file, "predictive.csv" | "predictive.json"),
+            RunKind::Select => matches!(file, "select.json" | "best-fit.json"),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! | posterior by NUTS | [`sample`] | [`SampleOptions`] | [`Posterior`] |
 //! | posterior by mean-field VI | [`vi()`] | [`ViOptions`] | [`Posterior`], [`ViResult`] |
 //! | assignments | [`classify()`] | [`ClassifyOptions`] | [`Classification`] |
+//! | number of components and family | [`select()`] | [`SelectOptions`] | [`Selection`] |
 //! | draws from the priors | [`simulate()`] | `n`, `seed` | [`Simulation`] |
 //!
 //! Errors are an [`Error`] whose messages name the options' fields (never a command-line
@@ -70,6 +71,7 @@ mod options;
 mod params;
 mod posterior;
 mod rescale;
+mod select;
 mod simulate;
 mod stats;
 mod vi;
@@ -100,6 +102,10 @@ pub use posterior::{
     Posterior, PosteriorAssignments, SampleOptions,
 };
 pub use rescale::{Reparam, Rescaled, Standardised};
+pub use select::{
+    default_families, Criterion, RowStatus, SelectOptions, SelectProgress, SelectRow, Selection,
+    MAX_SELECT_K,
+};
 pub use simulate::{draw_data, draw_params, impute, simulate, sites, Simulation, Site};
 pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};
@@ -125,6 +131,14 @@ pub fn sample(model: &Model, data: &Data, opts: &SampleOptions) -> Result<Poster
 /// checked first ([`ViOptions::validate`]).
 pub fn vi(model: &Model, data: &Data, opts: &ViOptions) -> Result<(Posterior, ViResult)> {
     posterior::vi_posterior(model, data, opts)
+}
+
+/// The MAP of the default model ([`ModelSpec::quick`]) for every number of components and
+/// covariance family of `opts`, in parallel, with BIC, ICL and AIC (see [`Selection`]); the
+/// options are checked first ([`SelectOptions::validate`]). A pair whose fit fails is a row
+/// saying why, not an error.
+pub fn select(data: &Data, opts: &SelectOptions) -> Result<Selection> {
+    select::run(data, &opts.validate()?)
 }
 
 /// Assignment probabilities and assignments of every point of `data` under `params`: exact,

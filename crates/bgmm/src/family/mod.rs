@@ -113,6 +113,18 @@ impl CovarianceFamily {
         }
     }
 
+    /// mclust's name of the same covariance structure (EII, VII, EEI, VVI, VVV, EEE).
+    pub fn mclust(self) -> &'static str {
+        match self {
+            CovarianceFamily::Shared => "EII",
+            CovarianceFamily::Component => "VII",
+            CovarianceFamily::Dimension => "EEI",
+            CovarianceFamily::Diagonal => "VVI",
+            CovarianceFamily::Full => "VVV",
+            CovarianceFamily::Tied => "EEE",
+        }
+    }
+
     /// The sharing of an axis-aligned family; `None` for full and tied.
     pub fn sharing(self) -> Option<Sharing> {
         match self {

@@ -1,0 +1,365 @@
+//! Choosing the model: the MAP of every (number of components, covariance family) pair, with
+//! the information criteria mclust and scikit-learn report, lower is better:
+//!
+//! - `bic = −2·loglik + n_params·ln N` (scikit-learn's `bic()`; mclust reports −BIC, higher
+//!   is better);
+//! - `aic = −2·loglik + 2·n_params`;
+//! - `icl = bic + 2·Σ_n (−ln max_k r_nk)`: the BIC plus twice the entropy of the hard
+//!   classification (mclust's `icl()`, sign flipped), which penalises overlapping components.
+//!
+//! `loglik` is `Σ_n log p(x_n | θ̂)` with the assignments summed out, at the MAP of the default
+//! model of each pair ([`ModelSpec::quick`]), not at the maximum likelihood as mclust and
+//! scikit-learn take it; with the default priors' weak pull the two differ little (and the MAP
+//! exists where the likelihood is unbounded). `N` counts the rows with at least one observed
+//! value; `n_params` is [`Model::n_params`] (the free parameters: K − 1 weights, K·D
+//! locations and the family's scales or covariances).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::family::CovarianceFamily;
+use crate::map::{Fit, FitOptions};
+use crate::model::{Model, ModelSpec};
+use crate::options::{Callback, Checked};
+
+/// The most components [`SelectOptions::ks`] may ask for.
+pub const MAX_SELECT_K: usize = 1000;
+
+/// A criterion to rank models by (lower is better).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Criterion {
+    /// Bayesian information criterion.
+    #[default]
+    Bic,
+    /// Integrated completed likelihood (BIC + twice the classification entropy).
+    Icl,
+    /// Akaike information criterion.
+    Aic,
+}
+
+impl Criterion {
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Criterion::Bic => "bic",
+            Criterion::Icl => "icl",
+            Criterion::Aic => "aic",
+        }
+    }
+
+    /// Parse a name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Criterion> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bic" => Some(Criterion::Bic),
+            "icl" => Some(Criterion::Icl),
+            "aic" => Some(Criterion::Aic),
+            _ => None,
+        }
+    }
+}
+
+/// Options of [`crate::select`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectOptions {
+    /// The numbers of components to try (mclust: 1–9).
+    pub ks: Vec<usize>,
+    /// The families to try; empty: [`default_families`] of the data's dimension.
+    pub families: Vec<CovarianceFamily>,
+    /// The criterion the best model is chosen by.
+    pub criterion: Criterion,
+    /// The MAP search of every pair (the same for all: same restarts, same seed).
+    pub fit: FitOptions,
+    /// Called as each pair's fit ends (from worker threads).
+    pub progress: Option<Callback<SelectProgress>>,
+}
+
+impl Default for SelectOptions {
+    fn default() -> Self {
+        SelectOptions {
+            ks: (1..=9).collect(),
+            families: Vec::new(),
+            criterion: Criterion::Bic,
+            fit: FitOptions::default(),
+            progress: None,
+        }
+    }
+}
+
+/// How far [`crate::select`] is: `done` of `total` pairs fitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectProgress {
+    /// Pairs fitted.
+    pub done: usize,
+    /// Pairs in all.
+    pub total: usize,
+}
+
+impl SelectOptions {
+    /// Check every field: `ks` (not empty, each 1–[`MAX_SELECT_K`], no repeats), `families`
+    /// (no repeats) and the search's own ([`FitOptions::validate`]); an invalid field is an
+    /// [`Error::InvalidOption`] naming it.
+    pub fn validate(&self) -> Result<Checked<SelectOptions>> {
+        let bad = |option, message: String| Err(Error::option("SelectOptions", option, message));
+        if self.ks.is_empty() {
+            return bad("ks", "must hold at least one number of components".into());
+        }
+        if let Some(k) = self.ks.iter().find(|&&k| k == 0 || k > MAX_SELECT_K) {
+            return bad("ks", format!("must be between 1 and {MAX_SELECT_K}, got {k}"));
+        }
+        for (i, k) in self.ks.iter().enumerate() {
+            if self.ks[..i].contains(k) {
+                return bad("ks", format!("holds {k} twice"));
+            }
+        }
+        for (i, f) in self.families.iter().enumerate() {
+            if self.families[..i].contains(f) {
+                return bad("families", format!("holds {} twice", f.name()));
+            }
+        }
+        self.fit.validate()?;
+        Ok(Checked::new(self.clone()))
+    }
+}
+
+/// The families [`crate::select`] tries by default: for one dimension the two that differ
+/// (mclust's E and V: `shared`, `component`), otherwise all six, simplest first (mclust's EII,
+/// VII, EEI, VVI, EEE, VVV).
+pub fn default_families(d: usize) -> Vec<CovarianceFamily> {
+    use CovarianceFamily::*;
+    if d == 1 {
+        vec![Shared, Component]
+    } else {
+        vec![Shared, Component, Dimension, Diagonal, Tied, Full]
+    }
+}
+
+/// How a pair's fit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RowStatus {
+    /// A proper mode: the criteria are its.
+    #[serde(rename = "ok")]
+    Ok,
+    /// Every candidate collapsed onto a point (the MAP does not exist: [`Error::Unbounded`]).
+    #[serde(rename = "collapsed")]
+    Collapsed,
+    /// Every mode found sits on tied values or empties a component
+    /// ([`Error::NoProperMode`]).
+    #[serde(rename = "no proper mode")]
+    NoProperMode,
+    /// The fit failed otherwise (the message says why).
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+impl RowStatus {
+    /// The name in tables and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowStatus::Ok => "ok",
+            RowStatus::Collapsed => "collapsed",
+            RowStatus::NoProperMode => "no proper mode",
+            RowStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One (K, family) pair of a [`Selection`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectRow {
+    /// Number of components.
+    pub k: usize,
+    /// The family.
+    pub covariance: CovarianceFamily,
+    /// How its fit ended; the numbers below are `None` unless [`RowStatus::Ok`].
+    pub status: RowStatus,
+    /// Why the fit failed (empty when it did not).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// Free parameters of the model.
+    pub n_params: usize,
+    /// `Σ_n log p(x_n | θ̂)` at the MAP.
+    #[serde(default)]
+    pub loglik: Option<f64>,
+    /// Bayesian information criterion.
+    #[serde(default)]
+    pub bic: Option<f64>,
+    /// Integrated completed likelihood.
+    #[serde(default)]
+    pub icl: Option<f64>,
+    /// Akaike information criterion.
+    #[serde(default)]
+    pub aic: Option<f64>,
+    /// The fit's warnings (a local mode, modes set aside, an empty component).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The model fitted ([`ModelSpec::quick`] for this K and family).
+    pub model: ModelSpec,
+    /// The MAP, when the status is [`RowStatus::Ok`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<Fit>,
+}
+
+impl SelectRow {
+    /// The value of `criterion`, when the fit succeeded.
+    pub fn value(&self, criterion: Criterion) -> Option<f64> {
+        match criterion {
+            Criterion::Bic => self.bic,
+            Criterion::Icl => self.icl,
+            Criterion::Aic => self.aic,
+        }
+    }
+}
+
+/// The result of [`crate::select`]: every pair tried, in the order of
+/// [`SelectOptions::ks`] then [`SelectOptions::families`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The criterion the models are ranked by.
+    pub criterion: Criterion,
+    /// Rows of data counted in the criteria (those with an observed value).
+    pub n: usize,
+    /// Every pair.
+    pub rows: Vec<SelectRow>,
+}
+
+impl Selection {
+    /// Indices of the rows with a value of the criterion, best (lowest) first; ties keep
+    /// the order of the rows (fewer components, simpler family first).
+    pub fn ranked(&self) -> Vec<usize> {
+        let mut ok: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| self.rows[i].value(self.criterion).is_some())
+            .collect();
+        ok.sort_by(|&a, &b| {
+            let (va, vb) = (
+                self.rows[a].value(self.criterion).unwrap_or(f64::INFINITY),
+                self.rows[b].value(self.criterion).unwrap_or(f64::INFINITY),
+            );
+            va.total_cmp(&vb).then(a.cmp(&b))
+        });
+        ok
+    }
+
+    /// The best row, if any fit succeeded.
+    pub fn best(&self) -> Option<&SelectRow> {
+        self.ranked().first().map(|&i| &self.rows[i])
+    }
+}
+
+/// Rows of `data` with at least one observed value.
+fn observed_rows(data: &Data) -> usize {
+    if data.n_missing() == 0 {
+        return data.n();
+    }
+    (0..data.n())
+        .filter(|&i| (0..data.d()).any(|j| !data.col(j)[i].is_nan()))
+        .count()
+}
+
+/// `Σ_n −ln max_k r_nk` over the rows with an observed value: the entropy of the hard
+/// classification at `fit`, as mclust's ICL takes it.
+fn classification_entropy(model: &Model, data: &Data, fit: &Fit) -> f64 {
+    let resp = crate::density::log_responsibilities(model, data, &fit.params);
+    let missing = data.n_missing() > 0;
+    resp.iter()
+        .enumerate()
+        .filter(|(i, _)| !missing || (0..data.d()).any(|j| !data.col(j)[*i].is_nan()))
+        .map(|(_, r)| -r.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)))
+        .sum()
+}
+
+/// Fit one pair and form its criteria.
+fn row(k: usize, family: CovarianceFamily, data: &Data, n: usize, fit: &FitOptions) -> SelectRow {
+    let spec = ModelSpec::quick(k as i64, family, data);
+    let mut out = SelectRow {
+        k,
+        covariance: family,
+        status: RowStatus::Failed,
+        message: String::new(),
+        n_params: 0,
+        loglik: None,
+        bic: None,
+        icl: None,
+        aic: None,
+        warnings: Vec::new(),
+        model: spec.clone(),
+        fit: None,
+    };
+    let model = match spec.build(Some(data.d())) {
+        Ok(m) => m,
+        Err(e) => {
+            out.message = e.to_string();
+            return out;
+        }
+    };
+    out.n_params = model.n_params();
+    let checked = match fit.validate() {
+        Ok(c) => c,
+        Err(e) => {
+            out.message = e.to_string();
+            return out;
+        }
+    };
+    match crate::map::run(&model, data, &checked) {
+        Ok(f) => {
+            let loglik = crate::density::log_likelihood_at(&model, data, &f.params);
+            let p = out.n_params as f64;
+            let bic = -2.0 * loglik + p * (n as f64).ln();
+            out.status = RowStatus::Ok;
+            out.loglik = Some(loglik);
+            out.bic = Some(bic);
+            out.aic = Some(-2.0 * loglik + 2.0 * p);
+            out.icl = Some(bic + 2.0 * classification_entropy(&model, data, &f));
+            out.warnings = f.warnings.clone();
+            out.fit = Some(f);
+        }
+        Err(e) => {
+            out.status = match e {
+                Error::Unbounded(_) => RowStatus::Collapsed,
+                Error::NoProperMode(_) => RowStatus::NoProperMode,
+                _ => RowStatus::Failed,
+            };
+            out.message = e.to_string();
+        }
+    }
+    out
+}
+
+/// [`crate::select`] on checked options.
+pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selection> {
+    if data.n() == 0 {
+        return Err(Error::Data("no data: the data have no rows".into()));
+    }
+    let families = if opts.families.is_empty() {
+        default_families(data.d())
+    } else {
+        opts.families.clone()
+    };
+    let pairs: Vec<(usize, CovarianceFamily)> = opts
+        .ks
+        .iter()
+        .flat_map(|&k| families.iter().map(move |&f| (k, f)))
+        .collect();
+    let n = observed_rows(data);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = pairs.len();
+    // the fits share nothing: in parallel, each as deterministic as a fit alone
+    let rows: Vec<SelectRow> = pairs
+        .par_iter()
+        .map(|&(k, f)| {
+            let r = row(k, f, data, n, &opts.fit);
+            if let Some(p) = &opts.progress {
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                p.call(SelectProgress { done, total });
+            }
+            r
+        })
+        .collect();
+    Ok(Selection {
+        criterion: opts.criterion,
+        n,
+        rows,
+    })
+}
