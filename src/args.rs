@@ -30,6 +30,9 @@ pub enum Command {
     /// Fit the MAP: R initial points screened, the best C optimised (Adam, then an L-BFGS polish
     /// to the mode); the lowest mode wins.
     Fit(FitArgs),
+    /// Choose the number of components and the covariance family: the MAP of every pair,
+    /// ranked by BIC, ICL or AIC (mclust's table).
+    Select(SelectArgs),
     /// Assignments and assignment probabilities of points under a fit.
     Classify(ClassifyArgs),
     /// Sample the posterior by collapsed NUTS over several chains, relabel, summarise.
@@ -207,10 +210,9 @@ pub struct ModelArgs {
     pub covariance: Option<CovarianceArg>,
 }
 
+/// The MAP search's options (`fit`, `select`).
 #[derive(Args, Debug, Clone, PartialEq)]
-pub struct FitArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
+pub struct SearchArgs {
     /// Initial points, screened by their loss; the --candidates best of them are optimised
     /// (with --init auto: R of Pyro's and R/5 k-means++ starts per batch; at most 1000000).
     #[arg(long, default_value_t = 100)]
@@ -253,6 +255,14 @@ pub struct FitArgs {
     /// warning; off keeps such modes.
     #[arg(long, default_value = "auto", value_name = "auto|off|R[,R…]")]
     pub resolution: String,
+}
+
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Data larger than memory: start from the MAP of a random sample of the file, then take
     /// --sgd-steps Adam steps on minibatches of B rows read from the file (likelihood weighted
     /// by N/B), averaging the last half of the iterates; memory stays at the sample's size.
@@ -266,6 +276,68 @@ pub struct FitArgs {
     pub sgd_lr: f64,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct SelectArgs {
+    /// Data: a CSV file (header row), a .npy file, a .parquet file (feature parquet),
+    /// builtin:iris, builtin:faithful, builtin:penguins, builtin:wine, builtin:tutorial or grid:START,STOP,STEP.
+    pub data: String,
+    /// Numbers of components to try: a range (1..9 or 1-9), a list (2,3,5) or one number.
+    #[arg(
+        short = 'k',
+        long = "k",
+        alias = "components",
+        default_value = "1..9",
+        value_name = "K"
+    )]
+    pub k: String,
+    /// Families to try, comma-separated: shared, component (spherical), dimension, diagonal,
+    /// tied, full [default: all six; shared and component for one column, where the others
+    /// are the same models].
+    #[arg(
+        long = "covariance",
+        alias = "scale",
+        value_delimiter = ',',
+        value_name = "FAMILY,…",
+        hide_possible_values = true
+    )]
+    pub covariance: Option<Vec<CovarianceArg>>,
+    /// The criterion the best model is chosen by: bic, icl (BIC plus twice the classification
+    /// entropy: penalises overlapping components) or aic. Lower is better, as scikit-learn's
+    /// bic() and aic(); mclust prints −BIC, higher is better. All three are at the MAP of the
+    /// default model (-k K --covariance FAMILY of `fit`), not at the maximum likelihood.
+    #[arg(long, default_value = "bic", hide_possible_values = true)]
+    pub criterion: CriterionArg,
+    /// Columns to use, comma-separated (default: every numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Drop the rows with a missing value (an empty cell, NA, NaN or null) instead of
+    /// taking each row's observed values.
+    #[arg(long)]
+    pub drop_missing: bool,
+    #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `select --criterion`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CriterionArg {
+    Bic,
+    Icl,
+    Aic,
+}
+
+impl CriterionArg {
+    pub fn criterion(self) -> bgmm::Criterion {
+        match self {
+            CriterionArg::Bic => bgmm::Criterion::Bic,
+            CriterionArg::Icl => bgmm::Criterion::Icl,
+            CriterionArg::Aic => bgmm::Criterion::Aic,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone, PartialEq)]

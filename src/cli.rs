@@ -5,7 +5,7 @@ use anyhow::Result;
 pub use crate::args::Cli;
 use crate::args::Command;
 use crate::commands::{
-    bench, classify, demo, describe, fit, plot, predict, report, sample, simulate, vi,
+    bench, classify, demo, describe, fit, plot, predict, report, sample, select, simulate, vi,
 };
 pub use crate::common::{Ctx, Interrupted};
 
@@ -29,6 +29,7 @@ pub fn run_command(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Simulate(a) => simulate::run(a, ctx),
         Command::Describe(a) => describe::run(a),
         Command::Fit(a) => fit::run(a, ctx),
+        Command::Select(a) => select::run(a, ctx),
         Command::Classify(a) => classify::run(a, ctx),
         Command::Sample(a) => sample::run(a, ctx),
         Command::Predict(a) => predict::run(a, ctx),

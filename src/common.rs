@@ -8,16 +8,15 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use bgmm::FitOptions;
-use bgmm::Init;
 use bgmm::ParamSummary;
 use bgmm::Posterior;
 use bgmm::{Data, Model, ModelSpec};
 use bgmm_io::{
-    cmdstan_csv, json_bytes, load_model_spec, DataInfo, DataSpec, FitRecord, RunKind, RunOptions,
-    RunWriter, SampleRecord,
+    cmdstan_csv, json_bytes, load_model_spec, DataInfo, DataSpec, FitOptionsRecord, FitRecord,
+    RunKind, RunOptions, RunWriter, SampleRecord, VERSION,
 };
 
-use crate::args::{FitArgs, InputArgs, ModelArgs, OutputArgs};
+use crate::args::{InputArgs, ModelArgs, OutputArgs, SearchArgs};
 use crate::errors;
 
 /// What a command needs to know of how it was called: the command line its records hold
@@ -218,16 +217,50 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
     }
 }
 
-impl FitArgs {
-    /// The fit's options from the flags (`subsample`: the search's subsample size).
-    pub fn options(&self, betas: (f64, f64), init: Init, subsample: usize) -> Result<FitOptions> {
+/// The record of the fit `f` of `model` to `data` (read as `input` says, its columns `names`).
+pub fn fit_record(
+    model: &Model,
+    data: &Data,
+    names: &[String],
+    input: &InputArgs,
+    f: &bgmm::Fit,
+    opts: &FitOptions,
+    ctx: &Ctx,
+) -> FitRecord {
+    FitRecord {
+        params: f.params.shaped(model),
+        loss: f.loss,
+        converged: f.converged,
+        best_restart: f.best_restart,
+        steps: f.steps,
+        history: f.history.clone(),
+        grad_norm_max: Some(f.grad_norm),
+        polish_iterations: f.polish_iterations,
+        loglik: Some(bgmm::log_likelihood_at(model, data, &f.params)),
+        n_params: Some(model.n_params()),
+        message: f.message.clone(),
+        warnings: f.warnings.clone(),
+        strategy: f.strategy.clone(),
+        resolution: f.resolution.clone(),
+        init_params: f.init_params.shaped(model),
+        model: model.spec().clone(),
+        data: DataInfo::of(&input.data, names, data).dropped(input.drop_missing),
+        options: FitOptionsRecord::of(opts, opts.subsample),
+        bgmm_version: VERSION.into(),
+        command: ctx.command.clone(),
+    }
+}
+
+impl SearchArgs {
+    /// The search's options from the flags (`subsample`: the search's subsample size).
+    pub fn options(&self, subsample: usize) -> Result<FitOptions> {
         Ok(FitOptions {
             restarts: self.restarts,
             candidates: self.candidates,
-            init,
+            init: self.init.init(),
             steps: self.steps,
             lr: self.lr,
-            betas,
+            betas: parse_betas(&self.betas)?,
             polish: !self.no_polish,
             grad_tol: self.grad_tol,
             seed: self.seed,

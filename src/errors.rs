@@ -30,6 +30,8 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("ViOptions", "draws", "--draws"),
     ("SviOptions", "steps", "--svi-steps"),
     ("simulate", "n", "-n"),
+    ("SelectOptions", "ks", "-k"),
+    ("SelectOptions", "families", "--covariance"),
 ];
 
 /// What the library's messages suggest, an option's field between backticks, in the

@@ -15,7 +15,7 @@ use bgmm_report::{min_max, IRIS_TOML};
 
 use crate::args::{
     ClassifyArgs, Command, DemoArgs, DescribeArgs, FitArgs, InitArg, InputArgs, Method, ModelArgs,
-    OutputArgs, PlotArgs, PlotFormat, PredictArgs, ReportArgs, SampleArgs, SampleInit,
+    OutputArgs, PlotArgs, PlotFormat, PredictArgs, ReportArgs, SampleArgs, SampleInit, SearchArgs,
 };
 use crate::common::Ctx;
 
@@ -111,17 +111,19 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
             &fit_args,
             Command::Fit(FitArgs {
                 input: input.clone(),
-                restarts: 100,
-                candidates: 10,
-                steps: 200,
-                lr: 0.1,
-                betas: "0.8,0.99".into(),
-                init: InitArg::Auto,
-                seed: a.seed,
-                no_polish: false,
-                grad_tol: 1e-9,
-                subsample: 5000,
-                resolution: "auto".into(),
+                search: SearchArgs {
+                    restarts: 100,
+                    candidates: 10,
+                    steps: 200,
+                    lr: 0.1,
+                    betas: "0.8,0.99".into(),
+                    init: InitArg::Auto,
+                    seed: a.seed,
+                    no_polish: false,
+                    grad_tol: 1e-9,
+                    subsample: 5000,
+                    resolution: "auto".into(),
+                },
                 minibatch: None,
                 sgd_steps: 2000,
                 sgd_lr: 0.01,

@@ -9,7 +9,6 @@ use indicatif::ProgressBar;
 use std::fmt::Write;
 
 use bgmm::Fit;
-use bgmm::Init;
 use bgmm::Model;
 use bgmm_io::{
     fit_minibatch as fit_minibatch_steps, minibatch_start, params_text, DataInfo, FitOptionsRecord,
@@ -18,22 +17,20 @@ use bgmm_io::{
 
 use crate::args::FitArgs;
 use crate::common::{
-    bar, emit_fit, id_like_unless, parse_betas, print_warnings, resolve_model, Ctx,
+    bar, emit_fit, fit_record, id_like_unless, print_warnings, resolve_model, Ctx,
 };
 use crate::errors;
 
 /// Run `bgmm fit`.
 pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
     crate::common::check_out(&a.output.out, bgmm_io::RunKind::Fit)?;
-    let betas = parse_betas(&a.betas)?;
-    let init = a.init.init();
     if let Some(b) = a.minibatch {
-        return fit_minibatch(ctx, &a, b, betas, init);
+        return fit_minibatch(ctx, &a, b);
     }
     let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
-    let opts = a.options(betas, init, a.subsample)?;
+    let opts = a.search.options(a.search.subsample)?;
     // a progress bar on stderr when it is a terminal and the fit takes a while
     let bar = indicatif::ProgressBar::new(opts.restarts as u64);
     if let Ok(style) =
@@ -75,28 +72,7 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
     for w in f.warnings.iter_mut() {
         *w = named_columns(&errors::rewrite(w), &names);
     }
-    let record = FitRecord {
-        params: f.params.shaped(&model),
-        loss: f.loss,
-        converged: f.converged,
-        best_restart: f.best_restart,
-        steps: f.steps,
-        history: f.history.clone(),
-        grad_norm_max: Some(f.grad_norm),
-        polish_iterations: f.polish_iterations,
-        loglik: Some(bgmm::log_likelihood_at(&model, &data, &f.params)),
-        n_params: Some(model.n_params()),
-        message: f.message.clone(),
-        warnings: f.warnings.clone(),
-        strategy: f.strategy.clone(),
-        resolution: f.resolution.clone(),
-        init_params: f.init_params.shaped(&model),
-        model: model.spec().clone(),
-        data: DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing),
-        options: FitOptionsRecord::of(&opts, opts.subsample),
-        bgmm_version: VERSION.into(),
-        command: ctx.command.clone(),
-    };
+    let record = fit_record(&model, &data, &names, &a.input, &f, &opts, ctx);
     emit_fit(&a.output, &record, &fit_text(&model, &origin, &record, &f))?;
     print_warnings(&id_like);
     print_warnings(&f.warnings);
@@ -118,19 +94,19 @@ fn named_columns(text: &str, names: &[String]) -> String {
 
 /// `fit FILE --minibatch B`: the MAP of data larger than memory (see
 /// [`bgmm_io::fit_minibatch`]), with progress bars and the fit's record.
-fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize, betas: (f64, f64), init: Init) -> Result<()> {
+fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize) -> Result<()> {
     let t0 = Instant::now();
     let mopts = MinibatchOptions {
         batch: b,
         steps: a.sgd_steps,
         lr: a.sgd_lr,
-        seed: a.seed,
+        seed: a.search.seed,
     };
     mopts.check()?;
     a.input.check_minibatch()?;
     let spec = &a.input.data;
-    let opts = a.options(betas, init, 0)?;
-    let st = minibatch_start(&a.input.spec(), b, a.seed, &opts, &|first| {
+    let opts = a.search.options(0)?;
+    let st = minibatch_start(&a.input.spec(), b, a.search.seed, &opts, &|first| {
         resolve_model(&a.input.model, first, spec)
     })
     .map_err(errors::from_anyhow)?;

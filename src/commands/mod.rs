@@ -9,5 +9,6 @@ pub mod plot;
 pub mod predict;
 pub mod report;
 pub mod sample;
+pub mod select;
 pub mod simulate;
 pub mod vi;

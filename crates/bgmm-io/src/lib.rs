@@ -29,8 +29,8 @@ pub use minibatch::{
 };
 pub use model_file::{load_model_spec, model_spec_from_str};
 pub use records::{
-    fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary, DataInfo,
-    FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
+    fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary,
+    DataInfo, FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
     SampleRecord, SelectRecord, SelectTableRow, SimulateRecord, TruthRecord, ViRecord, VERSION,
 };
 pub use rundir::{

@@ -107,7 +107,10 @@ impl SelectOptions {
             return bad("ks", "must hold at least one number of components".into());
         }
         if let Some(k) = self.ks.iter().find(|&&k| k == 0 || k > MAX_SELECT_K) {
-            return bad("ks", format!("must be between 1 and {MAX_SELECT_K}, got {k}"));
+            return bad(
+                "ks",
+                format!("must be between 1 and {MAX_SELECT_K}, got {k}"),
+            );
         }
         for (i, k) in self.ks.iter().enumerate() {
             if self.ks[..i].contains(k) {
@@ -345,18 +348,33 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
     let n = observed_rows(data);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = pairs.len();
-    // the fits share nothing: in parallel, each as deterministic as a fit alone
-    let rows: Vec<SelectRow> = pairs
+    // the fits share nothing: in parallel, each as deterministic as a fit alone; the
+    // costliest first (many components, full covariances), so that none runs alone at the end
+    let cost = |&(k, f): &(usize, CovarianceFamily)| {
+        let d = data.d();
+        k * match f {
+            CovarianceFamily::Full => d * (d + 3) / 2,
+            CovarianceFamily::Tied => d * (d + 3) / 4 + 1,
+            _ => d,
+        }
+    };
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost(&pairs[i])));
+    let mut rows: Vec<(usize, SelectRow)> = order
         .par_iter()
-        .map(|&(k, f)| {
+        .with_max_len(1)
+        .map(|&i| {
+            let (k, f) = pairs[i];
             let r = row(k, f, data, n, &opts.fit);
             if let Some(p) = &opts.progress {
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 p.call(SelectProgress { done, total });
             }
-            r
+            (i, r)
         })
         .collect();
+    rows.sort_by_key(|(i, _)| *i);
+    let rows: Vec<SelectRow> = rows.into_iter().map(|(_, r)| r).collect();
     Ok(Selection {
         criterion: opts.criterion,
         n,

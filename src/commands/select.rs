@@ -1,0 +1,291 @@
+//! `bgmm select`: the number of components and the covariance family chosen by BIC, ICL or
+//! AIC, from the MAP of every pair (mclust's table).
+
+use std::fmt::Write;
+
+use anyhow::{anyhow, bail, Result};
+
+use bgmm::{CovarianceFamily, Criterion, RowStatus};
+use bgmm_io::{
+    json_bytes, FitOptionsRecord, RunKind, RunWriter, SelectRecord, SelectTableRow, VERSION,
+};
+
+use crate::args::{InputArgs, ModelArgs, SelectArgs};
+use crate::common::{bar, check_out, fit_record, id_like_unless, print_warnings, Ctx};
+use crate::errors;
+
+/// Run `bgmm select`.
+pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
+    check_out(&a.output.out, RunKind::Select)?;
+    let ks = parse_ks(&a.k)?;
+    let families: Vec<CovarianceFamily> =
+        a.covariance.iter().flatten().map(|c| c.family()).collect();
+    let input = InputArgs {
+        data: a.data.clone(),
+        model: ModelArgs {
+            model: None,
+            k: None,
+            covariance: None,
+        },
+        columns: a.columns.clone(),
+        drop_missing: a.drop_missing,
+    };
+    let (data, names) = input.read()?;
+    let id_like = id_like_unless(&data, &names, &a.data, a.columns.is_some());
+    let fit_opts = a.search.options(a.search.subsample)?;
+    let pb = bar(0, "{prefix} {bar:30} {pos}/{len} [{elapsed_precise}]");
+    pb.set_prefix("fits");
+    let shown = pb.clone();
+    let opts = bgmm::SelectOptions {
+        ks,
+        families,
+        criterion: a.criterion.criterion(),
+        fit: fit_opts.clone(),
+        progress: Some(bgmm::Callback::new(move |p: bgmm::SelectProgress| {
+            shown.set_length(p.total as u64);
+            shown.set_position(p.done as u64);
+        })),
+    };
+    let sel = bgmm::select(&data, &opts);
+    pb.finish_and_clear();
+    let sel = sel.map_err(|e| match e {
+        bgmm::Error::Data(_) => anyhow!("data '{}': {}", a.data, errors::message(&e)),
+        other => errors::cli_error(other),
+    })?;
+    let record = SelectRecord {
+        criterion: sel.criterion,
+        n: sel.n,
+        table: sel.rows.iter().map(SelectTableRow::of).collect(),
+        best: sel.best().map(SelectTableRow::of),
+        data: bgmm_io::DataInfo::of(&a.data, &names, &data).dropped(a.drop_missing),
+        options: FitOptionsRecord::of(&fit_opts, fit_opts.subsample),
+        bgmm_version: VERSION.into(),
+        command: ctx.command.clone(),
+    };
+    // the best model's fit, as `fit --out` writes it
+    let best_fit = match sel.best() {
+        Some(row) => match (&row.fit, row.model.build(Some(data.d()))) {
+            (Some(f), Ok(model)) => {
+                Some(fit_record(&model, &data, &names, &input, f, &fit_opts, ctx))
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    let bytes = json_bytes(&record)?;
+    if let Some(dir) = &a.output.out {
+        let mut run = RunWriter::create(dir, RunKind::Select)?;
+        run.write("select.json", &bytes)?;
+        if let Some(f) = &best_fit {
+            run.write("best-fit.json", &json_bytes(f)?)?;
+        }
+        run.commit()?;
+    }
+    if a.output.json {
+        print!("{}", String::from_utf8(bytes)?);
+    } else {
+        print!("{}", select_text(&record, &a.data));
+        if let Some(dir) = &a.output.out {
+            println!("wrote {}", dir.join("select.json").display());
+            if best_fit.is_some() {
+                println!("wrote {}", dir.join("best-fit.json").display());
+            }
+        }
+    }
+    print_warnings(&id_like);
+    if let Some(best) = &record.best {
+        let warnings: Vec<String> = best.warnings.iter().map(|w| errors::rewrite(w)).collect();
+        print_warnings(&warnings);
+    }
+    if record.best.is_none() {
+        bail!(
+            "data '{}': no pair was fitted ({}); try other -k or --covariance",
+            a.data,
+            failures(&record)
+        );
+    }
+    Ok(())
+}
+
+/// `-k`: a range `A..B` (or `A-B`, `A..=B`), a list `A,B,C` (each item a number or a range)
+/// or one number.
+pub fn parse_ks(text: &str) -> Result<Vec<usize>> {
+    let bad = || {
+        anyhow!(
+            "-k: expected a range (1..9), a list (2,3,5) or a number of components, got '{text}'"
+        )
+    };
+    let num = |s: &str| -> Result<usize> {
+        let k: usize = s.trim().parse().map_err(|_| bad())?;
+        if k == 0 {
+            bail!("-k: a number of components is at least 1, got '{text}'");
+        }
+        Ok(k)
+    };
+    let mut ks = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let range = part
+            .split_once("..=")
+            .or_else(|| part.split_once(".."))
+            .or_else(|| part.split_once('-'));
+        match range {
+            Some((lo, hi)) => {
+                let (lo, hi) = (num(lo)?, num(hi)?);
+                if lo > hi {
+                    bail!("-k: the range '{part}' is empty (it goes from {lo} down to {hi})");
+                }
+                if hi - lo >= bgmm::MAX_SELECT_K {
+                    bail!(
+                        "-k: the range '{part}' has more than {} numbers",
+                        bgmm::MAX_SELECT_K
+                    );
+                }
+                ks.extend(lo..=hi);
+            }
+            None => ks.push(num(part)?),
+        }
+    }
+    let mut seen = Vec::new();
+    for k in ks {
+        if !seen.contains(&k) {
+            seen.push(k);
+        }
+    }
+    Ok(seen)
+}
+
+/// A cell of the table: the value, or the status of a pair without one.
+fn cell(r: &SelectTableRow, criterion: Criterion) -> String {
+    match (r.status, r.value(criterion)) {
+        (RowStatus::Ok, Some(v)) => format!("{v:.2}"),
+        (RowStatus::NoProperMode, _) => "no mode".into(),
+        (s, _) => s.name().into(),
+    }
+}
+
+/// Pairs without a value, by status: "2 collapsed, 1 failed".
+fn failures(rec: &SelectRecord) -> String {
+    let mut parts = Vec::new();
+    for s in [
+        RowStatus::Collapsed,
+        RowStatus::NoProperMode,
+        RowStatus::Failed,
+    ] {
+        let n = rec.table.iter().filter(|r| r.status == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", s.name()));
+        }
+    }
+    parts.join(", ")
+}
+
+/// mclust's table: one row per K, one column per family, then the best three.
+pub fn select_text(rec: &SelectRecord, source: &str) -> String {
+    let c = rec.criterion;
+    let upper = c.name().to_uppercase();
+    let ks = rec.ks();
+    let fams = rec.families();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Model selection on '{source}' ({} rows, {} column{}): the MAP of the default model for each K and family",
+        rec.n,
+        rec.data.columns.len(),
+        if rec.data.columns.len() == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        s,
+        "{upper}, lower is better{}\n",
+        match c {
+            Criterion::Bic => " (mclust prints −BIC: higher is better)",
+            Criterion::Icl =>
+                " (BIC + 2 × the entropy of the MAP classification; mclust prints its negative)",
+            Criterion::Aic => "",
+        }
+    );
+    let w = 12;
+    let _ = write!(s, "{:>4}", "K");
+    for f in &fams {
+        let _ = write!(s, " {:>w$}", f.name());
+    }
+    s.push('\n');
+    let _ = write!(s, "{:>4}", "");
+    for f in &fams {
+        let _ = write!(s, " {:>w$}", f.mclust());
+    }
+    s.push('\n');
+    for k in &ks {
+        let _ = write!(s, "{k:>4}");
+        for f in &fams {
+            let text = rec
+                .table
+                .iter()
+                .find(|r| r.k == *k && r.covariance == *f)
+                .map_or(String::new(), |r| cell(r, c));
+            let _ = write!(s, " {text:>w$}");
+        }
+        s.push('\n');
+    }
+    let ranked = rec.ranked();
+    if let Some(&first) = ranked.first() {
+        let top = rec.table[first].value(c).unwrap_or(f64::NAN);
+        let _ = writeln!(s, "\nBest by {upper}:");
+        for (i, &r) in ranked.iter().take(3).enumerate() {
+            let row = &rec.table[r];
+            let v = row.value(c).unwrap_or(f64::NAN);
+            let label = format!(
+                "{}, K = {} ({},{})",
+                row.covariance.name(),
+                row.k,
+                row.covariance.mclust(),
+                row.k
+            );
+            let diff = if i == 0 {
+                String::new()
+            } else {
+                format!("  Δ = {:+.2}", v - top)
+            };
+            let _ = writeln!(
+                s,
+                "  {}. {label:<24} {upper} {v:.2}{diff}   (log likelihood {:.2}, {} parameters)",
+                i + 1,
+                row.loglik.unwrap_or(f64::NAN),
+                row.n_params
+            );
+        }
+        let best = &rec.table[first];
+        let _ = writeln!(
+            s,
+            "The best alone: bgmm fit {source} -k {} --covariance {}",
+            best.k,
+            best.covariance.name()
+        );
+    }
+    let failed = failures(rec);
+    if !failed.is_empty() {
+        let _ = writeln!(
+            s,
+            "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; the messages are in --json)"
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ks;
+
+    #[test]
+    fn ks_are_read_as_ranges_lists_and_numbers() {
+        assert_eq!(parse_ks("1..9").unwrap(), (1..=9).collect::<Vec<_>>());
+        assert_eq!(parse_ks("2-4").unwrap(), vec![2, 3, 4]);
+        assert_eq!(parse_ks("1..=3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_ks("2,3,5").unwrap(), vec![2, 3, 5]);
+        assert_eq!(parse_ks("5,1..2,5").unwrap(), vec![5, 1, 2]);
+        assert_eq!(parse_ks("4").unwrap(), vec![4]);
+        for bad in ["", "0", "3..1", "a", "1..", "1,,2", "-3"] {
+            assert!(parse_ks(bad).is_err(), "{bad}");
+        }
+    }
+}
