@@ -16,7 +16,7 @@ pub use bench::{
 };
 pub use figures::{
     classify_figures, data_figures, figures, fit_figures, predictive_values, provenance,
-    sample_figures, Figure, MAX_SCATTER, MAX_SWARM, PREDICTIVE_DRAWS,
+    sample_figures, write_figures, Figure, MAX_SCATTER, MAX_SWARM, PREDICTIVE_DRAWS,
 };
 pub use plot::{min_max, svg_with_metadata, Render};
 pub use report::{esc, report_html};
