@@ -186,9 +186,12 @@ impl Draw for CriterionCurves {
         // half a step either side, so that the first and last markers clear the axes
         let x: Range<f64> = (k0 - 0.5)..(k1 + 0.5);
         let y = padded(self.points.iter().filter_map(|p| p.2));
+        // room for the widest label: the ends rounded to about a tenth of the range, as the
+        // labels are
+        let step = super::nice_step((y.end - y.start) / 10.0);
         let widest = [y.start, y.end]
             .iter()
-            .map(|v| criterion_tick(v).chars().count())
+            .map(|v| criterion_tick(&((v / step).round() * step)).chars().count())
             .max()
             .unwrap_or(0) as u32;
         let mut c = ChartBuilder::on(&area)
