@@ -301,6 +301,14 @@ mod tests {
         assert_eq!(c.runs(Shared)[0].len(), 5);
         // a family not tried at all has no line
         assert!(c.runs(Full).is_empty());
+        assert_eq!(c.k_ticks(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        // beyond 20 K tried, round steps: K = 1–30 is labelled every 2
+        let many = CriterionCurves {
+            points: (1..=30).map(|k| (k, Shared, Some(k as f64))).collect(),
+            ..curves()
+        };
+        let t = many.k_ticks();
+        assert_eq!((t.len(), t[0], t[14]), (15, 2.0, 30.0));
         assert_eq!(criterion_tick(&1234567.5), "1234567.5");
         assert_eq!(criterion_tick(&1234500.0), "1234500");
         assert_eq!(criterion_tick(&512.25), "512.25");
