@@ -2,11 +2,13 @@
 //! show it, in the order of the seeds' narrative. `bgmm plot` writes them as files, `bgmm
 //! report` puts them in one HTML page.
 
+use std::path::Path;
+
 use anyhow::{anyhow, Result};
 
 use bgmm::Temperature;
 use bgmm::{Data, Model, Params};
-use bgmm_io::{ClassifyRun, FitRun, Run, SampleRun};
+use bgmm_io::{ensure_dir, write_out, ClassifyRun, FitRun, Run, SampleRun};
 
 use crate::plot::classify::Classification;
 use crate::plot::data::{DataHistogram, Ellipse, PairGrid, Swarm};
@@ -31,7 +33,12 @@ pub struct Figure {
 }
 
 impl Figure {
-    fn new(stem: &str, title: &str, about: &str, render: impl Render + 'static) -> Figure {
+    pub(crate) fn new(
+        stem: &str,
+        title: &str,
+        about: &str,
+        render: impl Render + 'static,
+    ) -> Figure {
         Figure {
             stem: stem.to_string(),
             title: title.to_string(),
@@ -39,6 +46,41 @@ impl Figure {
             render: Box::new(render),
         }
     }
+}
+
+/// Writes the figures into `dest` (made when missing): each as SVG with `provenance` in its
+/// metadata and as PNG with it in text chunks (as `svg` and `png` ask), every file atomically.
+/// Returns the names of the files written.
+pub fn write_figures(
+    dest: &Path,
+    figs: &[Figure],
+    provenance: &str,
+    svg: bool,
+    png: bool,
+) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    if figs.is_empty() {
+        return Ok(written);
+    }
+    ensure_dir(dest)?;
+    let software = format!("bgmm {}", env!("CARGO_PKG_VERSION"));
+    for f in figs {
+        if svg {
+            let text = crate::plot::svg_with_metadata(&f.render.svg()?, provenance);
+            write_out(dest, &format!("{}.svg", f.stem), text.as_bytes())?;
+            written.push(format!("{}.svg", f.stem));
+        }
+        if png {
+            let tags = [("Software", software.as_str()), ("Description", provenance)];
+            write_out(
+                dest,
+                &format!("{}.png", f.stem),
+                &f.render.png_tagged(&tags)?,
+            )?;
+            written.push(format!("{}.png", f.stem));
+        }
+    }
+    Ok(written)
 }
 
 /// A command line as a record holds it, `?` when it does not.

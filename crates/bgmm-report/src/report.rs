@@ -7,9 +7,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use bgmm_io::{find_runs, params_text, sites_text, ClassifyRun, FitRun, Run, SampleRun};
+use bgmm_io::{params_text, sites_text, ClassifyRun, FitRun, Run, SampleRun};
 
 use crate::figures::{classify_figures, fit_figures, sample_figures, Figure};
+use crate::plot::select::{criterion_label, family_label};
+use crate::selection::{find_runs_with_selections, select_figures, SelectRun};
 
 /// HTML-escape text.
 pub fn esc(s: &str) -> String {
@@ -463,14 +465,178 @@ fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
     Ok(())
 }
 
-/// The report page of every run in `dir`.
+/// A value of a criterion, or a difference of two: two decimals whatever its size (criteria
+/// are compared by their differences, which a number of significant digits would hide).
+fn criterion_num(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+/// `K = 1–9` for a run of consecutive numbers, `K = 1, 3, 5` otherwise.
+fn ks_text(ks: &[usize]) -> String {
+    let consecutive = ks.len() > 2 && ks.windows(2).all(|w| w[1] == w[0] + 1);
+    if consecutive {
+        format!("K = {}–{}", ks[0], ks[ks.len() - 1])
+    } else {
+        let ks: Vec<String> = ks.iter().map(usize::to_string).collect();
+        format!("K = {}", ks.join(", "))
+    }
+}
+
+fn select_section(page: &mut Page, s: &SelectRun) -> Result<()> {
+    let r = &s.record;
+    let name = criterion_label(r.criterion);
+    let (ks, families) = (r.ks(), r.families());
+    page.section_of(
+        &format!("Model selection by {name}: {}", r.data.source),
+        Some(&s.dir),
+    );
+    let d = r.data.columns.len();
+    let mut data = format!(
+        "{} points in {d} dimension{} (columns {})",
+        r.data.n,
+        if d == 1 { "" } else { "s" },
+        esc(&r.data.columns.join(", "))
+    );
+    if let Some(m) = r.data.missing_text() {
+        let _ = write!(data, "; {}", esc(&m));
+    }
+    if r.data.drop_missing {
+        data.push_str("; the incomplete rows were dropped");
+    }
+    if r.n != r.data.n {
+        let _ = write!(
+            data,
+            "; {} rows with an observed value count in the criteria",
+            r.n
+        );
+    }
+    page.p(&format!("{data}."));
+    let o = &r.options;
+    page.p(&format!(
+        "The default model of each number of components ({}) with each covariance family ({}): {} pairs, each fitted by its MAP ({} initial points, {} init, the best {} optimised, seed {}). {name} = {}; lower is better.",
+        ks_text(&ks),
+        esc(&families.iter().map(|f| family_label(*f)).collect::<Vec<_>>().join(", ")),
+        r.table.len(),
+        o.restarts,
+        esc(&o.init),
+        o.candidates,
+        o.seed,
+        match r.criterion {
+            bgmm::Criterion::Bic => "−2 log likelihood + parameters × ln N",
+            bgmm::Criterion::Aic => "−2 log likelihood + 2 × parameters",
+            bgmm::Criterion::Icl => "BIC + 2 × the entropy of the classification",
+        },
+    ));
+    // the criterion by K (rows) and family (columns); a failed fit shows its status
+    let mut head = vec!["K".to_string()];
+    head.extend(families.iter().map(|f| family_label(*f)));
+    let rows: Vec<Vec<(String, bool)>> = ks
+        .iter()
+        .map(|&k| {
+            let mut row = vec![(k.to_string(), false)];
+            for &f in &families {
+                let cell = r.table.iter().find(|t| t.k == k && t.covariance == f);
+                row.push(match cell {
+                    None => (String::new(), false),
+                    Some(t) if t.status != bgmm::RowStatus::Ok => {
+                        (t.status.name().to_string(), true)
+                    }
+                    Some(t) => (
+                        t.value(r.criterion).map_or(String::new(), criterion_num),
+                        false,
+                    ),
+                });
+            }
+            row
+        })
+        .collect();
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    page.table(&head, &rows);
+    // the best three and how far each is from the best
+    let ranked = r.ranked();
+    match (&r.best, ranked.first()) {
+        (Some(b), Some(&top)) => {
+            page.p(&format!(
+                "Best by {name}: <b>{}, K = {}</b>. The best three:",
+                esc(&family_label(b.covariance)),
+                b.k
+            ));
+            let best = r.table[top].value(r.criterion).unwrap_or(f64::NAN);
+            let rows: Vec<Vec<(String, bool)>> = ranked
+                .iter()
+                .take(3)
+                .enumerate()
+                .map(|(i, &j)| {
+                    let t = &r.table[j];
+                    let v = t.value(r.criterion).unwrap_or(f64::NAN);
+                    vec![
+                        ((i + 1).to_string(), false),
+                        (family_label(t.covariance), false),
+                        (t.k.to_string(), false),
+                        (t.n_params.to_string(), false),
+                        (t.loglik.map_or(String::new(), criterion_num), false),
+                        (criterion_num(v), false),
+                        (criterion_num(v - best), false),
+                    ]
+                })
+                .collect();
+            let delta = format!("{name} − best");
+            page.table(
+                &[
+                    "rank",
+                    "family",
+                    "K",
+                    "parameters",
+                    "log likelihood",
+                    &name,
+                    &delta,
+                ],
+                &rows,
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                page.body,
+                "<div class=\"warn\">No fit succeeded: there is no best model.</div>"
+            );
+        }
+    }
+    // why each failed fit failed, and what the others warned of
+    let mut notes = Vec::new();
+    for t in &r.table {
+        let pair = format!("K = {}, {}", t.k, family_label(t.covariance));
+        if t.status != bgmm::RowStatus::Ok {
+            let why = if t.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", t.message)
+            };
+            notes.push(format!("{pair}: {}{why}", t.status.name()));
+        }
+        notes.extend(t.warnings.iter().map(|w| format!("{pair}: {w}")));
+    }
+    page.warnings(&notes);
+    if !r.command.is_empty() {
+        page.p(&format!("Command: <code>{}</code>", esc(&r.command)));
+    }
+    for f in &select_figures(r) {
+        page.figure(f)?;
+    }
+    Ok(())
+}
+
+/// The report page of every run in `dir`: its model selections first (they choose the model
+/// that the other runs fit), then the other runs.
 pub fn report_html(dir: &Path) -> Result<String> {
-    let runs = find_runs(dir)?;
+    let (runs, selections) = find_runs_with_selections(dir)?;
     let mut page = Page {
         body: String::new(),
         toc: Vec::new(),
         figures: 0,
     };
+    for s in &selections {
+        select_section(&mut page, s)?;
+    }
     for run in &runs {
         match run {
             Run::Fit(r) => fit_section(&mut page, r)?,
@@ -483,8 +649,12 @@ pub fn report_html(dir: &Path) -> Result<String> {
         html,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bgmm report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>bgmm report</h1>\n<p>{} run{} in <code>{}</code>, drawn by bgmm {}. Every figure is inline SVG: this page needs no network and no other file.</p>\n<nav><ol>\n",
         esc(&dir.display().to_string()),
-        runs.len(),
-        if runs.len() == 1 { "" } else { "s" },
+        runs.len() + selections.len(),
+        if runs.len() + selections.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         esc(&dir.display().to_string()),
         env!("CARGO_PKG_VERSION"),
     );
@@ -495,4 +665,130 @@ pub fn report_html(dir: &Path) -> Result<String> {
     html.push_str(&page.body);
     let _ = write!(html, "<script>{CHECK}</script>\n</body>\n</html>\n");
     Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selection::example_record;
+    use bgmm::Criterion;
+
+    fn write_selection(dir: &Path, rec: &bgmm_io::SelectRecord) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("select.json"),
+            serde_json::to_string_pretty(rec).unwrap(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_selection_is_reported_with_its_table_the_best_three_and_its_figure() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_selection(tmp.path(), &example_record(Criterion::Bic));
+        let html = report_html(tmp.path()).unwrap();
+        assert!(html.contains("<h2 id=\"s1\">Model selection by BIC: blobs.csv</h2>"));
+        assert!(html.contains("<p>200 points in 2 dimensions (columns x, y).</p>"));
+        assert!(html.contains("1 run in"));
+        // the criterion by K (rows) and family (columns), the collapsed fit by its status
+        assert!(html.contains(
+            "<tr><th>K</th><th>shared (EII)</th><th>component (VII)</th><th>tied (EEE)</th></tr>"
+        ));
+        for row in [
+            "<tr><td>1</td><td>420.13</td><td>420.13</td><td>431.72</td></tr>",
+            "<tr><td>2</td><td>380.57</td><td>371.46</td><td>366.34</td></tr>",
+            "<tr><td>3</td><td>350.91</td><td>301.25</td><td class=\"bad\">collapsed</td></tr>",
+            "<tr><td>4</td><td>347.22</td><td>318.08</td><td>309.87</td></tr>",
+        ] {
+            assert!(html.contains(row), "no row {row}");
+        }
+        // the best three, each with its distance from the best
+        assert!(html.contains("Best by BIC: <b>component (VII), K = 3</b>"));
+        let ln200 = 200f64.ln();
+        let loglik = |p: f64, bic: f64| format!("{:.2}", (p * ln200 - bic) / 2.0);
+        for row in [
+            format!(
+                "<tr><td>1</td><td>component (VII)</td><td>3</td><td>11</td><td>{}</td><td>301.25</td><td>0.00</td></tr>",
+                loglik(11.0, 301.25)
+            ),
+            format!(
+                "<tr><td>2</td><td>tied (EEE)</td><td>4</td><td>14</td><td>{}</td><td>309.87</td><td>8.62</td></tr>",
+                loglik(14.0, 309.87)
+            ),
+            format!(
+                "<tr><td>3</td><td>component (VII)</td><td>4</td><td>15</td><td>{}</td><td>318.08</td><td>16.83</td></tr>",
+                loglik(15.0, 318.08)
+            ),
+        ] {
+            assert!(html.contains(&row), "no row {row}");
+        }
+        assert!(!html.contains("<tr><td>4</td><td>shared (EII)</td>"));
+        // why the fit failed, and the other fits' warnings
+        assert!(html.contains(
+            "warning: K = 3, tied (EEE): collapsed: every candidate collapsed onto a point"
+        ));
+        assert!(html.contains("warning: K = 4, shared (EII): a local mode"));
+        assert!(html.contains("Command: <code>bgmm select blobs.csv -k 1-4 --out sel</code>"));
+        // the figure, inline
+        assert_eq!(html.matches("<figure class=\"plot\"").count(), 1);
+        let fig = &html[html.find("<figure class=\"plot\"").unwrap()..];
+        assert!(fig.contains("<svg") && fig.contains("best: component (VII), K = 3"));
+        assert!(fig.contains("<b>Figure 1. BIC of every model.</b>"));
+    }
+
+    #[test]
+    fn the_table_shows_the_criterion_the_selection_was_made_by() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_selection(tmp.path(), &example_record(Criterion::Icl));
+        let html = report_html(tmp.path()).unwrap();
+        assert!(html.contains("Model selection by ICL: blobs.csv"));
+        // ICL = BIC + 5 in the example: 301.25 + 5
+        assert!(html.contains(
+            "<tr><td>3</td><td>355.91</td><td>306.25</td><td class=\"bad\">collapsed</td></tr>"
+        ));
+        assert!(!html.contains("<td>301.25</td>"));
+        assert!(html.contains("<th>ICL</th><th>ICL − best</th>"));
+        assert!(html.contains("ICL (lower is better)"));
+    }
+
+    #[test]
+    fn a_selection_is_reported_beside_other_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = tmp.path().join("c");
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(
+            c.join("classify.json"),
+            r#"{"data": {"source": "builtin:tutorial", "columns": ["x"]},
+                "assignments": [0, 0, 1, 1, 1],
+                "probs": [[1, 0], [1, 0], [0, 1], [0, 1], [0, 1]]}"#,
+        )
+        .unwrap();
+        write_selection(&tmp.path().join("s"), &example_record(Criterion::Bic));
+        let html = report_html(tmp.path()).unwrap();
+        assert!(html.contains("2 runs in"));
+        // the selection first (it chooses the model), then the classification
+        let sel = html.find("<h2 id=\"s1\">Model selection by BIC").unwrap();
+        let cl = html
+            .find("<h2 id=\"s2\">MAP assignments of builtin:tutorial")
+            .unwrap();
+        assert!(sel < cl);
+        assert_eq!(html.matches("<figure class=\"plot\"").count(), 2);
+    }
+
+    #[test]
+    fn a_selection_without_a_successful_fit_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut rec = example_record(Criterion::Bic);
+        for t in &mut rec.table {
+            t.status = bgmm::RowStatus::Failed;
+            (t.loglik, t.bic, t.icl, t.aic) = (None, None, None, None);
+        }
+        rec.best = None;
+        write_selection(tmp.path(), &rec);
+        let html = report_html(tmp.path()).unwrap();
+        assert!(html.contains("No fit succeeded: there is no best model."));
+        assert_eq!(html.matches("<td class=\"bad\">failed</td>").count(), 12);
+        assert!(!html.contains("Best by BIC"));
+        assert!(!html.contains("best: "));
+    }
 }

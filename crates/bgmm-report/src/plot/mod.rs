@@ -10,11 +10,14 @@
 //! - [`posterior`]: trace plots (seeds 001, 003), marginal histograms (seed 003), joint
 //!   histogram of two locations with contours (seed 001), posterior predictive against the
 //!   data (seed 003), rank plots.
+//! - [`select`]: a model selection's criterion against K, a line per covariance family
+//!   (mclust's BIC plot).
 
 pub mod classify;
 pub mod data;
 pub mod fit;
 pub mod posterior;
+pub mod select;
 #[cfg(test)]
 pub mod svg_check;
 
@@ -276,6 +279,8 @@ pub fn titled<DB: DrawingBackend>(
 #[derive(Clone, Copy, Debug)]
 pub enum Mark {
     Line(RGBColor),
+    /// A line with a dot in its middle, as a series drawn with markers.
+    LineDot(RGBColor),
     /// A line of dashes: dash and gap lengths in pixels.
     Dashed(RGBColor, i32, i32),
     Dot(RGBColor),
@@ -303,6 +308,10 @@ fn draw_mark<DB: DrawingBackend>(
                 c.stroke_width(2),
             ))
             .map_err(err),
+        Mark::LineDot(c) => {
+            draw_mark(area, Mark::Line(c), (x, y))?;
+            draw_mark(area, Mark::Dot(c), (x, y))
+        }
         Mark::Dashed(c, dash, gap) => {
             let mut a = x;
             while a < x + MARK_W {
