@@ -2,13 +2,10 @@
 //! record, the model of a model file or of `-k`, warnings, the fit options of the flags, and
 //! how a fit or a posterior is printed and written.
 
-use std::fmt::Write;
-
 use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use bgmm::FitOptions;
-use bgmm::ParamSummary;
 use bgmm::Posterior;
 use bgmm::{Data, Model, ModelSpec};
 use bgmm_io::{
@@ -299,63 +296,6 @@ pub fn emit_fit(output: &OutputArgs, record: &FitRecord, text: &str) -> Result<(
     Ok(())
 }
 
-fn summary_table(summary: &[(String, ParamSummary)]) -> String {
-    let w = summary
-        .iter()
-        .map(|(n, _)| n.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:>w$} {:>10} {:>9} {:>10} {:>10} {:>10} {:>21} {:>9} {:>9} {:>7}",
-        "", "mean", "sd", "median", "5.0%", "95.0%", "90% HDI", "ess_bulk", "ess_tail", "r_hat"
-    );
-    for (name, p) in summary {
-        let _ = writeln!(
-            s,
-            "{name:>w$} {:>10.4} {:>9.4} {:>10.4} {:>10.4} {:>10.4} {:>21} {:>9.0} {:>9.0} {:>7.3}",
-            p.mean,
-            p.sd,
-            p.median,
-            p.q5,
-            p.q95,
-            format!("[{:.3}, {:.3}]", p.hdi_low, p.hdi_high),
-            p.ess_bulk,
-            p.ess_tail,
-            p.r_hat
-        );
-    }
-    s
-}
-
-/// Which data column the index j of the parameters' names is (D > 1), e.g. `j in locs[k,j] is
-/// the data's column: 0 = bill_length_mm, 1 = bill_depth_mm`.
-fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
-    if model.d < 2 || columns.len() != model.d {
-        return None;
-    }
-    let sites = match model.family {
-        bgmm::Family::Diagonal(f) => match f.sharing {
-            bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
-            bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
-            _ => "locs[k,j]",
-        },
-        bgmm::Family::Full(_) => "locs[k,j] and scale[k,j]",
-        bgmm::Family::Tied(_) => "locs[k,j] and scale[j]",
-    };
-    let named: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(j, c)| format!("{j} = {c}"))
-        .collect();
-    Some(format!(
-        "j in {sites} is the data's column: {}",
-        named.join(", ")
-    ))
-}
-
 /// Print and write a posterior (NUTS or VI) the same way.
 #[allow(clippy::too_many_arguments)]
 pub fn report_posterior(
@@ -402,8 +342,8 @@ pub fn report_posterior(
         print!("{}", String::from_utf8(bytes)?);
     } else {
         println!("{title}, {wall_s:.2} s");
-        print!("{}", summary_table(&post.summary));
-        if let Some(legend) = dimension_legend(model, &record.data.columns) {
+        print!("{}", bgmm_io::summary_table(&post.summary));
+        if let Some(legend) = bgmm_io::dimension_legend(model, &record.data.columns) {
             println!("{legend}");
         }
         if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {

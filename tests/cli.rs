@@ -3454,3 +3454,140 @@ fn predict_imputes_the_missing_values_of_data() {
         &["-n", "--impute"],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// select
+
+/// `select --json`: every pair in order of K then family with its criteria; on iris the BIC
+/// within 1 of mclust's (`-mclustBIC(iris[, 1:4], G = 1:3)`: VVI 1522.12, 857.55, 744.64; VVV
+/// 829.98, 574.02, 580.84) and its choice, VVV with 2 components.
+#[test]
+fn select_json_has_every_pair_and_mclusts_choice() {
+    let v = json(&[
+        "select",
+        "builtin:iris",
+        "-k",
+        "1..3",
+        "--covariance",
+        "diagonal,full",
+        "--json",
+    ]);
+    assert_eq!(v["criterion"], "bic");
+    assert_eq!(v["n"], 150);
+    let table = v["table"].as_array().unwrap();
+    let pairs: Vec<(u64, &str)> = table
+        .iter()
+        .map(|r| (r["k"].as_u64().unwrap(), r["covariance"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (1, "diagonal"),
+            (1, "full"),
+            (2, "diagonal"),
+            (2, "full"),
+            (3, "diagonal"),
+            (3, "full")
+        ]
+    );
+    let mclust = [1522.12, 829.98, 857.55, 574.02, 744.64, 580.84];
+    for (r, want) in table.iter().zip(mclust) {
+        assert_eq!(r["status"], "ok");
+        let (ll, p, bic) = (
+            r["loglik"].as_f64().unwrap(),
+            r["n_params"].as_f64().unwrap(),
+            r["bic"].as_f64().unwrap(),
+        );
+        assert!((bic - want).abs() < 1.0, "{r}");
+        assert!((bic - (-2.0 * ll + p * 150f64.ln())).abs() < 1e-9);
+        assert!((r["aic"].as_f64().unwrap() - (-2.0 * ll + 2.0 * p)).abs() < 1e-9);
+        assert!(r["icl"].as_f64().unwrap() >= bic);
+    }
+    assert_eq!(v["best"]["k"], 2);
+    assert_eq!(v["best"]["covariance"], "full");
+    assert_eq!(v["best"]["n_params"], 29);
+}
+
+/// The text: mclust's table with its codes, the best three with their differences, and the
+/// command that fits the best alone; `--out` writes the selection and the best model's fit,
+/// which `classify` reads as any fit.
+#[test]
+fn select_prints_the_table_and_writes_the_best_fit() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("sel");
+    let out_s = path_str(&out);
+    let r = ok(&[
+        "select",
+        "builtin:iris",
+        "-k",
+        "2,3",
+        "--covariance",
+        "tied,full",
+        "--out",
+        &out_s,
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.contains("tied") && l.contains("full"))
+        .unwrap();
+    assert!(lines[head + 1].contains("EEE") && lines[head + 1].contains("VVV"));
+    assert!(lines[head + 2].trim_start().starts_with('2'));
+    assert!(r.stdout.contains("Best by BIC:"), "{}", r.stdout);
+    assert!(r.stdout.contains("1. full, K = 2 (VVV,2)"), "{}", r.stdout);
+    assert!(r.stdout.contains("2. full, K = 3 (VVV,3)"), "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("The best alone: bgmm fit builtin:iris -k 2 --covariance full"));
+    let sel: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("select.json")).unwrap()).unwrap();
+    let best_ll = sel["best"]["loglik"].as_f64().unwrap();
+    // the best fit is the fit of `fit -k 2 --covariance full`, to the bit
+    let fit = json(&[
+        "fit",
+        "builtin:iris",
+        "-k",
+        "2",
+        "--covariance",
+        "full",
+        "--json",
+    ]);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("best-fit.json")).unwrap()).unwrap();
+    assert_eq!(written["loss"], fit["loss"]);
+    assert_eq!(written["loglik"].as_f64().unwrap(), best_ll);
+    let c = json(&[
+        "classify",
+        &path_str(&out.join("best-fit.json")),
+        "builtin:iris",
+        "--json",
+    ]);
+    assert_eq!(c["assignments"].as_array().unwrap().len(), 150);
+    // `plot` draws the criterion against K
+    let p = ok(&["plot", &out_s]);
+    assert!(p.stdout.contains("select-bic.svg"), "{}", p.stdout);
+}
+
+#[test]
+fn select_bad_options_are_one_line_errors() {
+    fails_out(
+        &["select", "builtin:iris", "-k", "0"],
+        &["-k", "at least 1"],
+    );
+    fails_out(&["select", "builtin:iris", "-k", "3..1"], &["-k", "empty"]);
+    fails_out(&["select", "builtin:iris", "-k", "two"], &["-k", "'two'"]);
+    fails_out(
+        &["select", "builtin:iris", "--covariance", "full,bogus"],
+        &["bogus"],
+    );
+    fails_out(
+        &["select", "builtin:iris", "--covariance", "full,full"],
+        &["--covariance", "full twice"],
+    );
+    fails_out(&["select", "builtin:iris", "--criterion", "dic"], &["dic"]);
+    fails_out(
+        &["select", "builtin:iris", "--restarts", "0"],
+        &["--restarts", "at least 1"],
+    );
+    fails_out(&["select", "no-such-file.csv"], &["no-such-file.csv"]);
+}

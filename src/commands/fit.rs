@@ -6,10 +6,6 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use indicatif::ProgressBar;
 
-use std::fmt::Write;
-
-use bgmm::Fit;
-use bgmm::Model;
 use bgmm_io::{
     fit_minibatch as fit_minibatch_steps, minibatch_start, params_text, DataInfo, FitOptionsRecord,
     FitRecord, MinibatchFit, MinibatchOptions, MinibatchStart, VERSION,
@@ -73,7 +69,11 @@ pub fn run(a: FitArgs, ctx: &Ctx) -> Result<()> {
         *w = named_columns(&errors::rewrite(w), &names);
     }
     let record = fit_record(&model, &data, &names, &a.input, &f, &opts, ctx);
-    emit_fit(&a.output, &record, &fit_text(&model, &origin, &record, &f))?;
+    emit_fit(
+        &a.output,
+        &record,
+        &bgmm_io::fit_text(&model, &origin, &record, &f),
+    )?;
     print_warnings(&id_like);
     print_warnings(&f.warnings);
     Ok(())
@@ -197,73 +197,4 @@ fn fit_minibatch(ctx: &Ctx, a: &FitArgs, b: usize) -> Result<()> {
         params_text(&model, &params)
     );
     emit_fit(&a.output, &record, &text)
-}
-
-/// The fit summary.
-fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &Fit) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "MAP fit of {} ({} points, {} dimension{}: {}{}) with {origin}",
-        rec.data.source,
-        rec.data.n,
-        model.d,
-        if model.d == 1 { "" } else { "s" },
-        rec.data.columns.join(", "),
-        rec.data
-            .missing_text()
-            .map_or(String::new(), |m| format!("; {m}"))
-    );
-    let _ = writeln!(
-        s,
-        "  {} starts ({} init), {} optimised: Adam {} steps (lr {}, betas {}/{}), then L-BFGS ({} iterations for the winner)",
-        f.history.restart_loss.len(),
-        rec.options.init,
-        f.history.candidate_loss.len(),
-        f.steps,
-        rec.options.lr,
-        rec.options.betas[0],
-        rec.options.betas[1],
-        f.polish_iterations
-    );
-    let _ = writeln!(
-        s,
-        "  the mode came from: {} (initial loss {:.6})",
-        f.strategy, f.history.restart_loss[f.best_restart]
-    );
-    let recorded: Vec<String> = rec
-        .data
-        .columns
-        .iter()
-        .zip(&f.resolution)
-        .filter(|(_, r)| **r > 0.0)
-        .map(|(c, r)| format!("{c} to {r}"))
-        .collect();
-    if !recorded.is_empty() {
-        let _ = writeln!(
-            s,
-            "  data recorded to a resolution ({}): modes with a component narrower than resolution/√12 are set aside (--resolution off keeps them)",
-            recorded.join(", ")
-        );
-    }
-    let _ = writeln!(
-        s,
-        "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",
-        f.loss,
-        if f.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
-        f.grad_norm,
-        f.message
-    );
-    if let (Some(ll), Some(np)) = (rec.loglik, rec.n_params) {
-        let _ = writeln!(
-            s,
-            "  log likelihood Σ log p(x_n | θ) = {ll:.6} with {np} free parameters"
-        );
-    }
-    s.push_str(&params_text(model, &f.params));
-    s
 }

@@ -4,10 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use bgmm_report::{
-    figures, find_runs_with_selections, provenance, select_figures, select_provenance,
-    write_figures, Figure,
-};
+use bgmm_report::{figures, provenance, write_figures, Figure};
 
 use crate::args::{PlotArgs, PlotFormat};
 
@@ -36,10 +33,7 @@ pub fn run(a: PlotArgs) -> Result<()> {
         }
         Ok(())
     };
-    let (runs, selections) = find_runs_with_selections(&a.dir)?;
-    for s in &selections {
-        write(&s.dir, &select_figures(&s.record), &select_provenance(s))?;
-    }
+    let runs = bgmm_io::find_runs(&a.dir)?;
     for run in &runs {
         write(run.dir(), &figures(run)?, &provenance(run))?;
     }

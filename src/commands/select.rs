@@ -1,13 +1,12 @@
 //! `bgmm select`: the number of components and the covariance family chosen by BIC, ICL or
 //! AIC, from the MAP of every pair (mclust's table).
 
-use std::fmt::Write;
-
 use anyhow::{anyhow, bail, Result};
 
-use bgmm::{CovarianceFamily, Criterion, RowStatus};
+use bgmm::CovarianceFamily;
 use bgmm_io::{
-    json_bytes, FitOptionsRecord, RunKind, RunWriter, SelectRecord, SelectTableRow, VERSION,
+    json_bytes, select_failures, select_text, FitOptionsRecord, RunKind, RunWriter, SelectRecord,
+    SelectTableRow, VERSION,
 };
 
 use crate::args::{InputArgs, ModelArgs, SelectArgs};
@@ -101,7 +100,7 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
         bail!(
             "data '{}': no pair was fitted ({}); try other -k or --covariance",
             a.data,
-            failures(&record)
+            select_failures(&record)
         );
     }
     Ok(())
@@ -153,123 +152,6 @@ pub fn parse_ks(text: &str) -> Result<Vec<usize>> {
         }
     }
     Ok(seen)
-}
-
-/// A cell of the table: the value, or the status of a pair without one.
-fn cell(r: &SelectTableRow, criterion: Criterion) -> String {
-    match (r.status, r.value(criterion)) {
-        (RowStatus::Ok, Some(v)) => format!("{v:.2}"),
-        (RowStatus::NoProperMode, _) => "no mode".into(),
-        (s, _) => s.name().into(),
-    }
-}
-
-/// Pairs without a value, by status: "2 collapsed, 1 failed".
-fn failures(rec: &SelectRecord) -> String {
-    let mut parts = Vec::new();
-    for s in [
-        RowStatus::Collapsed,
-        RowStatus::NoProperMode,
-        RowStatus::Failed,
-    ] {
-        let n = rec.table.iter().filter(|r| r.status == s).count();
-        if n > 0 {
-            parts.push(format!("{n} {}", s.name()));
-        }
-    }
-    parts.join(", ")
-}
-
-/// mclust's table: one row per K, one column per family, then the best three.
-pub fn select_text(rec: &SelectRecord, source: &str) -> String {
-    let c = rec.criterion;
-    let upper = c.name().to_uppercase();
-    let ks = rec.ks();
-    let fams = rec.families();
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Model selection on '{source}' ({} rows, {} column{}): the MAP of the default model for each K and family",
-        rec.n,
-        rec.data.columns.len(),
-        if rec.data.columns.len() == 1 { "" } else { "s" }
-    );
-    let _ = writeln!(
-        s,
-        "{upper}, lower is better{}\n",
-        match c {
-            Criterion::Bic => " (mclust prints −BIC: higher is better)",
-            Criterion::Icl =>
-                " (BIC + 2 × the entropy of the MAP classification; mclust prints its negative)",
-            Criterion::Aic => "",
-        }
-    );
-    let w = 12;
-    let _ = write!(s, "{:>4}", "K");
-    for f in &fams {
-        let _ = write!(s, " {:>w$}", f.name());
-    }
-    s.push('\n');
-    let _ = write!(s, "{:>4}", "");
-    for f in &fams {
-        let _ = write!(s, " {:>w$}", f.mclust());
-    }
-    s.push('\n');
-    for k in &ks {
-        let _ = write!(s, "{k:>4}");
-        for f in &fams {
-            let text = rec
-                .table
-                .iter()
-                .find(|r| r.k == *k && r.covariance == *f)
-                .map_or(String::new(), |r| cell(r, c));
-            let _ = write!(s, " {text:>w$}");
-        }
-        s.push('\n');
-    }
-    let ranked = rec.ranked();
-    if let Some(&first) = ranked.first() {
-        let top = rec.table[first].value(c).unwrap_or(f64::NAN);
-        let _ = writeln!(s, "\nBest by {upper}:");
-        for (i, &r) in ranked.iter().take(3).enumerate() {
-            let row = &rec.table[r];
-            let v = row.value(c).unwrap_or(f64::NAN);
-            let label = format!(
-                "{}, K = {} ({},{})",
-                row.covariance.name(),
-                row.k,
-                row.covariance.mclust(),
-                row.k
-            );
-            let diff = if i == 0 {
-                String::new()
-            } else {
-                format!("  Δ = {:+.2}", v - top)
-            };
-            let _ = writeln!(
-                s,
-                "  {}. {label:<24} {upper} {v:.2}{diff}   (log likelihood {:.2}, {} parameters)",
-                i + 1,
-                row.loglik.unwrap_or(f64::NAN),
-                row.n_params
-            );
-        }
-        let best = &rec.table[first];
-        let _ = writeln!(
-            s,
-            "The best alone: bgmm fit {source} -k {} --covariance {}",
-            best.k,
-            best.covariance.name()
-        );
-    }
-    let failed = failures(rec);
-    if !failed.is_empty() {
-        let _ = writeln!(
-            s,
-            "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; the messages are in --json)"
-        );
-    }
-    s
 }
 
 #[cfg(test)]

@@ -38,11 +38,11 @@ pub use rundir::{
 };
 pub use runs::{
     find_runs, is_sampling_run, load_classification, load_run, ClassifyRun, FitRun, Run, SampleRun,
-    SampledRun,
+    SampledRun, SelectRun,
 };
 pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
 pub use table::{parse as parse_csv, Table, BUILTINS};
 pub use text::{
-    assignments_csv, column_names, csv_field, csv_header, data_csv, free_name, params_text,
-    sites_text,
+    assignments_csv, column_names, csv_field, csv_header, data_csv, dimension_legend, fit_text,
+    free_name, params_text, select_failures, select_text, sites_text, summary_table,
 };

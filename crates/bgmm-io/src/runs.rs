@@ -10,7 +10,9 @@ use bgmm::{Data, Model, ModelSpec, Params};
 use crate::atomic::is_temporary;
 use crate::cmdstan::read_chain;
 use crate::data::read_data;
-use crate::records::{load_fit, ClassifyRecord, FitRecord, SampleRecord};
+use crate::records::{
+    load_fit, load_select, ClassifyRecord, FitRecord, SampleRecord, SelectRecord,
+};
 use crate::rundir::{chain_index, verify_run, RunKind};
 
 /// The draws of a sampling run as `sample --out` (or `vi --out`) wrote it.
@@ -112,6 +114,12 @@ pub struct ClassifyRun {
     pub locs: Option<Vec<f64>>,
 }
 
+/// A model selection directory (`select --out`).
+pub struct SelectRun {
+    pub dir: PathBuf,
+    pub record: SelectRecord,
+}
+
 /// A sampling directory (`sample --out` or `vi --out`).
 pub struct SampleRun {
     pub dir: PathBuf,
@@ -127,6 +135,7 @@ pub enum Run {
     Fit(Box<FitRun>),
     Classify(Box<ClassifyRun>),
     Sample(Box<SampleRun>),
+    Select(Box<SelectRun>),
 }
 
 impl Run {
@@ -135,13 +144,16 @@ impl Run {
             Run::Fit(r) => &r.dir,
             Run::Classify(r) => &r.dir,
             Run::Sample(r) => &r.dir,
+            Run::Select(r) => &r.dir,
         }
     }
     fn order(&self) -> u8 {
         match self {
-            Run::Fit(_) => 0,
-            Run::Classify(_) => 1,
-            Run::Sample(_) => 2,
+            // a selection chooses the model the other runs fit
+            Run::Select(_) => 0,
+            Run::Fit(_) => 1,
+            Run::Classify(_) => 2,
+            Run::Sample(_) => 3,
         }
     }
 }
@@ -262,6 +274,12 @@ fn load_sampling(dir: &Path) -> Result<SampleRun> {
 /// The runs in one directory: a fit and a classification may share a directory.
 fn runs_in(dir: &Path) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
+    if dir.join("select.json").is_file() {
+        runs.push(Run::Select(Box::new(SelectRun {
+            dir: dir.to_path_buf(),
+            record: load_select(dir)?,
+        })));
+    }
     if dir.join("fit.json").is_file() {
         let (rec, model, params) = load_fit(dir)?;
         let (data, names) = read_again(
@@ -318,7 +336,7 @@ pub fn find_runs(dir: &Path) -> Result<Vec<Run>> {
     runs.sort_by_key(Run::order);
     if runs.is_empty() {
         bail!(
-            "'{}' holds no bgmm run (no fit.json, classify.json or summary.json in it or its subdirectories; write one with `bgmm fit|classify|sample … --out {}`)",
+            "'{}' holds no bgmm run (no fit.json, classify.json, summary.json or select.json in it or its subdirectories; write one with `bgmm fit|classify|sample|select … --out {}`)",
             dir.display(),
             dir.display()
         );

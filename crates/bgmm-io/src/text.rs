@@ -3,7 +3,10 @@
 use std::fmt::Write;
 
 use bgmm::Site;
-use bgmm::{Data, Model, Params};
+use bgmm::{Criterion, RowStatus};
+use bgmm::{Data, Model, ParamSummary, Params};
+
+use crate::records::{FitRecord, SelectRecord, SelectTableRow};
 
 /// Column names of simulated data: `x` for one dimension, `x0, x1, …` otherwise.
 pub fn column_names(d: usize) -> Vec<String> {
@@ -241,4 +244,248 @@ pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<
         s.push('\n');
     }
     s
+}
+
+/// A cell of the table: the value, or the status of a pair without one.
+fn cell(r: &SelectTableRow, criterion: Criterion) -> String {
+    match (r.status, r.value(criterion)) {
+        (RowStatus::Ok, Some(v)) => format!("{v:.2}"),
+        (RowStatus::NoProperMode, _) => "no mode".into(),
+        (s, _) => s.name().into(),
+    }
+}
+
+/// A model selection's pairs without a value, by status: "2 collapsed, 1 failed".
+pub fn select_failures(rec: &SelectRecord) -> String {
+    let mut parts = Vec::new();
+    for s in [
+        RowStatus::Collapsed,
+        RowStatus::NoProperMode,
+        RowStatus::Failed,
+    ] {
+        let n = rec.table.iter().filter(|r| r.status == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", s.name()));
+        }
+    }
+    parts.join(", ")
+}
+
+/// `select`'s text: mclust's table of the criterion, one row per K, one column per family, then the best three.
+pub fn select_text(rec: &SelectRecord, source: &str) -> String {
+    let c = rec.criterion;
+    let upper = c.name().to_uppercase();
+    let ks = rec.ks();
+    let fams = rec.families();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Model selection on '{source}' ({} rows, {} column{}): the MAP of the default model for each K and family",
+        rec.n,
+        rec.data.columns.len(),
+        if rec.data.columns.len() == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        s,
+        "{upper}, lower is better{}\n",
+        match c {
+            Criterion::Bic => " (mclust prints −BIC: higher is better)",
+            Criterion::Icl =>
+                " (BIC + 2 × the entropy of the MAP classification; mclust prints its negative)",
+            Criterion::Aic => "",
+        }
+    );
+    let w = 12;
+    let _ = write!(s, "{:>4}", "K");
+    for f in &fams {
+        let _ = write!(s, " {:>w$}", f.name());
+    }
+    s.push('\n');
+    let _ = write!(s, "{:>4}", "");
+    for f in &fams {
+        let _ = write!(s, " {:>w$}", f.mclust());
+    }
+    s.push('\n');
+    for k in &ks {
+        let _ = write!(s, "{k:>4}");
+        for f in &fams {
+            let text = rec
+                .table
+                .iter()
+                .find(|r| r.k == *k && r.covariance == *f)
+                .map_or(String::new(), |r| cell(r, c));
+            let _ = write!(s, " {text:>w$}");
+        }
+        s.push('\n');
+    }
+    let ranked = rec.ranked();
+    if let Some(&first) = ranked.first() {
+        let top = rec.table[first].value(c).unwrap_or(f64::NAN);
+        let _ = writeln!(s, "\nBest by {upper}:");
+        for (i, &r) in ranked.iter().take(3).enumerate() {
+            let row = &rec.table[r];
+            let v = row.value(c).unwrap_or(f64::NAN);
+            let label = format!(
+                "{}, K = {} ({},{})",
+                row.covariance.name(),
+                row.k,
+                row.covariance.mclust(),
+                row.k
+            );
+            let diff = if i == 0 {
+                String::new()
+            } else {
+                format!("  Δ = {:+.2}", v - top)
+            };
+            let _ = writeln!(
+                s,
+                "  {}. {label:<24} {upper} {v:.2}{diff}   (log likelihood {:.2}, {} parameters)",
+                i + 1,
+                row.loglik.unwrap_or(f64::NAN),
+                row.n_params
+            );
+        }
+        let best = &rec.table[first];
+        let _ = writeln!(
+            s,
+            "The best alone: bgmm fit {source} -k {} --covariance {}",
+            best.k,
+            best.covariance.name()
+        );
+    }
+    let failed = select_failures(rec);
+    if !failed.is_empty() {
+        let _ = writeln!(
+            s,
+            "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; the messages are in --json)"
+        );
+    }
+    s
+}
+
+/// `fit`'s text: the data, the search, the mode and its parameters.
+pub fn fit_text(model: &Model, origin: &str, rec: &FitRecord, f: &bgmm::Fit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "MAP fit of {} ({} points, {} dimension{}: {}{}) with {origin}",
+        rec.data.source,
+        rec.data.n,
+        model.d,
+        if model.d == 1 { "" } else { "s" },
+        rec.data.columns.join(", "),
+        rec.data
+            .missing_text()
+            .map_or(String::new(), |m| format!("; {m}"))
+    );
+    let _ = writeln!(
+        s,
+        "  {} starts ({} init), {} optimised: Adam {} steps (lr {}, betas {}/{}), then L-BFGS ({} iterations for the winner)",
+        f.history.restart_loss.len(),
+        rec.options.init,
+        f.history.candidate_loss.len(),
+        f.steps,
+        rec.options.lr,
+        rec.options.betas[0],
+        rec.options.betas[1],
+        f.polish_iterations
+    );
+    let _ = writeln!(
+        s,
+        "  the mode came from: {} (initial loss {:.6})",
+        f.strategy, f.history.restart_loss[f.best_restart]
+    );
+    let recorded: Vec<String> = rec
+        .data
+        .columns
+        .iter()
+        .zip(&f.resolution)
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(c, r)| format!("{c} to {r}"))
+        .collect();
+    if !recorded.is_empty() {
+        let _ = writeln!(
+            s,
+            "  data recorded to a resolution ({}): modes with a component narrower than resolution/√12 are set aside (--resolution off keeps them)",
+            recorded.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  loss = −log p(x, θ) = {:.6}   {} (max |gradient| {:.1e}; {})",
+        f.loss,
+        if f.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        f.grad_norm,
+        f.message
+    );
+    if let (Some(ll), Some(np)) = (rec.loglik, rec.n_params) {
+        let _ = writeln!(
+            s,
+            "  log likelihood Σ log p(x_n | θ) = {ll:.6} with {np} free parameters"
+        );
+    }
+    s.push_str(&params_text(model, &f.params));
+    s
+}
+
+/// The posterior summary's table, one row per parameter.
+pub fn summary_table(summary: &[(String, ParamSummary)]) -> String {
+    let w = summary
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>w$} {:>10} {:>9} {:>10} {:>10} {:>10} {:>21} {:>9} {:>9} {:>7}",
+        "", "mean", "sd", "median", "5.0%", "95.0%", "90% HDI", "ess_bulk", "ess_tail", "r_hat"
+    );
+    for (name, p) in summary {
+        let _ = writeln!(
+            s,
+            "{name:>w$} {:>10.4} {:>9.4} {:>10.4} {:>10.4} {:>10.4} {:>21} {:>9.0} {:>9.0} {:>7.3}",
+            p.mean,
+            p.sd,
+            p.median,
+            p.q5,
+            p.q95,
+            format!("[{:.3}, {:.3}]", p.hdi_low, p.hdi_high),
+            p.ess_bulk,
+            p.ess_tail,
+            p.r_hat
+        );
+    }
+    s
+}
+
+/// Which data column the index j of the parameters' names is (D > 1), e.g. `j in locs[k,j] is
+/// the data's column: 0 = bill_length_mm, 1 = bill_depth_mm`.
+pub fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<String> {
+    if model.d < 2 || columns.len() != model.d {
+        return None;
+    }
+    let sites = match model.family {
+        bgmm::Family::Diagonal(f) => match f.sharing {
+            bgmm::Sharing::Dimension => "locs[k,j] and scale[j]",
+            bgmm::Sharing::Diagonal => "locs[k,j] and scale[k,j]",
+            _ => "locs[k,j]",
+        },
+        bgmm::Family::Full(_) => "locs[k,j] and scale[k,j]",
+        bgmm::Family::Tied(_) => "locs[k,j] and scale[j]",
+    };
+    let named: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| format!("{j} = {c}"))
+        .collect();
+    Some(format!(
+        "j in {sites} is the data's column: {}",
+        named.join(", ")
+    ))
 }

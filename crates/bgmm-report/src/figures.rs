@@ -8,7 +8,9 @@ use anyhow::{anyhow, Result};
 
 use bgmm::Temperature;
 use bgmm::{Data, Model, Params};
-use bgmm_io::{ensure_dir, write_out, ClassifyRun, FitRun, Run, SampleRun};
+use bgmm_io::{
+    ensure_dir, write_out, ClassifyRun, FitRun, Run, SampleRun, SelectRecord, SelectRun,
+};
 
 use crate::plot::classify::Classification;
 use crate::plot::data::{DataHistogram, Ellipse, PairGrid, Swarm};
@@ -101,6 +103,7 @@ pub fn provenance(run: &Run) -> String {
             serde_json::to_string(&r.rec.model).unwrap_or_default(),
         ),
         Run::Classify(r) => (known(&r.record.command), String::from("(the fit's)")),
+        Run::Select(s) => return select_provenance(s),
         Run::Sample(r) => (
             known(&r.record.command),
             serde_json::to_value(&r.record.model)
@@ -412,7 +415,64 @@ pub fn figures(run: &Run) -> Result<Vec<Figure>> {
         Run::Fit(r) => fit_figures(r),
         Run::Classify(r) => Ok(classify_figures(r)),
         Run::Sample(r) => sample_figures(r),
+        Run::Select(s) => Ok(select_figures(&s.record)),
     }
+}
+
+/// The figure of a model selection: its criterion against K for each family.
+pub fn select_figures(r: &SelectRecord) -> Vec<Figure> {
+    let name = crate::plot::select::criterion_label(r.criterion);
+    let failed = r
+        .table
+        .iter()
+        .filter(|row| row.value(r.criterion).is_none())
+        .count();
+    let gaps = match failed {
+        0 => String::new(),
+        1 => "; 1 failed fit is a gap".to_string(),
+        f => format!("; {f} failed fits are gaps"),
+    };
+    let curves = crate::plot::select::CriterionCurves {
+        criterion: r.criterion,
+        families: r.families(),
+        points: r
+            .table
+            .iter()
+            .map(|row| (row.k, row.covariance, row.value(r.criterion)))
+            .collect(),
+        best: r.best.as_ref().map(|b| (b.k, b.covariance)),
+        title: format!(
+            "{name} by number of components: {} ({} points{gaps})",
+            r.data.source, r.n
+        ),
+    };
+    vec![Figure::new(
+        &format!("select-{}", r.criterion.name()),
+        &format!("{name} of every model"),
+        &format!("the {name} of each number of components K and covariance family (the family's name with mclust's code), lower is better; a failed fit leaves a gap in its family's line; the best model is ringed, on the dashed line at its K (mclust's BIC plot, whose criterion is the negative: higher is better there)"),
+        curves,
+    )]
+}
+
+/// Where a model selection's picture comes from, for the files' metadata: the bgmm version,
+/// the command (it holds the seed) and what was fitted.
+pub fn select_provenance(s: &SelectRun) -> String {
+    let r = &s.record;
+    let ks: Vec<String> = r.ks().iter().map(usize::to_string).collect();
+    let families: Vec<&str> = r.families().iter().map(|f| f.name()).collect();
+    let command = if r.command.is_empty() {
+        "?"
+    } else {
+        &r.command
+    };
+    format!(
+        "drawn by bgmm {} from the run in '{}', made by: {command}; models: the default model of K = {} with the {} covariances, chosen by {}",
+        env!("CARGO_PKG_VERSION"),
+        s.dir.display(),
+        ks.join(", "),
+        families.join(", "),
+        r.criterion.name()
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod figures;
 mod plot;
 mod report;
 mod search_bench;
+#[cfg(test)]
 mod selection;
 
 pub use bench::{
@@ -17,11 +18,9 @@ pub use bench::{
 };
 pub use figures::{
     classify_figures, data_figures, figures, fit_figures, predictive_values, provenance,
-    sample_figures, write_figures, Figure, MAX_SCATTER, MAX_SWARM, PREDICTIVE_DRAWS,
+    sample_figures, select_figures, select_provenance, write_figures, Figure, MAX_SCATTER,
+    MAX_SWARM, PREDICTIVE_DRAWS,
 };
 pub use plot::{min_max, svg_with_metadata, Render};
 pub use report::{esc, report_html};
 pub use search_bench::{bench as search_bench, cases as search_cases, long as search_long, Case};
-pub use selection::{
-    find_runs_with_selections, find_selections, select_figures, select_provenance, SelectRun,
-};

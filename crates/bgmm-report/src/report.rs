@@ -7,11 +7,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use bgmm_io::{params_text, sites_text, ClassifyRun, FitRun, Run, SampleRun};
+use bgmm_io::{find_runs, params_text, sites_text, ClassifyRun, FitRun, Run, SampleRun, SelectRun};
 
-use crate::figures::{classify_figures, fit_figures, sample_figures, Figure};
+use crate::figures::{classify_figures, fit_figures, sample_figures, select_figures, Figure};
 use crate::plot::select::{criterion_label, family_label};
-use crate::selection::{find_runs_with_selections, select_figures, SelectRun};
 
 /// HTML-escape text.
 pub fn esc(s: &str) -> String {
@@ -628,20 +627,18 @@ fn select_section(page: &mut Page, s: &SelectRun) -> Result<()> {
 /// The report page of every run in `dir`: its model selections first (they choose the model
 /// that the other runs fit), then the other runs.
 pub fn report_html(dir: &Path) -> Result<String> {
-    let (runs, selections) = find_runs_with_selections(dir)?;
+    let runs = find_runs(dir)?;
     let mut page = Page {
         body: String::new(),
         toc: Vec::new(),
         figures: 0,
     };
-    for s in &selections {
-        select_section(&mut page, s)?;
-    }
     for run in &runs {
         match run {
             Run::Fit(r) => fit_section(&mut page, r)?,
             Run::Classify(r) => classify_section(&mut page, r)?,
             Run::Sample(r) => sample_section(&mut page, r)?,
+            Run::Select(s) => select_section(&mut page, s)?,
         }
     }
     let mut html = String::new();
@@ -649,8 +646,8 @@ pub fn report_html(dir: &Path) -> Result<String> {
         html,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>bgmm report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>bgmm report</h1>\n<p>{} run{} in <code>{}</code>, drawn by bgmm {}. Every figure is inline SVG: this page needs no network and no other file.</p>\n<nav><ol>\n",
         esc(&dir.display().to_string()),
-        runs.len() + selections.len(),
-        if runs.len() + selections.len() == 1 {
+        runs.len(),
+        if runs.len() == 1 {
             ""
         } else {
             "s"

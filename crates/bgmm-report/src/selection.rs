@@ -1,130 +1,7 @@
-//! Model selections (`select --out`: `select.json`, `best-fit.json`) in a directory, beside
-//! or without the other runs, and the figure that shows one.
+//! Tests of a model selection's figure and of finding selections among runs, on a selection
+//! made by hand (the report's tests use it too).
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{anyhow, Result};
-
-use bgmm_io::{find_runs, load_select, Run, RunKind, SelectRecord};
-
-use crate::figures::Figure;
-use crate::plot::select::{criterion_label, CriterionCurves};
-
-/// A model selection directory (`select --out`).
-pub struct SelectRun {
-    pub dir: PathBuf,
-    pub record: SelectRecord,
-}
-
-/// Whether a directory entry is one of bgmm's temporaries (`.NAME.tmp-PID-N`, a run being
-/// written `.NAME.bgmm-stage-PID-N`), which readers pass over.
-fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && (name.contains(".tmp-") || name.contains(".bgmm-stage-"))
-}
-
-/// `dir` and its immediate subdirectories by name, where runs are looked for.
-fn run_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow!("cannot list '{}': {e}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| !is_temporary(&e.file_name().to_string_lossy()))
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    subdirs.sort();
-    subdirs.insert(0, dir.to_path_buf());
-    Ok(subdirs)
-}
-
-/// Every model selection in `dir` and in its immediate subdirectories (by name); none when
-/// `dir` is not a directory.
-pub fn find_selections(dir: &Path) -> Result<Vec<SelectRun>> {
-    if !dir.is_dir() {
-        return Ok(vec![]);
-    }
-    run_dirs(dir)?
-        .into_iter()
-        .filter(|d| d.join(RunKind::Select.head()).is_file())
-        .map(|d| {
-            Ok(SelectRun {
-                record: load_select(&d)?,
-                dir: d,
-            })
-        })
-        .collect()
-}
-
-/// The runs of `dir` ([`find_runs`]) and its model selections ([`find_selections`]). A
-/// directory holding model selections only has no other runs; one holding neither is
-/// [`find_runs`]' error.
-pub fn find_runs_with_selections(dir: &Path) -> Result<(Vec<Run>, Vec<SelectRun>)> {
-    let selections = find_selections(dir)?;
-    if selections.is_empty() {
-        return Ok((find_runs(dir)?, selections));
-    }
-    let others = [RunKind::Fit, RunKind::Classify, RunKind::Sample];
-    let any_other = run_dirs(dir)?
-        .iter()
-        .any(|d| others.iter().any(|k| d.join(k.head()).is_file()));
-    let runs = if any_other { find_runs(dir)? } else { vec![] };
-    Ok((runs, selections))
-}
-
-/// The figure of a model selection: its criterion against K for each family.
-pub fn select_figures(r: &SelectRecord) -> Vec<Figure> {
-    let name = criterion_label(r.criterion);
-    let failed = r
-        .table
-        .iter()
-        .filter(|row| row.value(r.criterion).is_none())
-        .count();
-    let gaps = match failed {
-        0 => String::new(),
-        1 => "; 1 failed fit is a gap".to_string(),
-        f => format!("; {f} failed fits are gaps"),
-    };
-    let curves = CriterionCurves {
-        criterion: r.criterion,
-        families: r.families(),
-        points: r
-            .table
-            .iter()
-            .map(|row| (row.k, row.covariance, row.value(r.criterion)))
-            .collect(),
-        best: r.best.as_ref().map(|b| (b.k, b.covariance)),
-        title: format!(
-            "{name} by number of components: {} ({} points{gaps})",
-            r.data.source, r.n
-        ),
-    };
-    vec![Figure::new(
-        &format!("select-{}", r.criterion.name()),
-        &format!("{name} of every model"),
-        &format!("the {name} of each number of components K and covariance family (the family's name with mclust's code), lower is better; a failed fit leaves a gap in its family's line; the best model is ringed, on the dashed line at its K (mclust's BIC plot, whose criterion is the negative: higher is better there)"),
-        curves,
-    )]
-}
-
-/// Where a model selection's picture comes from, for the files' metadata: the bgmm version,
-/// the command (it holds the seed) and what was fitted.
-pub fn select_provenance(s: &SelectRun) -> String {
-    let r = &s.record;
-    let ks: Vec<String> = r.ks().iter().map(usize::to_string).collect();
-    let families: Vec<&str> = r.families().iter().map(|f| f.name()).collect();
-    let command = if r.command.is_empty() {
-        "?"
-    } else {
-        &r.command
-    };
-    format!(
-        "drawn by bgmm {} from the run in '{}', made by: {command}; models: the default model of K = {} with the {} covariances, chosen by {}",
-        env!("CARGO_PKG_VERSION"),
-        s.dir.display(),
-        ks.join(", "),
-        families.join(", "),
-        r.criterion.name()
-    )
-}
+use bgmm_io::SelectRecord;
 
 /// A model selection made by hand (tests): 200 points in 2-D, K = 1–4 × shared, component and
 /// tied; tied's K = 3 collapsed; the best is component with K = 3 (BIC 301.25), then tied with
@@ -204,8 +81,26 @@ pub(crate) fn example_record(criterion: bgmm::Criterion) -> SelectRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::figures::{select_figures, select_provenance};
     use crate::plot::svg_check::*;
     use bgmm::Criterion;
+    use bgmm_io::Run;
+    use bgmm_io::SelectRun;
+    use std::path::Path;
+    use std::path::PathBuf;
+
+    /// The runs `find_runs` finds in `dir`: the selections, and the others.
+    fn find_runs_with_selections(dir: &Path) -> anyhow::Result<(Vec<Run>, Vec<SelectRun>)> {
+        let mut others = Vec::new();
+        let mut selections = Vec::new();
+        for run in bgmm_io::find_runs(dir)? {
+            match run {
+                Run::Select(s) => selections.push(*s),
+                r => others.push(r),
+            }
+        }
+        Ok((others, selections))
+    }
 
     fn write_selection(dir: &Path, rec: &SelectRecord) {
         std::fs::create_dir_all(dir).unwrap();

@@ -249,8 +249,10 @@ fn invalid_options_name_their_field() {
         }),
         "families"
     );
-    let mut fit = bgmm::FitOptions::default();
-    fit.restarts = 0;
+    let fit = bgmm::FitOptions {
+        restarts: 0,
+        ..bgmm::FitOptions::default()
+    };
     assert_eq!(
         field(SelectOptions {
             fit,
