@@ -1740,6 +1740,10 @@ enum Tier {
     /// An empty component (less than one point's share of the weight) where the Dirichlet
     /// density is bounded: a mode at the edge of the simplex.
     Edge,
+    /// A component alone on one point with a scale far below the data's spread, kept from 0
+    /// by its prior: a mode, but a spike; returned, with a warning, only when every mode found
+    /// has one.
+    Spike,
     /// A component narrower than the data's resolution: a collapse on tied values.
     Unresolved,
     /// A component emptied where the Dirichlet density is unbounded (concentration below
@@ -1961,7 +1965,11 @@ fn diagnose(
             continue;
         }
         let spread_i = dims.iter().map(|&j| spread[j]).fold(0.0, f64::max);
-        if !(s < 1e-6 * spread_i || spread_i == 0.0 || s <= 0.0) {
+        // below 1e-6 of the spread the search ran to a collapse; up to 1e-3 a scale may still
+        // hold a component on one point alone (the quick model's lognormal prior stops such a
+        // spike at e^−(m+1)σ² of the spread: 3e-4 in one dimension, 6e-6 in two)
+        let tiny = s < 1e-6 * spread_i || spread_i == 0.0 || s <= 0.0;
+        if !(tiny || s < 1e-3 * spread_i) {
             continue;
         }
         // the points each component using this scale sits on
@@ -2002,6 +2010,9 @@ fn diagnose(
             !held.is_empty()
         };
         if !(single && covered) {
+            if !tiny {
+                continue;
+            }
             // a tiny scale over distinct points (a tight cluster), or one far from any point:
             // a mode, unless the prior's density itself grows without bound at 0
             if let Some(a) = power.filter(|a| *a < 0.0) {
@@ -2051,6 +2062,31 @@ fn diagnose(
         } else {
             0
         };
+        // a component alone on one point, its scale kept from 0 by the prior: a mode, but a
+        // spike whose likelihood grows as its scale falls, set aside for any mode without one
+        // (as one on tied values); every component on a point (the data have at most K
+        // distinct points) is said below
+        let alone = |tier: &mut Tier, unresolved: &mut Option<String>| {
+            *tier = (*tier).max(Tier::Spike);
+            unresolved.get_or_insert_with(|| {
+                format!(
+                    "{} = {s:.3e}: component {c} sits on point {n0} alone (x = {}{copies}); the {prior} prior keeps the density bounded there, so this is a mode, but of a single point{}",
+                    scale_name(i),
+                    point_text(data, n0, &dims),
+                    if spread_i > 0.0 {
+                        format!(", its scale {:.1e} of the data's spread", s / spread_i)
+                    } else {
+                        String::new()
+                    }
+                )
+            });
+        };
+        if !tiny {
+            if !all {
+                alone(&mut tier, &mut unresolved);
+            }
+            continue;
+        }
         // one scale for every component stops this collapse unless the data have at most K
         // distinct points
         let all_dims: Vec<usize> = (0..model.d).collect();
@@ -2093,22 +2129,16 @@ fn diagnose(
                 };
                 error.get_or_insert(Error::Unbounded(msg));
             }
-            // a mode of a bounded density (maybe the MAP): said, but not demoted
+            // a mode of a bounded density: every component on a point is said; one component
+            // alone on a point is set aside
+            _ if !all => alone(&mut tier, &mut unresolved),
             _ => {
-                warnings.push(if all {
-                    format!(
-                        "{} = {s:.3e}: every component sits on a data point (the data have {} for {}); the {prior} prior keeps the density bounded, so this is a mode, but with a scale far below the data's spread",
-                        scale_name(i),
-                        distinct_what(distinct, (dims.len() < model.d).then(|| dims[0])),
-                        k_components(model.k)
-                    )
-                } else {
-                    format!(
-                        "{} = {s:.3e}: component {c} sits on point {n0} alone (x = {}{copies}); the {prior} prior keeps the density bounded there, so this is a mode, but of a single point",
-                        scale_name(i),
-                        point_text(data, n0, &dims)
-                    )
-                });
+                warnings.push(format!(
+                    "{} = {s:.3e}: every component sits on a data point (the data have {} for {}); the {prior} prior keeps the density bounded, so this is a mode, but with a scale far below the data's spread",
+                    scale_name(i),
+                    distinct_what(distinct, (dims.len() < model.d).then(|| dims[0])),
+                    k_components(model.k)
+                ));
             }
         }
     }
@@ -2254,6 +2284,11 @@ fn finish_diagnosed(
     }
     let set_aside = std::mem::replace(&mut f.warnings, dg.warnings);
     f.warnings.extend(set_aside);
+    if let (Tier::Spike, Some(why)) = (dg.tier, &dg.unresolved) {
+        f.warnings.push(format!(
+            "{why}; every mode the search found has such a spike, so this one is returned (fewer components may fit the data without one)"
+        ));
+    }
     if !f.converged && opts.polish {
         f.warnings.push(format!(
             "not converged: the polish stopped with max |gradient| {:.1e} above the tolerance {:.1e} ({}), so this point is near a mode but not at it; another `seed` or a looser `grad_tol` may help",

@@ -876,12 +876,13 @@ fn all_points_equal() {
                         }
                     }
                 } else {
-                    // lognormal: tiny, and not below the MAP the search approaches
+                    // lognormal: tiny, and not below the MAP the search approaches (to the
+                    // polish's gradient test, 1e-9 of the loss: about 1e-7 of log s here)
                     let (_, s) = component_map(&[x0; 20], 0.0, sd0, &p);
                     for &c in &held {
                         let v = scale_of(c);
                         assert!(
-                            v < 1e-12 && v >= s * (1.0 - 1e-9),
+                            v < 1e-12 && v >= s * (1.0 - 1e-6),
                             "{what}: scale {v} (MAP {s})"
                         );
                     }
