@@ -2062,10 +2062,10 @@ fn diagnose(
         } else {
             0
         };
-        // a component alone on one point, its scale kept from 0 by the prior: a mode, but a
-        // spike whose likelihood grows as its scale falls, set aside for any mode without one
-        // (as one on tied values); every component on a point (the data have at most K
-        // distinct points) is said below
+        // a component alone on one point (not repeated), its scale kept from 0 by the prior: a
+        // mode, but a spike whose likelihood grows as its scale falls, set aside for any mode
+        // without one; every component on a point (the data have at most K distinct points)
+        // is said below
         let alone = |tier: &mut Tier, unresolved: &mut Option<String>| {
             *tier = (*tier).max(Tier::Spike);
             unresolved.get_or_insert_with(|| {
@@ -2081,8 +2081,11 @@ fn diagnose(
                 )
             });
         };
+        // a component on several identical points is a collapse on tied values, which the
+        // data's resolution judges
+        let one_copy = pts.len() == 1;
         if !tiny {
-            if !all {
+            if !all && one_copy {
                 alone(&mut tier, &mut unresolved);
             }
             continue;
@@ -2131,7 +2134,12 @@ fn diagnose(
             }
             // a mode of a bounded density: every component on a point is said; one component
             // alone on a point is set aside
-            _ if !all => alone(&mut tier, &mut unresolved),
+            _ if !all && one_copy => alone(&mut tier, &mut unresolved),
+            _ if !all => warnings.push(format!(
+                "{} = {s:.3e}: component {c} sits on point {n0} alone (x = {}{copies}); the {prior} prior keeps the density bounded there, so this is a mode, but of a single point",
+                scale_name(i),
+                point_text(data, n0, &dims)
+            )),
             _ => {
                 warnings.push(format!(
                     "{} = {s:.3e}: every component sits on a data point (the data have {} for {}); the {prior} prior keeps the density bounded, so this is a mode, but with a scale far below the data's spread",
