@@ -844,9 +844,8 @@ fn bayesian_bootstrap(
         } else {
             // every Gamma draw underflowed (a tiny alpha): the mass sits on one point
             let i = rng.random_range(0..n);
-            b.iter_mut()
-                .enumerate()
-                .for_each(|(j, v)| *v = f64::from(u8::from(j == i)));
+            b.fill(0.0);
+            b[i] = 1.0;
         }
         let z: Vec<f64> = cols
             .iter()
