@@ -11,6 +11,16 @@
 //! chain by chain (ArviZ's `stack(__sample__=("chain", "draw"))`). Every value is on ArviZ's
 //! `"log"` scale: an expected log pointwise predictive density (elpd), higher is better; the
 //! deviance scale (`looic`, `waic` of older texts) is −2 times it.
+//!
+//! What ArviZ 0.23 does, and so this module, where other implementations differ:
+//! - the relative efficiency `reff` is one number for all points, the mean effective sample
+//!   size for the mean of the posterior's parameters over the number of draws
+//!   ([`relative_efficiency`]), not R's `loo` per-point efficiency of `exp(log_lik)`; it only
+//!   sets the tail length `⌈min(S/5, 3·√(S/reff))⌉` of [`psis`];
+//! - a Pareto k is flagged above `min(1 − 1/log10(S), 0.7)` (0.697 for 2000 draws);
+//! - the smoothed ratios are truncated at the largest raw ratio (not at `S^{3/4}` times the
+//!   mean, as the 2015 paper did);
+//! - [`compare`]'s standard error of a difference is `sqrt(n · var(diff_i))` with divisor n.
 
 use chacha20::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -1058,6 +1068,35 @@ mod tests {
         // the optimum does not depend on the order of the models
         let w2 = stacking(&[&m3, &m1, &m0]).unwrap();
         assert!((w2[2] - w[0]).abs() < 1e-9 && (w2[1] - w[1] - w[2]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn stacking_of_many_models_meets_the_kkt_conditions() {
+        let mut rng = SplitMix64(17);
+        let n = 200;
+        let base: Vec<f64> = (0..n).map(|_| -1.0 - rng.uniform()).collect();
+        // eight models, each a perturbation of one pointwise elpd, each worse by 0.02 a point
+        let models: Vec<Vec<f64>> = (0..8)
+            .map(|k| {
+                base.iter()
+                    .map(|b| b + (2.0 * rng.uniform() - 1.0) - k as f64 * 0.02)
+                    .collect()
+            })
+            .collect();
+        let cols: Vec<&[f64]> = models.iter().map(Vec::as_slice).collect();
+        let w = stacking(&cols).unwrap();
+        let g = stacking_gradient(&cols, &w);
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        for k in 0..8 {
+            assert!(w[k] >= 0.0);
+            if w[k] > 0.0 {
+                assert!((g[k] - 1.0).abs() < 1e-10, "model {k}: g {} ({w:?})", g[k]);
+            } else {
+                assert!(g[k] <= 1.0 + 1e-10, "model {k}: g {} ({w:?})", g[k]);
+            }
+        }
+        let support = w.iter().filter(|&&v| v > 0.0).count();
+        assert!((3..8).contains(&support), "{w:?}");
     }
 
     #[test]
