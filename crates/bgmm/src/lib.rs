@@ -18,6 +18,7 @@
 //! | assignments | [`classify()`] | [`ClassifyOptions`] | [`Classification`] |
 //! | number of components and family | [`select()`] | [`SelectOptions`] | [`Selection`] |
 //! | draws from the priors | [`simulate()`] | `n`, `seed` | [`Simulation`] |
+//! | predictive accuracy of posterior draws | [`psis_loo`], [`waic()`], [`compare`] | `reff`, [`Weighting`] | [`Loo`], [`Waic`], [`CompareRow`] |
 //!
 //! Errors are an [`Error`] whose messages name the options' fields (never a command-line
 //! flag): an invalid option is an [`Error::InvalidOption`] carrying the field's name.
@@ -61,6 +62,7 @@ mod family;
 mod init;
 mod kernel;
 pub mod limits;
+mod loo;
 mod map;
 mod model;
 mod moves;
@@ -87,6 +89,10 @@ pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summariz
 pub use error::{Error, Result};
 pub use family::{CovPrior, CovSharing, Covariance, CovarianceFamily, Diagonal, Family};
 pub use init::Init;
+pub use loo::{
+    compare, psis, psis_loo, relative_efficiency, waic, CompareRow, Elpd, Loo, Psis, Waic,
+    Weighting,
+};
 pub use map::{
     stochastic, unbounded_density, Fit, FitOptions, FitProgress, History, Resolution,
     StochasticOptions,
