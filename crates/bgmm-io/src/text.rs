@@ -261,6 +261,7 @@ pub fn select_failures(rec: &SelectRecord) -> String {
     for s in [
         RowStatus::Collapsed,
         RowStatus::NoProperMode,
+        RowStatus::Spike,
         RowStatus::Failed,
     ] {
         let n = rec.table.iter().filter(|r| r.status == s).count();
@@ -357,7 +358,7 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
     if !failed.is_empty() {
         let _ = writeln!(
             s,
-            "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; the messages are in --json)"
+            "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; spike: every mode found had a component alone on one point; the messages are in --json)"
         );
     }
     s

@@ -256,6 +256,11 @@ pub struct Fit {
     /// How the winner was found: its start's kind and number, then the split and merge
     /// moves that improved on it (`pyro start #6, then merge 0+2, split 1`).
     pub strategy: String,
+    /// Set when every mode the search found has a component alone on one data point, its
+    /// scale held from 0 by the prior (a spike whose likelihood no sensible component
+    /// matches): which component and point. Model selection leaves such a fit out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spike: Option<String>,
 }
 
 fn site_norms(model: &Model, g: &[f64]) -> [f64; 3] {
@@ -750,6 +755,7 @@ fn search(
         warnings,
         resolution: resolution.to_vec(),
         strategy,
+        spike: None,
     })
 }
 
@@ -2293,6 +2299,7 @@ fn finish_diagnosed(
     let set_aside = std::mem::replace(&mut f.warnings, dg.warnings);
     f.warnings.extend(set_aside);
     if let (Tier::Spike, Some(why)) = (dg.tier, &dg.unresolved) {
+        f.spike = Some(why.clone());
         f.warnings.push(format!(
             "{why}; every mode the search found has such a spike, so this one is returned (fewer components may fit the data without one)"
         ));

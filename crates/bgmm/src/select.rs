@@ -152,6 +152,10 @@ pub enum RowStatus {
     /// ([`Error::NoProperMode`]).
     #[serde(rename = "no proper mode")]
     NoProperMode,
+    /// Every mode found has a component alone on one point, a spike its prior holds from
+    /// collapsing ([`Fit::spike`]): its likelihood is no model's, so no criteria.
+    #[serde(rename = "spike")]
+    Spike,
     /// The fit failed otherwise (the message says why).
     #[serde(rename = "failed")]
     Failed,
@@ -164,6 +168,7 @@ impl RowStatus {
             RowStatus::Ok => "ok",
             RowStatus::Collapsed => "collapsed",
             RowStatus::NoProperMode => "no proper mode",
+            RowStatus::Spike => "spike",
             RowStatus::Failed => "failed",
         }
     }
@@ -306,6 +311,11 @@ fn row(k: usize, family: CovarianceFamily, data: &Data, n: usize, fit: &FitOptio
         }
     };
     match crate::map::run(&model, data, &checked) {
+        Ok(f) if f.spike.is_some() => {
+            out.status = RowStatus::Spike;
+            out.message = f.spike.clone().unwrap_or_default();
+            out.warnings = f.warnings;
+        }
         Ok(f) => {
             let loglik = crate::density::log_likelihood_at(&model, data, &f.params);
             let p = out.n_params as f64;
