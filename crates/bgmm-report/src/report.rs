@@ -667,17 +667,8 @@ pub fn report_html(dir: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::selection::example_record;
+    use crate::selection::{example_record, write_selection};
     use bgmm::Criterion;
-
-    fn write_selection(dir: &Path, rec: &bgmm_io::SelectRecord) {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join("select.json"),
-            serde_json::to_string_pretty(rec).unwrap(),
-        )
-        .unwrap();
-    }
 
     #[test]
     fn a_selection_is_reported_with_its_table_the_best_three_and_its_figure() {

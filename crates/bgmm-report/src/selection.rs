@@ -78,6 +78,16 @@ pub(crate) fn example_record(criterion: bgmm::Criterion) -> SelectRecord {
     rec
 }
 
+/// Write `rec` as the `select.json` of `dir` (made when missing), as a test's run directory.
+pub(crate) fn write_selection(dir: &std::path::Path, rec: &SelectRecord) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("select.json"),
+        serde_json::to_string_pretty(rec).unwrap(),
+    )
+    .unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,15 +110,6 @@ mod tests {
             }
         }
         Ok((others, selections))
-    }
-
-    fn write_selection(dir: &Path, rec: &SelectRecord) {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join("select.json"),
-            serde_json::to_string_pretty(rec).unwrap(),
-        )
-        .unwrap();
     }
 
     #[test]

@@ -256,30 +256,36 @@ impl Selection {
     }
 }
 
-/// Rows of `data` with at least one observed value.
-fn observed_rows(data: &Data) -> usize {
+/// Whether each row of `data` has at least one observed value.
+fn observed_rows(data: &Data) -> Vec<bool> {
     if data.n_missing() == 0 {
-        return data.n();
+        return vec![true; data.n()];
     }
     (0..data.n())
-        .filter(|&i| (0..data.d()).any(|j| !data.col(j)[i].is_nan()))
-        .count()
+        .map(|i| (0..data.d()).any(|j| !data.col(j)[i].is_nan()))
+        .collect()
 }
 
 /// `Σ_n −ln max_k r_nk` over the rows with an observed value: the entropy of the hard
 /// classification at `fit`, as mclust's ICL takes it.
-fn classification_entropy(model: &Model, data: &Data, fit: &Fit) -> f64 {
+fn classification_entropy(model: &Model, data: &Data, observed: &[bool], fit: &Fit) -> f64 {
     let resp = crate::density::log_responsibilities(model, data, &fit.params);
-    let missing = data.n_missing() > 0;
     resp.iter()
-        .enumerate()
-        .filter(|(i, _)| !missing || (0..data.d()).any(|j| !data.col(j)[*i].is_nan()))
-        .map(|(_, r)| -r.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)))
+        .zip(observed)
+        .filter(|(_, o)| **o)
+        .map(|(r, _)| -r.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)))
         .sum()
 }
 
-/// Fit one pair and form its criteria.
-fn row(k: usize, family: CovarianceFamily, data: &Data, n: usize, fit: &FitOptions) -> SelectRow {
+/// Fit one pair and form its criteria (`observed`: the rows counted, `n` of them).
+fn row(
+    k: usize,
+    family: CovarianceFamily,
+    data: &Data,
+    observed: &[bool],
+    n: usize,
+    fit: &Checked<FitOptions>,
+) -> SelectRow {
     let spec = ModelSpec::quick(k as i64, family, data);
     let mut out = SelectRow {
         k,
@@ -303,14 +309,7 @@ fn row(k: usize, family: CovarianceFamily, data: &Data, n: usize, fit: &FitOptio
         }
     };
     out.n_params = model.n_params();
-    let checked = match fit.validate() {
-        Ok(c) => c,
-        Err(e) => {
-            out.message = e.to_string();
-            return out;
-        }
-    };
-    match crate::map::run(&model, data, &checked) {
+    match crate::map::run(&model, data, fit) {
         Ok(f) if f.spike.is_some() => {
             out.status = RowStatus::Spike;
             out.message = f.spike.clone().unwrap_or_default();
@@ -324,7 +323,7 @@ fn row(k: usize, family: CovarianceFamily, data: &Data, n: usize, fit: &FitOptio
             out.loglik = Some(loglik);
             out.bic = Some(bic);
             out.aic = Some(-2.0 * loglik + 2.0 * p);
-            out.icl = Some(bic + 2.0 * classification_entropy(&model, data, &f));
+            out.icl = Some(bic + 2.0 * classification_entropy(&model, data, observed, &f));
             out.warnings = f.warnings.clone();
             out.fit = Some(f);
         }
@@ -355,7 +354,9 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
         .iter()
         .flat_map(|&k| families.iter().map(move |&f| (k, f)))
         .collect();
-    let n = observed_rows(data);
+    let observed = observed_rows(data);
+    let n = observed.iter().filter(|o| **o).count();
+    let fit = opts.fit.validate()?;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let total = pairs.len();
     // the fits share nothing: in parallel, each as deterministic as a fit alone; the
@@ -375,7 +376,7 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
         .with_max_len(1)
         .map(|&i| {
             let (k, f) = pairs[i];
-            let r = row(k, f, data, n, &opts.fit);
+            let r = row(k, f, data, &observed, n, &fit);
             if let Some(p) = &opts.progress {
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 p.call(SelectProgress { done, total });
