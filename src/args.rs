@@ -41,6 +41,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Mean-field Gaussian variational posterior (Pyro's AutoNormal), as draws like `sample`.
     Vi(ViArgs),
+    /// PSIS-LOO and WAIC of sampling runs, with Pareto k diagnostics; several runs compared
+    /// (ArviZ's loo, waic and compare).
+    Loo(LooArgs),
     /// Draw the pictures of a fit, classification or sampling run directory (SVG and PNG).
     Plot(PlotArgs),
     /// One self-contained HTML page with the model, data, fit, summaries and every picture.
@@ -304,11 +307,22 @@ pub struct SelectArgs {
     )]
     pub covariance: Option<Vec<CovarianceArg>>,
     /// The criterion the best model is chosen by: bic, icl (BIC plus twice the classification
-    /// entropy: penalises overlapping components) or aic. Lower is better, as scikit-learn's
-    /// bic() and aic(); mclust prints −BIC, higher is better. All three are at the MAP of the
-    /// default model (-k K --covariance FAMILY of `fit`), not at the maximum likelihood.
+    /// entropy: penalises overlapping components) or aic, at the MAP of the default model
+    /// (-k K --covariance FAMILY of `fit`), not at the maximum likelihood; or loo (PSIS-LOO) or
+    /// waic of each pair's posterior, sampled by NUTS from its MAP (--chains, --warmup,
+    /// --draws), as −2·elpd. Lower is better, as scikit-learn's bic() and aic(); mclust prints
+    /// −BIC, higher is better.
     #[arg(long, default_value = "bic", hide_possible_values = true)]
     pub criterion: CriterionArg,
+    /// With --criterion loo|waic: chains per pair.
+    #[arg(long, default_value_t = 4)]
+    pub chains: usize,
+    /// With --criterion loo|waic: warmup iterations per chain.
+    #[arg(long, default_value_t = 500)]
+    pub warmup: u64,
+    /// With --criterion loo|waic: kept draws per chain.
+    #[arg(long, default_value_t = 500)]
+    pub draws: u64,
     /// Columns to use, comma-separated (default: every numeric column).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
@@ -322,12 +336,53 @@ pub struct SelectArgs {
     pub output: OutputArgs,
 }
 
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct LooArgs {
+    /// Sampling run directories (`sample --out` or `vi --out`) of models of the same data;
+    /// two or more are compared.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// The estimate a comparison ranks by: loo (PSIS-LOO) or waic.
+    #[arg(long, default_value = "loo", hide_possible_values = true)]
+    pub ic: IcArg,
+    /// How a comparison weights the models: stacking, pseudo-bma or bb-pseudo-bma (pseudo-BMA
+    /// with the Bayesian bootstrap, 1000 samples).
+    #[arg(long, default_value = "stacking", hide_possible_values = true)]
+    pub method: MethodArg,
+    /// The runs' names in the table, comma-separated (default: the directories as given).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,…")]
+    pub names: Option<Vec<String>>,
+    /// Seed of the Bayesian bootstrap (bb-pseudo-bma).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `loo --ic`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcArg {
+    Loo,
+    Waic,
+}
+
+/// `loo --method`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodArg {
+    Stacking,
+    PseudoBma,
+    BbPseudoBma,
+}
+
 /// `select --criterion`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CriterionArg {
     Bic,
     Icl,
     Aic,
+    Loo,
+    Waic,
 }
 
 impl CriterionArg {
@@ -336,6 +391,8 @@ impl CriterionArg {
             CriterionArg::Bic => bgmm::Criterion::Bic,
             CriterionArg::Icl => bgmm::Criterion::Icl,
             CriterionArg::Aic => bgmm::Criterion::Aic,
+            CriterionArg::Loo => bgmm::Criterion::Loo,
+            CriterionArg::Waic => bgmm::Criterion::Waic,
         }
     }
 }

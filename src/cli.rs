@@ -5,7 +5,7 @@ use anyhow::Result;
 pub use crate::args::Cli;
 use crate::args::Command;
 use crate::commands::{
-    bench, classify, demo, describe, fit, plot, predict, report, sample, select, simulate, vi,
+    bench, classify, demo, describe, fit, loo, plot, predict, report, sample, select, simulate, vi,
 };
 pub use crate::common::{Ctx, Interrupted};
 
@@ -34,6 +34,7 @@ pub fn run_command(command: Command, ctx: &Ctx) -> Result<()> {
         Command::Sample(a) => sample::run(a, ctx),
         Command::Predict(a) => predict::run(a, ctx),
         Command::Vi(a) => vi::run(a, ctx),
+        Command::Loo(a) => loo::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a, &run_command),

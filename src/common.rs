@@ -9,8 +9,8 @@ use bgmm::FitOptions;
 use bgmm::Posterior;
 use bgmm::{Data, Model, ModelSpec};
 use bgmm_io::{
-    cmdstan_csv, json_bytes, load_model_spec, DataInfo, DataSpec, FitOptionsRecord, FitRecord,
-    RunKind, RunOptions, RunWriter, SampleRecord, VERSION,
+    json_bytes, load_model_spec, DataInfo, DataSpec, FitRecord, RunKind, RunOptions, RunWriter,
+    SampleRecord,
 };
 
 use crate::args::{InputArgs, ModelArgs, OutputArgs, SearchArgs};
@@ -224,28 +224,8 @@ pub fn fit_record(
     opts: &FitOptions,
     ctx: &Ctx,
 ) -> FitRecord {
-    FitRecord {
-        params: f.params.shaped(model),
-        loss: f.loss,
-        converged: f.converged,
-        best_restart: f.best_restart,
-        steps: f.steps,
-        history: f.history.clone(),
-        grad_norm_max: Some(f.grad_norm),
-        polish_iterations: f.polish_iterations,
-        loglik: Some(bgmm::log_likelihood_at(model, data, &f.params)),
-        n_params: Some(model.n_params()),
-        message: f.message.clone(),
-        warnings: f.warnings.clone(),
-        strategy: f.strategy.clone(),
-        resolution: f.resolution.clone(),
-        init_params: f.init_params.shaped(model),
-        model: model.spec().clone(),
-        data: DataInfo::of(&input.data, names, data).dropped(input.drop_missing),
-        options: FitOptionsRecord::of(opts, opts.subsample),
-        bgmm_version: VERSION.into(),
-        command: ctx.command.clone(),
-    }
+    let info = DataInfo::of(&input.data, names, data).dropped(input.drop_missing);
+    FitRecord::of(model, data, f, opts, info, ctx.command.clone())
 }
 
 impl SearchArgs {
@@ -307,77 +287,42 @@ pub fn report_posterior(
     output: &OutputArgs,
     title: &str,
     wall_s: f64,
+    points: Option<(&bgmm::Data, u64)>,
 ) -> Result<()> {
     // the library's warnings in the command line's words
     let mut record = SampleRecord::of(post, model, data, options, wall_s, ctx.command.clone())?;
     record.warnings = record.warnings.iter().map(|w| errors::rewrite(w)).collect();
+    let (log_lik, skipped) = match points {
+        Some((data, seed)) => {
+            bgmm_io::pointwise_outputs(post, model, data, seed, output.out.is_some(), &mut record)
+                .map_err(errors::from_anyhow)?
+        }
+        None => (None, None),
+    };
     let bytes = json_bytes(&record)?;
     if let Some(dir) = &output.out {
-        let mut run = RunWriter::create(dir, RunKind::Sample)?;
-        let mut header = format!(
-            "bgmm {}: {title}\ncommand: {}\ndraws relabelled to the MAP's labelling: {}",
-            env!("CARGO_PKG_VERSION"),
-            record.command,
-            post.relabelled
-        );
-        if let Some((kept, asked)) = post.interrupted {
-            header.push_str(&format!(
-                "\nINCOMPLETE: sampling was stopped early; {kept} of {asked} draws kept"
-            ));
-        }
-        for c in 0..post.draws.len() {
-            run.write(
-                &format!("chain-{c}.csv"),
-                cmdstan_csv(post, c, &post.draws[c], &header).as_bytes(),
-            )?;
-            run.write(
-                &format!("raw-chain-{c}.csv"),
-                cmdstan_csv(post, c, &post.raw_draws[c], &header).as_bytes(),
-            )?;
-        }
-        run.write("summary.json", &bytes)?;
-        run.commit()?;
+        bgmm_io::write_sample_run(dir, post, &record, &bytes, log_lik.as_deref(), title)?;
     }
     if output.json {
         print!("{}", String::from_utf8(bytes)?);
     } else {
-        println!("{title}, {wall_s:.2} s");
-        print!("{}", bgmm_io::summary_table(&post.summary));
-        if let Some(legend) = bgmm_io::dimension_legend(model, &record.data.columns) {
-            println!("{legend}");
-        }
-        if post.chain_stats.iter().any(|c| c.mean_leapfrog > 0.0) {
-            println!(
-                "Number of divergences: {}. Step size per chain: {}. Mean acceptance: {}. Mean tree depth: {}.",
-                post.divergences,
-                post.chain_stats
-                    .iter()
-                    .map(|c| format!("{:.3}", c.step_size))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                post.chain_stats
-                    .iter()
-                    .map(|c| format!("{:.3}", c.mean_accept))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                post.chain_stats
-                    .iter()
-                    .map(|c| format!("{:.2}", c.mean_tree_depth))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        if post.relabelled {
-            println!(
-                "Label switching: {:.1} % of the draws were relabelled to the MAP's component order (raw draws in raw-chain-*.csv with --out).",
-                100.0 * post.relabelled_share
-            );
-        }
+        print!(
+            "{}",
+            bgmm_io::posterior_text(post, model, &record, title, wall_s)
+        );
         if let Some(dir) = &output.out {
             println!(
-                "wrote {}/chain-*.csv (CmdStan CSV: arviz.from_cmdstan(glob)), raw-chain-*.csv, summary.json",
-                dir.display()
+                "wrote {}/chain-*.csv (CmdStan CSV: arviz.from_cmdstan(glob)), raw-chain-*.csv, {}summary.json",
+                dir.display(),
+                if log_lik.is_some() {
+                    format!("{} (pointwise log likelihood, chain × draw × point), ", bgmm_io::LOG_LIK_FILE)
+                } else {
+                    String::new()
+                }
             );
+        }
+        if let Some(note) = &skipped {
+            println!("{note}");
         }
     }
     for w in &record.warnings {

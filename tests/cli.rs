@@ -3591,3 +3591,228 @@ fn select_bad_options_are_one_line_errors() {
     );
     fails_out(&["select", "no-such-file.csv"], &["no-such-file.csv"]);
 }
+
+/// The `.npy` of `sample --out`: its shape and values (little-endian f8, C order).
+fn read_npy3(path: &Path) -> (String, Vec<f64>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + hlen])
+        .unwrap()
+        .to_string();
+    assert_eq!((10 + hlen) % 64, 0, "{header}");
+    let values = bytes[10 + hlen..]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    (header, values)
+}
+
+/// `sample --out` writes the pointwise log likelihood, chain × draw × point: each value is
+/// `log Σ_k w_k N(x | μ_k, σ_k)` of the draw in `raw-chain-c.csv`, computed here. `loo` reads
+/// it, and gets the same numbers when the file is gone and it computes them again from the
+/// draws and the data; two runs are compared, the better model first; K₊ is in the summary.
+#[test]
+fn sample_writes_the_pointwise_log_likelihood_and_loo_reads_it() {
+    let tmp = TempDir::new().unwrap();
+    let xs: Vec<f64> = (0..60)
+        .map(|i| {
+            if i % 2 == 0 {
+                -2.0 + 0.05 * i as f64
+            } else {
+                3.0 + 0.03 * i as f64
+            }
+        })
+        .collect();
+    let text: Vec<String> = xs.iter().map(|v| v.to_string()).collect();
+    let data = write(
+        &tmp,
+        "two.csv",
+        format!("x\n{}\n", text.join("\n")).as_bytes(),
+    );
+    let dir = |k: &str| path_str(&tmp.path().join(k));
+    for k in ["1", "2"] {
+        ok(&[
+            "sample",
+            &data,
+            "-k",
+            k,
+            "--chains",
+            "2",
+            "--warmup",
+            "150",
+            "--draws",
+            "100",
+            "--quiet",
+            "--out",
+            &dir(k),
+        ]);
+    }
+    let (header, ll) = read_npy3(&tmp.path().join("2/log-lik.npy"));
+    assert!(header.contains("'shape': (2, 100, 60)"), "{header}");
+    assert_eq!(ll.len(), 2 * 100 * 60);
+    for c in 0..2 {
+        let csv = std::fs::read_to_string(tmp.path().join(format!("2/raw-chain-{c}.csv"))).unwrap();
+        let rows: Vec<Vec<f64>> = csv
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("lp__"))
+            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(rows.len(), 100);
+        for (s, r) in rows.iter().enumerate() {
+            // weights.1, weights.2, locs.1, locs.2, scale.1, scale.2 after 7 sampler columns
+            let p = &r[7..];
+            for (i, x) in xs.iter().enumerate() {
+                let want = (0..2)
+                    .map(|k| {
+                        let z = (x - p[2 + k]) / p[4 + k];
+                        p[k] * (-0.5 * z * z).exp()
+                            / (p[4 + k] * (2.0 * std::f64::consts::PI).sqrt())
+                    })
+                    .sum::<f64>()
+                    .ln();
+                let got = ll[(c * 100 + s) * 60 + i];
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "chain {c} draw {s} point {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("2/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["log_lik"], "log-lik.npy");
+    let occ = f64s(&summary["occupied"]["probs"]);
+    assert_eq!(occ.len(), 3);
+    assert!(occ[2] > 0.99, "{occ:?}");
+
+    let v = json(&["loo", &dir("2"), "--json"]);
+    let loo = &v["runs"][0]["loo"];
+    assert_eq!(loo["n_draws"], 200);
+    assert_eq!(loo["n_points"], 60);
+    let pointwise = f64s(&loo["pointwise"]);
+    let elpd = loo["elpd"].as_f64().unwrap();
+    assert!((pointwise.iter().sum::<f64>() - elpd).abs() < 1e-9);
+    // lppd, the mean of the draws' densities, bounds the leave-one-out elpd from above
+    let lppd: f64 = (0..60)
+        .map(|i| {
+            let m = (0..200).map(|s| ll[s * 60 + i].exp()).sum::<f64>() / 200.0;
+            m.ln()
+        })
+        .sum();
+    assert!((lppd - elpd - loo["p"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(elpd < lppd);
+
+    // the same run without its log-lik.npy: computed again from the draws and the data
+    let again = tmp.path().join("2b");
+    std::fs::create_dir(&again).unwrap();
+    for f in std::fs::read_dir(tmp.path().join("2")).unwrap() {
+        let f = f.unwrap();
+        let name = f.file_name().to_string_lossy().to_string();
+        if name != "log-lik.npy" && name != "manifest.json" {
+            std::fs::copy(f.path(), again.join(&name)).unwrap();
+        }
+    }
+    let w = json(&["loo", &path_str(&again), "--json"]);
+    let elpd2 = w["runs"][0]["loo"]["elpd"].as_f64().unwrap();
+    assert!(
+        (elpd2 - elpd).abs() < 1e-9 * elpd.abs(),
+        "{elpd2} vs {elpd}"
+    );
+
+    let r = ok(&["loo", &dir("1"), &dir("2"), "--names", "one,two"]);
+    let table: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Comparison by PSIS-LOO"))
+        .collect();
+    assert!(table[2].starts_with("0    two"), "{}", r.stdout);
+    assert!(table[3].starts_with("1    one"), "{}", r.stdout);
+    fails(
+        &["loo", &dir("1"), "--names", "a,b"],
+        &["--names", "2 names for 1 runs"],
+    );
+    fails(&["loo", &data], &["summary.json"]);
+}
+
+/// `select --criterion loo`: each pair's posterior in the JSON (looic = −2·elpd_loo, WAIC,
+/// Pareto k), the compare table best first, the text naming the criterion; the sampler's
+/// flags are checked.
+#[test]
+fn select_by_loo_samples_every_pair() {
+    let v = json(&[
+        "select",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "1,2",
+        "--criterion",
+        "loo",
+        "--chains",
+        "2",
+        "--warmup",
+        "200",
+        "--draws",
+        "200",
+        "--json",
+    ]);
+    assert_eq!(v["criterion"], "loo");
+    for r in v["table"].as_array().unwrap() {
+        let p = &r["posterior"];
+        let looic = p["looic"].as_f64().unwrap();
+        assert!(
+            (looic + 2.0 * p["elpd_loo"].as_f64().unwrap()).abs() < 1e-9,
+            "{r}"
+        );
+        assert!(
+            (p["waic"].as_f64().unwrap() + 2.0 * p["elpd_waic"].as_f64().unwrap()).abs() < 1e-9
+        );
+        assert_eq!(p["bad_pareto_k"], 0, "{r}");
+    }
+    assert_eq!(v["best"]["k"], 2);
+    assert_eq!(v["best"]["covariance"], "component");
+    let cmp = v["compare"].as_array().unwrap();
+    assert_eq!(cmp.len(), 4);
+    assert_eq!(cmp[0]["name"], "VII,2");
+    let r = ok(&[
+        "select",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "2",
+        "--covariance",
+        "component",
+        "--criterion",
+        "waic",
+        "--chains",
+        "2",
+        "--warmup",
+        "200",
+        "--draws",
+        "200",
+    ]);
+    assert!(
+        r.stdout.contains("WAIC, lower is better (−2 × elpd_waic"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Comparison by WAIC (stacking weights)"),
+        "{}",
+        r.stdout
+    );
+    fails_out(
+        &[
+            "select",
+            "builtin:iris",
+            "--criterion",
+            "loo",
+            "--draws",
+            "2",
+        ],
+        &["--draws", "at least 4"],
+    );
+}

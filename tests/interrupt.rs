@@ -140,6 +140,7 @@ fn ctrl_c_during_sampling_keeps_the_draws_so_far_marked_incomplete() {
         [
             "chain-0.csv",
             "chain-1.csv",
+            "log-lik.npy",
             "manifest.json",
             "raw-chain-0.csv",
             "raw-chain-1.csv",

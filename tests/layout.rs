@@ -206,7 +206,9 @@ fn the_cycle_check_sees_a_cycle() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The binary's crate is argument parsing and dispatch: at most 3000 lines outside tests.
+/// The binary's crate is argument parsing and dispatch: at most 3200 lines outside tests (3000
+/// until `loo` and select's sampler flags came; what they do, and the text and run writing of
+/// the posterior, went to the libraries).
 #[test]
 fn the_command_line_crate_is_a_thin_shell() {
     let mut files = Vec::new();
@@ -227,7 +229,7 @@ fn the_command_line_crate_is_a_thin_shell() {
         .sum();
     assert!(lines > 1000, "only {lines} lines found");
     assert!(
-        lines <= 3000,
-        "src/ has {lines} lines of non-test code (at most 3000)"
+        lines <= 3200,
+        "src/ has {lines} lines of non-test code (at most 3200)"
     );
 }

@@ -120,6 +120,11 @@ fn demo_runs_the_pipeline_and_writes_every_picture_and_the_report() {
         );
     }
     assert!(html.contains("No warnings"));
+    // the two groups are far apart: every draw's assignments use both components
+    assert!(
+        html.contains("Non-empty components K₊") && html.contains("P(K₊ = 2) 1.000"),
+        "K₊ missing"
+    );
     // self-contained: nothing fetched from anywhere
     for bad in ["src=\"", "<link", "@import", "url(", "href=\"http"] {
         assert!(

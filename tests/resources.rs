@@ -24,6 +24,11 @@ fn run_limited(kib: u64, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, S
         .arg(BIN)
         .args(args)
         .env_remove("RUST_BACKTRACE")
+        // glibc reserves 64 MB of address space for every thread's malloc arena (up to 8 per
+        // core), so under `ulimit -v` the number of threads that happened to allocate at once,
+        // not the data, would decide a small run's fate; two arenas keep the limit about the
+        // buffers these tests are about
+        .env("MALLOC_ARENA_MAX", "2")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);

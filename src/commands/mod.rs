@@ -5,6 +5,7 @@ pub mod classify;
 pub mod demo;
 pub mod describe;
 pub mod fit;
+pub mod loo;
 pub mod plot;
 pub mod predict;
 pub mod report;

@@ -131,7 +131,17 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         a.warmup
     );
     let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
-    report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
+    report_posterior(
+        ctx,
+        &post,
+        &model,
+        info,
+        options,
+        &a.output,
+        &title,
+        wall_s,
+        Some((&data, a.seed)),
+    )?;
     print_warnings(&id_like);
     if let Some((kept, asked)) = post.interrupted {
         let written = match &a.output.out {

@@ -40,7 +40,18 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
         families,
         criterion: a.criterion.criterion(),
         fit: fit_opts.clone(),
+        posterior: bgmm::NutsOptions {
+            chains: a.chains,
+            warmup: a.warmup,
+            draws: a.draws,
+            seed: a.search.seed,
+            stop: Some(crate::signals::sampling_stop()),
+            ..bgmm::NutsOptions::default()
+        },
         progress: Some(bgmm::Callback::new(move |p: bgmm::SelectProgress| {
+            if p.sampling {
+                shown.set_prefix("posteriors");
+            }
             shown.set_length(p.total as u64);
             shown.set_position(p.done as u64);
         })),
@@ -49,6 +60,9 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
     pb.finish_and_clear();
     let sel = sel.map_err(|e| match e {
         bgmm::Error::Data(_) => anyhow!("data '{}': {}", a.data, errors::message(&e)),
+        bgmm::Error::Interrupted(m) => {
+            crate::common::Interrupted(format!("{m}; nothing written")).into()
+        }
         other => errors::cli_error(other),
     })?;
     let record = SelectRecord {
@@ -56,6 +70,7 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
         n: sel.n,
         table: sel.rows.iter().map(SelectTableRow::of).collect(),
         best: sel.best().map(SelectTableRow::of),
+        compare: sel.compare.clone(),
         data: bgmm_io::DataInfo::of(&a.data, &names, &data).dropped(a.drop_missing),
         options: FitOptionsRecord::of(&fit_opts, fit_opts.subsample),
         bgmm_version: VERSION.into(),
@@ -93,7 +108,15 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
     }
     print_warnings(&id_like);
     if let Some(best) = &record.best {
-        let warnings: Vec<String> = best.warnings.iter().map(|w| errors::rewrite(w)).collect();
+        let mut warnings: Vec<String> = best.warnings.iter().map(|w| errors::rewrite(w)).collect();
+        if let Some(p) = &best.posterior {
+            let code = format!("{},{}", best.covariance.mclust(), best.k);
+            warnings.extend(
+                p.warnings
+                    .iter()
+                    .map(|w| format!("the posterior of {code}: {}", errors::rewrite(w))),
+            );
+        }
         print_warnings(&warnings);
     }
     if record.best.is_none() {

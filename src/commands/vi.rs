@@ -45,7 +45,17 @@ pub fn run(a: ViArgs, ctx: &Ctx) -> Result<()> {
         a.draws
     );
     let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
-    report_posterior(ctx, &post, &model, info, options, &a.output, &title, wall_s)?;
+    report_posterior(
+        ctx,
+        &post,
+        &model,
+        info,
+        options,
+        &a.output,
+        &title,
+        wall_s,
+        Some((&data, a.seed)),
+    )?;
     print_warnings(&id_like);
     Ok(())
 }
@@ -130,5 +140,6 @@ fn vi_minibatch(ctx: &Ctx, a: &ViArgs, b: usize) -> Result<()> {
         &a.output,
         &title,
         wall_s,
+        None,
     )
 }

@@ -10,6 +10,7 @@ mod cmdstan;
 mod data;
 mod finite;
 mod input;
+mod loglik;
 mod minibatch;
 mod model_file;
 mod records;
@@ -23,6 +24,11 @@ pub use atomic::{ensure_dir, remove_temporaries, write_atomic, write_atomic_with
 pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
 pub use input::{shorten, MAX_LINE_BYTES};
+pub use loglik::{
+    elpd_warnings, log_lik_npy, loo_text, occupied_text, pointwise_outputs, posterior_text,
+    read_log_lik, run_elpd, run_log_lik, write_sample_run, RunElpd, SampleDraws,
+    LOG_LIK_MAX_VALUES,
+};
 pub use minibatch::{
     fit_minibatch, missing_per_column, start as minibatch_start, streaming_loglik, MinibatchFit,
     MinibatchOptions, Progress, Start as MinibatchStart,
@@ -30,19 +36,23 @@ pub use minibatch::{
 pub use model_file::{load_model_spec, model_spec_from_str};
 pub use records::{
     fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary,
-    DataInfo, FitOptionsRecord, FitRecord, Interruption, NutsRecord, PredictiveRecord, RunOptions,
-    SampleRecord, SelectRecord, SelectTableRow, SimulateRecord, TruthRecord, ViRecord, VERSION,
+    DataInfo, FitOptionsRecord, FitRecord, Interruption, NutsRecord, PosteriorSummary,
+    PredictiveRecord, RunOptions, SampleRecord, SelectRecord, SelectTableRow, SimulateRecord,
+    TruthRecord, ViRecord, VERSION,
 };
 pub use rundir::{
-    read_manifest, runs_written, verify_run, Manifest, ManifestEntry, RunKind, RunWriter, MANIFEST,
+    read_manifest, runs_written, verify_run, Manifest, ManifestEntry, RunKind, RunWriter,
+    LOG_LIK_FILE, MANIFEST,
 };
 pub use runs::{
     find_runs, is_sampling_run, load_classification, load_run, ClassifyRun, FitRun, Run, SampleRun,
     SampledRun, SelectRun,
 };
-pub use stream::{npy_header_bytes, write_npy_rows, MinibatchDensity, Source, RUN};
+pub use stream::{
+    npy_header_bytes, npy_header_of_shape, write_npy_rows, MinibatchDensity, Source, RUN,
+};
 pub use table::{parse as parse_csv, Table, BUILTINS};
 pub use text::{
-    assignments_csv, column_names, csv_field, csv_header, data_csv, dimension_legend, fit_text,
-    free_name, params_text, select_failures, select_text, sites_text, summary_table,
+    assignments_csv, column_names, compare_text, csv_field, csv_header, data_csv, dimension_legend,
+    fit_text, free_name, params_text, select_failures, select_text, sites_text, summary_table,
 };

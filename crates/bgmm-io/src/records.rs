@@ -437,6 +437,13 @@ pub struct SampleRecord {
     /// The method's options (always written; a run summary of an early version may lack them).
     #[serde(default)]
     pub options: Option<RunOptions>,
+    /// The posterior of the number of non-empty components K₊ (K ≥ 2, the data in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occupied: Option<bgmm::OccupiedComponents>,
+    /// The file of the pointwise log likelihood in the run directory, when written
+    /// ([`crate::LOG_LIK_FILE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_lik: Option<String>,
     #[serde(default)]
     pub bgmm_version: String,
     #[serde(default)]
@@ -445,6 +452,42 @@ pub struct SampleRecord {
 
 fn yes() -> bool {
     true
+}
+
+impl FitRecord {
+    /// The record of the fit `f` of `model` to `data` (`info`: where the data came from),
+    /// made by `command`.
+    pub fn of(
+        model: &Model,
+        data: &bgmm::Data,
+        f: &bgmm::Fit,
+        opts: &bgmm::FitOptions,
+        info: DataInfo,
+        command: String,
+    ) -> FitRecord {
+        FitRecord {
+            params: f.params.shaped(model),
+            loss: f.loss,
+            converged: f.converged,
+            best_restart: f.best_restart,
+            steps: f.steps,
+            history: f.history.clone(),
+            grad_norm_max: Some(f.grad_norm),
+            polish_iterations: f.polish_iterations,
+            loglik: Some(bgmm::log_likelihood_at(model, data, &f.params)),
+            n_params: Some(model.n_params()),
+            message: f.message.clone(),
+            warnings: f.warnings.clone(),
+            strategy: f.strategy.clone(),
+            resolution: f.resolution.clone(),
+            init_params: f.init_params.shaped(model),
+            model: model.spec().clone(),
+            data: info,
+            options: FitOptionsRecord::of(opts, opts.subsample),
+            bgmm_version: VERSION.into(),
+            command,
+        }
+    }
 }
 
 impl SampleRecord {
@@ -479,6 +522,8 @@ impl SampleRecord {
             model: model.spec().clone(),
             data,
             options,
+            occupied: None,
+            log_lik: None,
             bgmm_version: VERSION.into(),
             command,
         })
@@ -546,6 +591,52 @@ pub struct SelectTableRow {
     pub aic: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// PSIS-LOO and WAIC of the pair's posterior (`--criterion loo|waic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorSummary>,
+}
+
+/// A pair's posterior criteria in `select.json` (without the pointwise values): `looic` =
+/// −2·elpd_loo and `waic` = −2·elpd_waic (lower is better, the BIC's scale), or why sampling
+/// failed.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct PosteriorSummary {
+    pub looic: Option<f64>,
+    pub elpd_loo: Option<f64>,
+    pub se_loo: Option<f64>,
+    pub p_loo: Option<f64>,
+    /// Points whose Pareto k exceeds the threshold (0.7 for 2000 draws or more).
+    pub bad_pareto_k: Option<usize>,
+    pub waic: Option<f64>,
+    pub elpd_waic: Option<f64>,
+    pub se_waic: Option<f64>,
+    pub p_waic: Option<f64>,
+    pub divergences: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+impl PosteriorSummary {
+    /// The summary of a row's [`bgmm::PosteriorCriteria`].
+    pub fn of(p: &bgmm::PosteriorCriteria) -> PosteriorSummary {
+        let (l, w) = (p.loo.as_ref(), p.waic.as_ref());
+        PosteriorSummary {
+            looic: l.map(bgmm::Loo::looic),
+            elpd_loo: l.map(|l| l.elpd),
+            se_loo: l.map(|l| l.se),
+            p_loo: l.map(|l| l.p),
+            bad_pareto_k: l.map(|l| l.bad_points().len()),
+            waic: w.map(|w| -2.0 * w.elpd),
+            elpd_waic: w.map(|w| w.elpd),
+            se_waic: w.map(|w| w.se),
+            p_waic: w.map(|w| w.p),
+            divergences: p.divergences,
+            warnings: p.warnings.clone(),
+            message: p.message.clone(),
+        }
+    }
 }
 
 impl SelectTableRow {
@@ -562,6 +653,7 @@ impl SelectTableRow {
             icl: r.icl,
             aic: r.aic,
             warnings: r.warnings.clone(),
+            posterior: r.posterior.as_ref().map(PosteriorSummary::of),
         }
     }
 
@@ -571,6 +663,8 @@ impl SelectTableRow {
             bgmm::Criterion::Bic => self.bic,
             bgmm::Criterion::Icl => self.icl,
             bgmm::Criterion::Aic => self.aic,
+            bgmm::Criterion::Loo => self.posterior.as_ref().and_then(|p| p.looic),
+            bgmm::Criterion::Waic => self.posterior.as_ref().and_then(|p| p.waic),
         }
     }
 }
@@ -586,6 +680,10 @@ pub struct SelectRecord {
     pub table: Vec<SelectTableRow>,
     /// The best row, if any fit succeeded.
     pub best: Option<SelectTableRow>,
+    /// `--criterion loo|waic`: ArviZ's `compare` of the pairs sampled (stacking weights), named
+    /// by their mclust codes, best first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare: Vec<bgmm::CompareRow>,
     pub data: DataInfo,
     pub options: FitOptionsRecord,
     pub bgmm_version: String,

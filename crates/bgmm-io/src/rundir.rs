@@ -31,6 +31,9 @@ pub fn runs_written() -> usize {
 /// The manifest's file name in a run directory.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The file of the pointwise log likelihood in a sampling run directory.
+pub const LOG_LIK_FILE: &str = "log-lik.npy";
+
 /// What wrote a run: each kind owns a fixed set of file names in its directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,9 +92,9 @@ impl RunKind {
             RunKind::Fit => file == "fit.json",
             RunKind::Classify => matches!(file, "classify.json" | "assignments.csv"),
             RunKind::Sample => {
-                file == "summary.json" || chain_index(file, "chain-").is_some() || {
-                    chain_index(file, "raw-chain-").is_some()
-                }
+                matches!(file, "summary.json" | LOG_LIK_FILE)
+                    || chain_index(file, "chain-").is_some()
+                    || chain_index(file, "raw-chain-").is_some()
             }
             RunKind::Simulate => matches!(
                 file,
@@ -530,6 +533,7 @@ mod tests {
             assert_eq!(chain_index(bad, "chain-"), None, "{bad}");
         }
         assert!(RunKind::Sample.owns("raw-chain-3.csv") && !RunKind::Sample.owns("notes.txt"));
+        assert!(RunKind::Sample.owns("log-lik.npy") && !RunKind::Fit.owns("log-lik.npy"));
         assert!(RunKind::Classify.owns("assignments.csv") && RunKind::Simulate.owns("data.npy"));
         assert!(atomic::is_temporary(".run.bgmm-stage-123-0"));
         assert!(atomic::is_temporary(".fit.json.tmp-4-17"));

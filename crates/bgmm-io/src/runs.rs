@@ -173,7 +173,7 @@ fn read_json(file: &Path) -> Result<serde_json::Value> {
 
 /// A run's data read again (for pictures and reports) as the run read them: without the
 /// incomplete rows if it dropped them (`--drop-missing`).
-fn read_again(
+pub(crate) fn read_again(
     source: &str,
     columns: Option<&[String]>,
     drop_missing: bool,

@@ -72,6 +72,20 @@ fn open_regular(path: &Path) -> Result<File> {
 
 /// The `.npy` header: (data offset, f4?, fortran?, shape).
 fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)> {
+    let (offset, f4, fortran, shape) = npy_header_any(path, f)?;
+    if shape.is_empty() || shape.len() > 2 {
+        let shown_shape: Vec<String> = shape.iter().map(usize::to_string).collect();
+        bail!(
+            "'{}': .npy shape ({}) is not (N,) or (N, D)",
+            shown(path),
+            shown_shape.join(", ")
+        );
+    }
+    Ok((offset, f4, fortran, shape))
+}
+
+/// The `.npy` header of any shape: (data offset, f4?, fortran?, shape).
+pub(crate) fn npy_header_any(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)> {
     let s = shown(path);
     let mut magic = [0u8; 8];
     f.read_exact(&mut magic)
@@ -139,12 +153,6 @@ fn npy_header(path: &Path, f: &mut File) -> Result<(u64, bool, bool, Vec<usize>)
         .map(|p| p.parse::<usize>())
         .collect::<std::result::Result<Vec<usize>, _>>()
         .map_err(|_| anyhow!("'{s}': cannot read the .npy shape ({})", clean_cell(inner)))?;
-    if shape.is_empty() || shape.len() > 2 {
-        bail!(
-            "'{s}': .npy shape ({}) is not (N,) or (N, D)",
-            clean_cell(inner)
-        );
-    }
     Ok((pre + hlen as u64, f4, fortran, shape))
 }
 
@@ -840,10 +848,20 @@ fn select(s: &str, all: &[String], columns: Option<&[String]>) -> Result<Vec<usi
 /// The header of a little-endian f8, C-order `.npy` file of `n` rows and `d` columns (shape
 /// (n,) for one column); the values follow row by row.
 pub fn npy_header_bytes(n: usize, d: usize) -> Vec<u8> {
-    let shape = if d == 1 {
-        format!("({n},)")
+    if d == 1 {
+        npy_header_of_shape(&[n])
     } else {
-        format!("({n}, {d})")
+        npy_header_of_shape(&[n, d])
+    }
+}
+
+/// The `.npy` header (version 1, little-endian f8, C order) of an array of any shape.
+pub fn npy_header_of_shape(dims: &[usize]) -> Vec<u8> {
+    let parts: Vec<String> = dims.iter().map(usize::to_string).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", parts[0])
+    } else {
+        format!("({})", parts.join(", "))
     };
     let mut h = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
     // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64

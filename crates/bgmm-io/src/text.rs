@@ -250,6 +250,8 @@ pub fn assignments_csv(data: &Data, names: &[String], z: &[usize], probs: &[Vec<
 fn cell(r: &SelectTableRow, criterion: Criterion) -> String {
     match (r.status, r.value(criterion)) {
         (RowStatus::Ok, Some(v)) => format!("{v:.2}"),
+        // a proper mode whose posterior could not be sampled
+        (RowStatus::Ok, None) if r.posterior.is_some() => "no draws".into(),
         (RowStatus::NoProperMode, _) => "no mode".into(),
         (s, _) => s.name().into(),
     }
@@ -294,6 +296,9 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
             Criterion::Icl =>
                 " (BIC + 2 × the entropy of the MAP classification; mclust prints its negative)",
             Criterion::Aic => "",
+            Criterion::Loo =>
+                " (−2 × elpd_loo, PSIS-LOO of each pair's posterior sampled from its MAP)",
+            Criterion::Waic => " (−2 × elpd_waic of each pair's posterior sampled from its MAP)",
         }
     );
     let w = 12;
@@ -345,6 +350,11 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
                 row.loglik.unwrap_or(f64::NAN),
                 row.n_params
             );
+        }
+        if !rec.compare.is_empty() {
+            let ic = if c == Criterion::Waic { "waic" } else { "loo" };
+            s.push('\n');
+            s.push_str(&compare_text(&rec.compare, ic, "stacking"));
         }
         let best = &rec.table[first];
         let _ = writeln!(
@@ -489,4 +499,42 @@ pub fn dimension_legend(model: &bgmm::Model, columns: &[String]) -> Option<Strin
         "j in {sites} is the data's column: {}",
         named.join(", ")
     ))
+}
+
+/// ArviZ's `compare` table.
+pub fn compare_text(t: &[bgmm::CompareRow], ic: &str, method: &str) -> String {
+    let width = t
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!(
+        "Comparison by {} ({} weights), best first:\n{:<4} {:<width$} {:>10} {:>8} {:>10} {:>8} {:>8} {:>8}  warning\n",
+        if ic == "loo" { "PSIS-LOO" } else { "WAIC" },
+        method,
+        "rank",
+        "model",
+        format!("elpd_{ic}"),
+        format!("p_{ic}"),
+        "elpd_diff",
+        "weight",
+        "se",
+        "dse",
+    );
+    for r in t {
+        out.push_str(&format!(
+            "{:<4} {:<width$} {:>10.2} {:>8.2} {:>10.2} {:>8.3} {:>8.2} {:>8.2}  {}\n",
+            r.rank,
+            r.name,
+            r.elpd,
+            r.p,
+            r.elpd_diff,
+            r.weight,
+            r.se,
+            r.dse,
+            if r.warning { "yes" } else { "" }
+        ));
+    }
+    out
 }

@@ -439,6 +439,12 @@ fn sample_section(page: &mut Page, r: &SampleRun) -> Result<()> {
             100.0 * v["relabelled_share"].as_f64().unwrap_or(0.0)
         ));
     }
+    if let Some(occ) = &r.record.occupied {
+        page.p(&format!(
+            "{}. With many components and a small Dirichlet concentration (an overfitted, sparse finite mixture: Malsiner-Walli, Frühwirth-Schnatter and Grün 2016) the empty ones are superfluous, and the most probable K₊ estimates the number of clusters.",
+            bgmm_io::occupied_text(occ)
+        ));
+    }
     let warnings: Vec<String> = v["warnings"]
         .as_array()
         .map(|a| {
@@ -524,6 +530,9 @@ fn select_section(page: &mut Page, s: &SelectRun) -> Result<()> {
             bgmm::Criterion::Bic => "−2 log likelihood + parameters × ln N",
             bgmm::Criterion::Aic => "−2 log likelihood + 2 × parameters",
             bgmm::Criterion::Icl => "BIC + 2 × the entropy of the classification",
+            bgmm::Criterion::Loo =>
+                "−2 × elpd_loo, the PSIS-LOO of the pair's posterior sampled by NUTS from its MAP",
+            bgmm::Criterion::Waic => "−2 × elpd_waic of the pair's posterior sampled by NUTS from its MAP",
         },
     ));
     // the criterion by K (rows) and family (columns); a failed fit shows its status

@@ -55,6 +55,7 @@ pub(crate) fn example_record(criterion: bgmm::Criterion) -> SelectRecord {
                 } else {
                     vec![]
                 },
+                posterior: None,
             });
         }
     }
@@ -63,6 +64,7 @@ pub(crate) fn example_record(criterion: bgmm::Criterion) -> SelectRecord {
         n,
         table,
         best: None,
+        compare: Vec::new(),
         data: bgmm_io::DataInfo {
             source: "blobs.csv".into(),
             columns: vec!["x".into(), "y".into()],

@@ -823,25 +823,49 @@ impl LogDensity for MixtureDensity<'_> {
 
 /// Assignment log probabilities `log p(z_n = k | x_n, θ)` for every point (N rows of K).
 pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<Vec<f64>> {
+    let (resp, _) = responsibilities_and_density(model, data, params, false);
+    resp.chunks(model.k.max(1)).map(<[f64]>::to_vec).collect()
+}
+
+/// The log likelihood of every point, `log p(x_n | θ) = log Σ_k w_k N(x_n | k)`, the assignment
+/// summed out (so it does not depend on the components' labelling); for a point with missing
+/// values the density of its observed values, 0 for a point with none. Their sum is the
+/// log likelihood of the data; the pointwise values are what PSIS-LOO and WAIC take.
+pub fn pointwise_log_likelihood(model: &Model, data: &Data, params: &Params) -> Vec<f64> {
+    responsibilities_and_density(model, data, params, true).1
+}
+
+/// The log responsibilities (point-major, N × K) and, when `density` is set, each point's
+/// log density, in chunks over the points in parallel (the same numbers on any thread count).
+pub(crate) fn responsibilities_and_density(
+    model: &Model,
+    data: &Data,
+    params: &Params,
+    density: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
     let consts = comps.consts();
     let view = data.view();
     let (n, k) = (data.n(), model.k);
     let n_chunks = n.div_ceil(CHUNK);
-    let chunks: Vec<Vec<f64>> = (0..n_chunks)
+    let chunks: Vec<(Vec<f64>, Vec<f64>)> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
             let range = c * CHUNK..((c + 1) * CHUNK).min(n);
             let mut out = vec![0.0; range.len() * k];
-            crate::kernel::chunk_log_resp(&view, range, &consts, &mut out);
-            out
+            let mut lse = vec![0.0; if density { range.len() } else { 0 }];
+            crate::kernel::chunk_log_resp(&view, range, &consts, &mut out, &mut lse);
+            (out, lse)
         })
         .collect();
-    chunks
-        .iter()
-        .flat_map(|c| c.chunks(k).map(<[f64]>::to_vec))
-        .collect()
+    let mut resp = Vec::with_capacity(n * k);
+    let mut lse = Vec::with_capacity(if density { n } else { 0 });
+    for (r, l) in chunks {
+        resp.extend_from_slice(&r);
+        lse.extend_from_slice(&l);
+    }
+    (resp, lse)
 }
 
 #[cfg(test)]

@@ -785,11 +785,20 @@ fn add_incomplete_full(
 }
 
 /// Log responsibilities `log w_k + log N(x_i | k) − logsumexp` of the points `range` of
-/// `view`, written point-major (`out[(i − range.start) · K + k]`).
-pub fn chunk_log_resp(view: &DataView, range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
+/// `view`, written point-major (`out[(i − range.start) · K + k]`), and, when `lse` is not
+/// empty, each point's log density `log p(x_i | θ)` (the logsumexp over the components; over
+/// its observed values for an incomplete point, 0 for a point with none) as
+/// `lse[i − range.start]`.
+pub fn chunk_log_resp(
+    view: &DataView,
+    range: std::ops::Range<usize>,
+    c: &Consts,
+    out: &mut [f64],
+    lse: &mut [f64],
+) {
     match view.column_slices() {
-        Some(cols) => columns_log_resp(view, &cols, range, c, out),
-        None => rows_log_resp(view, range, c, out),
+        Some(cols) => columns_log_resp(view, &cols, range, c, out, lse),
+        None => rows_log_resp(view, range, c, out, lse),
     }
 }
 
@@ -800,16 +809,23 @@ fn columns_log_resp(
     range: std::ops::Range<usize>,
     c: &Consts,
     out: &mut [f64],
+    lse: &mut [f64],
 ) {
     let mut sc = take_scratch(c.k, view);
-    resp_with::<false>(view, cols, range, c, out, &mut sc);
+    resp_with::<false>(view, cols, range, c, out, lse, &mut sc);
     give_back(sc);
 }
 
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma", "x86_64+sse4.1"))]
-fn rows_log_resp(view: &DataView, range: std::ops::Range<usize>, c: &Consts, out: &mut [f64]) {
+fn rows_log_resp(
+    view: &DataView,
+    range: std::ops::Range<usize>,
+    c: &Consts,
+    out: &mut [f64],
+    lse: &mut [f64],
+) {
     let mut sc = take_scratch(c.k, view);
-    resp_with::<true>(view, &[], range, c, out, &mut sc);
+    resp_with::<true>(view, &[], range, c, out, lse, &mut sc);
     give_back(sc);
 }
 
@@ -820,6 +836,7 @@ fn resp_with<const ROWS: bool>(
     range: std::ops::Range<usize>,
     c: &Consts,
     out: &mut [f64],
+    lse_out: &mut [f64],
     sc: &mut Scratch,
 ) {
     let k = c.k;
@@ -839,6 +856,9 @@ fn resp_with<const ROWS: bool>(
             let row = &mut out[(start - range.start + i) * k..(start - range.start + i + 1) * k];
             for (kk, o) in row.iter_mut().enumerate() {
                 *o = sc.a[kk * BLOCK + i] - sc.s[i];
+            }
+            if !lse_out.is_empty() {
+                lse_out[start - range.start + i] = sc.lse[i];
             }
         }
         if view.has_missing() && has_nan(&xs) {
@@ -874,6 +894,9 @@ fn resp_with<const ROWS: bool>(
                 });
                 for (o, t) in row.iter_mut().zip(&terms) {
                     *o = t - lse;
+                }
+                if !lse_out.is_empty() {
+                    lse_out[start - range.start + i] = lse;
                 }
             }
         }
@@ -1201,7 +1224,7 @@ mod full_covariance {
                     }
                 }
                 let mut out = vec![0.0; n * k];
-                chunk_log_resp(&view, 0..n, &consts, &mut out);
+                chunk_log_resp(&view, 0..n, &consts, &mut out, &mut []);
                 for (a, b) in out.iter().zip(&lresp) {
                     assert!((a - b).abs() < 1e-12 * b.abs().max(1.0), "{a} vs {b}");
                 }

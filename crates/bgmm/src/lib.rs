@@ -18,7 +18,9 @@
 //! | assignments | [`classify()`] | [`ClassifyOptions`] | [`Classification`] |
 //! | number of components and family | [`select()`] | [`SelectOptions`] | [`Selection`] |
 //! | draws from the priors | [`simulate()`] | `n`, `seed` | [`Simulation`] |
+//! | pointwise log likelihood of posterior draws | [`log_likelihood_draws`] | the draws | `[chain][draw][point]` |
 //! | predictive accuracy of posterior draws | [`psis_loo`], [`waic()`], [`compare`] | `reff`, [`Weighting`] | [`Loo`], [`Waic`], [`CompareRow`] |
+//! | non-empty components of an overfitted mixture | [`occupied_components`] | the draws, `seed` | [`OccupiedComponents`] |
 //!
 //! Errors are an [`Error`] whose messages name the options' fields (never a command-line
 //! flag): an invalid option is an [`Error::InvalidOption`] carrying the field's name.
@@ -71,6 +73,7 @@ mod observed;
 mod optim;
 mod options;
 mod params;
+mod pointwise;
 mod posterior;
 mod rescale;
 mod select;
@@ -82,8 +85,8 @@ pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperat
 pub use data::{mean_sd, mean_var, sample_sd, sample_var, Data, DataView};
 pub use density::{
     log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at, log_likelihood_from_stats,
-    log_likelihood_grad, log_likelihood_scalar, log_responsibilities, LogDensity, MixtureDensity,
-    NaturalGrad, StatsDensity, Transform, CHUNK,
+    log_likelihood_grad, log_likelihood_scalar, log_responsibilities, pointwise_log_likelihood,
+    LogDensity, MixtureDensity, NaturalGrad, StatsDensity, Transform, CHUNK,
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
@@ -103,14 +106,17 @@ pub use model::{
 pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, StopSignal};
 pub use options::{float as serde_float, Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
+pub use pointwise::{
+    log_likelihood_draws, occupied_components, OccupiedComponents, OCCUPIED_MAX_WORK,
+};
 pub use posterior::{
     assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom,
     Posterior, PosteriorAssignments, SampleOptions,
 };
 pub use rescale::{Reparam, Rescaled, Standardised};
 pub use select::{
-    default_families, Criterion, RowStatus, SelectOptions, SelectProgress, SelectRow, Selection,
-    MAX_SELECT_K,
+    default_families, Criterion, PosteriorCriteria, RowStatus, SelectOptions, SelectProgress,
+    SelectRow, Selection, MAX_SELECT_K,
 };
 pub use simulate::{draw_data, draw_params, impute, simulate, sites, Simulation, Site};
 pub use stats::{stats, SufficientStats};

@@ -2156,6 +2156,16 @@ fn diagnose(
             }
         }
     }
+    if tier < Tier::Spike {
+        if let Some((c, ratio, held)) = spurious_component(model, data, weight, p, spread) {
+            tier = Tier::Spike;
+            unresolved.get_or_insert_with(|| {
+                format!(
+                    "component {c} holds {held:.1} points and fits them {ratio:.1e} times as narrowly as the data spread along its narrowest axis (a few points close together or on a line: a spurious mode, its likelihood gained by a shape no cluster has)"
+                )
+            });
+        }
+    }
     let finite = loss.is_finite()
         && p.weights.iter().all(|w| w.is_finite())
         && p.locs.iter().all(|v| v.is_finite())
@@ -2175,6 +2185,150 @@ fn diagnose(
         unresolved,
         improper,
     }
+}
+
+/// Fewer points than this many per dimension plus one make a component "small" for
+/// [`spurious_component`].
+const SPURIOUS_POINTS_PER_DIM: f64 = 5.0;
+
+/// A small component's narrowest axis below this share of the data's spread along it is
+/// spurious ([`spurious_component`]).
+const SPURIOUS_RATIO: f64 = 1e-2;
+
+/// A spurious component (McLachlan and Peel 2000, §3.10: a local maximiser whose component
+/// fits a few points lying close together or on a lower-dimensional subspace): a component
+/// with its own shape (the `component`, `diagonal` and `full` families), holding fewer than
+/// 5·(D + 1) points, whose sd along its narrowest axis is below 1 % of the data's sd along that
+/// axis. Its likelihood grows as the shape narrows and the prior alone stops it, so it is set
+/// aside like a spike for any mode without one. (component, ratio, points held).
+fn spurious_component(
+    model: &Model,
+    data: &Data,
+    weight: f64,
+    p: &Params,
+    spread: &[f64],
+) -> Option<(usize, f64, f64)> {
+    use crate::family::CovarianceFamily as F;
+    if !matches!(model.family.choice(), F::Component | F::Diagonal | F::Full) {
+        return None;
+    }
+    let d = model.d;
+    let n = data.n() as f64 * weight;
+    let few = SPURIOUS_POINTS_PER_DIM * (d as f64 + 1.0);
+    let mut cov: Option<Vec<f64>> = None;
+    let mut worst: Option<(usize, f64, f64)> = None;
+    for c in 0..model.k {
+        let held = n * p.weights[c];
+        if held >= few || !held.is_finite() {
+            continue;
+        }
+        // axis-aligned: the narrowest axis is a column's, against that column's spread (no
+        // D×D matrix: wide data stay linear)
+        let Some(sigma) = model.family.covariance(&p.scales, c, d) else {
+            let ratio = (0..d)
+                .filter(|&j| spread[j] > 0.0)
+                .map(|j| model.family.scale(&p.scales, c, j, d) / spread[j])
+                .fold(f64::INFINITY, f64::min);
+            if ratio < SPURIOUS_RATIO && worst.is_none_or(|w| ratio < w.1) {
+                worst = Some((c, ratio, held));
+            }
+            continue;
+        };
+        let (lambda, v) = smallest_eigen(&sigma, d);
+        let s = cov.get_or_insert_with(|| data_covariance(data));
+        let along: f64 = (0..d)
+            .map(|i| (0..d).map(|j| v[i] * s[i * d + j] * v[j]).sum::<f64>())
+            .sum();
+        if along.is_nan() || along <= 0.0 {
+            continue;
+        }
+        let ratio = (lambda.max(0.0) / along).sqrt();
+        if ratio < SPURIOUS_RATIO && worst.is_none_or(|w| ratio < w.1) {
+            worst = Some((c, ratio, held));
+        }
+    }
+    worst
+}
+
+/// The data's covariance matrix (row-major D×D), each entry over the rows where both its
+/// columns are observed.
+fn data_covariance(data: &Data) -> Vec<f64> {
+    let d = data.d();
+    let mut out = vec![0.0; d * d];
+    for a in 0..d {
+        for b in 0..=a {
+            let (x, y) = (data.col(a), data.col(b));
+            let pairs: Vec<(f64, f64)> = x
+                .iter()
+                .zip(y)
+                .filter(|(u, v)| !u.is_nan() && !v.is_nan())
+                .map(|(u, v)| (*u, *v))
+                .collect();
+            if pairs.len() < 2 {
+                continue;
+            }
+            let m = pairs.len() as f64;
+            let (mx, my) = pairs
+                .iter()
+                .fold((0.0, 0.0), |(p, q), (u, v)| (p + u / m, q + v / m));
+            let c = pairs.iter().map(|(u, v)| (u - mx) * (v - my)).sum::<f64>() / (m - 1.0);
+            out[a * d + b] = c;
+            out[b * d + a] = c;
+        }
+    }
+    out
+}
+
+/// The smallest eigenvalue of the symmetric D×D matrix `m` (row-major) and a unit
+/// eigenvector, by cyclic Jacobi rotations.
+fn smallest_eigen(m: &[f64], d: usize) -> (f64, Vec<f64>) {
+    let mut a = m.to_vec();
+    let mut v = vec![0.0; d * d];
+    for i in 0..d {
+        v[i * d + i] = 1.0;
+    }
+    for _sweep in 0..50 {
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * d + j].powi(2))
+            .sum();
+        let scale: f64 = (0..d).map(|i| a[i * d + i].powi(2)).sum();
+        if off <= 1e-30 * scale.max(f64::MIN_POSITIVE) {
+            break;
+        }
+        for p in 0..d {
+            for q in p + 1..d {
+                let apq = a[p * d + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..d {
+                    let (akp, akq) = (a[k * d + p], a[k * d + q]);
+                    a[k * d + p] = c * akp - s * akq;
+                    a[k * d + q] = s * akp + c * akq;
+                }
+                for k in 0..d {
+                    let (apk, aqk) = (a[p * d + k], a[q * d + k]);
+                    a[p * d + k] = c * apk - s * aqk;
+                    a[q * d + k] = s * apk + c * aqk;
+                }
+                for k in 0..d {
+                    let (vkp, vkq) = (v[k * d + p], v[k * d + q]);
+                    v[k * d + p] = c * vkp - s * vkq;
+                    v[k * d + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    let i = (0..d)
+        .min_by(|&x, &y| a[x * d + x].total_cmp(&a[y * d + y]))
+        .unwrap_or(0);
+    (a[i * d + i], (0..d).map(|k| v[k * d + i]).collect())
 }
 
 /// The bit patterns of row `i` in the dimensions `dims` (−0 and 0 alike).
@@ -2468,5 +2622,111 @@ mod em {
                 plain.iterations
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod spurious {
+    use super::*;
+
+    /// Jacobi's smallest eigenpair against the closed form of a 2×2 matrix and a rotated
+    /// diagonal 3×3 one.
+    #[test]
+    fn smallest_eigenpair() {
+        let (l, v) = smallest_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+        assert!((l - 1.0).abs() < 1e-14);
+        assert!((v[0].abs() - 0.5f64.sqrt()).abs() < 1e-14 && (v[0] + v[1]).abs() < 1e-14);
+        // R diag(5, 0.01, 2) Rᵀ, R a rotation about the axis (1, 1, 1)/√3 by 0.7
+        let (c, s) = (0.7f64.cos(), 0.7f64.sin());
+        let k = 1.0 / 3f64.sqrt();
+        let u = [k, k, k];
+        let mut r = [0.0; 9];
+        for i in 0..3 {
+            for j in 0..3 {
+                let cross = match (i, j) {
+                    (0, 1) => -u[2],
+                    (0, 2) => u[1],
+                    (1, 0) => u[2],
+                    (1, 2) => -u[0],
+                    (2, 0) => -u[1],
+                    (2, 1) => u[0],
+                    _ => 0.0,
+                };
+                r[i * 3 + j] = if i == j { c } else { 0.0 } + s * cross + (1.0 - c) * u[i] * u[j];
+            }
+        }
+        let diag = [5.0, 0.01, 2.0];
+        let m: Vec<f64> = (0..9)
+            .map(|e| {
+                (0..3)
+                    .map(|q| r[(e / 3) * 3 + q] * diag[q] * r[(e % 3) * 3 + q])
+                    .sum()
+            })
+            .collect();
+        let (l, v) = smallest_eigen(&m, 3);
+        assert!((l - 0.01).abs() < 1e-13, "{l}");
+        let dot: f64 = (0..3).map(|i| v[i] * r[i * 3 + 1]).sum();
+        assert!((dot.abs() - 1.0).abs() < 1e-12);
+    }
+
+    /// Two clusters of 100 points and a third component on 3 points nearly on a line: spurious
+    /// with a full covariance fitted to the line (its minor sd 1e-4 of the data's), not with a
+    /// round one of their own size, nor with many points.
+    #[test]
+    fn a_few_points_on_a_line_are_a_spurious_component() {
+        let spec: crate::ModelSpec = serde_json::from_str(
+            r#"{"k": 3, "weights": {"concentration": 1.0},
+                "locs": {"loc": 0.0, "scale": 10.0},
+                "scale": {"sharing": "full", "prior": "lognormal", "mu": 0.0, "sigma": 2.0, "eta": 1.0}}"#,
+        )
+        .unwrap();
+        let model = spec.build(Some(2)).unwrap();
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..200 {
+            let t = (i as f64 * 0.618).fract() - 0.5;
+            let u = (i as f64 * 0.414).fract() - 0.5;
+            let centre = if i < 100 { -4.0 } else { 4.0 };
+            x.push(centre + 2.0 * t);
+            y.push(2.0 * u);
+        }
+        let data = Data::from_columns(vec![x, y]).unwrap();
+        let n = data.n() as f64;
+        let make = |minor: f64, w2: f64| {
+            // component 2's covariance: major sd 1 along (1, 1), minor sd `minor` across
+            let (l1, l2) = (1.0, minor * minor);
+            let s = [
+                0.5 * (l1 + l2),
+                0.5 * (l1 - l2),
+                0.5 * (l1 - l2),
+                0.5 * (l1 + l2),
+            ];
+            let mut values = Vec::new();
+            for c in 0..3 {
+                let m = if c == 2 {
+                    s.to_vec()
+                } else {
+                    vec![0.33, 0.0, 0.0, 0.33]
+                };
+                values.extend(crate::family::block_of_covariance(&m, 2));
+            }
+            Params {
+                weights: vec![(1.0 - w2) / 2.0, (1.0 - w2) / 2.0, w2],
+                locs: vec![-4.0, 0.0, 4.0, 0.0, 0.0, 0.0],
+                scales: values,
+            }
+        };
+        let thin = make(1e-4, 3.0 / n);
+        let found =
+            spurious_component(&model, &data, 1.0, &thin, &spreads(&data)).expect("spurious");
+        assert_eq!(found.0, 2);
+        assert!((found.2 - 3.0).abs() < 1e-9);
+        assert!(
+            spurious_component(&model, &data, 1.0, &make(0.5, 3.0 / n), &spreads(&data)).is_none()
+        );
+        assert!(
+            spurious_component(&model, &data, 1.0, &make(1e-4, 40.0 / n), &spreads(&data))
+                .is_none()
+        );
     }
 }

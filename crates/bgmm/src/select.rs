@@ -7,6 +7,12 @@
 //! - `icl = bic + 2·Σ_n (−ln max_k r_nk)`: the BIC plus twice the entropy of the hard
 //!   classification (mclust's `icl()`, sign flipped), which penalises overlapping components.
 //!
+//! With [`Criterion::Loo`] or [`Criterion::Waic`] every pair that has a proper mode is also
+//! sampled (collapsed NUTS from its MAP, [`SelectOptions::posterior`]), and ranked by
+//! `looic = −2·elpd_loo` (PSIS-LOO, [`crate::psis_loo`]) or `−2·elpd_waic`: the predictive
+//! accuracy of the whole posterior, on the same scale as the BIC; [`Selection::compare`] then
+//! holds ArviZ's `compare` table of those models.
+//!
 //! `loglik` is `Σ_n log p(x_n | θ̂)` with the assignments summed out, at the MAP of the default
 //! model of each pair ([`ModelSpec::quick`]), not at the maximum likelihood as mclust and
 //! scikit-learn take it; with the default priors' weak pull the two differ little (and the MAP
@@ -20,9 +26,12 @@ use serde::{Deserialize, Serialize};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::family::CovarianceFamily;
+use crate::loo::{CompareRow, Loo, Waic, Weighting};
 use crate::map::{Fit, FitOptions};
 use crate::model::{Model, ModelSpec};
+use crate::nuts::NutsOptions;
 use crate::options::{Callback, Checked};
+use crate::posterior::{InitFrom, SampleOptions};
 
 /// The most components [`SelectOptions::ks`] may ask for.
 pub const MAX_SELECT_K: usize = 1000;
@@ -38,6 +47,10 @@ pub enum Criterion {
     Icl,
     /// Akaike information criterion.
     Aic,
+    /// The PSIS-LOO information criterion `−2·elpd_loo` of the posterior.
+    Loo,
+    /// The WAIC on the deviance scale, `−2·elpd_waic`, of the posterior.
+    Waic,
 }
 
 impl Criterion {
@@ -47,7 +60,14 @@ impl Criterion {
             Criterion::Bic => "bic",
             Criterion::Icl => "icl",
             Criterion::Aic => "aic",
+            Criterion::Loo => "loo",
+            Criterion::Waic => "waic",
         }
+    }
+
+    /// Whether the criterion needs the posterior (every pair sampled).
+    pub fn needs_posterior(self) -> bool {
+        matches!(self, Criterion::Loo | Criterion::Waic)
     }
 
     /// Parse a name (case-insensitive).
@@ -56,6 +76,8 @@ impl Criterion {
             "bic" => Some(Criterion::Bic),
             "icl" => Some(Criterion::Icl),
             "aic" => Some(Criterion::Aic),
+            "loo" => Some(Criterion::Loo),
+            "waic" => Some(Criterion::Waic),
             _ => None,
         }
     }
@@ -72,6 +94,10 @@ pub struct SelectOptions {
     pub criterion: Criterion,
     /// The MAP search of every pair (the same for all: same restarts, same seed).
     pub fit: FitOptions,
+    /// The sampler of every pair with a proper mode, for [`Criterion::Loo`] and
+    /// [`Criterion::Waic`] (unused otherwise): chains started from the pair's MAP and labelled
+    /// by it. By default 4 chains of 500 warmup iterations and 500 draws.
+    pub posterior: NutsOptions,
     /// Called as each pair's fit ends (from worker threads).
     pub progress: Option<Callback<SelectProgress>>,
 }
@@ -83,18 +109,26 @@ impl Default for SelectOptions {
             families: Vec::new(),
             criterion: Criterion::Bic,
             fit: FitOptions::default(),
+            posterior: NutsOptions {
+                warmup: 500,
+                draws: 500,
+                ..NutsOptions::default()
+            },
             progress: None,
         }
     }
 }
 
-/// How far [`crate::select`] is: `done` of `total` pairs fitted.
+/// How far [`crate::select`] is: `done` of `total` pairs fitted, then (for the posterior
+/// criteria) `done` of `total` sampled.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SelectProgress {
-    /// Pairs fitted.
+    /// Pairs fitted (or sampled).
     pub done: usize,
-    /// Pairs in all.
+    /// Pairs in all (or to sample).
     pub total: usize,
+    /// Whether this is the sampling stage.
+    pub sampling: bool,
 }
 
 impl SelectOptions {
@@ -123,6 +157,9 @@ impl SelectOptions {
             }
         }
         self.fit.validate()?;
+        if self.criterion.needs_posterior() {
+            self.posterior.validate()?;
+        }
         Ok(Checked::new(self.clone()))
     }
 }
@@ -208,6 +245,30 @@ pub struct SelectRow {
     /// The MAP, when the status is [`RowStatus::Ok`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit: Option<Fit>,
+    /// PSIS-LOO and WAIC of the pair's posterior ([`Criterion::Loo`], [`Criterion::Waic`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorCriteria>,
+}
+
+/// The posterior criteria of one pair: its PSIS-LOO and WAIC (pointwise values included), the
+/// sampler's divergences and warnings; or why sampling failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PosteriorCriteria {
+    /// PSIS-LOO, when sampling succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loo: Option<Loo>,
+    /// WAIC, when sampling succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waic: Option<Waic>,
+    /// Divergent draws after warmup.
+    pub divergences: usize,
+    /// The sampler's warnings (R-hat, effective sample size, divergences) and LOO's (points
+    /// with a large Pareto k).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why sampling or the criteria failed (empty when they did not).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 impl SelectRow {
@@ -217,7 +278,24 @@ impl SelectRow {
             Criterion::Bic => self.bic,
             Criterion::Icl => self.icl,
             Criterion::Aic => self.aic,
+            Criterion::Loo => self.loo().map(Loo::looic),
+            Criterion::Waic => self.waic().map(|w| -2.0 * w.elpd),
         }
+    }
+
+    /// Its PSIS-LOO, when sampled.
+    pub fn loo(&self) -> Option<&Loo> {
+        self.posterior.as_ref().and_then(|p| p.loo.as_ref())
+    }
+
+    /// Its WAIC, when sampled.
+    pub fn waic(&self) -> Option<&Waic> {
+        self.posterior.as_ref().and_then(|p| p.waic.as_ref())
+    }
+
+    /// The mclust code of the pair, `VVV,2`.
+    pub fn code(&self) -> String {
+        format!("{},{}", self.covariance.mclust(), self.k)
     }
 }
 
@@ -231,6 +309,11 @@ pub struct Selection {
     pub n: usize,
     /// Every pair.
     pub rows: Vec<SelectRow>,
+    /// For [`Criterion::Loo`] and [`Criterion::Waic`]: ArviZ's `compare` table of the pairs
+    /// sampled (stacking weights), named by their mclust codes ([`SelectRow::code`]), best
+    /// first; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare: Vec<CompareRow>,
 }
 
 impl Selection {
@@ -300,6 +383,7 @@ fn row(
         warnings: Vec::new(),
         model: spec.clone(),
         fit: None,
+        posterior: None,
     };
     let model = match spec.build(Some(data.d())) {
         Ok(m) => m,
@@ -379,16 +463,141 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
             let r = row(k, f, data, &observed, n, &fit);
             if let Some(p) = &opts.progress {
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                p.call(SelectProgress { done, total });
+                p.call(SelectProgress {
+                    done,
+                    total,
+                    sampling: false,
+                });
             }
             (i, r)
         })
         .collect();
     rows.sort_by_key(|(i, _)| *i);
-    let rows: Vec<SelectRow> = rows.into_iter().map(|(_, r)| r).collect();
+    let mut rows: Vec<SelectRow> = rows.into_iter().map(|(_, r)| r).collect();
+    let mut compare = Vec::new();
+    if opts.criterion.needs_posterior() {
+        sample_rows(data, &mut rows, opts)?;
+        compare = compare_rows(&rows, opts.criterion)?;
+    }
     Ok(Selection {
         criterion: opts.criterion,
         n,
         rows,
+        compare,
     })
+}
+
+/// Sample every row with a proper mode from its MAP and form its PSIS-LOO and WAIC; an
+/// interruption stops them all ([`Error::Interrupted`]), any other failure is the row's.
+fn sample_rows(data: &Data, rows: &mut [SelectRow], opts: &SelectOptions) -> Result<()> {
+    let todo: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].status == RowStatus::Ok)
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let total = todo.len();
+    let results: Vec<(usize, Result<PosteriorCriteria>)> = todo
+        .par_iter()
+        .with_max_len(1)
+        .map(|&i| {
+            let r = posterior_criteria(data, &rows[i], &opts.posterior);
+            if let Some(p) = &opts.progress {
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                p.call(SelectProgress {
+                    done,
+                    total,
+                    sampling: true,
+                });
+            }
+            (i, r)
+        })
+        .collect();
+    for (i, r) in results {
+        rows[i].posterior = Some(match r {
+            Ok(c) => c,
+            Err(e @ Error::Interrupted(_)) => return Err(e),
+            Err(e) => PosteriorCriteria {
+                loo: None,
+                waic: None,
+                divergences: 0,
+                warnings: Vec::new(),
+                message: e.to_string(),
+            },
+        });
+    }
+    Ok(())
+}
+
+/// One row's posterior: NUTS from its MAP, the pointwise log likelihood of every draw, PSIS-LOO
+/// (the relative efficiency of the draws, as ArviZ) and WAIC.
+fn posterior_criteria(
+    data: &Data,
+    row: &SelectRow,
+    nuts: &NutsOptions,
+) -> Result<PosteriorCriteria> {
+    let model = row.model.build(Some(data.d()))?;
+    let opts = SampleOptions {
+        nuts: nuts.clone(),
+        init: InitFrom::Map,
+        start: row.fit.as_ref().map(|f| f.params.clone()),
+        progress: None,
+    };
+    let post = crate::posterior::run(&model, data, &opts.validate()?, &|_| {})?;
+    if let Some((kept, asked)) = post.interrupted {
+        return Err(Error::Interrupted(format!(
+            "sampling stopped early ({kept} of {asked} draws of {})",
+            row.code()
+        )));
+    }
+    let log_lik = crate::pointwise::log_likelihood_draws(&model, data, &post.raw_draws)?;
+    let reff = if post.draws.len() > 1 {
+        crate::loo::relative_efficiency(&post.draws)?
+    } else {
+        1.0
+    };
+    let loo = crate::loo::psis_loo(&log_lik, reff)?;
+    let waic = crate::loo::waic(&log_lik)?;
+    let mut warnings = post.warnings.clone();
+    let bad = loo.bad_points();
+    if !bad.is_empty() {
+        warnings.push(format!(
+            "{} of {} points have a Pareto k above {:.2}: their leave-one-out estimate is unreliable",
+            bad.len(),
+            loo.n_points,
+            loo.good_k
+        ));
+    }
+    Ok(PosteriorCriteria {
+        loo: Some(loo),
+        waic: Some(waic),
+        divergences: post.divergences,
+        warnings,
+        message: String::new(),
+    })
+}
+
+/// ArviZ's `compare` of the sampled rows (stacking), by the criterion's elpd.
+fn compare_rows(rows: &[SelectRow], criterion: Criterion) -> Result<Vec<CompareRow>> {
+    let table = match criterion {
+        Criterion::Waic => {
+            let m: Vec<(String, Waic)> = rows
+                .iter()
+                .filter_map(|r| Some((r.code(), r.waic()?.clone())))
+                .collect();
+            if m.is_empty() {
+                return Ok(Vec::new());
+            }
+            crate::loo::compare(&m, Weighting::Stacking)?
+        }
+        _ => {
+            let m: Vec<(String, Loo)> = rows
+                .iter()
+                .filter_map(|r| Some((r.code(), r.loo()?.clone())))
+                .collect();
+            if m.is_empty() {
+                return Ok(Vec::new());
+            }
+            crate::loo::compare(&m, Weighting::Stacking)?
+        }
+    };
+    Ok(table)
 }

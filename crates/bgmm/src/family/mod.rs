@@ -23,6 +23,8 @@ mod covariance;
 mod diagonal;
 mod scale_prior;
 
+#[cfg(test)]
+pub(crate) use covariance::block_of_covariance;
 pub use covariance::{CovPrior, CovSharing, Covariance};
 pub use diagonal::{Diagonal, ScaleSpec, Sharing};
 pub use scale_prior::ScalePrior;
