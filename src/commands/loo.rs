@@ -5,7 +5,7 @@
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 
-use bgmm::{CompareRow, Loo, Waic, Weighting};
+use bgmm::{CompareRow, Elpd, Weighting};
 use bgmm_io::{compare_text, elpd_warnings, loo_text, run_elpd, RunElpd};
 
 use crate::args::{IcArg, LooArgs, MethodArg};
@@ -82,23 +82,17 @@ fn compare(runs: &[RunElpd], a: &LooArgs) -> Result<Vec<CompareRow>> {
             seed: a.seed,
         },
     };
-    let table = match a.ic {
-        IcArg::Loo => {
-            let m: Vec<(String, Loo)> = runs
-                .iter()
-                .map(|r| (r.name.clone(), r.loo.clone()))
-                .collect();
-            bgmm::compare(&m, weighting)
-        }
-        IcArg::Waic => {
-            let m: Vec<(String, Waic)> = runs
-                .iter()
-                .map(|r| (r.name.clone(), r.waic.clone()))
-                .collect();
-            bgmm::compare(&m, weighting)
-        }
-    };
-    table.map_err(|e| match e {
+    let models: Vec<(String, &dyn Elpd)> = runs
+        .iter()
+        .map(|r| {
+            let e: &dyn Elpd = match a.ic {
+                IcArg::Loo => &r.loo,
+                IcArg::Waic => &r.waic,
+            };
+            (r.name.clone(), e)
+        })
+        .collect();
+    bgmm::compare(&models, weighting).map_err(|e| match e {
         bgmm::Error::InvalidOption { .. } => anyhow!("--names: {}", errors::message(&e)),
         other => anyhow!("{}", errors::message(&other)),
     })

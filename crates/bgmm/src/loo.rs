@@ -132,6 +132,30 @@ pub trait Elpd {
     fn warning(&self) -> bool;
 }
 
+/// A borrowed estimate ranks as the estimate itself: [`compare`] takes `(name, &loo)` or
+/// `(name, &dyn Elpd)` without copying the pointwise values.
+impl<T: Elpd + ?Sized> Elpd for &T {
+    fn elpd(&self) -> f64 {
+        (**self).elpd()
+    }
+
+    fn p(&self) -> f64 {
+        (**self).p()
+    }
+
+    fn se(&self) -> f64 {
+        (**self).se()
+    }
+
+    fn pointwise(&self) -> &[f64] {
+        (**self).pointwise()
+    }
+
+    fn warning(&self) -> bool {
+        (**self).warning()
+    }
+}
+
 impl Elpd for Loo {
     fn elpd(&self) -> f64 {
         self.elpd

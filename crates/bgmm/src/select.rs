@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::family::CovarianceFamily;
-use crate::loo::{CompareRow, Loo, Waic, Weighting};
+use crate::loo::{CompareRow, Elpd, Loo, Waic, Weighting};
 use crate::map::{Fit, FitOptions};
 use crate::model::{Model, ModelSpec};
 use crate::nuts::NutsOptions;
@@ -577,27 +577,18 @@ fn posterior_criteria(
 
 /// ArviZ's `compare` of the sampled rows (stacking), by the criterion's elpd.
 fn compare_rows(rows: &[SelectRow], criterion: Criterion) -> Result<Vec<CompareRow>> {
-    let table = match criterion {
-        Criterion::Waic => {
-            let m: Vec<(String, Waic)> = rows
-                .iter()
-                .filter_map(|r| Some((r.code(), r.waic()?.clone())))
-                .collect();
-            if m.is_empty() {
-                return Ok(Vec::new());
-            }
-            crate::loo::compare(&m, Weighting::Stacking)?
-        }
-        _ => {
-            let m: Vec<(String, Loo)> = rows
-                .iter()
-                .filter_map(|r| Some((r.code(), r.loo()?.clone())))
-                .collect();
-            if m.is_empty() {
-                return Ok(Vec::new());
-            }
-            crate::loo::compare(&m, Weighting::Stacking)?
-        }
-    };
-    Ok(table)
+    let models: Vec<(String, &dyn Elpd)> = rows
+        .iter()
+        .filter_map(|r| {
+            let e: &dyn Elpd = match criterion {
+                Criterion::Waic => r.waic()?,
+                _ => r.loo()?,
+            };
+            Some((r.code(), e))
+        })
+        .collect();
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::loo::compare(&models, Weighting::Stacking)
 }
