@@ -1,0 +1,826 @@
+//! bgmm's Python bindings: the native module `bgmm._bgmm`. The Python package (`python/bgmm`)
+//! holds the Python-facing API (the scikit-learn estimator, ArviZ output, pandas tables); this
+//! crate only moves arrays and results across. Arrays come in as numpy float64 (NaN: missing),
+//! structured results go out as the JSON text of the core's serde types and bulk numbers as
+//! numpy arrays. Every computation runs with the GIL released, on a worker thread, while the
+//! calling thread watches for Ctrl-C: a sampling run stops as the CLI's does.
+//!
+//! The core crates know nothing of Python (polars' and nutpie's layout).
+
+use std::time::Duration;
+
+use numpy::ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyReadonlyArray2};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use bgmm::{
+    CovarianceFamily, Criterion, Data, FitOptions, InitFrom, Model, ModelSpec, NutsOptions, Params,
+    Posterior, Resolution, SampleOptions, SelectOptions, StopSignal, Temperature, ViOptions,
+};
+use rayon::prelude::*;
+
+mod errors;
+use errors::{py_err, value_err};
+
+/// The data of a 2-D float64 array (rows: points; NaN: missing), copied into bgmm's
+/// column layout (one copy; a Fortran-ordered array copies column by column).
+fn data_of(x: &PyReadonlyArray2<'_, f64>) -> PyResult<Data> {
+    let a = x.as_array();
+    let cols = (0..a.ncols()).map(|j| a.column(j).to_vec()).collect();
+    Data::with_missing(cols).map_err(py_err)
+}
+
+/// A model description (the JSON of a [`ModelSpec`], as the estimator keeps it).
+fn spec_of(json: &str) -> PyResult<ModelSpec> {
+    serde_json::from_str(json).map_err(|e| value_err(format!("model: {e}")))
+}
+
+/// The model `json` describes, for data of `d` columns (`None`: any).
+fn model_of(json: &str, d: Option<usize>) -> PyResult<Model> {
+    spec_of(json)?.build(d).map_err(|e| match e {
+        e @ bgmm::Error::DimensionMismatch { .. } => value_err(e.to_string()),
+        e => value_err(format!("model: {e}")),
+    })
+}
+
+fn params_of(model: &Model, json: &str) -> PyResult<Params> {
+    let p: Params =
+        serde_json::from_str(json).map_err(|e| value_err(format!("parameters: {e}")))?;
+    p.check(model).map_err(py_err)?;
+    Ok(p)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))
+}
+
+/// The model of a fit: a model file, a model description (JSON of the TOML's content), or the
+/// default model of `k` components of `covariance` (the CLI's `-k K --covariance F`).
+fn resolve_model(
+    data: &Data,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+) -> PyResult<Model> {
+    if let Some(path) = model_path {
+        let spec = bgmm_io::load_model_spec(std::path::Path::new(path))
+            .map_err(|e| value_err(e.to_string()))?;
+        return spec.build(Some(data.d())).map_err(|e| match e {
+            e @ bgmm::Error::DimensionMismatch { .. } => {
+                value_err(format!("model file '{path}' and X: {e}"))
+            }
+            e => value_err(format!("model file '{path}': {e}")),
+        });
+    }
+    if let Some(j) = model_json {
+        return model_of(j, Some(data.d()));
+    }
+    if k < 1 {
+        return Err(value_err(format!(
+            "n_components must be at least 1, got {k}"
+        )));
+    }
+    let family = CovarianceFamily::parse(covariance).ok_or_else(|| {
+        value_err(format!(
+            "covariance: '{covariance}' is not one of {} (or scikit-learn's diag)",
+            CovarianceFamily::NAMES
+        ))
+    })?;
+    let spec = ModelSpec::quick(k, family, data);
+    // the default location prior spans 10 standard deviations of each column: beyond about
+    // 1e307 that is no float, and the data are to blame
+    let spans = match &spec.locs.scale {
+        bgmm::OneOrMany::Many(v) => v.clone(),
+        bgmm::OneOrMany::One(v) => vec![*v; data.d()],
+    };
+    if let Some(j) = spans.iter().position(|s| !s.is_finite()) {
+        let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        return Err(value_err(format!(
+            "X, column {j}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model"
+        )));
+    }
+    spec.build(Some(data.d()))
+        .map_err(|e| value_err(format!("model: {e}")))
+}
+
+/// Run `job` on a worker thread with the GIL released; the calling thread checks for signals
+/// (Ctrl-C) every 20 ms. On KeyboardInterrupt `stop` is raised (a sampling run keeps what it
+/// has and ends), the job is waited for, and the interrupt is raised in Python.
+fn detached<T: Send>(
+    py: Python<'_>,
+    stop: Option<&StopSignal>,
+    job: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
+    std::thread::scope(|s| {
+        let handle = s.spawn(job);
+        let mut interrupt: Option<PyErr> = None;
+        while !handle.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+            if interrupt.is_none() {
+                if let Err(e) = py.check_signals() {
+                    if let Some(stop) = stop {
+                        stop.raise();
+                    }
+                    interrupt = Some(e);
+                }
+            }
+        }
+        let out = handle
+            .join()
+            .map_err(|_| PyRuntimeError::new_err("bgmm: a worker thread panicked"))?;
+        match interrupt {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    })
+}
+
+/// The MAP search's options (the CLI's `fit` flags; `resolution_values` with mode `given`).
+#[allow(clippy::too_many_arguments)]
+fn fit_options(
+    restarts: usize,
+    candidates: usize,
+    init: &str,
+    steps: usize,
+    lr: f64,
+    betas: (f64, f64),
+    polish: bool,
+    grad_tol: f64,
+    seed: u64,
+    subsample: usize,
+    resolution: &str,
+    resolution_values: Vec<f64>,
+) -> PyResult<FitOptions> {
+    let init = bgmm::Init::parse(init)
+        .ok_or_else(|| value_err(format!("init: '{init}' is not one of auto, pyro, kmeans++")))?;
+    let resolution = match resolution {
+        "auto" => Resolution::Auto,
+        "off" => Resolution::Off,
+        _ => Resolution::Given(resolution_values),
+    };
+    let opts = FitOptions {
+        restarts,
+        init,
+        candidates,
+        steps,
+        lr,
+        betas,
+        polish,
+        grad_tol,
+        seed,
+        subsample,
+        resolution,
+        ..FitOptions::default()
+    };
+    opts.validate().map_err(py_err)?;
+    Ok(opts)
+}
+
+/// The MAP (`bgmm fit`): the fit's JSON (a [`bgmm::Fit`]), the model's (a [`ModelSpec`]) and
+/// the log likelihood at the MAP (as the CLI's record has it).
+#[pyfunction]
+#[pyo3(signature = (x, k, covariance, model_json, model_path, restarts, candidates, init, steps, lr, betas, polish, grad_tol, seed, subsample, resolution, resolution_values))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+    restarts: usize,
+    candidates: usize,
+    init: &str,
+    steps: usize,
+    lr: f64,
+    betas: (f64, f64),
+    polish: bool,
+    grad_tol: f64,
+    seed: u64,
+    subsample: usize,
+    resolution: &str,
+    resolution_values: Vec<f64>,
+) -> PyResult<(String, String, f64)> {
+    let data = data_of(&x)?;
+    let model = resolve_model(&data, k, covariance, model_json, model_path)?;
+    let opts = fit_options(
+        restarts,
+        candidates,
+        init,
+        steps,
+        lr,
+        betas,
+        polish,
+        grad_tol,
+        seed,
+        subsample,
+        resolution,
+        resolution_values,
+    )?;
+    let (f, loglik) = detached(py, None, || {
+        bgmm::fit(&model, &data, &opts).map(|f| {
+            let loglik = bgmm::log_likelihood_at(&model, &data, &f.params);
+            (f, loglik)
+        })
+    })?
+    .map_err(py_err)?;
+    Ok((json(&f)?, json(model.spec())?, loglik))
+}
+
+/// One parameter set as arrays: weights (K), locations (K·D), standard deviations (K·D) and
+/// covariances (K·D·D; diagonal for the axis-aligned families), appended.
+struct Shaped {
+    weights: Vec<f64>,
+    locs: Vec<f64>,
+    sd: Vec<f64>,
+    cov: Vec<f64>,
+}
+
+impl Shaped {
+    fn with_capacity(model: &Model, sets: usize) -> Shaped {
+        let (k, d) = (model.k, model.d);
+        Shaped {
+            weights: Vec::with_capacity(sets * k),
+            locs: Vec::with_capacity(sets * k * d),
+            sd: Vec::with_capacity(sets * k * d),
+            cov: Vec::with_capacity(sets * k * d * d),
+        }
+    }
+
+    fn push(&mut self, model: &Model, p: &Params) {
+        let (k, d) = (model.k, model.d);
+        self.weights.extend_from_slice(&p.weights[..k]);
+        for c in 0..k {
+            for j in 0..d {
+                self.locs.push(p.loc(model, c, j));
+                self.sd.push(p.scale(model, c, j));
+            }
+            match model.family.covariance(&p.scales, c, d) {
+                Some(m) => self.cov.extend(m),
+                None => {
+                    for i in 0..d {
+                        for j in 0..d {
+                            let s = p.scale(model, c, j);
+                            self.cov.push(if i == j { s * s } else { 0.0 });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Into numpy arrays shaped `lead` + (K), (K, D), (K, D), (K, D, D).
+    fn into_dict<'py>(
+        self,
+        py: Python<'py>,
+        model: &Model,
+        lead: &[usize],
+        out: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
+        let (k, d) = (model.k, model.d);
+        let shape = |tail: &[usize]| -> Vec<usize> { lead.iter().chain(tail).copied().collect() };
+        let arr = |v: Vec<f64>, tail: &[usize]| {
+            ArrayD::from_shape_vec(IxDyn(&shape(tail)), v)
+                .map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))
+        };
+        out.set_item("weights", arr(self.weights, &[k])?.into_pyarray(py))?;
+        out.set_item("locs", arr(self.locs, &[k, d])?.into_pyarray(py))?;
+        out.set_item("sd", arr(self.sd, &[k, d])?.into_pyarray(py))?;
+        out.set_item("cov", arr(self.cov, &[k, d, d])?.into_pyarray(py))?;
+        Ok(())
+    }
+}
+
+/// A fit's parameters as arrays: `weights` (K), `locs` (K, D), `sd` (K, D), `cov` (K, D, D);
+/// and the model's `family` and free parameters (`n_params`).
+#[pyfunction]
+fn params_arrays<'py>(
+    py: Python<'py>,
+    spec_json: &str,
+    params_json: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let model = model_of(spec_json, None)?;
+    let p = params_of(&model, params_json)?;
+    let mut s = Shaped::with_capacity(&model, 1);
+    s.push(&model, &p);
+    let out = PyDict::new(py);
+    s.into_dict(py, &model, &[], &out)?;
+    out.set_item("family", model.family.choice().name())?;
+    out.set_item("n_params", model.n_params())?;
+    Ok(out)
+}
+
+/// The model and parameters of a fit, and the data, checked against each other.
+fn fitted(
+    spec_json: &str,
+    params_json: &str,
+    x: &PyReadonlyArray2<'_, f64>,
+) -> PyResult<(Model, Params, Data)> {
+    let data = data_of(x)?;
+    let model = model_of(spec_json, None)?;
+    if data.d() != model.d {
+        return Err(py_err(bgmm::Error::DimensionMismatch {
+            of: "fit",
+            expected: model.d,
+            found: data.d(),
+        }));
+    }
+    let p = params_of(&model, params_json)?;
+    Ok((model, p, data))
+}
+
+/// log p(z_n = k | x_n, θ), N × K.
+#[pyfunction]
+fn log_responsibilities<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    spec_json: &str,
+    params_json: &str,
+) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+    let (model, p, data) = fitted(spec_json, params_json, &x)?;
+    let rows = detached(py, None, || bgmm::log_responsibilities(&model, &data, &p))?;
+    let flat: Vec<f64> = rows.concat();
+    let a = Array2::from_shape_vec((data.n(), model.k), flat)
+        .map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))?;
+    Ok(a.into_pyarray(py))
+}
+
+/// log p(x_n | θ) of every point (the observed coordinates' density; 0 for a row with none).
+#[pyfunction]
+fn log_density<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    spec_json: &str,
+    params_json: &str,
+) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+    let (model, p, data) = fitted(spec_json, params_json, &x)?;
+    let v = detached(py, None, || {
+        bgmm::pointwise_log_likelihood(&model, &data, &p)
+    })?;
+    Ok(Array1::from(v).into_pyarray(py))
+}
+
+/// Assignments (`bgmm classify`): MAP (`temperature` 0) or sampled (1), and the probabilities.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn classify<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    spec_json: &str,
+    params_json: &str,
+    temperature: u8,
+    seed: u64,
+) -> PyResult<(
+    Bound<'py, numpy::PyArray1<i64>>,
+    Bound<'py, numpy::PyArray2<f64>>,
+)> {
+    let (model, p, data) = fitted(spec_json, params_json, &x)?;
+    let temperature = match temperature {
+        0 => Temperature::Zero,
+        1 => Temperature::One,
+        t => return Err(value_err(format!("temperature must be 0 or 1, got {t}"))),
+    };
+    let opts = bgmm::ClassifyOptions {
+        temperature,
+        seed,
+        svi: None,
+    };
+    let c = detached(py, None, || bgmm::classify(&model, &p, &data, &opts))?.map_err(py_err)?;
+    let z: Array1<i64> = c.assignments.iter().map(|&z| z as i64).collect();
+    let probs = Array2::from_shape_vec((data.n(), model.k), c.probs.concat())
+        .map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))?;
+    Ok((z.into_pyarray(py), probs.into_pyarray(py)))
+}
+
+/// `n` points drawn from the mixture with parameters `params` (data set 0 of `bgmm predict
+/// FIT -n N --seed S`): X (n, D) and the components z.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn draw<'py>(
+    py: Python<'py>,
+    spec_json: &str,
+    params_json: &str,
+    n: usize,
+    seed: u64,
+) -> PyResult<(
+    Bound<'py, numpy::PyArray2<f64>>,
+    Bound<'py, numpy::PyArray1<i64>>,
+)> {
+    let model = model_of(spec_json, None)?;
+    let p = params_of(&model, params_json)?;
+    let (z, data) = detached(py, None, || {
+        let mut rng = bgmm::chain_rng(seed, 0);
+        bgmm::draw_data(&model, &p, n, &mut rng)
+    })?
+    .map_err(py_err)?;
+    Ok((
+        rows_of(&data).into_pyarray(py),
+        z.iter()
+            .map(|&z| z as i64)
+            .collect::<Array1<i64>>()
+            .into_pyarray(py),
+    ))
+}
+
+/// Data as an (N, D) array.
+fn rows_of(data: &Data) -> Array2<f64> {
+    Array2::from_shape_fn((data.n(), data.d()), |(i, j)| data.col(j)[i])
+}
+
+/// What [`posterior_arrays`] computes with the GIL released.
+struct PosteriorArrays {
+    chains: usize,
+    draws: usize,
+    params: Shaped,
+    /// Per draw: lp, step size, tree depth, leapfrog steps, acceptance, energy, divergent.
+    stats: [Vec<f64>; 6],
+    diverging: Vec<bool>,
+    log_lik: Option<Vec<f64>>,
+    predictive: Option<Vec<f64>>,
+    record: String,
+}
+
+/// The draws of `post` as arrays (chains cut to the shortest: an interrupted run), the
+/// pointwise log likelihood (unless it would exceed [`bgmm_io::LOG_LIK_MAX_VALUES`] values)
+/// and, with `predictive`, one replicate of the data per draw (draw s of chain c from stream
+/// c·S + s under the seed).
+fn posterior_arrays(
+    model: &Model,
+    data: &Data,
+    mut post: Posterior,
+    log_lik: bool,
+    predictive: Option<u64>,
+) -> bgmm::Result<PosteriorArrays> {
+    let chains = post.draws.len();
+    let draws = post.draws.iter().map(Vec::len).min().unwrap_or(0);
+    for c in post.draws.iter_mut() {
+        c.truncate(draws);
+    }
+    let sets: Vec<Params> = post
+        .draws
+        .iter()
+        .flatten()
+        .map(|v| Params::from_flat(model, v))
+        .collect();
+    let mut params = Shaped::with_capacity(model, sets.len());
+    for p in &sets {
+        params.push(model, p);
+    }
+    let mut stats: [Vec<f64>; 6] = Default::default();
+    let mut diverging = Vec::with_capacity(chains * draws);
+    for ch in &post.chains {
+        let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+        for i in 0..draws {
+            stats[0].push(at(&ch.logp, i));
+            stats[1].push(at(&ch.step_size, i));
+            stats[2].push(ch.tree_depth.get(i).map_or(f64::NAN, |&v| v as f64));
+            stats[3].push(ch.n_leapfrog.get(i).map_or(f64::NAN, |&v| v as f64));
+            stats[4].push(at(&ch.accept, i));
+            stats[5].push(at(&ch.energy, i));
+            diverging.push(ch.divergent.get(i).copied().unwrap_or(false));
+        }
+    }
+    let log_lik =
+        if log_lik && (chains * draws).saturating_mul(data.n()) <= bgmm_io::LOG_LIK_MAX_VALUES {
+            Some(
+                bgmm::log_likelihood_draws(model, data, &post.draws)?
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .collect(),
+            )
+        } else {
+            None
+        };
+    let predictive = match predictive {
+        None => None,
+        Some(seed) => {
+            let n = data.n();
+            let sets: Vec<Vec<f64>> = sets
+                .par_iter()
+                .enumerate()
+                .map(|(s, p)| {
+                    let mut rng = bgmm::chain_rng(seed, s);
+                    bgmm::draw_data(model, p, n, &mut rng)
+                        .map(|(_, d)| rows_of(&d).into_raw_vec_and_offset().0)
+                })
+                .collect::<bgmm::Result<_>>()?;
+            Some(sets.concat())
+        }
+    };
+    // the record: everything but the draws, which went into the arrays
+    post.draws = Vec::new();
+    post.raw_draws = Vec::new();
+    for ch in post.chains.iter_mut() {
+        *ch = bgmm::ChainOutput {
+            draws: Vec::new(),
+            logp: Vec::new(),
+            step_size: Vec::new(),
+            n_leapfrog: Vec::new(),
+            tree_depth: Vec::new(),
+            divergent: Vec::new(),
+            accept: Vec::new(),
+            energy: Vec::new(),
+            ..ch.clone()
+        };
+    }
+    let record = serde_json::to_string(&post).map_err(|e| bgmm::Error::Numerical(e.to_string()))?;
+    Ok(PosteriorArrays {
+        chains,
+        draws,
+        params,
+        stats,
+        diverging,
+        log_lik,
+        predictive,
+        record,
+    })
+}
+
+impl PosteriorArrays {
+    fn into_dict<'py>(
+        self,
+        py: Python<'py>,
+        model: &Model,
+        n: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (c, s) = (self.chains, self.draws);
+        let out = PyDict::new(py);
+        self.params.into_dict(py, model, &[c, s], &out)?;
+        let bad = |e: numpy::ndarray::ShapeError| PyRuntimeError::new_err(format!("bgmm: {e}"));
+        let names = [
+            "lp",
+            "step_size",
+            "tree_depth",
+            "n_steps",
+            "acceptance_rate",
+            "energy",
+        ];
+        for (name, v) in names.iter().zip(self.stats) {
+            out.set_item(
+                *name,
+                Array2::from_shape_vec((c, s), v)
+                    .map_err(bad)?
+                    .into_pyarray(py),
+            )?;
+        }
+        out.set_item(
+            "diverging",
+            Array2::from_shape_vec((c, s), self.diverging)
+                .map_err(bad)?
+                .into_pyarray(py),
+        )?;
+        if let Some(v) = self.log_lik {
+            out.set_item(
+                "log_likelihood",
+                Array3::from_shape_vec((c, s, n), v)
+                    .map_err(bad)?
+                    .into_pyarray(py),
+            )?;
+        }
+        if let Some(v) = self.predictive {
+            let a = ArrayD::from_shape_vec(IxDyn(&[c, s, n, model.d]), v).map_err(bad)?;
+            out.set_item("posterior_predictive", a.into_pyarray(py))?;
+        }
+        out.set_item("record", self.record)?;
+        Ok(out)
+    }
+}
+
+/// The posterior by collapsed NUTS (`bgmm sample`), started from `start_json` (a fit's
+/// parameters: `--from-fit`) or the sampler's own MAP search.
+#[pyfunction]
+#[pyo3(signature = (x, spec_json, start_json, chains, warmup, draws, seed, target_accept, max_depth, low_rank, init, log_lik, predictive))]
+#[allow(clippy::too_many_arguments)]
+fn sample_posterior<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    spec_json: &str,
+    start_json: Option<&str>,
+    chains: usize,
+    warmup: u64,
+    draws: u64,
+    seed: u64,
+    target_accept: f64,
+    max_depth: u64,
+    low_rank: bool,
+    init: &str,
+    log_lik: bool,
+    predictive: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let data = data_of(&x)?;
+    let model = model_of(spec_json, Some(data.d()))?;
+    let start = start_json.map(|j| params_of(&model, j)).transpose()?;
+    let init = match init {
+        "map" => InitFrom::Map,
+        "prior" => InitFrom::Prior,
+        other => return Err(value_err(format!("init: '{other}' is not map or prior"))),
+    };
+    if start.is_some() && init == InitFrom::Prior {
+        return Err(value_err(
+            "init='prior' does not go with a fitted start: the chains start from the fit",
+        ));
+    }
+    let stop = StopSignal::new();
+    let opts = SampleOptions {
+        nuts: NutsOptions {
+            chains,
+            warmup,
+            draws,
+            seed,
+            target_accept,
+            max_depth,
+            low_rank,
+            stop: Some(stop.clone()),
+        },
+        init,
+        start,
+        progress: None,
+    };
+    opts.validate().map_err(py_err)?;
+    let arrays = detached(py, Some(&stop), || {
+        let post = bgmm::sample(&model, &data, &opts)?;
+        posterior_arrays(&model, &data, post, log_lik, predictive.then_some(seed))
+    })?
+    .map_err(py_err)?;
+    arrays.into_dict(py, &model, data.n())
+}
+
+/// The mean-field variational posterior (`bgmm vi`), as one chain of draws, and the ELBO
+/// trace (`elbo`).
+#[pyfunction]
+#[pyo3(signature = (x, spec_json, steps, lr, mc_samples, seed, draws, log_lik, predictive))]
+#[allow(clippy::too_many_arguments)]
+fn vi<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    spec_json: &str,
+    steps: usize,
+    lr: f64,
+    mc_samples: usize,
+    seed: u64,
+    draws: usize,
+    log_lik: bool,
+    predictive: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let data = data_of(&x)?;
+    let model = model_of(spec_json, Some(data.d()))?;
+    let opts = ViOptions {
+        steps,
+        lr,
+        mc_samples,
+        seed,
+        draws,
+        ..ViOptions::default()
+    };
+    opts.validate().map_err(py_err)?;
+    let (arrays, elbo) = detached(py, None, || {
+        let (post, guide) = bgmm::vi(&model, &data, &opts)?;
+        Ok::<_, bgmm::Error>((
+            posterior_arrays(&model, &data, post, log_lik, predictive.then_some(seed))?,
+            guide.elbo,
+        ))
+    })?
+    .map_err(py_err)?;
+    let out = arrays.into_dict(py, &model, data.n())?;
+    out.set_item("elbo", Array1::from(elbo).into_pyarray(py))?;
+    Ok(out)
+}
+
+/// The model chosen (`bgmm select`): the [`bgmm::Selection`]'s JSON.
+#[pyfunction]
+#[pyo3(signature = (x, ks, families, criterion, restarts, candidates, init, steps, lr, betas, polish, grad_tol, seed, subsample, resolution, resolution_values, chains, warmup, draws))]
+#[allow(clippy::too_many_arguments)]
+fn select(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    ks: Vec<usize>,
+    families: Vec<String>,
+    criterion: &str,
+    restarts: usize,
+    candidates: usize,
+    init: &str,
+    steps: usize,
+    lr: f64,
+    betas: (f64, f64),
+    polish: bool,
+    grad_tol: f64,
+    seed: u64,
+    subsample: usize,
+    resolution: &str,
+    resolution_values: Vec<f64>,
+    chains: usize,
+    warmup: u64,
+    draws: u64,
+) -> PyResult<String> {
+    let data = data_of(&x)?;
+    let families = families
+        .iter()
+        .map(|f| {
+            CovarianceFamily::parse(f).ok_or_else(|| {
+                value_err(format!(
+                    "covariance: '{f}' is not one of {} (or scikit-learn's diag)",
+                    CovarianceFamily::NAMES
+                ))
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let criterion = match criterion {
+        "bic" => Criterion::Bic,
+        "icl" => Criterion::Icl,
+        "aic" => Criterion::Aic,
+        "loo" => Criterion::Loo,
+        "waic" => Criterion::Waic,
+        other => {
+            return Err(value_err(format!(
+                "criterion: '{other}' is not one of bic, icl, aic, loo, waic"
+            )))
+        }
+    };
+    let fit = fit_options(
+        restarts,
+        candidates,
+        init,
+        steps,
+        lr,
+        betas,
+        polish,
+        grad_tol,
+        seed,
+        subsample,
+        resolution,
+        resolution_values,
+    )?;
+    let opts = SelectOptions {
+        ks,
+        families,
+        criterion,
+        fit,
+        posterior: NutsOptions {
+            chains,
+            warmup,
+            draws,
+            seed,
+            ..NutsOptions::default()
+        },
+        progress: None,
+    };
+    opts.validate().map_err(py_err)?;
+    let sel = detached(py, None, || bgmm::select(&data, &opts))?.map_err(py_err)?;
+    json(&sel)
+}
+
+/// A fit written by `bgmm fit --out` (its `fit.json`): the record's, the model's and the
+/// parameters' JSON.
+#[pyfunction]
+fn read_fit(path: &str) -> PyResult<(String, String, String)> {
+    let (record, model, params) =
+        bgmm_io::load_fit(std::path::Path::new(path)).map_err(|e| value_err(e.to_string()))?;
+    Ok((json(&record)?, json(model.spec())?, json(&params)?))
+}
+
+/// A sampling run written by `bgmm sample --out` or `bgmm vi --out`: its summary's JSON and
+/// the relabelled draws as arrays (as [`sample_posterior`] gives them; the sampler's
+/// statistics are in the chain files, read by the Python side).
+#[pyfunction]
+fn read_sample_run<'py>(py: Python<'py>, dir: &str) -> PyResult<Bound<'py, PyDict>> {
+    let (record, run) =
+        bgmm_io::load_run(std::path::Path::new(dir)).map_err(|e| value_err(e.to_string()))?;
+    let model = run.model;
+    let chains = run.chains.len();
+    let draws = run.chains.iter().map(Vec::len).min().unwrap_or(0);
+    let mut params = Shaped::with_capacity(&model, chains * draws);
+    for ch in &run.chains {
+        for p in &ch[..draws] {
+            params.push(&model, p);
+        }
+    }
+    let out = PyDict::new(py);
+    params.into_dict(py, &model, &[chains, draws], &out)?;
+    out.set_item("record", json(&record)?)?;
+    out.set_item("model", json(model.spec())?)?;
+    out.set_item("family", model.family.choice().name())?;
+    Ok(out)
+}
+
+/// The native module.
+#[pymodule]
+fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(params_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(log_responsibilities, m)?)?;
+    m.add_function(wrap_pyfunction!(log_density, m)?)?;
+    m.add_function(wrap_pyfunction!(classify, m)?)?;
+    m.add_function(wrap_pyfunction!(draw, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_posterior, m)?)?;
+    m.add_function(wrap_pyfunction!(vi, m)?)?;
+    m.add_function(wrap_pyfunction!(select, m)?)?;
+    m.add_function(wrap_pyfunction!(read_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(read_sample_run, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("LOG_LIK_MAX_VALUES", bgmm_io::LOG_LIK_MAX_VALUES)?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+"""The native module (Rust, PyO3): called by the package, not meant for users."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+LOG_LIK_MAX_VALUES: int
+
+_F = npt.NDArray[np.float64]
+_I = npt.NDArray[np.int64]
+
+def fit(
+    x: _F,
+    k: int,
+    covariance: str,
+    model_json: Optional[str],
+    model_path: Optional[str],
+    restarts: int,
+    candidates: int,
+    init: str,
+    steps: int,
+    lr: float,
+    betas: Tuple[float, float],
+    polish: bool,
+    grad_tol: float,
+    seed: int,
+    subsample: int,
+    resolution: str,
+    resolution_values: List[float],
+) -> Tuple[str, str, float]: ...
+def params_arrays(spec_json: str, params_json: str) -> Dict[str, Any]: ...
+def log_responsibilities(x: _F, spec_json: str, params_json: str) -> _F: ...
+def log_density(x: _F, spec_json: str, params_json: str) -> _F: ...
+def classify(
+    x: _F, spec_json: str, params_json: str, temperature: int, seed: int
+) -> Tuple[_I, _F]: ...
+def draw(spec_json: str, params_json: str, n: int, seed: int) -> Tuple[_F, _I]: ...
+def sample_posterior(
+    x: _F,
+    spec_json: str,
+    start_json: Optional[str],
+    chains: int,
+    warmup: int,
+    draws: int,
+    seed: int,
+    target_accept: float,
+    max_depth: int,
+    low_rank: bool,
+    init: str,
+    log_lik: bool,
+    predictive: bool,
+) -> Dict[str, Any]: ...
+def vi(
+    x: _F,
+    spec_json: str,
+    steps: int,
+    lr: float,
+    mc_samples: int,
+    seed: int,
+    draws: int,
+    log_lik: bool,
+    predictive: bool,
+) -> Dict[str, Any]: ...
+def select(
+    x: _F,
+    ks: List[int],
+    families: List[str],
+    criterion: str,
+    restarts: int,
+    candidates: int,
+    init: str,
+    steps: int,
+    lr: float,
+    betas: Tuple[float, float],
+    polish: bool,
+    grad_tol: float,
+    seed: int,
+    subsample: int,
+    resolution: str,
+    resolution_values: List[float],
+    chains: int,
+    warmup: int,
+    draws: int,
+) -> str: ...
+def read_fit(path: str) -> Tuple[str, str, str]: ...
+def read_sample_run(dir: str) -> Dict[str, Any]: ...

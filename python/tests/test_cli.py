@@ -1,0 +1,181 @@
+"""The same numbers as the CLI: a fit, posterior draws, plug-in predictive data, a selection,
+to the last bit where the computation is the same; and what the CLI writes read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bgmm
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_csv
+
+
+@pytest.fixture()
+def data_2d(tmp_path: Path, blobs: np.ndarray):  # type: ignore[no-untyped-def]
+    X = blobs.copy()
+    X[[4, 40, 140], [0, 1, 0]] = np.nan  # missing values travel both ways
+    return X, write_csv(tmp_path / "blobs.csv", X, ["a", "b"])
+
+
+@pytest.mark.parametrize("family", ["full", "diagonal", "component"])
+def test_fit_equals_the_cli_bit_for_bit(cli, tmp_path: Path, data_2d, family: str) -> None:  # type: ignore[no-untyped-def]
+    X, csv = data_2d
+    out = tmp_path / "fit"
+    cli(
+        "fit",
+        str(csv),
+        "-k",
+        "3",
+        "--covariance",
+        family,
+        "--seed",
+        "11",
+        "--restarts",
+        "30",
+        "--out",
+        str(out),
+    )
+    rec = json.loads((out / "fit.json").read_text())
+    gm = bgmm.GaussianMixture(3, covariance=family, random_state=11, n_restarts=30).fit(
+        pd.DataFrame(X, columns=["a", "b"])
+    )
+    assert gm.loss_ == rec["loss"]
+    assert gm.loglik_ == rec["loglik"]
+    # the record's shaped parameters, read back by bgmm.read, are the estimator's exactly
+    back = bgmm.read(out)
+    assert isinstance(back, bgmm.GaussianMixture)
+    assert back.loss_ == gm.loss_
+    assert np.array_equal(back.weights_, gm.weights_)
+    assert np.array_equal(back.means_, gm.means_)
+    assert np.array_equal(back.covariances_, gm.covariances_)
+    assert list(back.feature_names_in_) == ["a", "b"]
+    # and it predicts as the fit does
+    assert np.array_equal(back.predict_proba(X), gm.predict_proba(X))
+
+
+def test_classification_equals_the_cli(cli, tmp_path: Path, data_2d) -> None:  # type: ignore[no-untyped-def]
+    X, csv = data_2d
+    cli(
+        "fit",
+        str(csv),
+        "-k",
+        "3",
+        "--covariance",
+        "full",
+        "--out",
+        str(tmp_path / "fit"),
+    )
+    gm = bgmm.read(tmp_path / "fit")
+    cli("classify", str(tmp_path / "fit"), str(csv), "--out", str(tmp_path / "cls"))
+    table = bgmm.read(tmp_path / "cls")
+    assert np.array_equal(table["z"].to_numpy(), gm.predict(X))
+    probs = table[[f"p{k}" for k in range(3)]].to_numpy()
+    assert np.max(np.abs(probs - gm.predict_proba(X))) < 1e-12
+    cli(
+        "classify",
+        str(tmp_path / "fit"),
+        str(csv),
+        "--temperature",
+        "1",
+        "--seed",
+        "5",
+        "--out",
+        str(tmp_path / "cls1"),
+    )
+    sampled = bgmm.read(tmp_path / "cls1")
+    assert np.array_equal(sampled["z"].to_numpy(), gm.sample_assignments(X, random_state=5))
+
+
+def test_plug_in_predictive_equals_the_cli(cli, tmp_path: Path, petal: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    csv = write_csv(tmp_path / "petal.csv", petal, ["petal_length"])
+    cli("fit", str(csv), "-k", "2", "--out", str(tmp_path / "fit"))
+    text = cli("predict", str(tmp_path / "fit"), "-n", "50", "--sets", "1", "--seed", "9")
+    table = pd.read_csv(pd.io.common.StringIO(text), comment="#")
+    gm = bgmm.read(tmp_path / "fit")
+    X, z = gm.sample(50, random_state=9)
+    assert np.array_equal(table["z"].to_numpy(), z)
+    assert np.max(np.abs(table["petal_length"].to_numpy() - X[:, 0])) <= 1e-12 * np.max(np.abs(X))
+
+
+def test_posterior_equals_the_cli(cli, tmp_path: Path, data_2d) -> None:  # type: ignore[no-untyped-def]
+    """``sample_posterior`` on a fit is ``bgmm sample --from-fit``: the same draws, sampler
+    statistics and pointwise log likelihood."""
+    X, csv = data_2d
+    cli(
+        "fit",
+        str(csv),
+        "-k",
+        "2",
+        "--covariance",
+        "tied",
+        "--out",
+        str(tmp_path / "fit"),
+    )
+    cli(
+        "sample",
+        str(csv),
+        "-k",
+        "2",
+        "--covariance",
+        "tied",
+        "--from-fit",
+        str(tmp_path / "fit"),
+        "--chains",
+        "2",
+        "--warmup",
+        "150",
+        "--draws",
+        "100",
+        "--seed",
+        "4",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    )
+    gm = bgmm.read(tmp_path / "fit")
+    idata = gm.sample_posterior(X, chains=2, warmup=150, draws=100, random_state=4)
+    run = bgmm.read(tmp_path / "run")
+    for v in ("weights", "locs", "scale", "cov"):
+        a, b = idata.posterior[v].values, run.posterior[v].values
+        assert a.shape == b.shape
+        # the chain files hold the draws as text with 17 significant digits: exact
+        assert np.max(np.abs(a - b)) <= 1e-15 * max(1.0, np.max(np.abs(a))), v
+    for v in ("lp", "diverging", "tree_depth", "n_steps"):
+        assert np.allclose(
+            idata.sample_stats[v].values, run.sample_stats[v].values, rtol=1e-12, atol=0
+        ), v
+    assert np.array_equal(idata.log_likelihood["x"].values, run.log_likelihood["x"].values)
+    assert list(run.posterior["feature"].values) == ["a", "b"]
+
+
+def test_selection_equals_the_cli(cli, tmp_path: Path, blobs: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    csv = write_csv(tmp_path / "blobs.csv", blobs, ["a", "b"])
+    text = cli(
+        "select",
+        str(csv),
+        "-k",
+        "1..4",
+        "--covariance",
+        "component,full,tied",
+        "--restarts",
+        "20",
+        "--json",
+    )
+    rec = json.loads(text)
+    table, best = bgmm.select(
+        blobs, k=range(1, 5), covariance=["component", "full", "tied"], n_restarts=20
+    )
+    assert table.shape == (4, 3)
+    assert list(table.columns) == ["component", "full", "tied"]
+    compared = 0
+    for row in rec["table"]:
+        if row.get("bic") is not None:
+            assert table.loc[row["k"], row["covariance"]] == row["bic"]
+            compared += 1
+    assert compared >= 10
+    assert (best.n_components, best.family_) == (3, "full")
+    assert best.bic(blobs) == pytest.approx(table.min().min(), rel=1e-12)
+    assert best.selection_.iloc[0]["k"] == 3
