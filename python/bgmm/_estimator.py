@@ -341,6 +341,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return [str(n) for n in names]
         return [f"x{j}" for j in range(self.n_features_in_)]
 
+    def _posterior_input(self, X: Any) -> Tuple[np.ndarray, str, Optional[str], str]:
+        """(X, model JSON, start parameters' JSON, family): this fit's, or, on an unfitted
+        estimator, the model it would fit with no start (the sampler's own)."""
+        if hasattr(self, "fit_"):
+            return self._validate(X, reset=False), self._spec_json, self._params_json, self.family_
+        self._check_int("n_components", self.n_components, 1)
+        X = self._validate(X, reset=True)
+        model_json, model_path = _model_args(self.model)
+        spec_json, family = _bgmm.model_spec(
+            X, int(self.n_components), _family(self.covariance), model_json, model_path
+        )
+        return X, spec_json, None, family
+
     def sample_posterior(
         self,
         X: Any,
@@ -352,22 +365,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         target_accept: float = 0.8,
         max_depth: int = 10,
         low_rank: bool = False,
+        init: str = "map",
         log_likelihood: bool = True,
         posterior_predictive: bool = False,
     ) -> "arviz.InferenceData":
-        """The posterior by collapsed NUTS, started from this fit's MAP and labelled by it (the
-        CLI's ``bgmm sample … --from-fit FIT``), as an ``arviz.InferenceData``: ``posterior``
-        (dims chain, draw, component, feature), ``sample_stats``, ``log_likelihood``
-        (pointwise, for ``az.loo``), ``observed_data`` and, on request,
-        ``posterior_predictive`` (one replicate of X per draw). Ctrl-C stops the chains."""
+        """The posterior by collapsed NUTS as an ``arviz.InferenceData``: ``posterior`` (dims
+        chain, draw, component, feature), ``sample_stats``, ``log_likelihood`` (pointwise, for
+        ``az.loo``), ``observed_data`` and, on request, ``posterior_predictive`` (one replicate
+        of X per draw). Ctrl-C stops the chains and raises ``KeyboardInterrupt``.
+
+        On a fitted estimator the chains start from its MAP and are labelled by it (the CLI's
+        ``bgmm sample … --from-fit FIT``); on an unfitted one, from the sampler's own short MAP
+        search, or from the prior where that MAP is degenerate or with ``init="prior"`` (the
+        CLI's ``bgmm sample DATA -k K``): the posterior exists where the MAP does not."""
         from ._posterior import inference_data
 
-        X = self._fitted_X(X)
+        X, spec_json, start_json, family = self._posterior_input(X)
         seed = _seed(self.random_state if random_state is None else random_state)
         out = _bgmm.sample_posterior(
             X,
-            self._spec_json,
-            self._params_json,
+            spec_json,
+            start_json,
             self._check_int("chains", chains, 1),
             self._check_int("warmup", warmup, 0),
             self._check_int("draws", draws, 1),
@@ -375,11 +393,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             float(target_accept),
             self._check_int("max_depth", max_depth, 1),
             bool(low_rank),
-            "map",
+            str(init),
             bool(log_likelihood),
             bool(posterior_predictive),
         )
-        return inference_data(out, self.family_, self._names(), X, method="nuts")
+        return inference_data(out, family, self._names(), X, method="nuts")
 
     def vi(
         self,
@@ -394,15 +412,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         posterior_predictive: bool = False,
     ) -> "arviz.InferenceData":
         """The mean-field Gaussian variational posterior (Pyro's ``AutoNormal``; the CLI's
-        ``bgmm vi``), as one chain of ``draws`` draws in an ``arviz.InferenceData`` (the ELBO
-        trace in ``sample_stats.elbo``'s attributes: ``idata.attrs["elbo"]``)."""
+        ``bgmm vi``, which starts from its own MAP search), as one chain of ``draws`` draws in
+        an ``arviz.InferenceData`` (the ELBO trace in ``idata.attrs["elbo"]``)."""
         from ._posterior import inference_data
 
-        X = self._fitted_X(X)
+        X, spec_json, _, family = self._posterior_input(X)
         seed = _seed(self.random_state if random_state is None else random_state)
         out = _bgmm.vi(
             X,
-            self._spec_json,
+            spec_json,
             self._check_int("steps", steps, 1),
             float(lr),
             self._check_int("mc_samples", mc_samples, 1),
@@ -411,7 +429,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             bool(log_likelihood),
             bool(posterior_predictive),
         )
-        return inference_data(out, self.family_, self._names(), X, method="vi")
+        return inference_data(out, family, self._names(), X, method="vi")
 
     def _more_tags(self) -> dict:  # scikit-learn < 1.6
         return {"allow_nan": True}

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import bgmm
 import numpy as np
 import pandas as pd
 import pytest
+
+import bgmm
+
 from conftest import write_csv
 
 
@@ -179,3 +181,47 @@ def test_selection_equals_the_cli(cli, tmp_path: Path, blobs: np.ndarray) -> Non
     assert (best.n_components, best.family_) == (3, "full")
     assert best.bic(blobs) == pytest.approx(table.min().min(), rel=1e-12)
     assert best.selection_.iloc[0]["k"] == 3
+
+
+def test_posterior_without_a_fit_equals_the_cli(cli, tmp_path: Path, petal: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """An unfitted estimator samples as ``bgmm sample DATA -k K`` does (its own MAP search)."""
+    csv = write_csv(tmp_path / "petal.csv", petal, ["petal_length"])
+    cli(
+        "sample",
+        str(csv),
+        "-k",
+        "2",
+        "--covariance",
+        "diagonal",
+        "--chains",
+        "2",
+        "--warmup",
+        "100",
+        "--draws",
+        "50",
+        "--seed",
+        "8",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    )
+    run = bgmm.read(tmp_path / "run")
+    idata = bgmm.GaussianMixture(2).sample_posterior(
+        petal, chains=2, warmup=100, draws=50, random_state=8
+    )
+    for v in ("weights", "locs", "scale"):
+        a, b = idata.posterior[v].values, run.posterior[v].values
+        assert np.max(np.abs(a - b)) <= 1e-15 * max(1.0, np.max(np.abs(a))), v
+
+
+def test_simulate_and_describe_equal_the_cli(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import REPO
+
+    model = REPO / "examples" / "models" / "homework-2d-dimension.toml"
+    text = cli("simulate", str(model), "-n", "100", "--seed", "59", "--with-assignments")
+    table = pd.read_csv(pd.io.common.StringIO(text))
+    X, z, truth = bgmm.simulate(model, 100, random_state=59)
+    assert np.array_equal(table[["x0", "x1"]].to_numpy(), X)
+    assert np.array_equal(table["z"].to_numpy(), z)
+    assert truth["means"].shape == (3, 2) and truth["family"] == "dimension"
+    assert bgmm.describe(model, 11) == cli("describe", str(model), "-n", "11")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import warnings
 
-import bgmm
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import bgmm
 
 FAMILIES = ["shared", "component", "dimension", "diagonal", "full", "tied"]
 

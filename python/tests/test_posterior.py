@@ -11,10 +11,12 @@ import textwrap
 import time
 
 import arviz as az
-import bgmm
 import numpy as np
 import pandas as pd
 import pytest
+
+import bgmm
+
 from test_estimator import dense_log_density
 
 
@@ -130,10 +132,8 @@ def test_options_are_checked(fitted_petal: bgmm.GaussianMixture, petal: np.ndarr
         fitted_petal.sample_posterior(petal, draws=0)
     with pytest.raises(ValueError, match="chains"):
         fitted_petal.sample_posterior(petal, chains=0)
-    from sklearn.exceptions import NotFittedError
-
-    with pytest.raises(NotFittedError):
-        bgmm.GaussianMixture(2).sample_posterior(petal)
+    with pytest.raises(ValueError, match="init: 'random' is not map or prior"):
+        fitted_petal.sample_posterior(petal, init="random")
 
 
 SCRIPT = textwrap.dedent(

@@ -230,6 +230,24 @@ fn fit(
     Ok((json(&f)?, json(model.spec())?, loglik))
 }
 
+/// The model a fit of `x` would fit (see [`fit`]), without fitting: its JSON and its family's
+/// name (for a posterior sampled without a MAP of the user's: `bgmm sample DATA -k K`).
+#[pyfunction]
+fn model_spec(
+    x: PyReadonlyArray2<'_, f64>,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+) -> PyResult<(String, String)> {
+    let data = data_of(&x)?;
+    let model = resolve_model(&data, k, covariance, model_json, model_path)?;
+    Ok((
+        json(model.spec())?,
+        model.family.choice().name().to_string(),
+    ))
+}
+
 /// One parameter set as arrays: weights (K), locations (K·D), standard deviations (K·D) and
 /// covariances (K·D·D; diagonal for the axis-aligned families), appended.
 struct Shaped {
@@ -806,11 +824,59 @@ fn read_sample_run<'py>(py: Python<'py>, dir: &str) -> PyResult<Bound<'py, PyDic
     Ok(out)
 }
 
+/// A model from a model file's path or a model description's JSON (one of them).
+fn model_from(model_json: Option<&str>, model_path: Option<&str>) -> PyResult<Model> {
+    match (model_json, model_path) {
+        (_, Some(path)) => bgmm_io::load_model_spec(std::path::Path::new(path))
+            .map_err(|e| value_err(e.to_string()))?
+            .build(None)
+            .map_err(|e| value_err(format!("model file '{path}': {e}"))),
+        (Some(j), None) => model_of(j, None),
+        (None, None) => Err(value_err("model: give a model file's path or a dict")),
+    }
+}
+
+/// θ drawn from the priors, then `n` points (`bgmm simulate MODEL -n N --seed S`): X (n, D),
+/// the true assignments, and θ's JSON.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn simulate<'py>(
+    py: Python<'py>,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+    n: usize,
+    seed: u64,
+) -> PyResult<(
+    Bound<'py, numpy::PyArray2<f64>>,
+    Bound<'py, numpy::PyArray1<i64>>,
+    String,
+    String,
+)> {
+    let model = model_from(model_json, model_path)?;
+    let sim = detached(py, None, || bgmm::simulate(&model, n, seed))?.map_err(py_err)?;
+    let z: Array1<i64> = sim.assignments.iter().map(|&z| z as i64).collect();
+    Ok((
+        rows_of(&sim.data).into_pyarray(py),
+        z.into_pyarray(py),
+        json(&sim.params)?,
+        json(model.spec())?,
+    ))
+}
+
+/// Every site of the model with its distribution, batch and event shape for `n` points
+/// (`bgmm describe MODEL -n N`, Pyro's `format_shapes`).
+#[pyfunction]
+fn describe(model_json: Option<&str>, model_path: Option<&str>, n: usize) -> PyResult<String> {
+    let model = model_from(model_json, model_path)?;
+    Ok(bgmm_io::sites_text(&model, &bgmm::sites(&model, n)))
+}
+
 /// The native module.
 #[pymodule]
 fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(params_arrays, m)?)?;
+    m.add_function(wrap_pyfunction!(model_spec, m)?)?;
     m.add_function(wrap_pyfunction!(log_responsibilities, m)?)?;
     m.add_function(wrap_pyfunction!(log_density, m)?)?;
     m.add_function(wrap_pyfunction!(classify, m)?)?;
@@ -819,6 +885,8 @@ fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vi, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;
     m.add_function(wrap_pyfunction!(read_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(read_sample_run, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("LOG_LIK_MAX_VALUES", bgmm_io::LOG_LIK_MAX_VALUES)?;
