@@ -272,11 +272,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self, "fit_")
         return self._validate(X, reset=False)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """MAP assignment of every point (ties to the lower index)."""
+    def _responsibilities(self, X: Any, density: bool) -> Tuple[np.ndarray, Any]:
+        """log p(z | x, θ̂) (n_samples, K) and, with ``density``, log p(x | θ̂): one pass, on
+        ``X`` in place when it is a contiguous float64 array without NaN."""
         X = self._fitted_X(X)
-        z, _ = _bgmm.classify(X, self._spec_json, self._params_json, 0, 0)
-        return z
+        return _bgmm.responsibilities(X, self._spec_json, self._params_json, density)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """MAP assignment of every point (ties to the lower index), as the CLI's
+        ``classify`` (``temperature=0``)."""
+        log_resp, _ = self._responsibilities(X, False)
+        return np.argmax(log_resp, axis=1)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X)`` then ``predict(X)``."""
@@ -284,8 +290,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """p(z = k | x, θ̂) of every point: (n_samples, K)."""
-        X = self._fitted_X(X)
-        return np.exp(_bgmm.log_responsibilities(X, self._spec_json, self._params_json))
+        log_resp, _ = self._responsibilities(X, False)
+        return np.exp(log_resp)
 
     def sample_assignments(
         self, X: Any, temperature: int = 1, random_state: Any = None
@@ -302,8 +308,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def score_samples(self, X: Any) -> np.ndarray:
         """log p(x | θ̂) of every point (of its observed values; 0 for a row with none)."""
-        X = self._fitted_X(X)
-        return _bgmm.log_density(X, self._spec_json, self._params_json)
+        _, dens = self._responsibilities(X, True)
+        return dens
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log likelihood per point."""
@@ -316,13 +322,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Bayesian information criterion, −2 log p(X | θ̂) + p log N (lower is better; N:
         the rows with an observed value), as ``bgmm select`` computes it."""
         X = self._fitted_X(X)
-        ll = float(np.sum(_bgmm.log_density(X, self._spec_json, self._params_json)))
+        ll = float(np.sum(self.score_samples(X)))
         return -2.0 * ll + self.n_params_ * np.log(self._n_observed_rows(X))
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion, −2 log p(X | θ̂) + 2p."""
-        X = self._fitted_X(X)
-        ll = float(np.sum(_bgmm.log_density(X, self._spec_json, self._params_json)))
+        ll = float(np.sum(self.score_samples(X)))
         return -2.0 * ll + 2.0 * self.n_params_
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Tuple[np.ndarray, np.ndarray]:

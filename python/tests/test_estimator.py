@@ -137,6 +137,20 @@ def test_layouts_and_float32_give_the_same_fit(blobs: np.ndarray) -> None:
     d = bgmm.GaussianMixture(**base.get_params()).fit(x32).fit_
     e = bgmm.GaussianMixture(**base.get_params()).fit(x32.astype(np.float64)).fit_
     assert d["loss"] == e["loss"] and d["params"] == e["params"]
+    # scoring reads contiguous float64 arrays in place, others from a copy: the same numbers
+    gm = bgmm.GaussianMixture(**base.get_params()).fit(blobs)
+    want = gm.predict_proba(blobs), gm.score_samples(blobs)
+    for layout in (
+        np.asfortranarray(blobs),
+        blobs[::-1][::-1].copy(),
+        np.repeat(blobs, 2, axis=0)[::2],
+    ):
+        assert np.array_equal(gm.predict_proba(layout), want[0])
+        assert np.array_equal(gm.score_samples(layout), want[1])
+    with_nan = blobs.copy()
+    with_nan[0, 0] = np.nan
+    assert np.array_equal(gm.score_samples(with_nan)[1:], want[1][1:])
+    assert np.array_equal(gm.score_samples(np.asfortranarray(with_nan))[1:], want[1][1:])
     # a strided view (every other row) as its copy
     f = bgmm.GaussianMixture(**base.get_params()).fit(blobs[::2]).fit_
     g = bgmm.GaussianMixture(**base.get_params()).fit(blobs[::2].copy()).fit_

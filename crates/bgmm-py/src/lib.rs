@@ -10,14 +10,15 @@
 use std::time::Duration;
 
 use numpy::ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use bgmm::{
-    CovarianceFamily, Criterion, Data, FitOptions, InitFrom, Model, ModelSpec, NutsOptions, Params,
-    Posterior, Resolution, SampleOptions, SelectOptions, StopSignal, Temperature, ViOptions,
+    CovarianceFamily, Criterion, Data, DataView, FitOptions, InitFrom, Model, ModelSpec,
+    NutsOptions, Params, Posterior, Resolution, SampleOptions, SelectOptions, StopSignal,
+    Temperature, ViOptions,
 };
 use rayon::prelude::*;
 
@@ -337,48 +338,74 @@ fn fitted(
     params_json: &str,
     x: &PyReadonlyArray2<'_, f64>,
 ) -> PyResult<(Model, Params, Data)> {
-    let data = data_of(x)?;
+    let (model, p) = fitted_params(spec_json, params_json, x.as_array().ncols())?;
+    Ok((model, p, data_of(x)?))
+}
+
+/// The model and parameters of a fit, checked against data of `d` columns.
+fn fitted_params(spec_json: &str, params_json: &str, d: usize) -> PyResult<(Model, Params)> {
     let model = model_of(spec_json, None)?;
-    if data.d() != model.d {
+    if d != model.d {
         return Err(py_err(bgmm::Error::DimensionMismatch {
             of: "fit",
             expected: model.d,
-            found: data.d(),
+            found: d,
         }));
     }
     let p = params_of(&model, params_json)?;
-    Ok((model, p, data))
+    Ok((model, p))
 }
 
-/// log p(z_n = k | x_n, θ), N × K.
+/// Run `job` on a view of `x` with the GIL released: in place (no copy) when `x` is C- or
+/// Fortran-contiguous and has no NaN; otherwise on one copy in bgmm's column layout, NaN
+/// marking a missing value.
+fn on_view<T: Send>(
+    py: Python<'_>,
+    x: &PyReadonlyArray2<'_, f64>,
+    job: impl Fn(&DataView<'_>) -> T + Send + Sync,
+) -> PyResult<T> {
+    let (n, d) = x.as_array().dim();
+    if let Ok(values) = x.as_slice() {
+        if x.is_c_contiguous() {
+            if let Ok(view) = DataView::row_major(values, n, d) {
+                return detached(py, None, || job(&view));
+            }
+        } else if n > 0 {
+            let cols: Vec<&[f64]> = values.chunks(n).collect();
+            if let Ok(view) = DataView::columns(&cols) {
+                return detached(py, None, || job(&view));
+            }
+        }
+    }
+    let data = data_of(x)?;
+    detached(py, None, || job(&data.view()))
+}
+
+/// log p(z_n = k | x_n, θ) (N × K) and, with `density`, log p(x_n | θ) of every point (the
+/// observed coordinates' density; 0 for a row with none), in one pass.
 #[pyfunction]
-fn log_responsibilities<'py>(
+#[allow(clippy::type_complexity)]
+fn responsibilities<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f64>,
     spec_json: &str,
     params_json: &str,
-) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
-    let (model, p, data) = fitted(spec_json, params_json, &x)?;
-    let rows = detached(py, None, || bgmm::log_responsibilities(&model, &data, &p))?;
-    let flat: Vec<f64> = rows.concat();
-    let a = Array2::from_shape_vec((data.n(), model.k), flat)
-        .map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))?;
-    Ok(a.into_pyarray(py))
-}
-
-/// log p(x_n | θ) of every point (the observed coordinates' density; 0 for a row with none).
-#[pyfunction]
-fn log_density<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
-    spec_json: &str,
-    params_json: &str,
-) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
-    let (model, p, data) = fitted(spec_json, params_json, &x)?;
-    let v = detached(py, None, || {
-        bgmm::pointwise_log_likelihood(&model, &data, &p)
+    density: bool,
+) -> PyResult<(
+    Bound<'py, numpy::PyArray2<f64>>,
+    Option<Bound<'py, numpy::PyArray1<f64>>>,
+)> {
+    let (n, d) = x.as_array().dim();
+    let (model, p) = fitted_params(spec_json, params_json, d)?;
+    let (resp, dens) = on_view(py, &x, |view| {
+        bgmm::responsibilities_and_density(&model, view, &p, density)
     })?;
-    Ok(Array1::from(v).into_pyarray(py))
+    let resp = Array2::from_shape_vec((n, model.k), resp)
+        .map_err(|e| PyRuntimeError::new_err(format!("bgmm: {e}")))?;
+    Ok((
+        resp.into_pyarray(py),
+        density.then(|| Array1::from(dens).into_pyarray(py)),
+    ))
 }
 
 /// Assignments (`bgmm classify`): MAP (`temperature` 0) or sampled (1), and the probabilities.
@@ -877,8 +904,7 @@ fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(params_arrays, m)?)?;
     m.add_function(wrap_pyfunction!(model_spec, m)?)?;
-    m.add_function(wrap_pyfunction!(log_responsibilities, m)?)?;
-    m.add_function(wrap_pyfunction!(log_density, m)?)?;
+    m.add_function(wrap_pyfunction!(responsibilities, m)?)?;
     m.add_function(wrap_pyfunction!(classify, m)?)?;
     m.add_function(wrap_pyfunction!(draw, m)?)?;
     m.add_function(wrap_pyfunction!(sample_posterior, m)?)?;

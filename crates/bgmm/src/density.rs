@@ -823,7 +823,7 @@ impl LogDensity for MixtureDensity<'_> {
 
 /// Assignment log probabilities `log p(z_n = k | x_n, θ)` for every point (N rows of K).
 pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<Vec<f64>> {
-    let (resp, _) = responsibilities_and_density(model, data, params, false);
+    let (resp, _) = responsibilities_and_density(model, &data.view(), params, false);
     resp.chunks(model.k.max(1)).map(<[f64]>::to_vec).collect()
 }
 
@@ -832,22 +832,24 @@ pub fn log_responsibilities(model: &Model, data: &Data, params: &Params) -> Vec<
 /// values the density of its observed values, 0 for a point with none. Their sum is the
 /// log likelihood of the data; the pointwise values are what PSIS-LOO and WAIC take.
 pub fn pointwise_log_likelihood(model: &Model, data: &Data, params: &Params) -> Vec<f64> {
-    responsibilities_and_density(model, data, params, true).1
+    responsibilities_and_density(model, &data.view(), params, true).1
 }
 
-/// The log responsibilities (point-major, N × K) and, when `density` is set, each point's
-/// log density, in chunks over the points in parallel (the same numbers on any thread count).
-pub(crate) fn responsibilities_and_density(
+/// The log responsibilities `log p(z_n = k | x_n, θ)` (point-major, N × K) and, when `density`
+/// is set, each point's log density `log p(x_n | θ)` (else an empty vector), in one pass over a
+/// borrowed [`DataView`] (a row-major array without a copy), in chunks over the points in
+/// parallel (the same numbers on any thread count). `params` must be the model's
+/// ([`Params::check`]) and the view of the model's dimension.
+pub fn responsibilities_and_density(
     model: &Model,
-    data: &Data,
+    view: &crate::DataView<'_>,
     params: &Params,
     density: bool,
 ) -> (Vec<f64>, Vec<f64>) {
     let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
     let comps = Components::new(model, &logw, &params.locs, &params.scales);
     let consts = comps.consts();
-    let view = data.view();
-    let (n, k) = (data.n(), model.k);
+    let (n, k) = (view.n(), model.k);
     let n_chunks = n.div_ceil(CHUNK);
     let chunks: Vec<(Vec<f64>, Vec<f64>)> = (0..n_chunks)
         .into_par_iter()
@@ -855,7 +857,7 @@ pub(crate) fn responsibilities_and_density(
             let range = c * CHUNK..((c + 1) * CHUNK).min(n);
             let mut out = vec![0.0; range.len() * k];
             let mut lse = vec![0.0; if density { range.len() } else { 0 }];
-            crate::kernel::chunk_log_resp(&view, range, &consts, &mut out, &mut lse);
+            crate::kernel::chunk_log_resp(view, range, &consts, &mut out, &mut lse);
             (out, lse)
         })
         .collect();

@@ -86,7 +86,8 @@ pub use data::{mean_sd, mean_var, sample_sd, sample_var, Data, DataView};
 pub use density::{
     log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at, log_likelihood_from_stats,
     log_likelihood_grad, log_likelihood_scalar, log_responsibilities, pointwise_log_likelihood,
-    LogDensity, MixtureDensity, NaturalGrad, StatsDensity, Transform, CHUNK,
+    responsibilities_and_density, LogDensity, MixtureDensity, NaturalGrad, StatsDensity, Transform,
+    CHUNK,
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};

@@ -118,7 +118,7 @@ pub fn occupied_components(
     let counts: Vec<usize> = used
         .par_iter()
         .map(|(i, p)| {
-            let (resp, _) = responsibilities_and_density(model, data, p, false);
+            let (resp, _) = responsibilities_and_density(model, &data.view(), p, false);
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(*i as u64);
             let mut used = vec![false; k];
