@@ -377,12 +377,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The posterior by collapsed NUTS as an ``arviz.InferenceData``: ``posterior`` (dims
         chain, draw, component, feature), ``sample_stats``, ``log_likelihood`` (pointwise, for
         ``az.loo``), ``observed_data`` and, on request, ``posterior_predictive`` (one replicate
-        of X per draw). Ctrl-C stops the chains and raises ``KeyboardInterrupt``.
+        of X per draw).
 
         On a fitted estimator the chains start from its MAP and are labelled by it (the CLI's
         ``bgmm sample … --from-fit FIT``); on an unfitted one, from the sampler's own short MAP
         search, or from the prior where that MAP is degenerate or with ``init="prior"`` (the
-        CLI's ``bgmm sample DATA -k K``): the posterior exists where the MAP does not."""
+        CLI's ``bgmm sample DATA -k K``): the posterior exists where the MAP does not.
+
+        Ctrl-C stops every chain after its current draw: after warmup, the draws so far (every
+        chain cut to the same length) are kept in ``interrupted_posterior_`` and
+        ``KeyboardInterrupt`` is raised, as the CLI writes them and exits 130."""
         from ._posterior import inference_data
 
         X, spec_json, start_json, family = self._posterior_input(X)
@@ -402,7 +406,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             bool(log_likelihood),
             bool(posterior_predictive),
         )
-        return inference_data(out, family, self._names(), X, method="nuts")
+        idata = inference_data(out, family, self._names(), X, method="nuts")
+        if out.get("interrupted"):
+            # Ctrl-C after warmup: the draws so far are kept, as the CLI keeps them
+            self.interrupted_posterior_ = idata
+            kept = idata.posterior.sizes["draw"]
+            raise KeyboardInterrupt(
+                f"sampling stopped early: {kept} of {draws} draws per chain kept, in interrupted_posterior_"
+            )
+        return idata
 
     def vi(
         self,

@@ -146,28 +146,41 @@ SCRIPT = textwrap.dedent(
     print("ready", flush=True)
     t = time.time()
     try:
-        gm.sample_posterior(X, chains=2, warmup=100000, draws=100000)
-    except KeyboardInterrupt:
-        print(json.dumps({"interrupted": time.time() - t}), flush=True)
+        gm.sample_posterior(X, chains=2, warmup=int(sys.argv[1]), draws=100000)
+    except KeyboardInterrupt as e:
+        kept = getattr(gm, "interrupted_posterior_", None)
+        print(json.dumps({"interrupted": time.time() - t, "message": str(e),
+                          "kept": None if kept is None else kept.posterior.sizes["draw"]}), flush=True)
         sys.exit(3)
     print("finished", flush=True)
     """
 )
 
 
-def test_ctrl_c_stops_a_sampling_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("warmup", [100_000, 20])
+def test_ctrl_c_stops_a_sampling_run(tmp_path, warmup: int) -> None:  # type: ignore[no-untyped-def]
+    """In warmup nothing is kept; after it, the draws so far, as the CLI keeps them."""
+    import json
+
     script = tmp_path / "long.py"
     script.write_text(SCRIPT)
-    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, str(script), str(warmup)], stdout=subprocess.PIPE, text=True
+    )
     assert p.stdout is not None
     assert p.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
+    time.sleep(1.5)
     t = time.time()
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=60)
     assert p.returncode == 3, out
     assert time.time() - t < 10
-    assert "interrupted" in out
+    rec = json.loads(out.strip().splitlines()[-1])
+    if warmup > 1000:
+        assert rec["kept"] is None
+    else:
+        assert rec["kept"] >= 1
+        assert f"{rec['kept']} of 100000 draws per chain kept" in rec["message"]
 
 
 DETERMINISM = textwrap.dedent(

@@ -115,6 +115,19 @@ fn detached<T: Send>(
     stop: Option<&StopSignal>,
     job: impl FnOnce() -> T + Send,
 ) -> PyResult<T> {
+    match interruptible(py, stop, job)? {
+        (_, Some(e)) => Err(e),
+        (out, None) => Ok(out),
+    }
+}
+
+/// [`detached`], with the job's result kept when it was interrupted (what a stopped sampling
+/// run kept), beside the interrupt.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    stop: Option<&StopSignal>,
+    job: impl FnOnce() -> T + Send,
+) -> PyResult<(T, Option<PyErr>)> {
     std::thread::scope(|s| {
         let handle = s.spawn(job);
         let mut interrupt: Option<PyErr> = None;
@@ -132,10 +145,7 @@ fn detached<T: Send>(
         let out = handle
             .join()
             .map_err(|_| PyRuntimeError::new_err("bgmm: a worker thread panicked"))?;
-        match interrupt {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        Ok((out, interrupt))
     })
 }
 
@@ -686,12 +696,21 @@ fn sample_posterior<'py>(
         progress: None,
     };
     opts.validate().map_err(py_err)?;
-    let arrays = detached(py, Some(&stop), || {
+    let (arrays, interrupt) = interruptible(py, Some(&stop), || {
         let post = bgmm::sample(&model, &data, &opts)?;
         posterior_arrays(&model, &data, post, log_lik, predictive.then_some(seed))
-    })?
-    .map_err(py_err)?;
-    arrays.into_dict(py, &model, data.n())
+    })?;
+    match (arrays, interrupt) {
+        (Ok(arrays), interrupt) => {
+            // stopped after warmup: the draws so far, marked (the Python side raises)
+            let out = arrays.into_dict(py, &model, data.n())?;
+            out.set_item("interrupted", interrupt.is_some())?;
+            Ok(out)
+        }
+        (Err(e @ bgmm::Error::Interrupted(_)), _) => Err(py_err(e)),
+        (Err(_), Some(interrupt)) => Err(interrupt),
+        (Err(e), None) => Err(py_err(e)),
+    }
 }
 
 /// The mean-field variational posterior (`bgmm vi`), as one chain of draws, and the ELBO
