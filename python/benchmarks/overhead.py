@@ -4,7 +4,8 @@
 
 Jobs: the iris fit (seed 002: petal length, examples/models/iris.toml) and seed 003's sampling
 (examples/data/numpyro_2500.csv, examples/models/numpyro.toml, 1 chain, 1000 warmup + 2000 draws,
-seed 42; the sampler's own MAP search first, as ``bgmm sample`` does). Each is timed as the
+seed 42; the sampler's own MAP search first, as ``bgmm sample`` does), in Python without the
+pointwise log likelihood (the CLI computes it only with ``--out``) and with it (the default). Each is timed as the
 median wall time of ``--repeat`` runs: the CLI as a whole process (start, reading the CSV, the
 job, writing the summary to /dev/null), Python as the method call on data already in memory (the
 array conversion, the job, the results into numpy and ArviZ). The CLI's own ``--json`` timing of
@@ -86,14 +87,19 @@ def main() -> None:
 
         t_cli_s = median_time(run_cli, max(3, a.repeat // 2))
         est = bgmm.GaussianMixture(model=models / "numpyro.toml")
-        t_py_s = median_time(
-            lambda: est.sample_posterior(data, chains=1, warmup=1000, draws=2000, random_state=42),
-            max(3, a.repeat // 2),
-        )
-        rows.append(("seed 003 sampling, 1 × (1000 + 2000)", t_cli_s, t_py_s))
-    print(f"{'job':40s} {'CLI (process)':>14s} {'Python call':>12s} {'Python / CLI':>13s}")
+        # the same work as the CLI without --out (no pointwise log likelihood), then the default
+        for ll in (False, True):
+            t_py_s = median_time(
+                lambda ll=ll: est.sample_posterior(
+                    data, chains=1, warmup=1000, draws=2000, random_state=42, log_likelihood=ll
+                ),
+                max(3, a.repeat // 2),
+            )
+            what = "with log_likelihood (5e6 values)" if ll else "no log_likelihood"
+            rows.append((f"seed 003 sampling, {what}", t_cli_s, t_py_s))
+    print(f"{'job':52s} {'CLI (process)':>14s} {'Python call':>12s} {'Python / CLI':>13s}")
     for name, c, p in rows:
-        print(f"{name:40s} {c * 1e3:12.1f} ms {p * 1e3:10.1f} ms {p / c:12.3f}")
+        print(f"{name:52s} {c * 1e3:12.1f} ms {p * 1e3:10.1f} ms {p / c:12.3f}")
     if job_s:
         print(
             f"the CLI's own time of the sampling job (wall_s): {statistics.median(job_s) * 1e3:.1f} ms"

@@ -7,6 +7,7 @@
 //!
 //! The core crates know nothing of Python (polars' and nutpie's layout).
 
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use numpy::ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
@@ -122,17 +123,42 @@ fn detached<T: Send>(
 }
 
 /// [`detached`], with the job's result kept when it was interrupted (what a stopped sampling
-/// run kept), beside the interrupt.
+/// run kept), beside the interrupt. The calling thread sleeps on a condition variable that the
+/// job's end signals (no polling delay on a short job), waking every 20 ms for signals.
 fn interruptible<T: Send>(
     py: Python<'_>,
     stop: Option<&StopSignal>,
     job: impl FnOnce() -> T + Send,
 ) -> PyResult<(T, Option<PyErr>)> {
+    /// Marks the job done when dropped: at its end, or when it panics.
+    struct Done<'a>(&'a (Mutex<bool>, Condvar));
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            let (lock, cv) = self.0;
+            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            cv.notify_all();
+        }
+    }
+    let done = (Mutex::new(false), Condvar::new());
     std::thread::scope(|s| {
-        let handle = s.spawn(job);
+        let signal = &done;
+        let handle = s.spawn(move || {
+            let _done = Done(signal);
+            job()
+        });
         let mut interrupt: Option<PyErr> = None;
-        while !handle.is_finished() {
-            py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+        loop {
+            let finished = py.detach(|| {
+                let (lock, cv) = &done;
+                let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let (guard, _) = cv
+                    .wait_timeout_while(guard, Duration::from_millis(20), |d| !*d)
+                    .unwrap_or_else(|e| e.into_inner());
+                *guard
+            });
+            if finished {
+                break;
+            }
             if interrupt.is_none() {
                 if let Err(e) = py.check_signals() {
                     if let Some(stop) = stop {
