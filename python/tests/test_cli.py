@@ -225,3 +225,33 @@ def test_simulate_and_describe_equal_the_cli(cli, tmp_path: Path) -> None:  # ty
     assert np.array_equal(table["z"].to_numpy(), z)
     assert truth["means"].shape == (3, 2) and truth["family"] == "dimension"
     assert bgmm.describe(model, 11) == cli("describe", str(model), "-n", "11")
+
+
+def test_selection_by_loo_equals_the_cli(cli, tmp_path: Path, petal: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """``criterion="loo"``: every pair's posterior sampled from its MAP, ranked by −2·elpd_loo,
+    the same numbers as ``bgmm select --criterion loo``."""
+    csv = write_csv(tmp_path / "petal.csv", petal, ["petal_length"])
+    args = ["-k", "1..3", "--covariance", "component", "--restarts", "20"]
+    nuts = ["--chains", "2", "--warmup", "150", "--draws", "100"]
+    rec = json.loads(cli("select", str(csv), *args, "--criterion", "loo", *nuts, "--json"))
+    table, best = bgmm.select(
+        petal,
+        k=range(1, 4),
+        covariance="component",
+        criterion="loo",
+        n_restarts=20,
+        chains=2,
+        warmup=150,
+        draws=100,
+    )
+    assert table.columns.name == "LOO"
+    compared = 0
+    for row in rec["table"]:
+        post = row.get("posterior") or {}
+        if post.get("looic") is not None:
+            assert table.loc[row["k"], "component"] == pytest.approx(post["looic"], rel=1e-12)
+            assert table.loc[row["k"], "component"] == -2 * post["elpd_loo"]
+            compared += 1
+    assert compared == 3
+    assert best.n_components == int(table["component"].idxmin())
+    assert "loo" in best.selection_.columns
