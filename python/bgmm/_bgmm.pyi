@@ -1,6 +1,6 @@
 """The native module (Rust, PyO3): called by the package, not meant for users."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,7 @@ def sample_posterior(
     init: str,
     log_lik: bool,
     predictive: bool,
+    progress: Optional[Callable[[List[int], List[int]], None]] = None,
 ) -> Dict[str, Any]: ...
 def vi(
     x: _F,

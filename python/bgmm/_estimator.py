@@ -373,6 +373,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         init: str = "map",
         log_likelihood: bool = True,
         posterior_predictive: bool = False,
+        progress: bool = True,
     ) -> "arviz.InferenceData":
         """The posterior by collapsed NUTS as an ``arviz.InferenceData``: ``posterior`` (dims
         chain, draw, component, feature), ``sample_stats``, ``log_likelihood`` (pointwise, for
@@ -386,26 +387,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         Ctrl-C stops every chain after its current draw: after warmup, the draws so far (every
         chain cut to the same length) are kept in ``interrupted_posterior_`` and
-        ``KeyboardInterrupt`` is raised, as the CLI writes them and exits 130."""
+        ``KeyboardInterrupt`` is raised, as the CLI writes them and exits 130. ``progress``
+        shows a bar per chain (tqdm: widgets in a notebook, text on a terminal)."""
         from ._posterior import inference_data
 
         X, spec_json, start_json, family = self._posterior_input(X)
         seed = _seed(self.random_state if random_state is None else random_state)
-        out = _bgmm.sample_posterior(
-            X,
-            spec_json,
-            start_json,
-            self._check_int("chains", chains, 1),
-            self._check_int("warmup", warmup, 0),
-            self._check_int("draws", draws, 1),
-            seed,
-            float(target_accept),
-            self._check_int("max_depth", max_depth, 1),
-            bool(low_rank),
-            str(init),
-            bool(log_likelihood),
-            bool(posterior_predictive),
-        )
+        n_chains = self._check_int("chains", chains, 1)
+        n_warmup = self._check_int("warmup", warmup, 0)
+        n_draws = self._check_int("draws", draws, 1)
+        bars = None
+        if progress:
+            from ._progress import ChainBars
+
+            bars = ChainBars(n_chains, n_warmup, n_draws)
+        try:
+            out = _bgmm.sample_posterior(
+                X,
+                spec_json,
+                start_json,
+                n_chains,
+                n_warmup,
+                n_draws,
+                seed,
+                float(target_accept),
+                self._check_int("max_depth", max_depth, 1),
+                bool(low_rank),
+                str(init),
+                bool(log_likelihood),
+                bool(posterior_predictive),
+                bars,
+            )
+        finally:
+            if bars is not None:
+                bars.close()
         idata = inference_data(out, family, self._names(), X, method="nuts")
         if out.get("interrupted"):
             # Ctrl-C after warmup: the draws so far are kept, as the CLI keeps them

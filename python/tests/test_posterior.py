@@ -3,6 +3,7 @@ mixture, predictive replicates, VI, Ctrl-C, and the same numbers on any number o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -216,3 +217,36 @@ def test_same_numbers_on_any_number_of_threads(tmp_path) -> None:  # type: ignor
         assert out.returncode == 0, out.stderr
         digests.append(out.stdout.strip())
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_progress_reports_every_chain_to_its_end(
+    fitted_petal: bgmm.GaussianMixture, petal: np.ndarray
+) -> None:
+    from bgmm import _bgmm
+
+    calls: list = []
+    out = _bgmm.sample_posterior(
+        petal,
+        fitted_petal._spec_json,
+        fitted_petal._params_json,
+        3,
+        200,
+        300,
+        1,
+        0.8,
+        10,
+        False,
+        "map",
+        False,
+        False,
+        lambda done, div: calls.append((list(done), list(div))),
+    )
+    assert calls, "the progress callable was never called"
+    assert calls[-1][0] == [500, 500, 500]
+    for c in range(3):
+        seq = [done[c] for done, _ in calls]
+        assert seq == sorted(seq)
+    assert sum(calls[-1][1]) == json.loads(out["record"])["divergences"]
+    # the bars, through the public API
+    idata = fitted_petal.sample_posterior(petal, chains=2, warmup=100, draws=100, progress=True)
+    assert idata.posterior.sizes["draw"] == 100

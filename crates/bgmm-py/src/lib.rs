@@ -7,7 +7,8 @@
 //!
 //! The core crates know nothing of Python (polars' and nutpie's layout).
 
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use numpy::ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
@@ -116,7 +117,7 @@ fn detached<T: Send>(
     stop: Option<&StopSignal>,
     job: impl FnOnce() -> T + Send,
 ) -> PyResult<T> {
-    match interruptible(py, stop, job)? {
+    match interruptible(py, stop, &mut || Ok(()), job)? {
         (_, Some(e)) => Err(e),
         (out, None) => Ok(out),
     }
@@ -124,10 +125,12 @@ fn detached<T: Send>(
 
 /// [`detached`], with the job's result kept when it was interrupted (what a stopped sampling
 /// run kept), beside the interrupt. The calling thread sleeps on a condition variable that the
-/// job's end signals (no polling delay on a short job), waking every 20 ms for signals.
+/// job's end signals (no polling delay on a short job), waking every 20 ms for signals and to
+/// call `tick` (with the GIL: a progress display), once more at the end.
 fn interruptible<T: Send>(
     py: Python<'_>,
     stop: Option<&StopSignal>,
+    tick: &mut dyn FnMut() -> PyResult<()>,
     job: impl FnOnce() -> T + Send,
 ) -> PyResult<(T, Option<PyErr>)> {
     /// Marks the job done when dropped: at its end, or when it panics.
@@ -160,7 +163,7 @@ fn interruptible<T: Send>(
                 break;
             }
             if interrupt.is_none() {
-                if let Err(e) = py.check_signals() {
+                if let Err(e) = py.check_signals().and_then(|_| tick()) {
                     if let Some(stop) = stop {
                         stop.raise();
                     }
@@ -171,6 +174,9 @@ fn interruptible<T: Send>(
         let out = handle
             .join()
             .map_err(|_| PyRuntimeError::new_err("bgmm: a worker thread panicked"))?;
+        if interrupt.is_none() {
+            tick()?;
+        }
         Ok((out, interrupt))
     })
 }
@@ -674,7 +680,7 @@ impl PosteriorArrays {
 /// The posterior by collapsed NUTS (`bgmm sample`), started from `start_json` (a fit's
 /// parameters: `--from-fit`) or the sampler's own MAP search.
 #[pyfunction]
-#[pyo3(signature = (x, spec_json, start_json, chains, warmup, draws, seed, target_accept, max_depth, low_rank, init, log_lik, predictive))]
+#[pyo3(signature = (x, spec_json, start_json, chains, warmup, draws, seed, target_accept, max_depth, low_rank, init, log_lik, predictive, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn sample_posterior<'py>(
     py: Python<'py>,
@@ -691,6 +697,7 @@ fn sample_posterior<'py>(
     init: &str,
     log_lik: bool,
     predictive: bool,
+    progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let data = data_of(&x)?;
     let model = model_of(spec_json, Some(data.d()))?;
@@ -722,7 +729,31 @@ fn sample_posterior<'py>(
         progress: None,
     };
     opts.validate().map_err(py_err)?;
-    let (arrays, interrupt) = interruptible(py, Some(&stop), || {
+    // each chain's iterations done and divergences, for `progress(done, divergences)`
+    let counts: Arc<Vec<(AtomicU64, AtomicU64)>> = Arc::new(
+        (0..chains)
+            .map(|_| (AtomicU64::new(0), AtomicU64::new(0)))
+            .collect(),
+    );
+    let mut tick = || -> PyResult<()> {
+        if let Some(f) = &progress {
+            let done: Vec<u64> = counts.iter().map(|c| c.0.load(Ordering::Relaxed)).collect();
+            let div: Vec<u64> = counts.iter().map(|c| c.1.load(Ordering::Relaxed)).collect();
+            f.call1((done, div))?;
+        }
+        Ok(())
+    };
+    let mut opts = opts;
+    if progress.is_some() {
+        let counts = Arc::clone(&counts);
+        opts.progress = Some(bgmm::Callback::new(move |p: bgmm::ChainProgress| {
+            if let Some(c) = counts.get(p.chain) {
+                c.0.store(p.done, Ordering::Relaxed);
+                c.1.store(p.divergences as u64, Ordering::Relaxed);
+            }
+        }));
+    }
+    let (arrays, interrupt) = interruptible(py, Some(&stop), &mut tick, || {
         let post = bgmm::sample(&model, &data, &opts)?;
         posterior_arrays(&model, &data, post, log_lik, predictive.then_some(seed))
     })?;
