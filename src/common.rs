@@ -191,21 +191,7 @@ pub fn resolve_model(m: &ModelArgs, data: &Data, source: &str) -> Result<(Model,
             let family = m
                 .covariance
                 .map_or(bgmm::CovarianceFamily::Component, |c| c.family());
-            let spec = ModelSpec::quick(k, family, data);
-            // the default model's location prior spans 10 standard deviations of each column
-            // (of its observed values): beyond about 1e307 that is no float, and the data, not
-            // -k, are to blame
-            let spans = match &spec.locs.scale {
-                bgmm::OneOrMany::Many(v) => v.clone(),
-                bgmm::OneOrMany::One(v) => vec![*v; data.d()],
-            };
-            if let Some(j) = spans.iter().position(|s| !s.is_finite()) {
-                let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                bail!(
-                    "data '{source}', column {}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model file",
-                    j + 1
-                );
-            }
+            let spec = bgmm_io::default_model_spec(k, family, data, &format!("data '{source}'"))?;
             Ok((
                 build_model(&spec, "-k", Some(data.d()))?,
                 format!("default model (-k {k} --covariance {})", family.name()),

@@ -241,6 +241,12 @@ def test_input_errors(petal: np.ndarray) -> None:
         gm.predict(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="at least as many points"):
         bgmm.GaussianMixture(5).fit(petal[:3])
+    # values whose spread overflows the default location prior (the CLI's message)
+    huge = np.array([[1.7e308], [-1.7e308], [0.0], [5e306]])
+    with pytest.raises(
+        ValueError, match=r"X, column 1: values up to 1.7e308 are beyond the default model"
+    ):
+        bgmm.GaussianMixture(2).fit(huge)
 
 
 def test_a_model_without_a_mode_raises_runtime_error() -> None:

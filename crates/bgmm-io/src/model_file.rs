@@ -65,3 +65,29 @@ pub fn model_spec_from_str(text: &str, shown: &str) -> Result<ModelSpec> {
         }
     })
 }
+
+/// The default model of `k` components of `family` for `data` ([`ModelSpec::quick`]: the
+/// CLI's `-k K --covariance F`, the Python estimator's `n_components` and `covariance`),
+/// refused when a column's values are beyond it: its location prior spans 10 standard
+/// deviations of each column, which overflow a float beyond about 1e307, and the data, not
+/// `k`, are to blame. `shown` names the data in the message (`data 'x.csv'`).
+pub fn default_model_spec(
+    k: i64,
+    family: bgmm::CovarianceFamily,
+    data: &bgmm::Data,
+    shown: &str,
+) -> Result<ModelSpec> {
+    let spec = ModelSpec::quick(k, family, data);
+    let spans = match &spec.locs.scale {
+        bgmm::OneOrMany::Many(v) => v.clone(),
+        bgmm::OneOrMany::One(v) => vec![*v; data.d()],
+    };
+    if let Some(j) = spans.iter().position(|s| !s.is_finite()) {
+        let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        bail!(
+            "{shown}, column {}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model file",
+            j + 1
+        );
+    }
+    Ok(spec)
+}

@@ -92,19 +92,8 @@ fn resolve_model(
             CovarianceFamily::NAMES
         ))
     })?;
-    let spec = ModelSpec::quick(k, family, data);
-    // the default location prior spans 10 standard deviations of each column: beyond about
-    // 1e307 that is no float, and the data are to blame
-    let spans = match &spec.locs.scale {
-        bgmm::OneOrMany::Many(v) => v.clone(),
-        bgmm::OneOrMany::One(v) => vec![*v; data.d()],
-    };
-    if let Some(j) = spans.iter().position(|s| !s.is_finite()) {
-        let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        return Err(value_err(format!(
-            "X, column {j}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model"
-        )));
-    }
+    let spec =
+        bgmm_io::default_model_spec(k, family, data, "X").map_err(|e| value_err(e.to_string()))?;
     spec.build(Some(data.d()))
         .map_err(|e| value_err(format!("model: {e}")))
 }
