@@ -11,24 +11,16 @@ LOG_LIK_MAX_VALUES: int
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 
+# the MAP search's options: GaussianMixture._search_args()
+_Search = Dict[str, Any]
+
 def fit(
     x: _F,
     k: int,
     covariance: str,
     model_json: Optional[str],
     model_path: Optional[str],
-    restarts: int,
-    candidates: int,
-    init: str,
-    steps: int,
-    lr: float,
-    betas: Tuple[float, float],
-    polish: bool,
-    grad_tol: float,
-    seed: int,
-    subsample: int,
-    resolution: str,
-    resolution_values: List[float],
+    search: _Search,
 ) -> Tuple[str, str, float]: ...
 def model_spec(
     x: _F, k: int, covariance: str, model_json: Optional[str], model_path: Optional[str]
@@ -73,22 +65,11 @@ def select(
     ks: List[int],
     families: List[str],
     criterion: str,
-    restarts: int,
-    candidates: int,
-    init: str,
-    steps: int,
-    lr: float,
-    betas: Tuple[float, float],
-    polish: bool,
-    grad_tol: float,
-    seed: int,
-    subsample: int,
-    resolution: str,
-    resolution_values: List[float],
+    search: _Search,
     chains: int,
     warmup: int,
     draws: int,
-) -> str: ...
+) -> Dict[str, Any]: ...
 def read_fit(path: str) -> Tuple[str, str, str]: ...
 def read_sample_run(dir: str) -> Dict[str, Any]: ...
 def simulate(

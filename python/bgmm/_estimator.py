@@ -239,7 +239,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             _family(self.covariance),
             model_json,
             model_path,
-            **self._search_args(),
+            self._search_args(),
         )
         self._set_fit(json.loads(fit_json), spec_json, loglik)
         for w in self.fit_.get("warnings", []):
@@ -272,16 +272,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self, "fit_")
         return self._validate(X, reset=False)
 
-    def _responsibilities(self, X: Any, density: bool) -> Tuple[np.ndarray, Any]:
-        """log p(z | x, θ̂) (n_samples, K) and, with ``density``, log p(x | θ̂): one pass, on
-        ``X`` in place when it is a contiguous float64 array without NaN."""
-        X = self._fitted_X(X)
-        return _bgmm.responsibilities(X, self._spec_json, self._params_json, density)
+    def _log_resp(self, X: Any) -> np.ndarray:
+        """log p(z | x, θ̂), (n_samples, K): on ``X`` in place when it is a contiguous float64
+        array without NaN."""
+        log_resp, _ = _bgmm.responsibilities(
+            self._fitted_X(X), self._spec_json, self._params_json, False
+        )
+        return log_resp
 
     def predict(self, X: Any) -> np.ndarray:
         """MAP assignment of every point (ties to the lower index), as the CLI's
         ``classify`` (``temperature=0``)."""
-        log_resp, _ = self._responsibilities(X, False)
+        log_resp = self._log_resp(X)
         return np.argmax(log_resp, axis=1)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
@@ -290,7 +292,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """p(z = k | x, θ̂) of every point: (n_samples, K)."""
-        log_resp, _ = self._responsibilities(X, False)
+        log_resp = self._log_resp(X)
         return np.exp(log_resp)
 
     def sample_assignments(
@@ -306,10 +308,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         return z
 
+    def _log_density(self, X: np.ndarray) -> np.ndarray:
+        """log p(x | θ̂) of every row of an already validated ``X``."""
+        _, dens = _bgmm.responsibilities(X, self._spec_json, self._params_json, True)
+        assert dens is not None
+        return dens
+
     def score_samples(self, X: Any) -> np.ndarray:
         """log p(x | θ̂) of every point (of its observed values; 0 for a row with none)."""
-        _, dens = self._responsibilities(X, True)
-        return dens
+        return self._log_density(self._fitted_X(X))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Mean log likelihood per point."""
@@ -322,12 +329,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Bayesian information criterion, −2 log p(X | θ̂) + p log N (lower is better; N:
         the rows with an observed value), as ``bgmm select`` computes it."""
         X = self._fitted_X(X)
-        ll = float(np.sum(self.score_samples(X)))
+        ll = float(np.sum(self._log_density(X)))
         return -2.0 * ll + self.n_params_ * np.log(self._n_observed_rows(X))
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion, −2 log p(X | θ̂) + 2p."""
-        ll = float(np.sum(self.score_samples(X)))
+        ll = float(np.sum(self._log_density(self._fitted_X(X))))
         return -2.0 * ll + 2.0 * self.n_params_
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> Tuple[np.ndarray, np.ndarray]:

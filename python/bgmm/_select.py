@@ -3,75 +3,46 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
 from . import _bgmm
-from ._estimator import GaussianMixture, _family, _float64, _resolution, _seed
+from ._estimator import GaussianMixture, _family, _float64
 
 __all__ = ["select", "selection_tables"]
 
-_MCLUST = {
-    "shared": "EII",
-    "component": "VII",
-    "dimension": "EEI",
-    "diagonal": "VVI",
-    "full": "VVV",
-    "tied": "EEE",
-}
 
-
-def _value(row: dict, criterion: str) -> Optional[float]:
-    if criterion in ("bic", "icl", "aic"):
-        v = row.get(criterion)
-        return None if v is None else float(v)
-    post = row.get("posterior") or {}
-    est = post.get(criterion)
-    return None if est is None else -2.0 * float(est["elpd"])
-
-
-def selection_tables(selection: dict) -> Tuple[pd.DataFrame, pd.DataFrame]:
+def selection_tables(out: Dict[str, Any]) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """The CLI's table (the criterion by K × family, lower is better) and the long table of
     every pair (k, covariance, mclust, status, n_params, loglik, bic, icl, aic, and loo/waic
-    when sampled; ranked by the criterion, failed pairs last, with their message)."""
+    when sampled), in the core's ranking (failed pairs last, with their message), from what the
+    native ``select`` returns."""
+    selection = json.loads(out["selection"])
     criterion = selection["criterion"]
-    rows = []
-    for r in selection["rows"]:
-        post = r.get("posterior") or {}
-        rows.append(
-            {
-                "k": int(r["k"]),
-                "covariance": r["covariance"],
-                "mclust": _MCLUST.get(r["covariance"], ""),
-                "status": r["status"],
-                "n_params": int(r["n_params"]),
-                "loglik": r.get("loglik"),
-                "bic": r.get("bic"),
-                "icl": r.get("icl"),
-                "aic": r.get("aic"),
-                "loo": _value(r, "loo") if post else None,
-                "waic": _value(r, "waic") if post else None,
-                "criterion": _value(r, criterion),
-                "message": r.get("message", ""),
-            }
-        )
-    long = pd.DataFrame(rows)
-    for c in ("loglik", "bic", "icl", "aic", "loo", "waic", "criterion"):
-        long[c] = long[c].astype(float)
+    long = pd.DataFrame(
+        {
+            "k": [int(r["k"]) for r in selection["rows"]],
+            "covariance": [r["covariance"] for r in selection["rows"]],
+            "mclust": out["mclust"],
+            "status": [r["status"] for r in selection["rows"]],
+            "n_params": [int(r["n_params"]) for r in selection["rows"]],
+            **{
+                c: np.array([r.get(c) for r in selection["rows"]], dtype=float)
+                for c in ("loglik", "bic", "icl", "aic")
+            },
+            "loo": np.array(out["loo"], dtype=float),
+            "waic": np.array(out["waic"], dtype=float),
+            "criterion": np.array(out["criterion"], dtype=float),
+            "message": [r.get("message", "") for r in selection["rows"]],
+        }
+    )
     if long["loo"].isna().all() and long["waic"].isna().all():
         long = long.drop(columns=["loo", "waic"])
-    # ranked as the core ranks (ties by the order of the search)
-    order = sorted(
-        range(len(long)),
-        key=lambda i: (
-            np.isnan(long["criterion"].iloc[i]),
-            long["criterion"].iloc[i],
-            i,
-        ),
-    )
+    ranked: List[int] = list(out["ranked"])
+    order = ranked + [i for i in range(len(long)) if i not in set(ranked)]
     long = long.iloc[order].reset_index(drop=True)
     families: List[str] = list(dict.fromkeys(r["covariance"] for r in selection["rows"]))
     wide = long.pivot(index="k", columns="covariance", values="criterion")
@@ -118,45 +89,8 @@ def select(
         families = [_family(covariance)]
     else:
         families = [_family(c) for c in covariance]
-    criterion = str(criterion).lower()
-    mode, values = _resolution(resolution)
-    seed = _seed(random_state)
-    sel = json.loads(
-        _bgmm.select(
-            Xa,
-            ks,
-            families,
-            criterion,
-            int(n_restarts),
-            int(n_candidates),
-            str(init),
-            int(steps),
-            float(lr),
-            (float(betas[0]), float(betas[1])),
-            bool(polish),
-            float(grad_tol),
-            seed,
-            int(subsample),
-            mode,
-            values,
-            int(chains),
-            int(warmup),
-            int(draws),
-        )
-    )
-    wide, long = selection_tables(sel)
-    best_rows = [
-        r for r in sel["rows"] if _value(r, criterion) is not None and r.get("fit") is not None
-    ]
-    if not best_rows:
-        messages = "; ".join(
-            f"{r['covariance']},{r['k']}: {r.get('message') or r['status']}" for r in sel["rows"]
-        )
-        raise RuntimeError(f"no pair has a proper mode: {messages}")
-    best = min(enumerate(best_rows), key=lambda ir: (_value(ir[1], criterion), ir[0]))[1]
+    # the search every pair runs: the estimator's, which also becomes the best model
     est = GaussianMixture(
-        n_components=int(best["k"]),
-        covariance=best["covariance"],
         n_restarts=n_restarts,
         n_candidates=n_candidates,
         init=init,
@@ -169,6 +103,25 @@ def select(
         resolution=resolution,
         random_state=random_state,
     )
+    out = _bgmm.select(
+        Xa,
+        ks,
+        families,
+        str(criterion).lower(),
+        est._search_args(),
+        int(chains),
+        int(warmup),
+        int(draws),
+    )
+    wide, long = selection_tables(out)
+    rows = json.loads(out["selection"])["rows"]
+    if not out["ranked"]:
+        messages = "; ".join(
+            f"{r['covariance']},{r['k']}: {r.get('message') or r['status']}" for r in rows
+        )
+        raise RuntimeError(f"no pair has a proper mode: {messages}")
+    best = rows[out["ranked"][0]]
+    est.set_params(n_components=int(best["k"]), covariance=best["covariance"])
     est._set_fit(best["fit"], json.dumps(best["model"]), best.get("loglik"))
     if names is not None:
         est.feature_names_in_ = np.asarray([str(c) for c in names], dtype=object)

@@ -86,12 +86,7 @@ fn resolve_model(
             "n_components must be at least 1, got {k}"
         )));
     }
-    let family = CovarianceFamily::parse(covariance).ok_or_else(|| {
-        value_err(format!(
-            "covariance: '{covariance}' is not one of {} (or scikit-learn's diag)",
-            CovarianceFamily::NAMES
-        ))
-    })?;
+    let family = family_of(covariance)?;
     let spec =
         bgmm_io::default_model_spec(k, family, data, "X").map_err(|e| value_err(e.to_string()))?;
     spec.build(Some(data.d()))
@@ -170,12 +165,14 @@ fn interruptible<T: Send>(
     })
 }
 
-/// The MAP search's options (the CLI's `fit` flags; `resolution_values` with mode `given`).
-#[allow(clippy::too_many_arguments)]
-fn fit_options(
+/// The MAP search's options as the estimator passes them (a dict of the CLI's `fit` flags;
+/// `resolution_values` with `resolution` "given").
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Search {
     restarts: usize,
     candidates: usize,
-    init: &str,
+    init: String,
     steps: usize,
     lr: f64,
     betas: (f64, f64),
@@ -183,39 +180,56 @@ fn fit_options(
     grad_tol: f64,
     seed: u64,
     subsample: usize,
-    resolution: &str,
+    resolution: String,
     resolution_values: Vec<f64>,
-) -> PyResult<FitOptions> {
-    let init = bgmm::Init::parse(init)
-        .ok_or_else(|| value_err(format!("init: '{init}' is not one of auto, pyro, kmeans++")))?;
-    let resolution = match resolution {
-        "auto" => Resolution::Auto,
-        "off" => Resolution::Off,
-        _ => Resolution::Given(resolution_values),
-    };
-    let opts = FitOptions {
-        restarts,
-        init,
-        candidates,
-        steps,
-        lr,
-        betas,
-        polish,
-        grad_tol,
-        seed,
-        subsample,
-        resolution,
-        ..FitOptions::default()
-    };
-    opts.validate().map_err(py_err)?;
-    Ok(opts)
+}
+
+impl Search {
+    /// The checked [`FitOptions`].
+    fn options(self) -> PyResult<FitOptions> {
+        let init = bgmm::Init::parse(&self.init).ok_or_else(|| {
+            value_err(format!(
+                "init: '{}' is not one of auto, pyro, kmeans++",
+                self.init
+            ))
+        })?;
+        let resolution = match self.resolution.as_str() {
+            "auto" => Resolution::Auto,
+            "off" => Resolution::Off,
+            _ => Resolution::Given(self.resolution_values),
+        };
+        let opts = FitOptions {
+            restarts: self.restarts,
+            init,
+            candidates: self.candidates,
+            steps: self.steps,
+            lr: self.lr,
+            betas: self.betas,
+            polish: self.polish,
+            grad_tol: self.grad_tol,
+            seed: self.seed,
+            subsample: self.subsample,
+            resolution,
+            ..FitOptions::default()
+        };
+        opts.validate().map_err(py_err)?;
+        Ok(opts)
+    }
+}
+
+/// A covariance family by name (bgmm's names and aliases).
+fn family_of(name: &str) -> PyResult<CovarianceFamily> {
+    CovarianceFamily::parse(name).ok_or_else(|| {
+        value_err(format!(
+            "covariance: '{name}' is not one of {} (or scikit-learn's diag)",
+            CovarianceFamily::NAMES
+        ))
+    })
 }
 
 /// The MAP (`bgmm fit`): the fit's JSON (a [`bgmm::Fit`]), the model's (a [`ModelSpec`]) and
 /// the log likelihood at the MAP (as the CLI's record has it).
 #[pyfunction]
-#[pyo3(signature = (x, k, covariance, model_json, model_path, restarts, candidates, init, steps, lr, betas, polish, grad_tol, seed, subsample, resolution, resolution_values))]
-#[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
     x: PyReadonlyArray2<'_, f64>,
@@ -223,35 +237,11 @@ fn fit(
     covariance: &str,
     model_json: Option<&str>,
     model_path: Option<&str>,
-    restarts: usize,
-    candidates: usize,
-    init: &str,
-    steps: usize,
-    lr: f64,
-    betas: (f64, f64),
-    polish: bool,
-    grad_tol: f64,
-    seed: u64,
-    subsample: usize,
-    resolution: &str,
-    resolution_values: Vec<f64>,
+    search: Search,
 ) -> PyResult<(String, String, f64)> {
     let data = data_of(&x)?;
     let model = resolve_model(&data, k, covariance, model_json, model_path)?;
-    let opts = fit_options(
-        restarts,
-        candidates,
-        init,
-        steps,
-        lr,
-        betas,
-        polish,
-        grad_tol,
-        seed,
-        subsample,
-        resolution,
-        resolution_values,
-    )?;
+    let opts = search.options()?;
     let (f, loglik) = detached(py, None, || {
         bgmm::fit(&model, &data, &opts).map(|f| {
             let loglik = bgmm::log_likelihood_at(&model, &data, &f.params);
@@ -559,18 +549,16 @@ fn posterior_arrays(
             diverging.push(ch.divergent.get(i).copied().unwrap_or(false));
         }
     }
-    let log_lik =
-        if log_lik && (chains * draws).saturating_mul(data.n()) <= bgmm_io::LOG_LIK_MAX_VALUES {
-            Some(
-                bgmm::log_likelihood_draws(model, data, &post.draws)?
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .collect(),
-            )
-        } else {
-            None
-        };
+    // log p(x_n | θ_s) of the parameter sets above (what `log_likelihood_draws` computes from
+    // the flat draws, without converting them again)
+    let log_lik = (log_lik
+        && (chains * draws).saturating_mul(data.n()) <= bgmm_io::LOG_LIK_MAX_VALUES)
+        .then(|| {
+            sets.par_iter()
+                .map(|p| bgmm::pointwise_log_likelihood(model, data, p))
+                .collect::<Vec<_>>()
+                .concat()
+        });
     let predictive = match predictive {
         None => None,
         Some(seed) => {
@@ -591,17 +579,14 @@ fn posterior_arrays(
     post.draws = Vec::new();
     post.raw_draws = Vec::new();
     for ch in post.chains.iter_mut() {
-        *ch = bgmm::ChainOutput {
-            draws: Vec::new(),
-            logp: Vec::new(),
-            step_size: Vec::new(),
-            n_leapfrog: Vec::new(),
-            tree_depth: Vec::new(),
-            divergent: Vec::new(),
-            accept: Vec::new(),
-            energy: Vec::new(),
-            ..ch.clone()
-        };
+        ch.draws = Vec::new();
+        ch.logp = Vec::new();
+        ch.step_size = Vec::new();
+        ch.n_leapfrog = Vec::new();
+        ch.tree_depth = Vec::new();
+        ch.divergent = Vec::new();
+        ch.accept = Vec::new();
+        ch.energy = Vec::new();
     }
     let record = serde_json::to_string(&post).map_err(|e| bgmm::Error::Numerical(e.to_string()))?;
     Ok(PosteriorArrays {
@@ -800,70 +785,35 @@ fn vi<'py>(
     Ok(out)
 }
 
-/// The model chosen (`bgmm select`): the [`bgmm::Selection`]'s JSON.
+/// The model chosen (`bgmm select`): the [`bgmm::Selection`]'s JSON (`selection`), its rows'
+/// order by the criterion (`ranked`), each row's `criterion`, `loo`, `waic` (None where not
+/// computed) and mclust code (`mclust`).
 #[pyfunction]
-#[pyo3(signature = (x, ks, families, criterion, restarts, candidates, init, steps, lr, betas, polish, grad_tol, seed, subsample, resolution, resolution_values, chains, warmup, draws))]
+#[pyo3(signature = (x, ks, families, criterion, search, chains, warmup, draws))]
 #[allow(clippy::too_many_arguments)]
-fn select(
-    py: Python<'_>,
-    x: PyReadonlyArray2<'_, f64>,
+fn select<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
     ks: Vec<usize>,
     families: Vec<String>,
     criterion: &str,
-    restarts: usize,
-    candidates: usize,
-    init: &str,
-    steps: usize,
-    lr: f64,
-    betas: (f64, f64),
-    polish: bool,
-    grad_tol: f64,
-    seed: u64,
-    subsample: usize,
-    resolution: &str,
-    resolution_values: Vec<f64>,
+    search: Search,
     chains: usize,
     warmup: u64,
     draws: u64,
-) -> PyResult<String> {
+) -> PyResult<Bound<'py, PyDict>> {
     let data = data_of(&x)?;
     let families = families
         .iter()
-        .map(|f| {
-            CovarianceFamily::parse(f).ok_or_else(|| {
-                value_err(format!(
-                    "covariance: '{f}' is not one of {} (or scikit-learn's diag)",
-                    CovarianceFamily::NAMES
-                ))
-            })
-        })
+        .map(|f| family_of(f))
         .collect::<PyResult<Vec<_>>>()?;
-    let criterion = match criterion {
-        "bic" => Criterion::Bic,
-        "icl" => Criterion::Icl,
-        "aic" => Criterion::Aic,
-        "loo" => Criterion::Loo,
-        "waic" => Criterion::Waic,
-        other => {
-            return Err(value_err(format!(
-                "criterion: '{other}' is not one of bic, icl, aic, loo, waic"
-            )))
-        }
-    };
-    let fit = fit_options(
-        restarts,
-        candidates,
-        init,
-        steps,
-        lr,
-        betas,
-        polish,
-        grad_tol,
-        seed,
-        subsample,
-        resolution,
-        resolution_values,
-    )?;
+    let criterion = Criterion::parse(criterion).ok_or_else(|| {
+        value_err(format!(
+            "criterion: '{criterion}' is not one of bic, icl, aic, loo, waic"
+        ))
+    })?;
+    let seed = search.seed;
+    let fit = search.options()?;
     let opts = SelectOptions {
         ks,
         families,
@@ -880,7 +830,18 @@ fn select(
     };
     opts.validate().map_err(py_err)?;
     let sel = detached(py, None, || bgmm::select(&data, &opts))?.map_err(py_err)?;
-    json(&sel)
+    // the core's ranking and criteria, so that Python does not compute them again
+    let out = PyDict::new(py);
+    out.set_item("ranked", sel.ranked())?;
+    let value =
+        |c: Criterion| -> Vec<Option<f64>> { sel.rows.iter().map(|r| r.value(c)).collect() };
+    out.set_item("criterion", value(criterion))?;
+    out.set_item("loo", value(Criterion::Loo))?;
+    out.set_item("waic", value(Criterion::Waic))?;
+    let mclust: Vec<&str> = sel.rows.iter().map(|r| r.covariance.mclust()).collect();
+    out.set_item("mclust", mclust)?;
+    out.set_item("selection", json(&sel)?)?;
+    Ok(out)
 }
 
 /// A fit written by `bgmm fit --out` (its `fit.json`): the record's, the model's and the
