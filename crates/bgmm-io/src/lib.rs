@@ -33,7 +33,9 @@ pub use minibatch::{
     fit_minibatch, missing_per_column, start as minibatch_start, streaming_loglik, MinibatchFit,
     MinibatchOptions, Progress, Start as MinibatchStart,
 };
-pub use model_file::{default_model_spec, load_model_spec, model_spec_from_str};
+pub use model_file::{
+    default_model_spec, default_model_spec_of, load_model_spec, model_spec_from_str,
+};
 pub use records::{
     fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary,
     DataInfo, FitOptionsRecord, FitRecord, Interruption, NutsRecord, PosteriorSummary,

@@ -77,13 +77,26 @@ pub fn default_model_spec(
     data: &bgmm::Data,
     shown: &str,
 ) -> Result<ModelSpec> {
-    let spec = ModelSpec::quick(k, family, data);
+    let largest = |j: usize| data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    default_model_spec_of(k, family, &data.column_mean_sd(), largest, shown)
+}
+
+/// [`default_model_spec`] of data summarised elsewhere (partitions: [`bgmm::DataSummary`]):
+/// each column's mean and standard deviation, and its largest magnitude for the message.
+pub fn default_model_spec_of(
+    k: i64,
+    family: bgmm::CovarianceFamily,
+    mean_sd: &[(f64, f64)],
+    largest: impl Fn(usize) -> f64,
+    shown: &str,
+) -> Result<ModelSpec> {
+    let spec = ModelSpec::quick_from(k, family, mean_sd);
     let spans = match &spec.locs.scale {
         bgmm::OneOrMany::Many(v) => v.clone(),
-        bgmm::OneOrMany::One(v) => vec![*v; data.d()],
+        bgmm::OneOrMany::One(v) => vec![*v; mean_sd.len()],
     };
     if let Some(j) = spans.iter().position(|s| !s.is_finite()) {
-        let top = data.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let top = largest(j);
         bail!(
             "{shown}, column {}: values up to {top:e} are beyond the default model (10 standard deviations of the column overflow a float); rescale the data, or give a model file",
             j + 1

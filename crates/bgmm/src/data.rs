@@ -343,6 +343,18 @@ impl<'a> DataView<'a> {
         })
     }
 
+    /// [`DataView::columns`] where a value may be missing (NaN; other values must be finite).
+    pub fn columns_with_missing(columns: &'a [&'a [f64]]) -> Result<DataView<'a>> {
+        let (n, missing) = check_columns_with(columns, true)?;
+        Ok(DataView {
+            start: 0,
+            n,
+            d: columns.len(),
+            layout: Layout::Columns(columns),
+            missing: missing > 0,
+        })
+    }
+
     /// A view of `n` points of `d` coordinates stored row by row (`values[i · d + j]`, a
     /// C-order array of shape (n, d)): `values` must hold exactly `n · d` finite values.
     pub fn row_major(values: &'a [f64], n: usize, d: usize) -> Result<DataView<'a>> {

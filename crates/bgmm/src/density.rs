@@ -715,7 +715,35 @@ impl<'a> StatsDensity<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct MixtureDensity<'a> {
     density: StatsDensity<'a>,
-    data: DataView<'a>,
+    data: Source<'a>,
+}
+
+/// Where a [`MixtureDensity`]'s statistics come from: data in memory, or partitions held
+/// elsewhere (a driver's callback, [`crate::partitioned`]).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    View(DataView<'a>),
+    Remote(&'a dyn RemoteStats),
+}
+
+impl std::fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::View(v) => write!(f, "View({} × {})", v.n(), v.d()),
+            Source::Remote(r) => write!(f, "Remote({} points)", r.n()),
+        }
+    }
+}
+
+/// Statistics of data held elsewhere, at an unconstrained point of the density's model: what
+/// [`StatsDensity::stats`] gives on each partition, merged. A failure is kept by the
+/// implementation (and reported by its driver); the statistics returned then have a NaN log
+/// likelihood, which the engines treat as a point outside the density's support.
+pub(crate) trait RemoteStats: Sync {
+    /// Number of points.
+    fn n(&self) -> usize;
+    /// The merged statistics at `x` (with the gradient statistics if `grad`).
+    fn stats(&self, x: &[f64], grad: bool) -> SufficientStats;
 }
 
 impl<'a> MixtureDensity<'a> {
@@ -736,7 +764,15 @@ impl<'a> MixtureDensity<'a> {
         );
         MixtureDensity {
             density: StatsDensity::new(model, jacobian),
-            data,
+            data: Source::View(data),
+        }
+    }
+
+    /// The density of `model` given data held elsewhere, whose statistics `remote` gives.
+    pub(crate) fn remote(model: &'a Model, remote: &'a dyn RemoteStats, jacobian: bool) -> Self {
+        MixtureDensity {
+            density: StatsDensity::new(model, jacobian),
+            data: Source::Remote(remote),
         }
     }
 
@@ -757,23 +793,31 @@ impl<'a> MixtureDensity<'a> {
         self.density.transform()
     }
 
-    /// The statistics of the data at the unpacked point `u`.
-    fn stats(&self, u: &Unpacked, grad: bool) -> SufficientStats {
+    /// The statistics of the data at the point `x`, unpacked as `u`.
+    fn stats(&self, x: &[f64], u: &Unpacked, grad: bool) -> SufficientStats {
         let model = self.density.model;
-        let comps = Components::new(model, &u.logw, &u.locs, &u.scales);
-        stats_at(model, &comps, self.data, grad)
+        match self.data {
+            Source::View(view) => {
+                let comps = Components::new(model, &u.logw, &u.locs, &u.scales);
+                stats_at(model, &comps, view, grad)
+            }
+            Source::Remote(r) => r.stats(x, grad),
+        }
     }
 
     /// The statistics of the data at the unconstrained point `x`, with the gradient
     /// statistics; `None` where `x` is beyond what f64 holds.
     pub(crate) fn stats_of(&self, x: &[f64]) -> Option<SufficientStats> {
         let u = self.transform().unpack(x);
-        representable(self.model(), &u).then(|| self.stats(&u, true))
+        representable(self.model(), &u).then(|| self.stats(x, &u, true))
     }
 
     /// Number of points.
     pub(crate) fn n(&self) -> usize {
-        self.data.n()
+        match self.data {
+            Source::View(v) => v.n(),
+            Source::Remote(r) => r.n(),
+        }
     }
 
     /// The arithmetic on statistics this density does after each pass.
@@ -788,7 +832,7 @@ impl<'a> MixtureDensity<'a> {
             grad.fill(0.0);
             return (f64::NEG_INFINITY, NaturalGrad::zeros(self.density.model));
         }
-        let st = self.stats(&u, true);
+        let st = self.stats(x, &u, true);
         self.density.grad_from(x, &u, &st, grad)
     }
 
@@ -798,7 +842,7 @@ impl<'a> MixtureDensity<'a> {
         if !representable(self.model(), &u) {
             return f64::NEG_INFINITY;
         }
-        let st = self.stats(&u, false);
+        let st = self.stats(x, &u, false);
         self.density.value_from(&u, &st)
     }
 }

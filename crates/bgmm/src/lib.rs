@@ -73,6 +73,7 @@ mod observed;
 mod optim;
 mod options;
 mod params;
+mod partitioned;
 mod pointwise;
 mod posterior;
 mod rescale;
@@ -107,6 +108,9 @@ pub use model::{
 pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, StopSignal};
 pub use options::{float as serde_float, Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
+pub use partitioned::{
+    partition_stats, ColumnSummary, DataSummary, Grid, Partitioned, Scaling, StatsRequest,
+};
 pub use pointwise::{
     log_likelihood_draws, occupied_components, OccupiedComponents, OCCUPIED_MAX_WORK,
 };
@@ -130,6 +134,15 @@ pub use vi::{ViOptions, ViResult};
 /// reports how the search goes.
 pub fn fit(model: &Model, data: &Data, opts: &FitOptions) -> Result<Fit> {
     map::run(model, data, &opts.validate()?)
+}
+
+/// [`fit`] of data held elsewhere in partitions (a Dask array's blocks, a Spark DataFrame's
+/// partitions: see [`Partitioned`]): the same search on the same subsample, the polish's
+/// passes over all the data done by the partitions ([`partition_stats`]), so the same mode
+/// as [`fit`] of the data in memory, to rounding. The options are checked first;
+/// [`FitOptions::weight`] cannot be given.
+pub fn fit_partitioned(model: &Model, data: &dyn Partitioned, opts: &FitOptions) -> Result<Fit> {
+    map::run_partitioned(model, data, &opts.validate()?)
 }
 
 /// The posterior of `model` given `data` by collapsed NUTS, relabelled and summarised (see

@@ -396,25 +396,35 @@ fn search_end(
 /// the column is 0 (or as near as its mean rounds to), where a location can match it to far
 /// more digits than at the column's own magnitude.
 pub(crate) fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
-    let mut shift = Vec::with_capacity(data.d());
+    let cols = (0..data.d())
+        .map(|j| {
+            let col = &*data.observed(j);
+            let (m, v) = if column_spread(col) == 0.0 {
+                (col[0], 0.0)
+            } else {
+                crate::data::mean_var(col)
+            };
+            // the variance of data beyond ±1e154 overflows, one of a spread below 1e-154
+            // underflows: their mean and spread then come scaled ([`crate::data::mean_sd`])
+            if v == 0.0 && column_spread(col) == 0.0 {
+                (m, None)
+            } else if m.is_finite() && v.is_finite() && (1e-280..1e280).contains(&v) {
+                (m, Some(0.5 * v.ln()))
+            } else {
+                let (m, sd) = crate::data::mean_sd(col);
+                (m, (sd > 0.0).then(|| sd.ln()))
+            }
+        })
+        .collect::<Vec<_>>();
+    scaling_of(&cols)
+}
+
+/// [`badly_scaled`] from each column's mean and log standard deviation (`None` for a column
+/// without spread, whose "mean" is its value).
+fn scaling_of(cols: &[(f64, Option<f64>)]) -> Option<(Vec<f64>, f64)> {
+    let mut shift = Vec::with_capacity(cols.len());
     let (mut log_sd, mut spread_cols) = (0.0, 0usize);
-    for j in 0..data.d() {
-        let col = &*data.observed(j);
-        let (m, v) = if column_spread(col) == 0.0 {
-            (col[0], 0.0)
-        } else {
-            crate::data::mean_var(col)
-        };
-        // the variance of data beyond ±1e154 overflows, one of a spread below 1e-154
-        // underflows: their mean and spread then come scaled ([`crate::data::mean_sd`])
-        let (m, ln_sd) = if v == 0.0 && column_spread(col) == 0.0 {
-            (m, None)
-        } else if m.is_finite() && v.is_finite() && (1e-280..1e280).contains(&v) {
-            (m, Some(0.5 * v.ln()))
-        } else {
-            let (m, sd) = crate::data::mean_sd(col);
-            (m, (sd > 0.0).then(|| sd.ln()))
-        };
+    for &(m, ln_sd) in cols {
         shift.push(m);
         if let Some(l) = ln_sd {
             log_sd += l;
@@ -427,7 +437,7 @@ pub(crate) fn badly_scaled(data: &Data) -> Option<(Vec<f64>, f64)> {
         1.0
     };
     let far = shift.iter().any(|m| m.abs() > 1e3 * c);
-    let constant = spread_cols < data.d();
+    let constant = spread_cols < cols.len();
     if !(c.is_finite() && c > 0.0) || (!far && !constant && (1e-3..=1e3).contains(&c)) {
         return None;
     }
@@ -450,7 +460,21 @@ fn fit_standardised(
         .collect();
     let std_data = data.derived(cols)?;
     let std_resolution: Vec<f64> = resolution.iter().map(|r| r / c).collect();
-    let mut f = fit_scaled_well(&std_model, &std_data, opts, progress, &std_resolution)?;
+    let f = fit_scaled_well(&std_model, &std_data, opts, progress, &std_resolution)?;
+    let observed = data.n() * data.d() - data.n_missing();
+    Ok(unstandardised(model, observed, f, shift, c, resolution))
+}
+
+/// A fit of data standardised by `shift` and `c` mapped back to the data's units (`observed`:
+/// the data's observed values, each of whose densities the standardisation divided by `c`).
+fn unstandardised(
+    model: &Model,
+    observed: usize,
+    mut f: Fit,
+    shift: &[f64],
+    c: f64,
+    resolution: &[f64],
+) -> Fit {
     f.resolution = resolution.to_vec();
     let back = |p: &Params| Params {
         weights: p.weights.clone(),
@@ -462,7 +486,8 @@ fn fit_standardised(
             .collect(),
         scales: model.family.scaled_values(&p.scales, model.d, c),
     };
-    let dloss = (data.n() * model.d + model.k * model.d + model.n_scales()) as f64 * c.ln();
+    let dims = model.family.n_dimensional(model.k, model.d);
+    let dloss = (observed + model.k * model.d + dims) as f64 * c.ln();
     f.params = back(&f.params);
     f.init_params = back(&f.init_params);
     f.loss += dloss;
@@ -478,7 +503,7 @@ fn fit_standardised(
     for (_, v) in h.candidate_loss.iter_mut() {
         *v += dloss;
     }
-    Ok(f)
+    f
 }
 
 fn fit_scaled_well(
@@ -521,6 +546,151 @@ fn fit_scaled_well(
         return Ok(f);
     }
     search(model, data, 1.0, opts, progress, resolution)
+}
+
+/// [`run`] on data held in partitions ([`crate::partitioned`]): the subsample gathered to the
+/// driver, searched as [`fit_scaled_well`] searches it (standardised first where [`run`] would
+/// be), then the polish on all the data with each pass's statistics from the partitions. With
+/// fewer than 5·m points (m = max(`subsample`, 200·K)) every point is gathered and fitted as
+/// [`run`] fits it. The end point's diagnosis looks at the subsample (as a fit with
+/// [`FitOptions::weight`] does).
+pub(crate) fn run_partitioned(
+    model: &Model,
+    parts: &dyn crate::partitioned::Partitioned,
+    opts: &Checked<FitOptions>,
+) -> Result<Fit> {
+    use crate::partitioned::{Remote, Scaling};
+    if opts.weight.is_some() {
+        return Err(Error::option(
+            "FitOptions",
+            "weight",
+            "cannot be given for partitioned data (they are all the data)",
+        ));
+    }
+    let summary = parts.summary()?;
+    let (n, d) = (summary.n as usize, summary.d());
+    if d != model.d {
+        return Err(Error::dimensions("model", model.d, d));
+    }
+    if n < model.k {
+        return Err(Error::Data(format!(
+            "fewer points ({n}) than components (k = {})",
+            model.k
+        )));
+    }
+    if let Some(j) = summary.columns.iter().position(|c| c.observed == 0) {
+        return Err(Error::Data(format!(
+            "column {} has no observed value (every value is missing)",
+            j + 1
+        )));
+    }
+    let m = opts.subsample.max(200 * model.k);
+    if opts.subsample == 0 || n < 5 * m {
+        if opts.subsample == 0 && n > 5 * m {
+            return Err(Error::option(
+                "FitOptions",
+                "subsample",
+                format!("must be at least 1 for partitioned data of {n} points: the search runs on a subsample gathered to the driver"),
+            ));
+        }
+        let all: Vec<usize> = (0..n).collect();
+        let data = parts.rows(&all)?;
+        return run(model, &data, opts);
+    }
+    let resolution = match &opts.resolution {
+        Resolution::Auto => summary
+            .columns
+            .iter()
+            .map(|c| c.resolution().unwrap_or(0.0))
+            .collect(),
+        Resolution::Off => vec![0.0; d],
+        Resolution::Given(r) if r.len() == 1 => vec![r[0]; d],
+        Resolution::Given(r) if r.len() == d => r.clone(),
+        Resolution::Given(r) => {
+            return Err(Error::option(
+                "FitOptions",
+                "resolution",
+                format!("has {} values but the data have {d} columns", r.len()),
+            ))
+        }
+    };
+    let idx: Vec<usize> = (0..m).map(|i| i * n / m).collect();
+    let sub = parts.rows(&idx)?;
+    if (sub.n(), sub.d()) != (m, d) {
+        return Err(Error::Data(format!(
+            "the rows gathered are {} × {} where {m} × {d} were asked for",
+            sub.n(),
+            sub.d()
+        )));
+    }
+    let cols: Vec<(f64, Option<f64>)> = summary
+        .columns
+        .iter()
+        .map(|c| {
+            let (mean, sd) = c.mean_sd();
+            if c.min == c.max {
+                (c.min, None)
+            } else {
+                (mean, (sd > 0.0 && sd.is_finite()).then(|| sd.ln()))
+            }
+        })
+        .collect();
+    let scaling = scaling_of(&cols);
+    let (std_model, std_sub, std_resolution);
+    let (fit_model, fit_sub, fit_resolution) = match &scaling {
+        None => (model, &sub, &resolution),
+        Some((shift, c)) => {
+            std_model = model.standardised(shift, *c)?;
+            let cols = (0..d)
+                .map(|j| sub.col(j).iter().map(|x| (x - shift[j]) / c).collect())
+                .collect();
+            std_sub = sub.derived(cols)?;
+            std_resolution = resolution.iter().map(|r| r / c).collect::<Vec<f64>>();
+            (&std_model, &std_sub, &std_resolution)
+        }
+    };
+    let report = |p: FitProgress| {
+        if let Some(cb) = &opts.progress {
+            cb.call(p)
+        }
+    };
+    let weight = n as f64 / m as f64;
+    let mut f = search(fit_model, fit_sub, weight, opts, &report, fit_resolution)?;
+    report(FitProgress {
+        stage: "polish on all the data",
+        done: 0,
+        total: 1,
+    });
+    let remote = Remote::new(
+        parts,
+        fit_model,
+        scaling.as_ref().map(|(shift, c)| Scaling {
+            shift: shift.clone(),
+            factor: *c,
+        }),
+        n,
+    );
+    let t = Transform::new(fit_model);
+    let x = t.pack(&f.params);
+    let dens = MixtureDensity::remote(fit_model, &remote, false);
+    let guard = Guard::new(fit_model, n as f64, fit_resolution);
+    let run = polish(&dens, &guard, x, opts, &mut f.history);
+    let run = refine(&dens, &guard, run, opts, &mut f.history);
+    if let Some(e) = remote.failure() {
+        return Err(e);
+    }
+    f.history.subsample = Some(m);
+    f.params = t.params(&run.x);
+    f.loss = run.loss;
+    f.converged = run.converged;
+    f.grad_norm = run.grad_norm;
+    f.polish_iterations += run.polish_iterations;
+    f.message = run.stop_message();
+    if let Some((shift, c)) = &scaling {
+        let observed = summary.columns.iter().map(|c| c.observed as usize).sum();
+        f = unstandardised(model, observed, f, shift, *c, &resolution);
+    }
+    finish(model, &sub, weight, f, opts)
 }
 
 /// Options of [`stochastic`].

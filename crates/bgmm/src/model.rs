@@ -382,12 +382,22 @@ impl ModelSpec {
     /// yet keep the MAP away from a component collapsing on one point (not a cluster lying
     /// exactly on a line: no prior on the correlations stops that but the inverse Wishart).
     pub fn quick(k: i64, family: impl Into<CovarianceFamily>, data: &crate::Data) -> ModelSpec {
+        ModelSpec::quick_from(k, family, &data.column_mean_sd())
+    }
+
+    /// [`ModelSpec::quick`] from each column's mean and (population) standard deviation of
+    /// its observed values (for data summarised elsewhere: [`crate::DataSummary`]).
+    pub fn quick_from(
+        k: i64,
+        family: impl Into<CovarianceFamily>,
+        mean_sd: &[(f64, f64)],
+    ) -> ModelSpec {
         let family = family.into();
-        let d = data.d();
+        let d = mean_sd.len();
         // at any scale: data in femtometres or light years get priors in their own units
-        let (means, sds): (Vec<f64>, Vec<f64>) = data
-            .column_mean_sd()
-            .into_iter()
+        let (means, sds): (Vec<f64>, Vec<f64>) = mean_sd
+            .iter()
+            .copied()
             .map(|(m, sd)| (m, if sd > 0.0 { sd } else { 1.0 }))
             .unzip();
         let log_sbar = sds.iter().map(|s| s.ln()).sum::<f64>() / d as f64;

@@ -243,6 +243,15 @@ impl Family {
         }
     }
 
+    /// Number of values in the data's units (standard deviations; not correlations): the
+    /// values [`Family::scaled_values`] multiplies.
+    pub fn n_dimensional(&self, k: usize, d: usize) -> usize {
+        match self.kind() {
+            Kind::Diag(f) => f.n_scales(k, d),
+            Kind::Cov(f) => f.sharing.n_blocks(k) * d,
+        }
+    }
+
     /// Number of unconstrained coordinates of the family's block.
     #[inline]
     pub fn n_free(&self, k: usize, d: usize) -> usize {

@@ -1,0 +1,666 @@
+//! Data held elsewhere, in partitions (a Dask array's blocks, a Spark DataFrame's
+//! partitions): the MAP search as [`crate::fit`] runs it, with every pass over the data done
+//! where the data live.
+//!
+//! A driver implements [`Partitioned`]: a [`DataSummary`] of every partition, merged (one
+//! pass: what the search needs to know of each column: its count, mean, spread, range and
+//! the grid it was recorded to); the rows it asks for, gathered (the search's evenly spaced
+//! subsample); and the merged statistics at a point ([`StatsRequest`]), each partition's
+//! computed by [`partition_stats`] where it lives. [`crate::fit_partitioned`] then searches
+//! the subsample and polishes on all the data, as [`crate::fit`] does with
+//! [`crate::FitOptions::subsample`]: the same subsample, the same search, the same polish,
+//! so the same mode, with the polish's sums grouped by partition (rounding only).
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Data, DataView};
+use crate::density::{RemoteStats, StatsDensity};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::stats::SufficientStats;
+
+/// Data in partitions the driver reaches (see the [module](self)). Implementations are
+/// called from the fitting thread, one call at a time.
+pub trait Partitioned: Sync {
+    /// Every partition's [`DataSummary::of`], merged in partition order.
+    fn summary(&self) -> Result<DataSummary>;
+    /// The points with these indices (ascending; 0-based over the partitions in order),
+    /// gathered in that order, with NaN where a value is missing.
+    fn rows(&self, idx: &[usize]) -> Result<Data>;
+    /// Every partition's [`partition_stats`] for `request`, merged in partition order
+    /// ([`SufficientStats::merge`]).
+    fn stats(&self, request: &StatsRequest) -> Result<SufficientStats>;
+}
+
+/// How the driver standardises the data for the search (the search runs on
+/// `(x − shift) / factor` when the data's units are far from 1: see [`crate::FitOptions`]):
+/// each partition applies it to its points before their statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    /// Subtracted from each column.
+    pub shift: Vec<f64>,
+    /// Then every column divided by it.
+    pub factor: f64,
+}
+
+/// What a partition is asked for at each step of the polish: its statistics at the
+/// unconstrained point `x` of the model (standardised by `scaling` when it is there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsRequest {
+    /// The unconstrained point (the engines' coordinates, see [`crate::Transform`]).
+    pub x: Vec<f64>,
+    /// The standardisation of the data and model, if any.
+    pub scaling: Option<Scaling>,
+    /// With the gradient statistics.
+    pub grad: bool,
+}
+
+/// The statistics of one partition's points (`view`, NaN: missing) for `request`, under
+/// `model` (the model the driver fits, before any standardisation): what a worker computes.
+/// A partition without points gives the empty statistics.
+pub fn partition_stats(
+    model: &Model,
+    request: &StatsRequest,
+    view: DataView<'_>,
+) -> Result<SufficientStats> {
+    crate::stats::check_view(model, &view)?;
+    if view.n() == 0 {
+        return Ok(SufficientStats::empty(model, request.grad));
+    }
+    match &request.scaling {
+        None => StatsDensity::new(model, false).stats(&request.x, view, request.grad),
+        Some(s) => {
+            if s.shift.len() != model.d || !(s.factor.is_finite() && s.factor > 0.0) {
+                return Err(Error::Data(format!(
+                    "a scaling of {} shifts and factor {} for data of {} columns",
+                    s.shift.len(),
+                    s.factor,
+                    model.d
+                )));
+            }
+            let std_model = model.standardised(&s.shift, s.factor)?;
+            let cols: Vec<Vec<f64>> = (0..model.d)
+                .map(|j| {
+                    (0..view.n())
+                        .map(|i| (view.get(i, j) - s.shift[j]) / s.factor)
+                        .collect()
+                })
+                .collect();
+            let data = Data::with_missing(cols)?;
+            StatsDensity::new(&std_model, false).stats(&request.x, data.view(), request.grad)
+        }
+    }
+}
+
+/// What the search needs to know of one column, mergeable across partitions: the count,
+/// mean and sum of squared deviations of its observed values (merged by Chan's formula),
+/// their range, and the decimal grid they lie on (for [`crate::Resolution::Auto`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSummary {
+    /// Observed values.
+    pub observed: u64,
+    /// Missing values.
+    pub missing: u64,
+    /// Mean of the observed values (0 without any).
+    pub mean: f64,
+    /// Σ (x − mean)² over the observed values.
+    pub m2: f64,
+    /// Smallest observed value (+∞ without any).
+    pub min: f64,
+    /// Largest observed value (−∞ without any).
+    pub max: f64,
+    /// The grid of the values, `None` when they are not on one (more than 12 decimals).
+    pub grid: Option<Grid>,
+}
+
+/// The decimal grid a column's values lie on (see [`crate::data::resolution`]): in units of
+/// `10^−places`, the smallest value, the greatest common divisor of the values' differences
+/// from it, and up to ten distinct values (to tell whether there are ten).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Decimal places.
+    pub places: i32,
+    /// The smallest value, in units (`None` without values).
+    pub min: Option<i64>,
+    /// The gcd of the differences from `min`, in units (0 for one distinct value).
+    pub gcd: i64,
+    /// Up to ten distinct values, in units, ascending.
+    pub distinct: Vec<i64>,
+}
+
+/// Values at most this large in units of the grid are integers to well within rounding.
+const GRID_EXACT: f64 = 1e12;
+const GRID_MAX_PLACES: i32 = 12;
+/// The grid's gcd counts only with this many distinct values.
+const GRID_DISTINCT: usize = 10;
+
+fn gcd(mut a: i64, mut b: i64) -> i64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.abs()
+}
+
+impl Grid {
+    fn empty() -> Grid {
+        Grid {
+            places: 0,
+            min: None,
+            gcd: 0,
+            distinct: Vec::new(),
+        }
+    }
+
+    /// The grid of `x` (finite values), `None` off any.
+    fn of(x: &[f64]) -> Option<Grid> {
+        let places = |v: f64| -> Option<i32> {
+            (0..=GRID_MAX_PLACES).find(|&p| {
+                let u = v * 10f64.powi(p);
+                u.abs() < GRID_EXACT && (u - u.round()).abs() <= 1e-6 + 4.0 * f64::EPSILON * u.abs()
+            })
+        };
+        let mut p = 0;
+        for &v in x {
+            p = p.max(places(v)?);
+        }
+        let scale = 10f64.powi(p);
+        let mut units = Vec::with_capacity(x.len());
+        for &v in x {
+            let u = (v * scale).round();
+            if u.abs() >= GRID_EXACT {
+                return None;
+            }
+            units.push(u as i64);
+        }
+        units.sort_unstable();
+        units.dedup();
+        let min = units.first().copied();
+        let g = units.iter().fold(0, |g, u| gcd(g, u - units[0]));
+        units.truncate(GRID_DISTINCT);
+        Some(Grid {
+            places: p,
+            min,
+            gcd: g,
+            distinct: units,
+        })
+    }
+
+    /// The grid in `places` ≥ its own (`None` beyond the exact range).
+    fn at(&self, places: i32) -> Option<Grid> {
+        let f = 10i64.checked_pow((places - self.places) as u32)?;
+        let up = |u: i64| -> Option<i64> {
+            let v = u.checked_mul(f)?;
+            ((v as f64).abs() < GRID_EXACT).then_some(v)
+        };
+        Some(Grid {
+            places,
+            min: match self.min {
+                Some(m) => Some(up(m)?),
+                None => None,
+            },
+            gcd: self.gcd.checked_mul(f)?,
+            distinct: self
+                .distinct
+                .iter()
+                .map(|&u| up(u))
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    fn merge(&self, other: &Grid) -> Option<Grid> {
+        let p = self.places.max(other.places);
+        let (a, b) = (self.at(p)?, other.at(p)?);
+        let (min, g) = match (a.min, b.min) {
+            (None, _) => (b.min, b.gcd),
+            (_, None) => (a.min, a.gcd),
+            (Some(x), Some(y)) => (Some(x.min(y)), gcd(gcd(a.gcd, b.gcd), x - y)),
+        };
+        let mut distinct = a.distinct;
+        distinct.extend(b.distinct);
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.truncate(GRID_DISTINCT);
+        Some(Grid {
+            places: p,
+            min,
+            gcd: g,
+            distinct,
+        })
+    }
+
+    /// The resolution, as [`crate::data::resolution`] gives it for the same values.
+    fn resolution(&self) -> Option<f64> {
+        if self.distinct.len() < 2 {
+            return None;
+        }
+        let g = if self.distinct.len() >= GRID_DISTINCT {
+            self.gcd
+        } else {
+            1
+        };
+        Some(g as f64 / 10f64.powi(self.places))
+    }
+}
+
+impl ColumnSummary {
+    fn of(x: &[f64], missing: u64) -> ColumnSummary {
+        let n = x.len();
+        let (mean, m2) = if n == 0 {
+            (0.0, 0.0)
+        } else {
+            let m = x.iter().sum::<f64>() / n as f64;
+            (m, x.iter().map(|v| (v - m) * (v - m)).sum())
+        };
+        ColumnSummary {
+            observed: n as u64,
+            missing,
+            mean,
+            m2,
+            min: x.iter().copied().fold(f64::INFINITY, f64::min),
+            max: x.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            grid: if n == 0 {
+                Some(Grid::empty())
+            } else {
+                Grid::of(x)
+            },
+        }
+    }
+
+    fn merge(&mut self, o: &ColumnSummary) {
+        let (na, nb) = (self.observed as f64, o.observed as f64);
+        if o.observed > 0 {
+            if self.observed == 0 {
+                self.mean = o.mean;
+                self.m2 = o.m2;
+            } else {
+                let n = na + nb;
+                let delta = o.mean - self.mean;
+                self.mean += delta * (nb / n);
+                self.m2 += o.m2 + delta * delta * (na * nb / n);
+            }
+        }
+        self.observed += o.observed;
+        self.missing += o.missing;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.grid = match (&self.grid, &o.grid) {
+            (Some(a), Some(b)) => a.merge(b),
+            _ => None,
+        };
+    }
+
+    /// Mean and population standard deviation of the observed values.
+    pub fn mean_sd(&self) -> (f64, f64) {
+        let n = self.observed.max(1) as f64;
+        (self.mean, (self.m2 / n).max(0.0).sqrt())
+    }
+
+    /// Sample standard deviation (divisor N − 1), 0 when every value is equal.
+    pub fn spread(&self) -> f64 {
+        if self.min == self.max || self.observed < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.observed - 1) as f64).max(0.0).sqrt()
+        }
+    }
+
+    /// The resolution the values were recorded to (see [`crate::Resolution::Auto`]).
+    pub fn resolution(&self) -> Option<f64> {
+        self.grid.as_ref().and_then(Grid::resolution)
+    }
+}
+
+/// A summary of the data, mergeable across partitions ([`DataSummary::merge`] in partition
+/// order): the number of points and a [`ColumnSummary`] per column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Points (rows), missing values or not.
+    pub n: u64,
+    /// One summary per column.
+    pub columns: Vec<ColumnSummary>,
+}
+
+impl DataSummary {
+    /// The summary of one partition's points (NaN: missing; other values must be finite).
+    pub fn of(view: DataView<'_>) -> Result<DataSummary> {
+        let columns = (0..view.d())
+            .map(|j| {
+                let mut x = Vec::with_capacity(view.n());
+                let mut missing = 0;
+                for i in 0..view.n() {
+                    let v = view.get(i, j);
+                    if v.is_nan() {
+                        missing += 1;
+                    } else if v.is_finite() {
+                        x.push(v);
+                    } else {
+                        return Err(Error::Data(format!(
+                            "point {i}, column {j}: value {v} is not finite"
+                        )));
+                    }
+                }
+                Ok(ColumnSummary::of(&x, missing))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DataSummary {
+            n: view.n() as u64,
+            columns,
+        })
+    }
+
+    /// Columns.
+    pub fn d(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Add another partition's summary (of other points, the same columns).
+    pub fn merge(&mut self, other: &DataSummary) -> Result<()> {
+        if other.d() != self.d() {
+            return Err(Error::Data(format!(
+                "cannot merge summaries of {} and {} columns",
+                self.d(),
+                other.d()
+            )));
+        }
+        self.n += other.n;
+        for (a, b) in self.columns.iter_mut().zip(&other.columns) {
+            a.merge(b);
+        }
+        Ok(())
+    }
+
+    /// Each column's mean and population standard deviation (what the default model's
+    /// priors adapt to: [`crate::ModelSpec::quick_from`]).
+    pub fn column_mean_sd(&self) -> Vec<(f64, f64)> {
+        self.columns.iter().map(ColumnSummary::mean_sd).collect()
+    }
+
+    /// Missing values per column.
+    pub fn missing_per_column(&self) -> Vec<u64> {
+        self.columns.iter().map(|c| c.missing).collect()
+    }
+}
+
+/// [`RemoteStats`] on a driver's [`Partitioned`]: its first failure kept, to be returned by
+/// the fit (the engines see NaN statistics from then on and stop).
+pub(crate) struct Remote<'a> {
+    parts: &'a dyn Partitioned,
+    model: &'a Model,
+    scaling: Option<Scaling>,
+    n: usize,
+    failed: Mutex<Option<Error>>,
+}
+
+impl<'a> Remote<'a> {
+    pub(crate) fn new(
+        parts: &'a dyn Partitioned,
+        model: &'a Model,
+        scaling: Option<Scaling>,
+        n: usize,
+    ) -> Self {
+        Remote {
+            parts,
+            model,
+            scaling,
+            n,
+            failed: Mutex::new(None),
+        }
+    }
+
+    /// The first failure, if any.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn fetch(&self, x: &[f64], grad: bool) -> Result<SufficientStats> {
+        let request = StatsRequest {
+            x: x.to_vec(),
+            scaling: self.scaling.clone(),
+            grad,
+        };
+        let st = self.parts.stats(&request)?;
+        st.check_shape(self.model.k, self.model.d, grad)?;
+        if st.n != self.n as u64 {
+            return Err(Error::Data(format!(
+                "the partitions' statistics are of {} points where the data have {}",
+                st.n, self.n
+            )));
+        }
+        Ok(st)
+    }
+}
+
+impl RemoteStats for Remote<'_> {
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn stats(&self, x: &[f64], grad: bool) -> SufficientStats {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed.is_none() {
+            match self.fetch(x, grad) {
+                Ok(st) => return st,
+                Err(e) => *failed = Some(e),
+            }
+        }
+        let mut st = SufficientStats::empty(self.model, grad);
+        st.n = self.n as u64;
+        st.loglik = f64::NAN;
+        st
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CovarianceFamily, FitOptions, ModelSpec};
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+
+    /// Data in memory cut into partitions (some possibly empty), every result sent as JSON.
+    struct Blocks<'a> {
+        model: &'a Model,
+        data: &'a Data,
+        cuts: Vec<std::ops::Range<usize>>,
+        fail_after: Option<usize>,
+        calls: Mutex<usize>,
+    }
+
+    impl Partitioned for Blocks<'_> {
+        fn summary(&self) -> Result<DataSummary> {
+            let mut total: Option<DataSummary> = None;
+            for r in &self.cuts {
+                let s = DataSummary::of(self.data.view().rows(r.clone()))?;
+                let s: DataSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap())
+                    .expect("a summary's JSON");
+                match &mut total {
+                    None => total = Some(s),
+                    Some(t) => t.merge(&s)?,
+                }
+            }
+            Ok(total.expect("a partition"))
+        }
+
+        fn rows(&self, idx: &[usize]) -> Result<Data> {
+            let cols = (0..self.data.d())
+                .map(|j| idx.iter().map(|&i| self.data.col(j)[i]).collect())
+                .collect();
+            Data::with_missing(cols)
+        }
+
+        fn stats(&self, request: &StatsRequest) -> Result<SufficientStats> {
+            let mut calls = self.calls.lock().unwrap();
+            *calls += 1;
+            if self.fail_after.is_some_and(|f| *calls > f) {
+                return Err(Error::Data("worker 3 lost".into()));
+            }
+            let request: StatsRequest =
+                serde_json::from_str(&serde_json::to_string(request).unwrap()).unwrap();
+            let mut total = SufficientStats::empty(self.model, request.grad);
+            for r in &self.cuts {
+                let st = partition_stats(self.model, &request, self.data.view().rows(r.clone()))?;
+                total
+                    .merge(&serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap())?;
+            }
+            Ok(total)
+        }
+    }
+
+    /// Three correlated clusters in 2-D, `n` points, in units `unit` about `centre`, a share
+    /// `missing` of the values removed at random.
+    fn clusters(n: usize, unit: f64, centre: f64, missing: f64, seed: u64) -> Data {
+        let mut rng = chacha20::ChaCha8Rng::seed_from_u64(seed);
+        let z = Normal::new(0.0, 1.0).unwrap();
+        let u = rand_distr::Uniform::new(0.0, 1.0).unwrap();
+        let means = [(0.0, 0.0), (5.0, 1.0), (2.0, 6.0)];
+        let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let (mx, my) = means[i % 3];
+            let e1: f64 = z.sample(&mut rng);
+            let e2: f64 = z.sample(&mut rng);
+            let (x, y) = (mx + e1, my + 0.7 * e1 + 0.5 * e2);
+            let drop: f64 = u.sample(&mut rng);
+            let (x, y) = match drop {
+                v if v < missing / 2.0 => (f64::NAN, y),
+                v if v < missing => (x, f64::NAN),
+                _ => (x, y),
+            };
+            a.push(centre + unit * x);
+            b.push(centre + unit * y);
+        }
+        Data::with_missing(vec![a, b]).unwrap()
+    }
+
+    #[test]
+    fn partitioned_fit_equals_the_fit_in_memory() {
+        let opts = FitOptions {
+            subsample: 300,
+            restarts: 20,
+            candidates: 4,
+            ..FitOptions::default()
+        };
+        for (unit, centre, missing) in [(1.0, 0.0, 0.0), (1.0, 0.0, 0.05), (1e4, 1e7, 0.03)] {
+            let data = clusters(4000, unit, centre, missing, 7);
+            for family in [
+                CovarianceFamily::Diagonal,
+                CovarianceFamily::Full,
+                CovarianceFamily::Tied,
+            ] {
+                let model = ModelSpec::quick(3, family, &data).build(Some(2)).unwrap();
+                let local = crate::fit(&model, &data, &opts).unwrap();
+                assert_eq!(local.history.subsample, Some(600));
+                // the loss in the data's units, standardised or not: the observed values'
+                // densities and the scales (not the correlations) carry the units
+                let lj = crate::log_joint(&model, &data, &local.params);
+                assert!(
+                    (local.loss + lj).abs() <= 1e-9 * lj.abs(),
+                    "{family:?}, unit {unit}"
+                );
+                for cuts in [
+                    std::iter::once(0..4000).collect::<Vec<_>>(),
+                    vec![0..1, 1..1500, 1500..2999, 2999..4000],
+                ] {
+                    let parts = Blocks {
+                        model: &model,
+                        data: &data,
+                        cuts,
+                        fail_after: None,
+                        calls: Mutex::new(0),
+                    };
+                    let f = crate::fit_partitioned(&model, &parts, &opts).unwrap();
+                    let what = format!("{family:?}, unit {unit}, missing {missing}");
+                    assert!(
+                        (f.loss - local.loss).abs() <= 1e-9 * local.loss.abs(),
+                        "{what}: {} vs {}",
+                        f.loss,
+                        local.loss
+                    );
+                    assert!(f.converged, "{what}");
+                    for (a, b) in f.params.locs.iter().zip(&local.params.locs) {
+                        assert!((a - b).abs() <= 1e-5 * unit, "{what}: locs {a} vs {b}");
+                    }
+                    // the loss is the model's at the parameters (in the data's own units)
+                    let lj = crate::log_joint(&model, &data, &f.params);
+                    assert!(
+                        (f.loss + lj).abs() <= 1e-9 * lj.abs(),
+                        "{what}: {} vs {lj}",
+                        f.loss
+                    );
+                    assert!(*parts.calls.lock().unwrap() > 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_partition_is_the_fits_error() {
+        let data = clusters(4000, 1.0, 0.0, 0.0, 3);
+        let model = ModelSpec::quick(3, CovarianceFamily::Diagonal, &data)
+            .build(Some(2))
+            .unwrap();
+        let opts = FitOptions {
+            subsample: 300,
+            restarts: 10,
+            ..FitOptions::default()
+        };
+        let parts = Blocks {
+            model: &model,
+            data: &data,
+            cuts: vec![0..2000, 2000..4000],
+            fail_after: Some(2),
+            calls: Mutex::new(0),
+        };
+        let e = crate::fit_partitioned(&model, &parts, &opts).unwrap_err();
+        assert_eq!(e.to_string(), "worker 3 lost");
+        let no_sub = FitOptions {
+            subsample: 0,
+            ..opts.clone()
+        };
+        let e = crate::fit_partitioned(&model, &parts, &no_sub).unwrap_err();
+        assert!(e.to_string().contains("subsample"), "{e}");
+        // small data are gathered and fitted as in memory
+        let head = Data::from_columns(vec![
+            data.col(0)[..1200].to_vec(),
+            data.col(1)[..1200].to_vec(),
+        ])
+        .unwrap();
+        let small = Blocks {
+            cuts: vec![0..1000, 1000..1200],
+            data: &head,
+            fail_after: None,
+            ..parts
+        };
+        let f = crate::fit_partitioned(&model, &small, &opts).unwrap();
+        let local = crate::fit(&model, small.data, &opts).unwrap();
+        assert_eq!(f.loss, local.loss);
+    }
+
+    #[test]
+    fn grid_merges_to_the_whole_columns_resolution() {
+        // iris-like lengths to 0.1 next to masses in steps of 25 and continuous values
+        let cases: Vec<Vec<f64>> = vec![
+            (10..70).map(|i| i as f64 / 10.0).collect(),
+            (0..12).map(|i| 3000.0 + 25.0 * (i * i) as f64).collect(),
+            (0..40).map(|i| (i as f64 * 0.37).sin()).collect(),
+            vec![1.0, 2.0, 2.5, 3.0],
+            vec![5.0; 20],
+            (0..30)
+                .map(|i| i as f64 * 0.25 + if i > 20 { 0.005 } else { 0.0 })
+                .collect(),
+        ];
+        for x in cases {
+            let whole = crate::data::resolution(&x);
+            for cut in [1, 3, x.len() / 2, x.len() - 1] {
+                let mut a = ColumnSummary::of(&x[..cut], 0);
+                a.merge(&ColumnSummary::of(&x[cut..], 0));
+                assert_eq!(a.resolution(), whole, "{x:?} cut at {cut}");
+                let (m, v) = crate::data::mean_var(&x);
+                let (mm, sd) = a.mean_sd();
+                assert!((mm - m).abs() <= 1e-13 * m.abs().max(1.0));
+                assert!((sd * sd - v).abs() <= 1e-12 * v.max(1e-300));
+            }
+        }
+    }
+}
