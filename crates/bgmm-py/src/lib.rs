@@ -24,6 +24,7 @@ use bgmm::{
 };
 use rayon::prelude::*;
 
+mod distributed;
 mod errors;
 use errors::{py_err, value_err};
 
@@ -940,6 +941,13 @@ fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(read_sample_run, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::partition_summary, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::merge_summaries, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::partition_summary_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::partition_stats_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::partition_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::merge_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::fit_partitioned, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("LOG_LIK_MAX_VALUES", bgmm_io::LOG_LIK_MAX_VALUES)?;
     Ok(())

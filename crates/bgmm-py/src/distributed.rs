@@ -1,0 +1,277 @@
+//! The native half of `bgmm.distributed`: what a worker computes on its partition (a summary,
+//! the statistics at a point), the merges, and the MAP search driven from Python, whose
+//! passes over the data the Python side runs on Dask or Spark ([`bgmm::fit_partitioned`]).
+//! Summaries, requests and statistics cross as the JSON of the core's serde types (exact:
+//! `float_roundtrip`).
+
+use std::sync::Mutex;
+
+use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+
+use bgmm::{
+    Data, DataSummary, DataView, FitOptions, Model, Partitioned, StatsRequest, StopSignal,
+    SufficientStats,
+};
+
+use crate::errors::{py_err, value_err};
+use crate::{data_of, detached, family_of, interruptible, json, model_of, on_view, Search};
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| value_err(format!("{what}: {e}")))
+}
+
+/// The summary of one partition's points (a 2-D float64 array, NaN: missing) as JSON.
+#[pyfunction]
+pub(crate) fn partition_summary(py: Python<'_>, x: PyReadonlyArray2<'_, f64>) -> PyResult<String> {
+    if x.as_array().nrows() == 0 {
+        return Err(value_err("a partition without points has no summary"));
+    }
+    let s = on_view(py, &x, |view| DataSummary::of(*view))?.map_err(py_err)?;
+    json(&s)
+}
+
+/// The columns of a partition (1-D float64 arrays of equal length, NaN: missing: an Arrow
+/// batch's columns) as a view without a copy where they are contiguous.
+fn on_columns<T: Send>(
+    py: Python<'_>,
+    cols: &[PyReadonlyArray1<'_, f64>],
+    job: impl Fn(&DataView<'_>) -> T + Send + Sync,
+) -> PyResult<T> {
+    if let Ok(slices) = cols
+        .iter()
+        .map(|c| c.as_slice())
+        .collect::<Result<Vec<&[f64]>, _>>()
+    {
+        let view = DataView::columns_with_missing(&slices).map_err(py_err)?;
+        return detached(py, None, || job(&view));
+    }
+    let data =
+        Data::with_missing(cols.iter().map(|c| c.as_array().to_vec()).collect()).map_err(py_err)?;
+    detached(py, None, || job(&data.view()))
+}
+
+/// [`partition_summary`] of a partition given as columns (see [`on_columns`]).
+#[pyfunction]
+pub(crate) fn partition_summary_columns(
+    py: Python<'_>,
+    cols: Vec<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<String> {
+    let s = on_columns(py, &cols, |view| DataSummary::of(*view))?.map_err(py_err)?;
+    json(&s)
+}
+
+/// [`partition_stats`] of a partition given as columns (see [`on_columns`]).
+#[pyfunction]
+pub(crate) fn partition_stats_columns(
+    py: Python<'_>,
+    spec_json: &str,
+    request_json: &str,
+    cols: Vec<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<String> {
+    let model = model_of(spec_json, Some(cols.len()))?;
+    let request: StatsRequest = parse("request", request_json)?;
+    let st = on_columns(py, &cols, |view| {
+        bgmm::partition_stats(&model, &request, *view)
+    })?
+    .map_err(py_err)?;
+    json(&st)
+}
+
+/// Summaries merged in the order given.
+#[pyfunction]
+pub(crate) fn merge_summaries(parts: Vec<String>) -> PyResult<String> {
+    let mut total: Option<DataSummary> = None;
+    for p in &parts {
+        let s: DataSummary = parse("summary", p)?;
+        match &mut total {
+            None => total = Some(s),
+            Some(t) => t.merge(&s).map_err(py_err)?,
+        }
+    }
+    json(&total.ok_or_else(|| value_err("no summaries to merge"))?)
+}
+
+/// The statistics of one partition's points for a request of the polish (both JSON) under
+/// the model `spec_json` describes.
+#[pyfunction]
+pub(crate) fn partition_stats(
+    py: Python<'_>,
+    spec_json: &str,
+    request_json: &str,
+    x: PyReadonlyArray2<'_, f64>,
+) -> PyResult<String> {
+    let d = x.as_array().ncols();
+    let model = model_of(spec_json, Some(d))?;
+    let request: StatsRequest = parse("request", request_json)?;
+    if x.as_array().nrows() == 0 {
+        return json(&SufficientStats::empty(&model, request.grad));
+    }
+    let st = on_view(py, &x, |view| {
+        bgmm::partition_stats(&model, &request, *view)
+    })?
+    .map_err(py_err)?;
+    json(&st)
+}
+
+/// Statistics merged in the order given.
+#[pyfunction]
+pub(crate) fn merge_stats(parts: Vec<String>) -> PyResult<String> {
+    let mut total: Option<SufficientStats> = None;
+    for p in &parts {
+        let s: SufficientStats = parse("statistics", p)?;
+        match &mut total {
+            None => total = Some(s),
+            Some(t) => t.merge(&s).map_err(py_err)?,
+        }
+    }
+    json(&total.ok_or_else(|| value_err("no statistics to merge"))?)
+}
+
+/// The model a partitioned fit fits: a model file, a description, or the default model of
+/// `k` components of `covariance` adapted to the summary's columns.
+pub(crate) fn summary_model(
+    summary: &DataSummary,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+) -> PyResult<Model> {
+    let d = summary.d();
+    if let Some(path) = model_path {
+        let spec = bgmm_io::load_model_spec(std::path::Path::new(path))
+            .map_err(|e| value_err(e.to_string()))?;
+        return spec.build(Some(d)).map_err(|e| match e {
+            e @ bgmm::Error::DimensionMismatch { .. } => {
+                value_err(format!("model file '{path}' and the data: {e}"))
+            }
+            e => value_err(format!("model file '{path}': {e}")),
+        });
+    }
+    if let Some(j) = model_json {
+        return model_of(j, Some(d));
+    }
+    if k < 1 {
+        return Err(value_err(format!(
+            "n_components must be at least 1, got {k}"
+        )));
+    }
+    let family = family_of(covariance)?;
+    let largest = |j: usize| {
+        let c = &summary.columns[j];
+        c.min.abs().max(c.max.abs())
+    };
+    let spec =
+        bgmm_io::default_model_spec_of(k, family, &summary.column_mean_sd(), largest, "data")
+            .map_err(|e| value_err(e.to_string()))?;
+    spec.build(Some(d))
+        .map_err(|e| value_err(format!("model: {e}")))
+}
+
+/// A Python object's partitions (`summary()` → JSON, `rows(idx)` → a 2-D array,
+/// `stats(model, request)` → JSON, the model and request as JSON) as the core's
+/// [`Partitioned`]: each call takes the GIL; the first Python exception is kept, to be raised
+/// as it was.
+struct PyPartitions<'a> {
+    obj: &'a Py<PyAny>,
+    spec: String,
+    stop: &'a StopSignal,
+    error: Mutex<Option<PyErr>>,
+}
+
+impl PyPartitions<'_> {
+    fn call<T>(&self, f: impl FnOnce(Python<'_>) -> PyResult<T>) -> bgmm::Result<T> {
+        if self.stop.is_raised() {
+            return Err(bgmm::Error::Interrupted("interrupted".into()));
+        }
+        Python::attach(f).map_err(|e| {
+            let message = e.to_string();
+            self.error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            bgmm::Error::Data(message)
+        })
+    }
+
+    fn json_of<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> bgmm::Result<T> {
+        serde_json::from_str(text).map_err(|e| bgmm::Error::Data(format!("{what}: {e}")))
+    }
+}
+
+impl Partitioned for PyPartitions<'_> {
+    fn summary(&self) -> bgmm::Result<DataSummary> {
+        let text: String = self.call(|py| self.obj.call_method0(py, "summary")?.extract(py))?;
+        Self::json_of("the partitions' summary", &text)
+    }
+
+    fn rows(&self, idx: &[usize]) -> bgmm::Result<Data> {
+        let idx: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+        let data = self.call(|py| {
+            let out = self.obj.call_method1(py, "rows", (idx.into_pyarray(py),))?;
+            let a: PyReadonlyArray2<'_, f64> = out.extract(py)?;
+            data_of(&a)
+        })?;
+        Ok(data)
+    }
+
+    fn stats(&self, request: &StatsRequest) -> bgmm::Result<SufficientStats> {
+        let request = serde_json::to_string(request)
+            .map_err(|e| bgmm::Error::Data(format!("request: {e}")))?;
+        let text: String = self.call(|py| {
+            self.obj
+                .call_method1(py, "stats", (self.spec.as_str(), request))?
+                .extract(py)
+        })?;
+        Self::json_of("the partitions' statistics", &text)
+    }
+}
+
+/// The MAP of data in partitions ([`bgmm::fit_partitioned`]), `parts` the Python object that
+/// reaches them: the fit's JSON, the model's and the log likelihood at the MAP (one more pass).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_partitioned(
+    py: Python<'_>,
+    parts: Py<PyAny>,
+    summary_json: &str,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+    search: Search,
+) -> PyResult<(String, String, f64)> {
+    let summary: DataSummary = parse("summary", summary_json)?;
+    let model = summary_model(&summary, k, covariance, model_json, model_path)?;
+    let opts: FitOptions = search.options()?;
+    let stop = StopSignal::new();
+    let source = PyPartitions {
+        obj: &parts,
+        spec: json(model.spec())?,
+        stop: &stop,
+        error: Mutex::new(None),
+    };
+    let (out, interrupt) = interruptible(py, Some(&stop), &mut || Ok(()), || {
+        let f = bgmm::fit_partitioned(&model, &source, &opts)?;
+        let request = StatsRequest {
+            x: bgmm::Transform::new(&model).pack(&f.params),
+            scaling: None,
+            grad: false,
+        };
+        let st = source.stats(&request)?;
+        Ok::<_, bgmm::Error>((f, st.loglik))
+    })?;
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    if let Some(e) = source
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    let (f, loglik) = out.map_err(py_err)?;
+    Ok((json(&f)?, json(model.spec())?, loglik))
+}
