@@ -4,7 +4,8 @@
 at the best proper mode); its ``sample_posterior`` and ``vi`` give ``arviz.InferenceData``.
 ``bgmm.select`` chooses the number of components and the covariance family (BIC, ICL, AIC,
 PSIS-LOO, WAIC); ``bgmm.simulate`` draws data from a model's priors and ``bgmm.describe`` lists
-its sites; ``bgmm.read`` reads what the ``bgmm`` command wrote. The numbers are the CLI's:
+its sites; ``bgmm.read`` reads what the ``bgmm`` command wrote; ``bgmm.distributed`` fits data on
+Dask or Spark. The numbers are the CLI's:
 the same seed gives the same result, whatever the number of threads.
 """
 
