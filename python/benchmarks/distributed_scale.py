@@ -86,8 +86,11 @@ def run_dask(path: Path, n: int, seed: int) -> Dict[str, Any]:
 
 
 def spark_session(memory: str) -> Any:
+    import sys
+
     from pyspark.sql import SparkSession
 
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers' Python, where bgmm is
     s = (
         SparkSession.builder.master("local[2]")
         .appName("bgmm-scale")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import threading
 from typing import Any, Iterator
 
@@ -62,6 +63,9 @@ def spark() -> Iterator[Any]:
         pytest.skip("no Java runtime for Spark")
     from pyspark.sql import SparkSession
 
+    # Spark's Python workers run `python3` from the PATH unless told: use this interpreter,
+    # where bgmm is installed (a user's cluster needs bgmm on its workers' Python likewise)
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     s = (
         SparkSession.builder.master("local[2]")
         .appName("bgmm-tests")
