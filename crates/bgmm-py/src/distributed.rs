@@ -78,18 +78,27 @@ pub(crate) fn partition_stats_columns(
     json(&st)
 }
 
+/// JSON values of one mergeable type merged in the order given.
+fn merged<T: serde::de::DeserializeOwned + serde::Serialize>(
+    what: &str,
+    parts: &[String],
+    merge: fn(&mut T, &T) -> bgmm::Result<()>,
+) -> PyResult<String> {
+    let mut total: Option<T> = None;
+    for p in parts {
+        let s: T = parse(what, p)?;
+        match &mut total {
+            None => total = Some(s),
+            Some(t) => merge(t, &s).map_err(py_err)?,
+        }
+    }
+    json(&total.ok_or_else(|| value_err(format!("no {what} to merge")))?)
+}
+
 /// Summaries merged in the order given.
 #[pyfunction]
 pub(crate) fn merge_summaries(parts: Vec<String>) -> PyResult<String> {
-    let mut total: Option<DataSummary> = None;
-    for p in &parts {
-        let s: DataSummary = parse("summary", p)?;
-        match &mut total {
-            None => total = Some(s),
-            Some(t) => t.merge(&s).map_err(py_err)?,
-        }
-    }
-    json(&total.ok_or_else(|| value_err("no summaries to merge"))?)
+    merged("summaries", &parts, DataSummary::merge)
 }
 
 /// The statistics of one partition's points for a request of the polish (both JSON) under
@@ -117,15 +126,7 @@ pub(crate) fn partition_stats(
 /// Statistics merged in the order given.
 #[pyfunction]
 pub(crate) fn merge_stats(parts: Vec<String>) -> PyResult<String> {
-    let mut total: Option<SufficientStats> = None;
-    for p in &parts {
-        let s: SufficientStats = parse("statistics", p)?;
-        match &mut total {
-            None => total = Some(s),
-            Some(t) => t.merge(&s).map_err(py_err)?,
-        }
-    }
-    json(&total.ok_or_else(|| value_err("no statistics to merge"))?)
+    merged("statistics", &parts, SufficientStats::merge)
 }
 
 /// The model a partitioned fit fits: a model file, a description, or the default model of

@@ -530,22 +530,35 @@ fn fit_scaled_well(
             total: 1,
         });
         // then the polish on all the data, from the subsample's mode
-        let t = Transform::new(model);
-        let x = t.pack(&f.params);
         let dens = MixtureDensity::new(model, data, false);
-        let guard = Guard::new(model, n as f64, resolution);
-        let run = polish(&dens, &guard, x, opts, &mut f.history);
-        let run = refine(&dens, &guard, run, opts, &mut f.history);
-        f.history.subsample = Some(m);
-        f.params = t.params(&run.x);
-        f.loss = run.loss;
-        f.converged = run.converged;
-        f.grad_norm = run.grad_norm;
-        f.polish_iterations += run.polish_iterations;
-        f.message = run.stop_message();
+        polish_on_all(&dens, &mut f, opts, resolution, m);
         return Ok(f);
     }
     search(model, data, 1.0, opts, progress, resolution)
+}
+
+/// The polish of a subsample's mode `f` on all the data `dens` reads (`m`: the subsample's
+/// size), its end point written into `f`.
+fn polish_on_all(
+    dens: &MixtureDensity,
+    f: &mut Fit,
+    opts: &Checked<FitOptions>,
+    resolution: &[f64],
+    m: usize,
+) {
+    let model = dens.model();
+    let t = Transform::new(model);
+    let x = t.pack(&f.params);
+    let guard = Guard::new(model, dens.n() as f64, resolution);
+    let run = polish(dens, &guard, x, opts, &mut f.history);
+    let run = refine(dens, &guard, run, opts, &mut f.history);
+    f.history.subsample = Some(m);
+    f.params = t.params(&run.x);
+    f.loss = run.loss;
+    f.converged = run.converged;
+    f.grad_norm = run.grad_norm;
+    f.polish_iterations += run.polish_iterations;
+    f.message = run.stop_message();
 }
 
 /// [`run`] on data held in partitions ([`crate::partitioned`]): the subsample gathered to the
@@ -670,22 +683,11 @@ pub(crate) fn run_partitioned(
         }),
         n,
     );
-    let t = Transform::new(fit_model);
-    let x = t.pack(&f.params);
     let dens = MixtureDensity::remote(fit_model, &remote, false);
-    let guard = Guard::new(fit_model, n as f64, fit_resolution);
-    let run = polish(&dens, &guard, x, opts, &mut f.history);
-    let run = refine(&dens, &guard, run, opts, &mut f.history);
+    polish_on_all(&dens, &mut f, opts, fit_resolution, m);
     if let Some(e) = remote.failure() {
         return Err(e);
     }
-    f.history.subsample = Some(m);
-    f.params = t.params(&run.x);
-    f.loss = run.loss;
-    f.converged = run.converged;
-    f.grad_norm = run.grad_norm;
-    f.polish_iterations += run.polish_iterations;
-    f.message = run.stop_message();
     if let Some((shift, c)) = &scaling {
         let observed = summary.columns.iter().map(|c| c.observed as usize).sum();
         f = unstandardised(model, observed, f, shift, *c, &resolution);
