@@ -15,7 +15,7 @@ use bgmm::{
 };
 
 use crate::errors::{py_err, value_err};
-use crate::{data_of, detached, family_of, interruptible, json, model_of, on_view, Search};
+use crate::{data_of, detached, interruptible, json, model_for, model_of, on_view, Search};
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| value_err(format!("{what}: {e}")))
@@ -138,35 +138,21 @@ pub(crate) fn summary_model(
     model_json: Option<&str>,
     model_path: Option<&str>,
 ) -> PyResult<Model> {
-    let d = summary.d();
-    if let Some(path) = model_path {
-        let spec = bgmm_io::load_model_spec(std::path::Path::new(path))
-            .map_err(|e| value_err(e.to_string()))?;
-        return spec.build(Some(d)).map_err(|e| match e {
-            e @ bgmm::Error::DimensionMismatch { .. } => {
-                value_err(format!("model file '{path}' and the data: {e}"))
-            }
-            e => value_err(format!("model file '{path}': {e}")),
-        });
-    }
-    if let Some(j) = model_json {
-        return model_of(j, Some(d));
-    }
-    if k < 1 {
-        return Err(value_err(format!(
-            "n_components must be at least 1, got {k}"
-        )));
-    }
-    let family = family_of(covariance)?;
     let largest = |j: usize| {
         let c = &summary.columns[j];
         c.min.abs().max(c.max.abs())
     };
-    let spec =
-        bgmm_io::default_model_spec_of(k, family, &summary.column_mean_sd(), largest, "data")
-            .map_err(|e| value_err(e.to_string()))?;
-    spec.build(Some(d))
-        .map_err(|e| value_err(format!("model: {e}")))
+    model_for(
+        summary.d(),
+        "data",
+        k,
+        covariance,
+        model_json,
+        model_path,
+        |k, family| {
+            bgmm_io::default_model_spec_of(k, family, &summary.column_mean_sd(), largest, "data")
+        },
+    )
 }
 
 /// A Python object's partitions (`summary()` → JSON, `rows(idx)` → a 2-D array,

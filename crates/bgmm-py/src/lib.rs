@@ -69,18 +69,40 @@ fn resolve_model(
     model_json: Option<&str>,
     model_path: Option<&str>,
 ) -> PyResult<Model> {
+    model_for(
+        data.d(),
+        "X",
+        k,
+        covariance,
+        model_json,
+        model_path,
+        |k, family| bgmm_io::default_model_spec(k, family, data, "X"),
+    )
+}
+
+/// The model a fit of `d` columns (`shown` in messages: "X", "data") fits: a model file, a
+/// description, or `default` for `k` components of `covariance`.
+pub(crate) fn model_for(
+    d: usize,
+    shown: &str,
+    k: i64,
+    covariance: &str,
+    model_json: Option<&str>,
+    model_path: Option<&str>,
+    default: impl FnOnce(i64, bgmm::CovarianceFamily) -> anyhow::Result<bgmm::ModelSpec>,
+) -> PyResult<Model> {
     if let Some(path) = model_path {
         let spec = bgmm_io::load_model_spec(std::path::Path::new(path))
             .map_err(|e| value_err(e.to_string()))?;
-        return spec.build(Some(data.d())).map_err(|e| match e {
+        return spec.build(Some(d)).map_err(|e| match e {
             e @ bgmm::Error::DimensionMismatch { .. } => {
-                value_err(format!("model file '{path}' and X: {e}"))
+                value_err(format!("model file '{path}' and {shown}: {e}"))
             }
             e => value_err(format!("model file '{path}': {e}")),
         });
     }
     if let Some(j) = model_json {
-        return model_of(j, Some(data.d()));
+        return model_of(j, Some(d));
     }
     if k < 1 {
         return Err(value_err(format!(
@@ -88,9 +110,8 @@ fn resolve_model(
         )));
     }
     let family = family_of(covariance)?;
-    let spec =
-        bgmm_io::default_model_spec(k, family, data, "X").map_err(|e| value_err(e.to_string()))?;
-    spec.build(Some(data.d()))
+    let spec = default(k, family).map_err(|e| value_err(e.to_string()))?;
+    spec.build(Some(d))
         .map_err(|e| value_err(format!("model: {e}")))
 }
 
