@@ -93,3 +93,10 @@ def fit_partitioned(
     model_path: Optional[str],
     search: _Search,
 ) -> Tuple[str, str, float]: ...
+def select_partitioned(
+    parts: Any,
+    ks: List[int],
+    families: List[str],
+    criterion: str,
+    search: _Search,
+) -> Dict[str, Any]: ...

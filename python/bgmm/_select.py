@@ -83,12 +83,7 @@ def select(
     names = getattr(X, "columns", None)
     Xa = _float64(check_array(X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"))
     ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(v) for v in k]
-    if covariance is None:
-        families: List[str] = []
-    elif isinstance(covariance, str):
-        families = [_family(covariance)]
-    else:
-        families = [_family(c) for c in covariance]
+    families = families_of(covariance)
     # the search every pair runs: the estimator's, which also becomes the best model
     est = GaussianMixture(
         n_restarts=n_restarts,
@@ -113,6 +108,24 @@ def select(
         int(warmup),
         int(draws),
     )
+    wide, best = best_of(out, est, None if names is None else [str(c) for c in names])
+    return wide, best
+
+
+def families_of(covariance: Optional[Union[str, Sequence[str]]]) -> List[str]:
+    """The families asked for (none: every family the data's dimension allows)."""
+    if covariance is None:
+        return []
+    if isinstance(covariance, str):
+        return [_family(covariance)]
+    return [_family(c) for c in covariance]
+
+
+def best_of(
+    out: Dict[str, Any], est: GaussianMixture, names: Optional[List[str]]
+) -> Tuple[pd.DataFrame, GaussianMixture]:
+    """The table and the best model, fitted (``est`` given its K, family and fit), from what
+    the native ``select`` returns; ``names``: the data's columns."""
     wide, long = selection_tables(out)
     rows = json.loads(out["selection"])["rows"]
     if not out["ranked"]:
@@ -124,6 +137,6 @@ def select(
     est.set_params(n_components=int(best["k"]), covariance=best["covariance"])
     est._set_fit(best["fit"], json.dumps(best["model"]), best.get("loglik"))
     if names is not None:
-        est.feature_names_in_ = np.asarray([str(c) for c in names], dtype=object)
+        est.feature_names_in_ = np.asarray(names, dtype=object)
     est.selection_ = long
     return wide, est

@@ -9,6 +9,9 @@ driver), then the L-BFGS polish on all the data, each of its passes a map over t
 (K·D² numbers at most), merged in partition order. Same seed and same partitioning: the same
 bits; another partitioning: the same mode, to rounding.
 
+``select`` chooses the number of components and the family as :func:`bgmm.select` does, the
+fits of every model sharing each pass over the data.
+
 ``predict``, ``predict_proba`` and ``score_samples`` map a fitted estimator over the partitions
 and return a Dask array or a Spark DataFrame with the new columns.
 
@@ -19,9 +22,21 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
+import pandas as pd
 
 from . import _bgmm
 from ._estimator import GaussianMixture, _family, _model_args
@@ -29,7 +44,7 @@ from ._estimator import GaussianMixture, _family, _model_args
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array as da
 
-__all__ = ["fit", "predict", "predict_proba", "score_samples"]
+__all__ = ["fit", "select", "predict", "predict_proba", "score_samples"]
 
 
 def fit(
@@ -74,6 +89,60 @@ def fit(
     return _fit(est, parts)
 
 
+def select(
+    data: Any,
+    k: Union[int, Iterable[int]] = range(1, 10),
+    covariance: Optional[Union[str, Sequence[str]]] = None,
+    criterion: str = "bic",
+    *,
+    columns: Optional[Sequence[str]] = None,
+    split_every: int = 8,
+    persist: bool = True,
+    **search: Any,
+) -> Tuple[pd.DataFrame, GaussianMixture]:
+    """:func:`bgmm.select` of data on Dask or Spark: the MAP of the default model for every
+    number of components in ``k`` and family in ``covariance``, each fitted as :func:`fit` fits
+    it, all at once, their passes over the data shared (each pass computes the statistics of
+    every model still being polished, so the passes are those of the slowest fit, not their
+    sum), then one more shared pass for the log likelihood and the ICL's classification entropy
+    at each MAP. Ranked by ``criterion``: ``"bic"``, ``"icl"`` or ``"aic"`` (the posterior
+    criteria need every model sampled, which is not done on a cluster).
+
+    Returns the table (criterion by K × family, lower is better) and the best model as a fitted
+    :class:`GaussianMixture`, its ``selection_`` the long table of every pair, as
+    :func:`bgmm.select`; ``selection_.attrs["passes"]`` counts the passes over the data.
+    ``search`` takes the estimator's search parameters (``random_state``, ``n_restarts``,
+    ``subsample``, ...)."""
+    if str(criterion).lower() in ("loo", "waic"):
+        raise ValueError(
+            f"criterion: '{criterion}' needs every model's posterior, which is not sampled for "
+            "data on Dask or Spark: use 'bic', 'icl' or 'aic'"
+        )
+    est = GaussianMixture(**search)
+    for name in ("n_restarts", "n_candidates", "steps", "subsample"):
+        est._check_int(name, getattr(est, name), 0)
+    parts = partitions(data, columns=columns, split_every=split_every, persist=persist)
+    return _select(est, parts, k, covariance, criterion)
+
+
+def _select(
+    est: GaussianMixture,
+    parts: "_Partitions",
+    k: Union[int, Iterable[int]],
+    covariance: Optional[Union[str, Sequence[str]]],
+    criterion: str,
+) -> Tuple[pd.DataFrame, GaussianMixture]:
+    from ._select import best_of, families_of
+
+    ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(v) for v in k]
+    out = _bgmm.select_partitioned(
+        parts, ks, families_of(covariance), str(criterion).lower(), est._search_args()
+    )
+    wide, best = best_of(out, est, parts.names)
+    best.selection_.attrs["passes"] = json.loads(out["selection"]).get("passes")
+    return wide, best
+
+
 def _fit(est: GaussianMixture, parts: "_Partitions") -> GaussianMixture:
     est._check_int("n_components", est.n_components, 1)
     for name in ("n_restarts", "n_candidates", "steps", "subsample"):
@@ -110,7 +179,9 @@ class _Partitions:
     def rows(self, idx: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def stats(self, model: str, request: str) -> str:  # pragma: no cover - abstract
+    def stats(self, asks: List[Tuple[str, str]]) -> List[str]:  # pragma: no cover - abstract
+        """For each ask (a model and a request, as JSON), the merged statistics, all in one
+        pass over the data."""
         raise NotImplementedError
 
 
@@ -207,7 +278,7 @@ def _dask_array(
     return da.Array.rechunk(arr, {1: -1}), names
 
 
-def _tree(nodes: List[Any], merge: Callable[[List[str]], str], split_every: int) -> Any:
+def _tree(nodes: List[Any], merge: Callable[[List[Any]], Any], split_every: int) -> Any:
     """Merge delayed values in their order, ``split_every`` at a time, up a tree."""
     import dask
 
@@ -261,15 +332,24 @@ class _DaskPartitions(_Partitions):
         arrays = dask.compute(*pieces)
         return np.ascontiguousarray(np.concatenate(arrays, axis=0))
 
-    def stats(self, model: str, request: str) -> str:
+    def stats(self, asks: List[Tuple[str, str]]) -> List[str]:
         import dask
 
-        # one key each: sent to a worker once, not with every block's task
-        m = dask.delayed(model, pure=True)
-        r = dask.delayed(request, pure=True)
-        parts = [dask.delayed(_bgmm.partition_stats, pure=True)(m, r, b) for b in self.blocks]
-        (out,) = dask.compute(_tree(parts, _bgmm.merge_stats, self.split_every))
-        return str(out)
+        # one key: sent to a worker once, not with every block's task
+        a = dask.delayed(list(asks), pure=True)
+        parts = [dask.delayed(_block_stats, pure=True)(a, b) for b in self.blocks]
+        (out,) = dask.compute(_tree(parts, _merge_each, self.split_every))
+        return [str(t) for t in out]
+
+
+def _block_stats(asks: List[Tuple[str, str]], block: np.ndarray) -> List[str]:
+    """A block's statistics for every ask, in one visit of its data."""
+    return [_bgmm.partition_stats(model, request, block) for model, request in asks]
+
+
+def _merge_each(parts: List[List[str]]) -> List[str]:
+    """Lists of statistics (one per ask) merged ask by ask, in the order given."""
+    return [_bgmm.merge_stats(list(column)) for column in zip(*parts)]
 
 
 # ---- Spark ---------------------------------------------------------------------------------
@@ -394,31 +474,39 @@ class _SparkPartitions(_Partitions):
             len(got), d
         )
 
-    def stats(self, model: str, request: str) -> str:
+    def stats(self, asks: List[Tuple[str, str]]) -> List[str]:
         sc = self.df.sparkSession.sparkContext
-        sent = sc.broadcast((model, request))
+        sent = sc.broadcast(list(asks))
 
         def compute(batches: Iterator[Any]) -> Iterator[Any]:
             import pyarrow as pa
 
             pid = _partition_id()
-            spec, req = sent.value
-            parts = [
-                _bgmm.partition_stats_columns(spec, req, _arrow_columns(b))
-                for b in batches
-                if b.num_rows
-            ]
-            if parts:
+            todo = sent.value
+            parts: List[List[str]] = [[] for _ in todo]
+            for b in batches:
+                if b.num_rows:
+                    cols = _arrow_columns(b)
+                    for j, (spec, req) in enumerate(todo):
+                        parts[j].append(_bgmm.partition_stats_columns(spec, req, cols))
+            if parts and parts[0]:
                 yield pa.RecordBatch.from_pydict(
-                    {"pid": [pid], "stats": [_bgmm.merge_stats(parts)]},
-                    schema=pa.schema([("pid", pa.int64()), ("stats", pa.string())]),
+                    {
+                        "pid": [pid] * len(todo),
+                        "ask": list(range(len(todo))),
+                        "stats": [_bgmm.merge_stats(p) for p in parts],
+                    },
+                    schema=pa.schema(
+                        [("pid", pa.int64()), ("ask", pa.int64()), ("stats", pa.string())]
+                    ),
                 )
 
-        rows = sorted(
-            self._per_partition(compute, "pid long, stats string"), key=lambda r: r["pid"]
-        )
+        rows = self._per_partition(compute, "pid long, ask long, stats string")
         sent.unpersist()
-        return str(_bgmm.merge_stats([r["stats"] for r in rows]))
+        by_ask: List[List[Tuple[int, str]]] = [[] for _ in asks]
+        for r in rows:
+            by_ask[r["ask"]].append((r["pid"], r["stats"]))
+        return [_bgmm.merge_stats([t for _, t in sorted(col)]) for col in by_ask]
 
 
 # ---- predictions -----------------------------------------------------------------------------

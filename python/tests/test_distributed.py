@@ -131,13 +131,13 @@ def test_dask_worker_lost_mid_fit(client: Any, data: np.ndarray) -> None:
     calls = {"n": 0}
     stats = parts.stats
 
-    def killing(model: str, request: str) -> str:
+    def killing(asks: list) -> list:
         calls["n"] += 1
         if calls["n"] == 3:
             pids = client.run(os.getpid)
             victim = sorted(pids)[0]
             os.kill(pids[victim], signal.SIGKILL)
-        return stats(model, request)
+        return stats(asks)
 
     parts.stats = killing  # type: ignore[method-assign]
     est = bd._fit(bgmm.GaussianMixture(3, covariance="tied", **SEARCH), parts)
@@ -196,6 +196,60 @@ def test_errors_name_what_is_wrong(client: Any) -> None:
         bd.predict(est, big[:, :1])
 
 
+def _same_selection(dist: Any, ref: Any) -> None:
+    """Two selections: the same table (to the polish's tolerance), the same best model."""
+    (wide, best), (ref_wide, ref_best) = dist, ref
+    np.testing.assert_allclose(wide.to_numpy(), ref_wide.to_numpy(), rtol=1e-8)
+    a, b = best.selection_, ref_best.selection_
+    assert list(a["mclust"]) == list(b["mclust"]) and list(a["k"]) == list(b["k"])
+    assert list(a["status"]) == list(b["status"])
+    for c in ("loglik", "bic", "icl", "aic"):
+        np.testing.assert_allclose(a[c], b[c], rtol=1e-8)
+    assert (best.n_components, best.covariance) == (ref_best.n_components, ref_best.covariance)
+    assert abs(best.loss_ - ref_best.loss_) <= 1e-9 * abs(ref_best.loss_)
+
+
+class _Counted:
+    """Partitions whose passes and requests are counted."""
+
+    def __init__(self, parts: Any) -> None:
+        self.parts, self.passes, self.asked = parts, 0, 0
+        self.names = parts.names
+
+    def summary(self) -> str:
+        return str(self.parts.summary())
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        return np.asarray(self.parts.rows(idx))
+
+    def stats(self, asks: list) -> list:
+        self.passes += 1
+        self.asked += len(asks)
+        return list(self.parts.stats(asks))
+
+
+def test_dask_select_equals_the_selection_in_memory(client: Any, data: np.ndarray) -> None:
+    """Every family × K = 1–3, ranked by ICL: the table of the data in memory, its fits
+    sharing each pass over the blocks."""
+    import dask.array as da
+
+    ref = bgmm.select(data, k=[1, 2, 3], criterion="icl", **SEARCH)
+    parts = _Counted(bd.partitions(da.from_array(data, chunks=(1700, 2))))
+    est = bgmm.GaussianMixture(**SEARCH)
+    got = bd._select(est, parts, [1, 2, 3], None, "icl")  # type: ignore[arg-type]
+    _same_selection(got, ref)
+    assert got[1].selection_.attrs["passes"] == parts.passes
+    # 18 fits: each pass serves every fit still polishing, not one
+    assert parts.asked >= 4 * parts.passes, (parts.asked, parts.passes)
+    # as the user calls it, and the posterior criteria refused
+    _same_selection(
+        bd.select(da.from_array(data, chunks=(1700, 2)), [1, 2, 3], criterion="icl", **SEARCH),
+        ref,
+    )
+    with pytest.raises(ValueError, match="criterion: 'loo' needs every model's posterior"):
+        bd.select(da.from_array(data, chunks=(1700, 2)), [1, 2], criterion="loo")
+
+
 def _spark_frame(spark: Any, X: np.ndarray, partitions: int) -> Any:
     """X as a Spark DataFrame of ``partitions`` partitions, NaN as null, beside a text column."""
     rows = [
@@ -250,3 +304,14 @@ def test_threads_do_not_change_the_fit(client: Any, data: np.ndarray) -> None:
     for f in ("diagonal", "tied"):
         alone = bd.fit(da.from_array(data, chunks=(2000, 2)), 3, covariance=f, **SEARCH)
         assert out[f].loss_ == alone.loss_
+
+
+def test_spark_select_equals_the_selection_in_memory(spark: Any) -> None:
+    X = clusters(4000, 6, missing=0.04)
+    frame = _spark_frame(spark, X, 3)
+    held = np.array([[r["x"], r["y"]] for r in frame.collect()], dtype=np.float64)
+    families = ["diagonal", "tied", "full"]
+    ref = bgmm.select(held, k=[1, 2, 3], covariance=families, **SEARCH)
+    got = bd.select(frame, [1, 2, 3], covariance=families, **SEARCH)
+    _same_selection(got, ref)
+    assert list(got[1].feature_names_in_) == ["x", "y"]

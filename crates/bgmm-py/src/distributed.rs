@@ -8,14 +8,18 @@ use std::sync::Mutex;
 
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use bgmm::{
-    Data, DataSummary, DataView, FitOptions, Model, Partitioned, StatsRequest, StopSignal,
-    SufficientStats,
+    Ask, Data, DataSummary, DataView, FitOptions, Model, Partitioned, SelectOptions, StatsRequest,
+    StopSignal, SufficientStats,
 };
 
 use crate::errors::{py_err, value_err};
-use crate::{data_of, detached, interruptible, json, model_for, model_of, on_view, Search};
+use crate::{
+    criterion_of, data_of, detached, family_of, interruptible, json, model_for, model_of, on_view,
+    selection_dict, Search,
+};
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| value_err(format!("{what}: {e}")))
@@ -156,12 +160,11 @@ pub(crate) fn summary_model(
 }
 
 /// A Python object's partitions (`summary()` → JSON, `rows(idx)` → a 2-D array,
-/// `stats(model, request)` → JSON, the model and request as JSON) as the core's
-/// [`Partitioned`]: each call takes the GIL; the first Python exception is kept, to be raised
-/// as it was.
+/// `stats(asks)` → one JSON per ask, each ask a pair of JSON texts: the model and the
+/// request) as the core's [`Partitioned`]: each call takes the GIL; the first Python
+/// exception is kept, to be raised as it was.
 struct PyPartitions<'a> {
     obj: &'a Py<PyAny>,
-    spec: String,
     stop: &'a StopSignal,
     error: Mutex<Option<PyErr>>,
 }
@@ -202,16 +205,23 @@ impl Partitioned for PyPartitions<'_> {
         Ok(data)
     }
 
-    fn stats(&self, request: &StatsRequest) -> bgmm::Result<SufficientStats> {
-        let request = serde_json::to_string(request)
-            .map_err(|e| bgmm::Error::Data(format!("request: {e}")))?;
-        let text: String = self.call(|py| {
-            self.obj
-                .call_method1(py, "stats", (self.spec.as_str(), request))?
-                .extract(py)
-        })?;
-        Self::json_of("the partitions' statistics", &text)
+    fn stats(&self, asks: &[Ask<'_>]) -> bgmm::Result<Vec<SufficientStats>> {
+        let asks: Vec<(String, String)> = asks
+            .iter()
+            .map(|a| Ok((text(a.model.spec())?, text(a.request)?)))
+            .collect::<bgmm::Result<_>>()?;
+        let texts: Vec<String> =
+            self.call(|py| self.obj.call_method1(py, "stats", (asks,))?.extract(py))?;
+        texts
+            .iter()
+            .map(|t| Self::json_of("the partitions' statistics", t))
+            .collect()
     }
+}
+
+/// A serde value as JSON text, for the partitions.
+fn text<T: serde::Serialize + ?Sized>(v: &T) -> bgmm::Result<String> {
+    serde_json::to_string(v).map_err(|e| bgmm::Error::Data(format!("request: {e}")))
 }
 
 /// The MAP of data in partitions ([`bgmm::fit_partitioned`]), `parts` the Python object that
@@ -234,7 +244,6 @@ pub(crate) fn fit_partitioned(
     let stop = StopSignal::new();
     let source = PyPartitions {
         obj: &parts,
-        spec: json(model.spec())?,
         stop: &stop,
         error: Mutex::new(None),
     };
@@ -244,9 +253,14 @@ pub(crate) fn fit_partitioned(
             x: bgmm::Transform::new(&model).pack(&f.params),
             scaling: None,
             grad: false,
+            entropy: false,
         };
-        let st = source.stats(&request)?;
-        Ok::<_, bgmm::Error>((f, st.loglik))
+        let st = source.stats(&[Ask {
+            model: &model,
+            request: &request,
+        }])?;
+        let loglik = st.first().map_or(f64::NAN, |s| s.loglik);
+        Ok::<_, bgmm::Error>((f, loglik))
     })?;
     if let Some(e) = interrupt {
         return Err(e);
@@ -261,4 +275,51 @@ pub(crate) fn fit_partitioned(
     }
     let (f, loglik) = out.map_err(py_err)?;
     Ok((json(&f)?, json(model.spec())?, loglik))
+}
+
+/// [`bgmm::select_partitioned`] of the data `parts` reaches (summarised by `summary_json`):
+/// the same dictionary as the in-memory `select`.
+#[pyfunction]
+pub(crate) fn select_partitioned<'py>(
+    py: Python<'py>,
+    parts: Py<PyAny>,
+    ks: Vec<usize>,
+    families: Vec<String>,
+    criterion: &str,
+    search: Search,
+) -> PyResult<Bound<'py, PyDict>> {
+    let families = families
+        .iter()
+        .map(|f| family_of(f))
+        .collect::<PyResult<Vec<_>>>()?;
+    let criterion = criterion_of(criterion)?;
+    let opts = SelectOptions {
+        ks,
+        families,
+        criterion,
+        fit: search.options()?,
+        ..SelectOptions::default()
+    };
+    opts.validate().map_err(py_err)?;
+    let stop = StopSignal::new();
+    let source = PyPartitions {
+        obj: &parts,
+        stop: &stop,
+        error: Mutex::new(None),
+    };
+    let (out, interrupt) = interruptible(py, Some(&stop), &mut || Ok(()), || {
+        bgmm::select_partitioned(&source, &opts)
+    })?;
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    if let Some(e) = source
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    selection_dict(py, &out.map_err(py_err)?)
 }

@@ -829,11 +829,7 @@ fn select<'py>(
         .iter()
         .map(|f| family_of(f))
         .collect::<PyResult<Vec<_>>>()?;
-    let criterion = Criterion::parse(criterion).ok_or_else(|| {
-        value_err(format!(
-            "criterion: '{criterion}' is not one of bic, icl, aic, loo, waic"
-        ))
-    })?;
+    let criterion = criterion_of(criterion)?;
     let seed = search.seed;
     let fit = search.options()?;
     let opts = SelectOptions {
@@ -852,7 +848,25 @@ fn select<'py>(
     };
     opts.validate().map_err(py_err)?;
     let sel = detached(py, None, || bgmm::select(&data, &opts))?.map_err(py_err)?;
-    // the core's ranking and criteria, so that Python does not compute them again
+    selection_dict(py, &sel)
+}
+
+/// A criterion by name.
+pub(crate) fn criterion_of(name: &str) -> PyResult<Criterion> {
+    Criterion::parse(name).ok_or_else(|| {
+        value_err(format!(
+            "criterion: '{name}' is not one of bic, icl, aic, loo, waic"
+        ))
+    })
+}
+
+/// What `select` returns to Python: the core's ranking and criteria (so that Python does not
+/// compute them again), each row's mclust code and the selection's JSON.
+pub(crate) fn selection_dict<'py>(
+    py: Python<'py>,
+    sel: &bgmm::Selection,
+) -> PyResult<Bound<'py, PyDict>> {
+    let criterion = sel.criterion;
     let out = PyDict::new(py);
     out.set_item("ranked", sel.ranked())?;
     let value =
@@ -969,6 +983,7 @@ fn _bgmm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(distributed::partition_stats, m)?)?;
     m.add_function(wrap_pyfunction!(distributed::merge_stats, m)?)?;
     m.add_function(wrap_pyfunction!(distributed::fit_partitioned, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::select_partitioned, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("LOG_LIK_MAX_VALUES", bgmm_io::LOG_LIK_MAX_VALUES)?;
     Ok(())

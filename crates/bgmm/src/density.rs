@@ -914,6 +914,31 @@ pub fn responsibilities_and_density(
     (resp, lse)
 }
 
+/// `Σ_n −ln max_k p(z_n = k | x_n, θ)` over the points of `view` with at least one observed
+/// value: the entropy of the hard classification that mclust's ICL adds to the BIC. In
+/// chunks over the points in parallel, summed in chunk order (the same number on any thread
+/// count). `params` must be the model's and the view of the model's dimension.
+pub fn classification_entropy(model: &Model, view: &DataView<'_>, params: &Params) -> f64 {
+    let logw: Vec<f64> = params.weights.iter().map(|w| w.ln()).collect();
+    let comps = Components::new(model, &logw, &params.locs, &params.scales);
+    let consts = comps.consts();
+    let (n, k, d) = (view.n(), model.k, view.d());
+    let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut out = vec![0.0; range.len() * k];
+            crate::kernel::chunk_log_resp(view, range.clone(), &consts, &mut out, &mut []);
+            out.chunks(k.max(1))
+                .zip(range)
+                .filter(|(_, i)| (0..d).any(|j| !view.get(*i, j).is_nan()))
+                .map(|(r, _)| -r.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)))
+                .sum::<f64>()
+        })
+        .collect();
+    parts.iter().sum()
+}
+
 #[cfg(test)]
 mod covariance_families {
     use super::*;

@@ -85,10 +85,10 @@ mod vi;
 pub use classify::{assign, Classification, ClassifyOptions, SviOptions, Temperature};
 pub use data::{mean_sd, mean_var, sample_sd, sample_var, Data, DataView};
 pub use density::{
-    log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at, log_likelihood_from_stats,
-    log_likelihood_grad, log_likelihood_scalar, log_responsibilities, pointwise_log_likelihood,
-    responsibilities_and_density, LogDensity, MixtureDensity, NaturalGrad, StatsDensity, Transform,
-    CHUNK,
+    classification_entropy, log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at,
+    log_likelihood_from_stats, log_likelihood_grad, log_likelihood_scalar, log_responsibilities,
+    pointwise_log_likelihood, responsibilities_and_density, LogDensity, MixtureDensity,
+    NaturalGrad, StatsDensity, Transform, CHUNK,
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
@@ -109,7 +109,7 @@ pub use nuts::{chain_rng, ChainOutput, NutsOptions, Progress as ChainProgress, S
 pub use options::{float as serde_float, Callback, Checked};
 pub use params::{Params, Shaped, ShapedParams};
 pub use partitioned::{
-    partition_stats, ColumnSummary, DataSummary, Grid, Partitioned, Scaling, StatsRequest,
+    partition_stats, Ask, ColumnSummary, DataSummary, Grid, Partitioned, Scaling, StatsRequest,
 };
 pub use pointwise::{
     log_likelihood_draws, occupied_components, OccupiedComponents, OCCUPIED_MAX_WORK,
@@ -165,6 +165,15 @@ pub fn vi(model: &Model, data: &Data, opts: &ViOptions) -> Result<(Posterior, Vi
 /// saying why, not an error.
 pub fn select(data: &Data, opts: &SelectOptions) -> Result<Selection> {
     select::run(data, &opts.validate()?)
+}
+
+/// [`select`] of data held elsewhere in partitions ([`Partitioned`]): every pair fitted as
+/// [`fit_partitioned`] fits it, all at once, their passes over the data shared (each pass
+/// computes the statistics every running fit asked for), so the same rows as [`select`] of
+/// the data in memory, to rounding. The BIC, ICL and AIC only (the posterior criteria are
+/// refused); [`Selection::passes`] counts the passes.
+pub fn select_partitioned(data: &dyn Partitioned, opts: &SelectOptions) -> Result<Selection> {
+    select::run_partitioned(data, &opts.validate()?)
 }
 
 /// Assignment probabilities and assignments of every point of `data` under `params`: exact,

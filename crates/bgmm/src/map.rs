@@ -676,7 +676,7 @@ pub(crate) fn run_partitioned(
     });
     let remote = Remote::new(
         parts,
-        fit_model,
+        model,
         scaling.as_ref().map(|(shift, c)| Scaling {
             shift: shift.clone(),
             factor: *c,

@@ -16,22 +16,33 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Data, DataView};
-use crate::density::{RemoteStats, StatsDensity};
+use crate::density::{RemoteStats, StatsDensity, Transform};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::stats::SufficientStats;
 
-/// Data in partitions the driver reaches (see the [module](self)). Implementations are
-/// called from the fitting thread, one call at a time.
+/// Data in partitions the driver reaches (see the [module](self)). A fit calls it from its
+/// thread, one call at a time; [`crate::select_partitioned`] calls it from one thread at a
+/// time too, with the requests of all its fits gathered into each pass.
 pub trait Partitioned: Sync {
     /// Every partition's [`DataSummary::of`], merged in partition order.
     fn summary(&self) -> Result<DataSummary>;
     /// The points with these indices (ascending; 0-based over the partitions in order),
     /// gathered in that order, with NaN where a value is missing.
     fn rows(&self, idx: &[usize]) -> Result<Data>;
-    /// Every partition's [`partition_stats`] for `request`, merged in partition order
-    /// ([`SufficientStats::merge`]).
-    fn stats(&self, request: &StatsRequest) -> Result<SufficientStats>;
+    /// For each ask, every partition's [`partition_stats`] of it, merged in partition order
+    /// ([`SufficientStats::merge`]), in the asks' order: all of them in one pass over the
+    /// data (a fit asks one at a time; a selection the asks of all its models).
+    fn stats(&self, asks: &[Ask<'_>]) -> Result<Vec<SufficientStats>>;
+}
+
+/// One model's request, for [`Partitioned::stats`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// The model the statistics are of (its data's units: before any standardisation).
+    pub model: &'a Model,
+    /// Where, and what.
+    pub request: &'a StatsRequest,
 }
 
 /// How the driver standardises the data for the search (the search runs on
@@ -55,6 +66,9 @@ pub struct StatsRequest {
     pub scaling: Option<Scaling>,
     /// With the gradient statistics.
     pub grad: bool,
+    /// With the classification entropy ([`SufficientStats::entropy`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub entropy: bool,
 }
 
 /// The statistics of one partition's points (`view`, NaN: missing) for `request`, under
@@ -69,8 +83,18 @@ pub fn partition_stats(
     if view.n() == 0 {
         return Ok(SufficientStats::empty(model, request.grad));
     }
+    let entropy = |m: &Model, v: &DataView<'_>| {
+        let params = Transform::new(m).params(&request.x);
+        crate::density::classification_entropy(m, v, &params)
+    };
+    let mut st;
     match &request.scaling {
-        None => StatsDensity::new(model, false).stats(&request.x, view, request.grad),
+        None => {
+            st = StatsDensity::new(model, false).stats(&request.x, view, request.grad)?;
+            if request.entropy {
+                st.entropy = Some(entropy(model, &view));
+            }
+        }
         Some(s) => {
             if s.shift.len() != model.d || !(s.factor.is_finite() && s.factor > 0.0) {
                 return Err(Error::Data(format!(
@@ -89,9 +113,18 @@ pub fn partition_stats(
                 })
                 .collect();
             let data = Data::with_missing(cols)?;
-            StatsDensity::new(&std_model, false).stats(&request.x, data.view(), request.grad)
+            st = StatsDensity::new(&std_model, false).stats(
+                &request.x,
+                data.view(),
+                request.grad,
+            )?;
+            if request.entropy {
+                // the responsibilities do not change with the standardisation
+                st.entropy = Some(entropy(&std_model, &data.view()));
+            }
         }
     }
+    Ok(st)
 }
 
 /// What the search needs to know of one column, mergeable across partitions: the count,
@@ -318,6 +351,8 @@ impl ColumnSummary {
 pub struct DataSummary {
     /// Points (rows), missing values or not.
     pub n: u64,
+    /// Points with at least one observed value (what BIC's `N` counts).
+    pub rows_observed: u64,
     /// One summary per column.
     pub columns: Vec<ColumnSummary>,
 }
@@ -344,8 +379,12 @@ impl DataSummary {
                 Ok(ColumnSummary::of(&x, missing))
             })
             .collect::<Result<Vec<_>>>()?;
+        let rows_observed = (0..view.n())
+            .filter(|&i| (0..view.d()).any(|j| !view.get(i, j).is_nan()))
+            .count() as u64;
         Ok(DataSummary {
             n: view.n() as u64,
+            rows_observed,
             columns,
         })
     }
@@ -365,6 +404,7 @@ impl DataSummary {
             )));
         }
         self.n += other.n;
+        self.rows_observed += other.rows_observed;
         for (a, b) in self.columns.iter_mut().zip(&other.columns) {
             a.merge(b);
         }
@@ -383,7 +423,8 @@ impl DataSummary {
     }
 }
 
-/// [`RemoteStats`] on a driver's [`Partitioned`]: its first failure kept, to be returned by
+/// [`RemoteStats`] on a driver's [`Partitioned`], for `model` (in the data's units; the
+/// polish may run on it standardised by `scaling`): its first failure kept, to be returned by
 /// the fit (the engines see NaN statistics from then on and stop).
 pub(crate) struct Remote<'a> {
     parts: &'a dyn Partitioned,
@@ -419,9 +460,9 @@ impl<'a> Remote<'a> {
             x: x.to_vec(),
             scaling: self.scaling.clone(),
             grad,
+            entropy: false,
         };
-        let st = self.parts.stats(&request)?;
-        st.check_shape(self.model.k, self.model.d, grad)?;
+        let st = stats_of(self.parts, self.model, &request)?;
         if st.n != self.n as u64 {
             return Err(Error::Data(format!(
                 "the partitions' statistics are of {} points where the data have {}",
@@ -429,6 +470,205 @@ impl<'a> Remote<'a> {
             )));
         }
         Ok(st)
+    }
+}
+
+/// The merged statistics of one model's request, checked against its shape.
+pub(crate) fn stats_of(
+    parts: &dyn Partitioned,
+    model: &Model,
+    request: &StatsRequest,
+) -> Result<SufficientStats> {
+    let mut out = parts.stats(&[Ask { model, request }])?;
+    if out.len() != 1 {
+        return Err(Error::Data(format!(
+            "the partitions answered one request with {} statistics",
+            out.len()
+        )));
+    }
+    let st = out.remove(0);
+    st.check_shape(model.k, model.d, request.grad)?;
+    Ok(st)
+}
+
+/// Fits run at once on their own threads over the same partitions, sharing the passes: a
+/// fit's [`Partitioned::stats`] waits until the fit of every other thread still running has
+/// asked too, and one call to the driver answers them all (the `members` threads are counted
+/// from the start, each until it [`SharedPasses::leave`]s). Each fit's answers are what it would get alone
+/// (every ask is merged in partition order on its own), so each result is the same as alone,
+/// bit for bit, however the asks are grouped. The summary and the search's rows are gathered
+/// once, before the fits start ([`SharedPasses::new`]).
+pub(crate) struct SharedPasses<'a> {
+    parts: &'a dyn Partitioned,
+    summary: DataSummary,
+    gathered: Vec<(Vec<usize>, Data)>,
+    state: Mutex<PassState>,
+    turn: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct PassState {
+    /// Fits running.
+    live: usize,
+    /// Fits waiting for an answer (queued or in the pass under way).
+    waiting: usize,
+    /// Asks not yet sent: (ticket, model, request).
+    queue: Vec<(u64, Model, StatsRequest)>,
+    answers: std::collections::HashMap<u64, Result<SufficientStats>>,
+    next: u64,
+    running: bool,
+    passes: usize,
+    failure: Option<Error>,
+}
+
+impl<'a> SharedPasses<'a> {
+    /// Over `parts` (summarised by `summary`), with the rows of each index set of `subsets`
+    /// gathered in one call.
+    pub(crate) fn new(
+        parts: &'a dyn Partitioned,
+        summary: DataSummary,
+        subsets: &[Vec<usize>],
+        members: usize,
+    ) -> Result<Self> {
+        let mut union: Vec<usize> = subsets.iter().flatten().copied().collect();
+        union.sort_unstable();
+        union.dedup();
+        let mut gathered = Vec::new();
+        if !union.is_empty() {
+            let all = parts.rows(&union)?;
+            if (all.n(), all.d()) != (union.len(), summary.d()) {
+                return Err(Error::Data(format!(
+                    "the rows gathered are {} × {} where {} × {} were asked for",
+                    all.n(),
+                    all.d(),
+                    union.len(),
+                    summary.d()
+                )));
+            }
+            for idx in subsets {
+                let at: Vec<usize> = idx
+                    .iter()
+                    .map(|i| union.binary_search(i).unwrap_or(0))
+                    .collect();
+                let cols = (0..all.d())
+                    .map(|j| at.iter().map(|&a| all.col(j)[a]).collect())
+                    .collect();
+                gathered.push((idx.clone(), Data::with_missing(cols)?));
+            }
+        }
+        Ok(SharedPasses {
+            parts,
+            summary,
+            gathered,
+            state: Mutex::new(PassState {
+                live: members,
+                ..PassState::default()
+            }),
+            turn: std::sync::Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PassState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One of the `members` threads asking through these passes (each running fits one after
+    /// another) has ended: later passes do not wait for it.
+    pub(crate) fn leave(&self) {
+        self.lock().live -= 1;
+        self.turn.notify_all();
+    }
+
+    /// Passes over the data so far.
+    pub(crate) fn passes(&self) -> usize {
+        self.lock().passes
+    }
+
+    /// The first failure of a pass, if any.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.lock().failure.clone()
+    }
+}
+
+impl Partitioned for SharedPasses<'_> {
+    fn summary(&self) -> Result<DataSummary> {
+        Ok(self.summary.clone())
+    }
+
+    fn rows(&self, idx: &[usize]) -> Result<Data> {
+        match self.gathered.iter().find(|(i, _)| i == idx) {
+            Some((_, data)) => Ok(data.clone()),
+            None => Err(Error::Data(format!(
+                "{} rows asked for that were not gathered before the fits",
+                idx.len()
+            ))),
+        }
+    }
+
+    fn stats(&self, asks: &[Ask<'_>]) -> Result<Vec<SufficientStats>> {
+        let mut st = self.lock();
+        let tickets: Vec<u64> = asks
+            .iter()
+            .map(|a| {
+                st.next += 1;
+                let t = st.next;
+                st.queue.push((t, a.model.clone(), a.request.clone()));
+                t
+            })
+            .collect();
+        st.waiting += 1;
+        loop {
+            if tickets.iter().all(|t| st.answers.contains_key(t)) {
+                return tickets
+                    .iter()
+                    .map(|t| st.answers.remove(t).unwrap_or_else(|| unreachable!()))
+                    .collect();
+            }
+            if !st.running && !st.queue.is_empty() && st.waiting == st.live {
+                // every running fit waits: one pass for all their asks
+                st.running = true;
+                let batch = std::mem::take(&mut st.queue);
+                let fits = st.waiting;
+                drop(st);
+                let sent: Vec<Ask<'_>> = batch
+                    .iter()
+                    .map(|(_, model, request)| Ask { model, request })
+                    .collect();
+                let out = self.parts.stats(&sent).and_then(|out| {
+                    if out.len() == batch.len() {
+                        Ok(out)
+                    } else {
+                        Err(Error::Data(format!(
+                            "the partitions answered {} requests with {} statistics",
+                            batch.len(),
+                            out.len()
+                        )))
+                    }
+                });
+                st = self.lock();
+                st.running = false;
+                st.passes += 1;
+                // the fits answered (this one among them) stop waiting now: a later pass
+                // waits only for the others
+                st.waiting -= fits;
+                match out {
+                    Ok(out) => {
+                        for ((t, ..), s) in batch.iter().zip(out) {
+                            st.answers.insert(*t, Ok(s));
+                        }
+                    }
+                    Err(e) => {
+                        st.failure.get_or_insert(e.clone());
+                        for (t, ..) in &batch {
+                            st.answers.insert(*t, Err(e.clone()));
+                        }
+                    }
+                }
+                self.turn.notify_all();
+                continue;
+            }
+            st = self.turn.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
     }
 }
 
@@ -461,11 +701,25 @@ mod tests {
 
     /// Data in memory cut into partitions (some possibly empty), every result sent as JSON.
     struct Blocks<'a> {
-        model: &'a Model,
         data: &'a Data,
         cuts: Vec<std::ops::Range<usize>>,
         fail_after: Option<usize>,
+        /// Passes over the data.
         calls: Mutex<usize>,
+        /// Requests answered.
+        asked: Mutex<usize>,
+    }
+
+    impl<'a> Blocks<'a> {
+        fn new(data: &'a Data, cuts: Vec<std::ops::Range<usize>>) -> Self {
+            Blocks {
+                data,
+                cuts,
+                fail_after: None,
+                calls: Mutex::new(0),
+                asked: Mutex::new(0),
+            }
+        }
     }
 
     impl Partitioned for Blocks<'_> {
@@ -490,21 +744,28 @@ mod tests {
             Data::with_missing(cols)
         }
 
-        fn stats(&self, request: &StatsRequest) -> Result<SufficientStats> {
+        fn stats(&self, asks: &[Ask<'_>]) -> Result<Vec<SufficientStats>> {
             let mut calls = self.calls.lock().unwrap();
             *calls += 1;
+            *self.asked.lock().unwrap() += asks.len();
             if self.fail_after.is_some_and(|f| *calls > f) {
                 return Err(Error::Data("worker 3 lost".into()));
             }
-            let request: StatsRequest =
-                serde_json::from_str(&serde_json::to_string(request).unwrap()).unwrap();
-            let mut total = SufficientStats::empty(self.model, request.grad);
-            for r in &self.cuts {
-                let st = partition_stats(self.model, &request, self.data.view().rows(r.clone()))?;
-                total
-                    .merge(&serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap())?;
-            }
-            Ok(total)
+            asks.iter()
+                .map(|a| {
+                    let request: StatsRequest =
+                        serde_json::from_str(&serde_json::to_string(a.request).unwrap()).unwrap();
+                    let mut total = SufficientStats::empty(a.model, request.grad);
+                    for r in &self.cuts {
+                        let st =
+                            partition_stats(a.model, &request, self.data.view().rows(r.clone()))?;
+                        total.merge(
+                            &serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap(),
+                        )?;
+                    }
+                    Ok(total)
+                })
+                .collect()
         }
     }
 
@@ -562,13 +823,7 @@ mod tests {
                     std::iter::once(0..4000).collect::<Vec<_>>(),
                     vec![0..1, 1..1500, 1500..2999, 2999..4000],
                 ] {
-                    let parts = Blocks {
-                        model: &model,
-                        data: &data,
-                        cuts,
-                        fail_after: None,
-                        calls: Mutex::new(0),
-                    };
+                    let parts = Blocks::new(&data, cuts);
                     let f = crate::fit_partitioned(&model, &parts, &opts).unwrap();
                     let what = format!("{family:?}, unit {unit}, missing {missing}");
                     assert!(
@@ -606,11 +861,8 @@ mod tests {
             ..FitOptions::default()
         };
         let parts = Blocks {
-            model: &model,
-            data: &data,
-            cuts: vec![0..2000, 2000..4000],
             fail_after: Some(2),
-            calls: Mutex::new(0),
+            ..Blocks::new(&data, vec![0..2000, 2000..4000])
         };
         let e = crate::fit_partitioned(&model, &parts, &opts).unwrap_err();
         assert_eq!(e.to_string(), "worker 3 lost");
@@ -626,15 +878,135 @@ mod tests {
             data.col(1)[..1200].to_vec(),
         ])
         .unwrap();
-        let small = Blocks {
-            cuts: vec![0..1000, 1000..1200],
-            data: &head,
-            fail_after: None,
-            ..parts
-        };
+        let small = Blocks::new(&head, vec![0..1000, 1000..1200]);
         let f = crate::fit_partitioned(&model, &small, &opts).unwrap();
         let local = crate::fit(&model, small.data, &opts).unwrap();
         assert_eq!(f.loss, local.loss);
+    }
+
+    /// Every number of a selection's row that the criteria rank by.
+    fn numbers(r: &crate::SelectRow) -> [Option<f64>; 4] {
+        [r.loglik, r.bic, r.icl, r.aic]
+    }
+
+    #[test]
+    fn partitioned_selection_equals_the_selection_in_memory() {
+        let opts = crate::SelectOptions {
+            ks: vec![1, 2, 3, 4],
+            families: vec![
+                CovarianceFamily::Shared,
+                CovarianceFamily::Diagonal,
+                CovarianceFamily::Full,
+            ],
+            criterion: crate::Criterion::Icl,
+            fit: FitOptions {
+                subsample: 300,
+                restarts: 12,
+                candidates: 4,
+                ..FitOptions::default()
+            },
+            ..crate::SelectOptions::default()
+        };
+        for (unit, missing) in [(1.0, 0.04), (1e4, 0.0)] {
+            let data = clusters(4200, unit, 3.0 * unit, missing, 11);
+            let local = crate::select(&data, &opts).unwrap();
+            let mut bits = None;
+            for cuts in [
+                std::iter::once(0..4200).collect::<Vec<_>>(),
+                vec![0..7, 7..2100, 2100..4000, 4000..4200],
+                vec![0..7, 7..2100, 2100..4000, 4000..4200],
+            ] {
+                let parts = Blocks::new(&data, cuts.clone());
+                let sel = crate::select_partitioned(&parts, &opts).unwrap();
+                let what = format!("unit {unit}, missing {missing}, {} partitions", cuts.len());
+                assert_eq!(sel.n, local.n, "{what}");
+                assert_eq!(sel.rows.len(), 12);
+                for (a, b) in sel.rows.iter().zip(&local.rows) {
+                    assert_eq!((a.k, a.covariance, a.status), (b.k, b.covariance, b.status));
+                    assert_eq!(a.n_params, b.n_params);
+                    // to the polish's tolerance: a flat direction of an overfitted model
+                    // (VVV,4 of three clusters) may end 2e-9 apart on another partitioning
+                    for (x, y) in numbers(a).iter().zip(numbers(b)) {
+                        let (x, y) = (x.expect("a criterion"), y.expect("a criterion"));
+                        assert!(
+                            (x - y).abs() <= 1e-8 * y.abs(),
+                            "{what}, {}: {x} vs {y}",
+                            a.code()
+                        );
+                    }
+                }
+                assert_eq!(sel.ranked(), local.ranked(), "{what}");
+                // one pass per step of the longest polish, not one per step of every fit
+                let passes = sel.passes.expect("passes counted");
+                let asked = *parts.asked.lock().unwrap();
+                assert_eq!(passes, *parts.calls.lock().unwrap());
+                // each pass answers every fit still running: as many passes as the longest
+                // fit asks for alone, its criteria's pass included
+                let alone: Vec<usize> = sel
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let parts = Blocks::new(&data, cuts.clone());
+                        let model = r.model.build(Some(2)).unwrap();
+                        let f = crate::fit_partitioned(&model, &parts, &opts.fit).unwrap();
+                        assert_eq!(Some(&f), r.fit.as_ref(), "{what}: {} alone", r.code());
+                        let calls = *parts.calls.lock().unwrap();
+                        calls + usize::from(r.status == crate::RowStatus::Ok)
+                    })
+                    .collect();
+                assert_eq!(asked, alone.iter().sum::<usize>(), "{what}");
+                assert_eq!(passes, *alone.iter().max().unwrap(), "{what}");
+                assert!(passes < asked, "{what}: {passes} passes, {asked} requests");
+                if cuts.len() == 4 {
+                    let json = serde_json::to_string(&sel.rows).unwrap();
+                    match &bits {
+                        None => bits = Some(json),
+                        Some(b) => assert_eq!(b, &json, "{what}: the same bits twice"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn partitioned_selection_errors_and_small_data() {
+        let data = clusters(4000, 1.0, 0.0, 0.0, 5);
+        let opts = crate::SelectOptions {
+            ks: vec![1, 2],
+            families: vec![CovarianceFamily::Diagonal],
+            fit: FitOptions {
+                subsample: 300,
+                restarts: 8,
+                ..FitOptions::default()
+            },
+            ..crate::SelectOptions::default()
+        };
+        let loo = crate::SelectOptions {
+            criterion: crate::Criterion::Loo,
+            ..opts.clone()
+        };
+        let parts = Blocks::new(&data, vec![0..2000, 2000..4000]);
+        let e = crate::select_partitioned(&parts, &loo).unwrap_err();
+        assert!(e.to_string().contains("criterion"), "{e}");
+        let failing = Blocks {
+            fail_after: Some(3),
+            ..Blocks::new(&data, vec![0..2000, 2000..4000])
+        };
+        let e = crate::select_partitioned(&failing, &opts).unwrap_err();
+        assert_eq!(e.to_string(), "worker 3 lost");
+        // K = 8 needs a search on 1600 points: 4000 < 5 × 1600, so gathered and selected
+        // in memory, the same bits as in memory
+        let big_k = crate::SelectOptions {
+            ks: vec![1, 8],
+            ..opts.clone()
+        };
+        let sel = crate::select_partitioned(&parts, &big_k).unwrap();
+        let local = crate::select(&data, &big_k).unwrap();
+        assert_eq!(sel.passes, None);
+        assert_eq!(
+            serde_json::to_string(&sel).unwrap(),
+            serde_json::to_string(&local).unwrap()
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use crate::map::{Fit, FitOptions};
 use crate::model::{Model, ModelSpec};
 use crate::nuts::NutsOptions;
 use crate::options::{Callback, Checked};
+use crate::partitioned::{stats_of, Partitioned, SharedPasses, StatsRequest};
 use crate::posterior::{InitFrom, SampleOptions};
 
 /// The most components [`SelectOptions::ks`] may ask for.
@@ -314,6 +315,10 @@ pub struct Selection {
     /// first; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compare: Vec<CompareRow>,
+    /// For partitioned data ([`crate::select_partitioned`]): the passes over the data that
+    /// the fits shared (the rows gathered for the searches not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passes: Option<usize>,
 }
 
 impl Selection {
@@ -349,27 +354,17 @@ fn observed_rows(data: &Data) -> Vec<bool> {
         .collect()
 }
 
-/// `Σ_n −ln max_k r_nk` over the rows with an observed value: the entropy of the hard
-/// classification at `fit`, as mclust's ICL takes it.
-fn classification_entropy(model: &Model, data: &Data, observed: &[bool], fit: &Fit) -> f64 {
-    let resp = crate::density::log_responsibilities(model, data, &fit.params);
-    resp.iter()
-        .zip(observed)
-        .filter(|(_, o)| **o)
-        .map(|(r, _)| -r.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)))
-        .sum()
-}
-
-/// Fit one pair and form its criteria (`observed`: the rows counted, `n` of them).
+/// Fit one pair (`fit`) and form its criteria (`criteria`: the log likelihood at the MAP and
+/// the classification entropy; `n` rows counted).
 fn row(
     k: usize,
     family: CovarianceFamily,
-    data: &Data,
-    observed: &[bool],
+    spec: ModelSpec,
+    d: usize,
     n: usize,
-    fit: &Checked<FitOptions>,
+    fit: impl FnOnce(&Model) -> Result<Fit>,
+    criteria: impl FnOnce(&Model, &Fit) -> Result<(f64, f64)>,
 ) -> SelectRow {
-    let spec = ModelSpec::quick(k as i64, family, data);
     let mut out = SelectRow {
         k,
         covariance: family,
@@ -385,7 +380,7 @@ fn row(
         fit: None,
         posterior: None,
     };
-    let model = match spec.build(Some(data.d())) {
+    let model = match spec.build(Some(d)) {
         Ok(m) => m,
         Err(e) => {
             out.message = e.to_string();
@@ -393,21 +388,27 @@ fn row(
         }
     };
     out.n_params = model.n_params();
-    match crate::map::run(&model, data, fit) {
-        Ok(f) if f.spike.is_some() => {
+    let result = fit(&model).and_then(|f| {
+        if f.spike.is_some() {
+            return Ok((f, None));
+        }
+        let c = criteria(&model, &f)?;
+        Ok((f, Some(c)))
+    });
+    match result {
+        Ok((f, None)) => {
             out.status = RowStatus::Spike;
             out.message = f.spike.clone().unwrap_or_default();
             out.warnings = f.warnings;
         }
-        Ok(f) => {
-            let loglik = crate::density::log_likelihood_at(&model, data, &f.params);
+        Ok((f, Some((loglik, entropy)))) => {
             let p = out.n_params as f64;
             let bic = -2.0 * loglik + p * (n as f64).ln();
             out.status = RowStatus::Ok;
             out.loglik = Some(loglik);
             out.bic = Some(bic);
             out.aic = Some(-2.0 * loglik + 2.0 * p);
-            out.icl = Some(bic + 2.0 * classification_entropy(&model, data, observed, &f));
+            out.icl = Some(bic + 2.0 * entropy);
             out.warnings = f.warnings.clone();
             out.fit = Some(f);
         }
@@ -423,30 +424,35 @@ fn row(
     out
 }
 
-/// [`crate::select`] on checked options.
-pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selection> {
-    if data.n() == 0 {
-        return Err(Error::Data("no data: the data have no rows".into()));
-    }
+/// The pairs to fit, in the order of the rows: every K, then every family (`d` columns).
+fn pairs_of(opts: &SelectOptions, d: usize) -> Vec<(usize, CovarianceFamily)> {
     let families = if opts.families.is_empty() {
-        default_families(data.d())
+        default_families(d)
     } else {
         opts.families.clone()
     };
-    let pairs: Vec<(usize, CovarianceFamily)> = opts
-        .ks
+    opts.ks
         .iter()
         .flat_map(|&k| families.iter().map(move |&f| (k, f)))
-        .collect();
-    let observed = observed_rows(data);
-    let n = observed.iter().filter(|o| **o).count();
-    let fit = opts.fit.validate()?;
-    let done = std::sync::atomic::AtomicUsize::new(0);
+        .collect()
+}
+
+/// `one` of every pair, in parallel, the costliest first (many components, full covariances),
+/// so that none runs alone at the end; in the pairs' order. On the thread pool, or with
+/// `threads` (their number and what each calls as it ends), on threads of their own, each
+/// fitting pairs one after another (fits that wait for each other: they must all run, not
+/// queue behind each other on the pool's threads).
+fn fit_pairs(
+    pairs: &[(usize, CovarianceFamily)],
+    d: usize,
+    opts: &SelectOptions,
+    threads: Option<(usize, &(dyn Fn() + Sync))>,
+    one: impl Fn(usize, CovarianceFamily) -> SelectRow + Sync,
+) -> Vec<SelectRow> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let done = AtomicUsize::new(0);
     let total = pairs.len();
-    // the fits share nothing: in parallel, each as deterministic as a fit alone; the
-    // costliest first (many components, full covariances), so that none runs alone at the end
     let cost = |&(k, f): &(usize, CovarianceFamily)| {
-        let d = data.d();
         k * match f {
             CovarianceFamily::Full => d * (d + 3) / 2,
             CovarianceFamily::Tied => d * (d + 3) / 4 + 1,
@@ -455,25 +461,80 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
     };
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(cost(&pairs[i])));
-    let mut rows: Vec<(usize, SelectRow)> = order
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
-            let (k, f) = pairs[i];
-            let r = row(k, f, data, &observed, n, &fit);
-            if let Some(p) = &opts.progress {
-                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                p.call(SelectProgress {
-                    done,
-                    total,
-                    sampling: false,
-                });
+    let fit_one = |i: usize| {
+        let (k, f) = pairs[i];
+        let r = one(k, f);
+        if let Some(p) = &opts.progress {
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            p.call(SelectProgress {
+                done,
+                total,
+                sampling: false,
+            });
+        }
+        (i, r)
+    };
+    let mut rows: Vec<(usize, SelectRow)> = match threads {
+        None => order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| fit_one(i))
+            .collect(),
+        Some((w, ended)) => {
+            struct End<'f>(&'f (dyn Fn() + Sync));
+            impl Drop for End<'_> {
+                fn drop(&mut self) {
+                    (self.0)()
+                }
             }
-            (i, r)
-        })
-        .collect();
+            let next = AtomicUsize::new(0);
+            let out = std::sync::Mutex::new(Vec::with_capacity(pairs.len()));
+            std::thread::scope(|scope| {
+                for _ in 0..w {
+                    scope.spawn(|| {
+                        let _end = End(ended);
+                        loop {
+                            let j = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(&i) = order.get(j) else { break };
+                            let r = fit_one(i);
+                            out.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                        }
+                    });
+                }
+            });
+            out.into_inner().unwrap_or_else(|e| e.into_inner())
+        }
+    };
     rows.sort_by_key(|(i, _)| *i);
-    let mut rows: Vec<SelectRow> = rows.into_iter().map(|(_, r)| r).collect();
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// [`crate::select`] on checked options.
+pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selection> {
+    if data.n() == 0 {
+        return Err(Error::Data("no data: the data have no rows".into()));
+    }
+    let pairs = pairs_of(opts, data.d());
+    let n = observed_rows(data).iter().filter(|o| **o).count();
+    let fit = opts.fit.validate()?;
+    // the fits share nothing: in parallel, each as deterministic as a fit alone
+    let mut rows = fit_pairs(&pairs, data.d(), opts, None, |k, f| {
+        let spec = ModelSpec::quick(k as i64, f, data);
+        row(
+            k,
+            f,
+            spec,
+            data.d(),
+            n,
+            |m| crate::map::run(m, data, &fit),
+            |m, f| {
+                Ok((
+                    crate::density::log_likelihood_at(m, data, &f.params),
+                    crate::density::classification_entropy(m, &data.view(), &f.params),
+                ))
+            },
+        )
+    });
     let mut compare = Vec::new();
     if opts.criterion.needs_posterior() {
         sample_rows(data, &mut rows, opts)?;
@@ -484,6 +545,121 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
         n,
         rows,
         compare,
+        passes: None,
+    })
+}
+
+/// The most fits [`run_partitioned`] runs at once (each on a thread of its own).
+const MAX_SHARED_FITS: usize = 64;
+
+/// [`crate::select_partitioned`] on checked options: every pair fitted as
+/// [`crate::fit_partitioned`] fits it, all at once, their passes over the data shared
+/// ([`SharedPasses`]), then one more shared pass for each pair's log likelihood and
+/// classification entropy at its MAP.
+pub(crate) fn run_partitioned(
+    parts: &dyn Partitioned,
+    opts: &Checked<SelectOptions>,
+) -> Result<Selection> {
+    if opts.criterion.needs_posterior() {
+        return Err(Error::option(
+            "SelectOptions",
+            "criterion",
+            format!(
+                "'{}' needs every model's posterior, which is not sampled for partitioned data: use bic, icl or aic",
+                opts.criterion.name()
+            ),
+        ));
+    }
+    if opts.fit.weight.is_some() {
+        return Err(Error::option(
+            "FitOptions",
+            "weight",
+            "cannot be given for partitioned data (they are all the data)",
+        ));
+    }
+    let summary = parts.summary()?;
+    let (n, d) = (summary.n as usize, summary.d());
+    if n == 0 {
+        return Err(Error::Data("no data: the data have no rows".into()));
+    }
+    if let Some(j) = summary.columns.iter().position(|c| c.observed == 0) {
+        return Err(Error::Data(format!(
+            "column {} has no observed value (every value is missing)",
+            j + 1
+        )));
+    }
+    let fit = opts.fit.validate()?;
+    let sub = fit.subsample;
+    // the subsample of each K's search (as `fit_partitioned` takes it)
+    let m_of = |k: usize| sub.max(200 * k);
+    let (k_min, k_max) = (
+        opts.ks.iter().copied().min().unwrap_or(1),
+        opts.ks.iter().copied().max().unwrap_or(1),
+    );
+    if sub == 0 && n > 5 * m_of(k_min) {
+        return Err(Error::option(
+            "FitOptions",
+            "subsample",
+            format!("must be at least 1 for partitioned data of {n} points: the search runs on a subsample gathered to the driver"),
+        ));
+    }
+    if sub == 0 || n < 5 * m_of(k_max) {
+        // small data: gathered, and selected in memory (what every pair's fit would do)
+        let all: Vec<usize> = (0..n).collect();
+        return run(&parts.rows(&all)?, opts);
+    }
+    let mut ms: Vec<usize> = opts.ks.iter().map(|&k| m_of(k)).collect();
+    ms.sort_unstable();
+    ms.dedup();
+    let subsets: Vec<Vec<usize>> = ms
+        .iter()
+        .map(|&m| (0..m).map(|i| i * n / m).collect())
+        .collect();
+    let pairs = pairs_of(opts, d);
+    let threads = pairs.len().clamp(1, MAX_SHARED_FITS);
+    let shared = SharedPasses::new(parts, summary.clone(), &subsets, threads)?;
+    let mean_sd = summary.column_mean_sd();
+    let n_rows = summary.rows_observed as usize;
+    let p: &dyn Partitioned = &shared;
+    let rows = fit_pairs(
+        &pairs,
+        d,
+        opts,
+        Some((threads, &|| shared.leave())),
+        |k, f| {
+            let spec = ModelSpec::quick_from(k as i64, f, &mean_sd);
+            row(
+                k,
+                f,
+                spec,
+                d,
+                n_rows,
+                |m| crate::map::run_partitioned(m, p, &fit),
+                |m, f| {
+                    let request = StatsRequest {
+                        x: crate::density::Transform::new(m).pack(&f.params),
+                        scaling: None,
+                        grad: false,
+                        entropy: true,
+                    };
+                    let st = stats_of(p, m, &request)?;
+                    let entropy = st.entropy.ok_or_else(|| {
+                        Error::Data("the partitions' statistics have no entropy".into())
+                    })?;
+                    Ok((st.loglik, entropy))
+                },
+            )
+        },
+    );
+    if let Some(e) = shared.failure() {
+        return Err(e);
+    }
+    Ok(Selection {
+        criterion: opts.criterion,
+        n: n_rows,
+        rows,
+        compare: Vec::new(),
+        passes: Some(shared.passes()),
     })
 }
 

@@ -105,6 +105,11 @@ pub struct SufficientStats {
     /// any.
     #[serde(default)]
     pub at: u64,
+    /// `Σ_n −ln max_k r_nk` over the points with an observed value (the classification
+    /// entropy of ICL: [`crate::classification_entropy`]), when the request asked for it
+    /// ([`crate::StatsRequest::entropy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy: Option<f64>,
 }
 
 impl SufficientStats {
@@ -130,6 +135,7 @@ impl SufficientStats {
             r_cross: Vec::new(),
             r_miss: Vec::new(),
             at: 0,
+            entropy: None,
         }
     }
 
@@ -168,6 +174,10 @@ impl SufficientStats {
     fn add(&mut self, other: &SufficientStats) {
         self.n += other.n;
         self.loglik += other.loglik;
+        self.entropy = match (self.entropy, other.entropy) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
         for (a, b) in self.r_sum.iter_mut().zip(&other.r_sum) {
             *a += b;
         }
@@ -510,6 +520,7 @@ pub(crate) fn stats_at(
             r_cross: s.t_cross,
             r_miss: s.miss,
             at: 0,
+            entropy: None,
         }
     };
     // small work runs on the calling thread: a thread pool round trip costs more than the
