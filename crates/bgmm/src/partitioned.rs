@@ -634,7 +634,21 @@ impl Partitioned for SharedPasses<'_> {
                     .iter()
                     .map(|(_, model, request)| Ask { model, request })
                     .collect();
-                let out = self.parts.stats(&sent).and_then(|out| {
+                // a panic in the driver's pass must not leave the other fits waiting for ever:
+                // their asks fail, and the panic goes on in this thread
+                let (out, panic) =
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.parts.stats(&sent)
+                    })) {
+                        Ok(out) => (out, None),
+                        Err(p) => (
+                            Err(Error::Numerical(
+                                "a pass over the partitions panicked".into(),
+                            )),
+                            Some(p),
+                        ),
+                    };
+                let out = out.and_then(|out| {
                     if out.len() == batch.len() {
                         Ok(out)
                     } else {
@@ -665,6 +679,10 @@ impl Partitioned for SharedPasses<'_> {
                     }
                 }
                 self.turn.notify_all();
+                if let Some(p) = panic {
+                    drop(st);
+                    std::panic::resume_unwind(p);
+                }
                 continue;
             }
             st = self.turn.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -704,6 +722,7 @@ mod tests {
         data: &'a Data,
         cuts: Vec<std::ops::Range<usize>>,
         fail_after: Option<usize>,
+        panic_after: Option<usize>,
         /// Passes over the data.
         calls: Mutex<usize>,
         /// Requests answered.
@@ -716,6 +735,7 @@ mod tests {
                 data,
                 cuts,
                 fail_after: None,
+                panic_after: None,
                 calls: Mutex::new(0),
                 asked: Mutex::new(0),
             }
@@ -750,6 +770,9 @@ mod tests {
             *self.asked.lock().unwrap() += asks.len();
             if self.fail_after.is_some_and(|f| *calls > f) {
                 return Err(Error::Data("worker 3 lost".into()));
+            }
+            if self.panic_after.is_some_and(|f| *calls > f) {
+                panic!("a bug in the driver");
             }
             asks.iter()
                 .map(|a| {
@@ -994,6 +1017,15 @@ mod tests {
         };
         let e = crate::select_partitioned(&failing, &opts).unwrap_err();
         assert_eq!(e.to_string(), "worker 3 lost");
+        // a panic in a pass ends the selection (no fit is left waiting for an answer)
+        let panicking = Blocks {
+            panic_after: Some(3),
+            ..Blocks::new(&data, vec![0..2000, 2000..4000])
+        };
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::select_partitioned(&panicking, &opts)
+        }));
+        assert!(out.is_err());
         // K = 8 needs a search on 1600 points: 4000 < 5 × 1600, so gathered and selected
         // in memory, the same bits as in memory
         let big_k = crate::SelectOptions {
