@@ -57,16 +57,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def local_cluster() -> Any:
+    """The benchmark's Dask cluster: 2 worker processes × 1 thread."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+
+
 def run_dask(path: Path, n: int, seed: int) -> Dict[str, Any]:
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     import bgmm.distributed as bd
 
     with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
+        local_cluster() as cluster,
         Client(cluster) as client,
     ):
         t0 = time.perf_counter()
@@ -90,7 +95,7 @@ def run_dask_select(path: Path, n: int, seed: int, ks: List[int]) -> List[Dict[s
     the passes; then the same pairs each fitted alone by bgmm.distributed.fit, one after
     another (what a user would do without it); then bgmm.select of the data in memory."""
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     import bgmm
     import bgmm.distributed as bd
@@ -98,9 +103,7 @@ def run_dask_select(path: Path, n: int, seed: int, ks: List[int]) -> List[Dict[s
     families = ["diagonal", "tied", "full"]
     out = []
     with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
+        local_cluster() as cluster,
         Client(cluster),
     ):
         df = dd.read_parquet(str(path)).persist()

@@ -119,8 +119,7 @@ def select(
             "data on Dask or Spark: use 'bic', 'icl' or 'aic'"
         )
     est = GaussianMixture(**search)
-    for name in ("n_restarts", "n_candidates", "steps", "subsample"):
-        est._check_int(name, getattr(est, name), 0)
+    _check_search(est)
     parts = partitions(data, columns=columns, split_every=split_every, persist=persist)
     return _select(est, parts, k, covariance, criterion)
 
@@ -143,10 +142,15 @@ def _select(
     return wide, best
 
 
-def _fit(est: GaussianMixture, parts: "_Partitions") -> GaussianMixture:
-    est._check_int("n_components", est.n_components, 1)
+def _check_search(est: GaussianMixture) -> None:
+    """The search's counts checked as the estimator checks them."""
     for name in ("n_restarts", "n_candidates", "steps", "subsample"):
         est._check_int(name, getattr(est, name), 0)
+
+
+def _fit(est: GaussianMixture, parts: "_Partitions") -> GaussianMixture:
+    est._check_int("n_components", est.n_components, 1)
+    _check_search(est)
     model_json, model_path = _model_args(est.model)
     summary = parts.summary()
     fit_json, spec_json, loglik = _bgmm.fit_partitioned(
@@ -169,7 +173,8 @@ def _fit(est: GaussianMixture, parts: "_Partitions") -> GaussianMixture:
 class _Partitions:
     """What the native search asks of partitioned data (see ``bgmm.Partitioned`` in the Rust
     core): the merged summary (JSON, computed once), rows by global index, and the merged
-    statistics for a request of the polish."""
+    statistics for a batch of requests (of one fit's polish, or of every fit of a selection),
+    in one pass."""
 
     names: Optional[List[str]] = None
 

@@ -17,8 +17,8 @@ use bgmm::{
 
 use crate::errors::{py_err, value_err};
 use crate::{
-    criterion_of, data_of, detached, family_of, interruptible, json, model_for, model_of, on_view,
-    selection_dict, Search,
+    criterion_of, data_of, detached, families_of, interruptible, json, model_for, model_of,
+    on_view, selection_dict, Search,
 };
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
@@ -224,6 +224,35 @@ fn text<T: serde::Serialize + ?Sized>(v: &T) -> bgmm::Result<String> {
     serde_json::to_string(v).map_err(|e| bgmm::Error::Data(format!("request: {e}")))
 }
 
+/// `job` on the partitions the Python object `parts` reaches, with the GIL released (Ctrl-C
+/// stops it before the next pass): the first Python exception a partition raised as it was,
+/// else the job's error.
+fn on_partitions<T: Send>(
+    py: Python<'_>,
+    parts: &Py<PyAny>,
+    job: impl FnOnce(&dyn Partitioned) -> bgmm::Result<T> + Send,
+) -> PyResult<T> {
+    let stop = StopSignal::new();
+    let source = PyPartitions {
+        obj: parts,
+        stop: &stop,
+        error: Mutex::new(None),
+    };
+    let (out, interrupt) = interruptible(py, Some(&stop), &mut || Ok(()), || job(&source))?;
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
+    if let Some(e) = source
+        .error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return Err(e);
+    }
+    out.map_err(py_err)
+}
+
 /// The MAP of data in partitions ([`bgmm::fit_partitioned`]), `parts` the Python object that
 /// reaches them: the fit's JSON, the model's and the log likelihood at the MAP (one more pass).
 #[pyfunction]
@@ -241,14 +270,8 @@ pub(crate) fn fit_partitioned(
     let summary: DataSummary = parse("summary", summary_json)?;
     let model = summary_model(&summary, k, covariance, model_json, model_path)?;
     let opts: FitOptions = search.options()?;
-    let stop = StopSignal::new();
-    let source = PyPartitions {
-        obj: &parts,
-        stop: &stop,
-        error: Mutex::new(None),
-    };
-    let (out, interrupt) = interruptible(py, Some(&stop), &mut || Ok(()), || {
-        let f = bgmm::fit_partitioned(&model, &source, &opts)?;
+    let (f, loglik) = on_partitions(py, &parts, |source| {
+        let f = bgmm::fit_partitioned(&model, source, &opts)?;
         let request = StatsRequest {
             x: bgmm::Transform::new(&model).pack(&f.params),
             scaling: None,
@@ -260,25 +283,13 @@ pub(crate) fn fit_partitioned(
             request: &request,
         }])?;
         let loglik = st.first().map_or(f64::NAN, |s| s.loglik);
-        Ok::<_, bgmm::Error>((f, loglik))
+        Ok((f, loglik))
     })?;
-    if let Some(e) = interrupt {
-        return Err(e);
-    }
-    if let Some(e) = source
-        .error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(e);
-    }
-    let (f, loglik) = out.map_err(py_err)?;
     Ok((json(&f)?, json(model.spec())?, loglik))
 }
 
-/// [`bgmm::select_partitioned`] of the data `parts` reaches (summarised by `summary_json`):
-/// the same dictionary as the in-memory `select`.
+/// [`bgmm::select_partitioned`] of the data `parts` reaches: the same dictionary as the
+/// in-memory `select`.
 #[pyfunction]
 pub(crate) fn select_partitioned<'py>(
     py: Python<'py>,
@@ -288,38 +299,15 @@ pub(crate) fn select_partitioned<'py>(
     criterion: &str,
     search: Search,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let families = families
-        .iter()
-        .map(|f| family_of(f))
-        .collect::<PyResult<Vec<_>>>()?;
     let criterion = criterion_of(criterion)?;
     let opts = SelectOptions {
         ks,
-        families,
+        families: families_of(&families)?,
         criterion,
         fit: search.options()?,
         ..SelectOptions::default()
     };
     opts.validate().map_err(py_err)?;
-    let stop = StopSignal::new();
-    let source = PyPartitions {
-        obj: &parts,
-        stop: &stop,
-        error: Mutex::new(None),
-    };
-    let (out, interrupt) = interruptible(py, Some(&stop), &mut || Ok(()), || {
-        bgmm::select_partitioned(&source, &opts)
-    })?;
-    if let Some(e) = interrupt {
-        return Err(e);
-    }
-    if let Some(e) = source
-        .error
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(e);
-    }
-    selection_dict(py, &out.map_err(py_err)?)
+    let sel = on_partitions(py, &parts, |source| bgmm::select_partitioned(source, &opts))?;
+    selection_dict(py, &sel)
 }

@@ -825,10 +825,7 @@ fn select<'py>(
     draws: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let data = data_of(&x)?;
-    let families = families
-        .iter()
-        .map(|f| family_of(f))
-        .collect::<PyResult<Vec<_>>>()?;
+    let families = families_of(&families)?;
     let criterion = criterion_of(criterion)?;
     let seed = search.seed;
     let fit = search.options()?;
@@ -849,6 +846,11 @@ fn select<'py>(
     opts.validate().map_err(py_err)?;
     let sel = detached(py, None, || bgmm::select(&data, &opts))?.map_err(py_err)?;
     selection_dict(py, &sel)
+}
+
+/// Families by name.
+pub(crate) fn families_of(names: &[String]) -> PyResult<Vec<bgmm::CovarianceFamily>> {
+    names.iter().map(|f| family_of(f)).collect()
 }
 
 /// A criterion by name.

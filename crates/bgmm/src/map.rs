@@ -506,6 +506,23 @@ fn unstandardised(
     f
 }
 
+/// The size of the search's subsample for `k` components: `subsample`, at least 200 points
+/// per component.
+pub(crate) fn subsample_size(subsample: usize, k: usize) -> usize {
+    subsample.max(200 * k)
+}
+
+/// Whether the search of `n` points runs on a subsample of `m` ([`subsample_size`]): one was
+/// asked for (`subsample` > 0) and the data hold at least 5·m points.
+pub(crate) fn subsampled(n: usize, m: usize, subsample: usize) -> bool {
+    subsample > 0 && n >= 5 * m
+}
+
+/// The subsample's rows: `m` of `n`, evenly spaced (row i·n/m).
+pub(crate) fn evenly_spaced(n: usize, m: usize) -> Vec<usize> {
+    (0..m).map(|i| i * n / m).collect()
+}
+
 fn fit_scaled_well(
     model: &Model,
     data: &Data,
@@ -514,10 +531,9 @@ fn fit_scaled_well(
     resolution: &[f64],
 ) -> Result<Fit> {
     let n = data.n();
-    // at least 200 points per component in the subsample
-    let m = opts.subsample.max(200 * model.k);
-    if opts.subsample > 0 && n >= 5 * m {
-        let idx: Vec<usize> = (0..m).map(|i| i * n / m).collect();
+    let m = subsample_size(opts.subsample, model.k);
+    if subsampled(n, m, opts.subsample) {
+        let idx = evenly_spaced(n, m);
         let cols = (0..data.d())
             .map(|j| idx.iter().map(|&i| data.col(j)[i]).collect())
             .collect();
@@ -573,13 +589,7 @@ pub(crate) fn run_partitioned(
     opts: &Checked<FitOptions>,
 ) -> Result<Fit> {
     use crate::partitioned::{Remote, Scaling};
-    if opts.weight.is_some() {
-        return Err(Error::option(
-            "FitOptions",
-            "weight",
-            "cannot be given for partitioned data (they are all the data)",
-        ));
-    }
+    crate::partitioned::refuse_weight(opts.weight)?;
     let summary = parts.summary()?;
     let (n, d) = (summary.n as usize, summary.d());
     if d != model.d {
@@ -591,14 +601,9 @@ pub(crate) fn run_partitioned(
             model.k
         )));
     }
-    if let Some(j) = summary.columns.iter().position(|c| c.observed == 0) {
-        return Err(Error::Data(format!(
-            "column {} has no observed value (every value is missing)",
-            j + 1
-        )));
-    }
-    let m = opts.subsample.max(200 * model.k);
-    if opts.subsample == 0 || n < 5 * m {
+    summary.check_observed()?;
+    let m = subsample_size(opts.subsample, model.k);
+    if !subsampled(n, m, opts.subsample) {
         if opts.subsample == 0 && n > 5 * m {
             return Err(Error::option(
                 "FitOptions",
@@ -627,7 +632,7 @@ pub(crate) fn run_partitioned(
             ))
         }
     };
-    let idx: Vec<usize> = (0..m).map(|i| i * n / m).collect();
+    let idx = evenly_spaced(n, m);
     let sub = parts.rows(&idx)?;
     if (sub.n(), sub.d()) != (m, d) {
         return Err(Error::Data(format!(

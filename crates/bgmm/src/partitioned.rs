@@ -379,14 +379,31 @@ impl DataSummary {
                 Ok(ColumnSummary::of(&x, missing))
             })
             .collect::<Result<Vec<_>>>()?;
-        let rows_observed = (0..view.n())
-            .filter(|&i| (0..view.d()).any(|j| !view.get(i, j).is_nan()))
-            .count() as u64;
+        // a second look at the rows only where a value is missing
+        let rows_observed = if columns.iter().all(|c| c.missing == 0) {
+            view.n() as u64
+        } else {
+            (0..view.n())
+                .filter(|&i| (0..view.d()).any(|j| !view.get(i, j).is_nan()))
+                .count() as u64
+        };
         Ok(DataSummary {
             n: view.n() as u64,
             rows_observed,
             columns,
         })
+    }
+
+    /// An error naming the first column without an observed value (every value missing),
+    /// which no fit can use.
+    pub fn check_observed(&self) -> Result<()> {
+        match self.columns.iter().position(|c| c.observed == 0) {
+            Some(j) => Err(Error::Data(format!(
+                "column {} has no observed value (every value is missing)",
+                j + 1
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Columns.
@@ -470,6 +487,18 @@ impl<'a> Remote<'a> {
             )));
         }
         Ok(st)
+    }
+}
+
+/// [`crate::FitOptions::weight`] refused: partitioned data are all the data.
+pub(crate) fn refuse_weight(weight: Option<f64>) -> Result<()> {
+    match weight {
+        Some(_) => Err(Error::option(
+            "FitOptions",
+            "weight",
+            "cannot be given for partitioned data (they are all the data)",
+        )),
+        None => Ok(()),
     }
 }
 

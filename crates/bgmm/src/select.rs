@@ -570,28 +570,17 @@ pub(crate) fn run_partitioned(
             ),
         ));
     }
-    if opts.fit.weight.is_some() {
-        return Err(Error::option(
-            "FitOptions",
-            "weight",
-            "cannot be given for partitioned data (they are all the data)",
-        ));
-    }
+    crate::partitioned::refuse_weight(opts.fit.weight)?;
     let summary = parts.summary()?;
     let (n, d) = (summary.n as usize, summary.d());
     if n == 0 {
         return Err(Error::Data("no data: the data have no rows".into()));
     }
-    if let Some(j) = summary.columns.iter().position(|c| c.observed == 0) {
-        return Err(Error::Data(format!(
-            "column {} has no observed value (every value is missing)",
-            j + 1
-        )));
-    }
+    summary.check_observed()?;
     let fit = opts.fit.validate()?;
     let sub = fit.subsample;
     // the subsample of each K's search (as `fit_partitioned` takes it)
-    let m_of = |k: usize| sub.max(200 * k);
+    let m_of = |k: usize| crate::map::subsample_size(sub, k);
     let (k_min, k_max) = (
         opts.ks.iter().copied().min().unwrap_or(1),
         opts.ks.iter().copied().max().unwrap_or(1),
@@ -603,7 +592,7 @@ pub(crate) fn run_partitioned(
             format!("must be at least 1 for partitioned data of {n} points: the search runs on a subsample gathered to the driver"),
         ));
     }
-    if sub == 0 || n < 5 * m_of(k_max) {
+    if !crate::map::subsampled(n, m_of(k_max), sub) {
         // small data: gathered, and selected in memory (what every pair's fit would do)
         let all: Vec<usize> = (0..n).collect();
         return run(&parts.rows(&all)?, opts);
@@ -613,7 +602,7 @@ pub(crate) fn run_partitioned(
     ms.dedup();
     let subsets: Vec<Vec<usize>> = ms
         .iter()
-        .map(|&m| (0..m).map(|i| i * n / m).collect())
+        .map(|&m| crate::map::evenly_spaced(n, m))
         .collect();
     let pairs = pairs_of(opts, d);
     let threads = pairs.len().clamp(1, MAX_SHARED_FITS);
