@@ -124,6 +124,20 @@ pub struct SampleArgs {
     /// Adapt a low-rank plus diagonal mass matrix (for strongly correlated posteriors).
     #[arg(long)]
     pub low_rank: bool,
+    /// Engine: nuts (chains from the MAP: fast, exact within the mode they start in) or smc
+    /// (sequential Monte Carlo tempered from the prior: a posterior with several modes in
+    /// their shares, and the evidence log p(x); --chains independent runs of --draws
+    /// particles each; --warmup, --max-depth, --init and --low-rank do not apply).
+    #[arg(long, default_value = "nuts", hide_possible_values = true)]
+    pub engine: SampleEngine,
+    /// With --engine smc: the share of the particles' effective sample size each tempering
+    /// step keeps (smaller: fewer, longer steps).
+    #[arg(long, default_value_t = 0.5)]
+    pub ess_ratio: f64,
+    /// With --engine smc: the fewest HMC sweeps over the particles at each temperature (more:
+    /// better mixed particles and a steadier evidence, at proportional cost).
+    #[arg(long, default_value_t = 6)]
+    pub sweeps: usize,
     /// Start the chains from this MAP fit (a `fit --out` directory or fit JSON) and label the
     /// draws by its components, instead of a fresh MAP search.
     #[arg(long, value_name = "FIT")]
@@ -584,6 +598,13 @@ impl SampleInit {
             SampleInit::Prior => "prior",
         }
     }
+}
+
+/// `sample --engine`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleEngine {
+    Nuts,
+    Smc,
 }
 
 /// `classify --method`.

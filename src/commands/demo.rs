@@ -15,7 +15,8 @@ use bgmm_report::{min_max, IRIS_TOML};
 
 use crate::args::{
     ClassifyArgs, Command, DemoArgs, DescribeArgs, FitArgs, InitArg, InputArgs, Method, ModelArgs,
-    OutputArgs, PlotArgs, PlotFormat, PredictArgs, ReportArgs, SampleArgs, SampleInit, SearchArgs,
+    OutputArgs, PlotArgs, PlotFormat, PredictArgs, ReportArgs, SampleArgs, SampleEngine,
+    SampleInit, SearchArgs,
 };
 use crate::common::Ctx;
 
@@ -163,6 +164,9 @@ fn plan(a: &DemoArgs, b: f64) -> Vec<Step> {
                 max_depth: 10,
                 init: SampleInit::Map,
                 low_rank: false,
+                engine: SampleEngine::Nuts,
+                ess_ratio: 0.5,
+                sweeps: 6,
                 from_fit: Some(fit.clone()),
                 quiet: a.quiet,
                 output: to(&run),

@@ -7,10 +7,10 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use bgmm::{ChainProgress as Progress, NutsOptions};
-use bgmm::{InitFrom, SampleOptions};
-use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions};
+use bgmm::{Engine, InitFrom, SampleOptions, SmcOptions};
+use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions, SmcRecord};
 
-use crate::args::{SampleArgs, SampleInit};
+use crate::args::{SampleArgs, SampleEngine, SampleInit};
 use crate::common::{
     id_like_unless, print_warnings, report_posterior, resolve_model, Ctx, Interrupted,
 };
@@ -23,6 +23,10 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         SampleInit::Map => InitFrom::Map,
         SampleInit::Prior => InitFrom::Prior,
     };
+    let smc = a.engine == SampleEngine::Smc;
+    if smc && a.init != SampleInit::Map {
+        bail!("--init does not apply to --engine smc: its particles start from the prior");
+    }
     let (data, names) = a.input.read()?;
     let (model, origin) = resolve_model(&a.input.model, &data, &a.input.data)?;
     let id_like = id_like_unless(&data, &names, &a.input.data, a.input.columns.is_some());
@@ -46,7 +50,24 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             Some(params)
         }
     };
+    let stop = crate::signals::sampling_stop();
+    let engine = if smc {
+        Engine::Smc(SmcOptions {
+            runs: a.chains,
+            particles: usize::try_from(a.draws).unwrap_or(usize::MAX),
+            seed: a.seed,
+            ess_ratio: a.ess_ratio,
+            target_accept: a.target_accept,
+            stop: Some(stop.clone()),
+            min_sweeps: a.sweeps,
+            max_sweeps: a.sweeps.max(SmcOptions::default().max_sweeps),
+            ..SmcOptions::default()
+        })
+    } else {
+        Engine::Nuts
+    };
     let mut opts = SampleOptions {
+        engine,
         nuts: NutsOptions {
             chains: a.chains,
             warmup: a.warmup,
@@ -55,7 +76,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             target_accept: a.target_accept,
             max_depth: a.max_depth,
             low_rank: a.low_rank,
-            stop: Some(crate::signals::sampling_stop()),
+            stop: Some(stop),
         },
         init,
         start,
@@ -73,9 +94,19 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         "chain {prefix} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
     )
     .map_err(|e| anyhow!("progress template: {e}"))?;
+    let style = if smc {
+        ProgressStyle::with_template("run {prefix} {bar:30} β {pos}‰ [{elapsed_precise}] {msg}")
+            .map_err(|e| anyhow!("progress template: {e}"))?
+    } else {
+        style
+    };
     let bars: Vec<ProgressBar> = (0..a.chains)
         .map(|c| {
-            let b = multi.add(ProgressBar::new(a.warmup + a.draws));
+            let b = multi.add(ProgressBar::new(if smc {
+                1000
+            } else {
+                a.warmup + a.draws
+            }));
             b.set_style(style.clone());
             b.set_prefix(c.to_string());
             b
@@ -85,7 +116,12 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
     opts.progress = Some(bgmm::Callback::new(move |p: Progress| {
         let b = &shown[p.chain];
         b.set_position(p.done);
-        if p.done.is_multiple_of(20) || p.done == p.total {
+        if smc {
+            b.set_message(format!(
+                "step size {:.2e}, acc. {:.2}",
+                p.step_size, p.accept
+            ));
+        } else if p.done.is_multiple_of(20) || p.done == p.total {
             b.set_message(format!(
                 "{} step size {:.2e}, acc. {:.2}, divergences {}",
                 if p.tuning { "warmup," } else { "sampling," },
@@ -110,26 +146,48 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         other => errors::cli_error(other),
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let options = RunOptions::Nuts(NutsRecord {
-        chains: a.chains,
-        draws: a.draws,
-        from_fit: a.from_fit.as_ref().map(|f| f.display().to_string()),
-        init: a.init.name().into(),
-        low_rank: a.low_rank,
-        max_depth: a.max_depth,
-        method: "nuts".into(),
-        seed: a.seed,
-        target_accept: a.target_accept,
-        warmup: a.warmup,
-    });
-    let title = format!(
-        "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
-        a.input.data,
-        data.n(),
-        a.chains,
-        a.draws,
-        a.warmup
-    );
+    let options = if smc {
+        RunOptions::Smc(SmcRecord {
+            chains: a.chains,
+            draws: a.draws,
+            ess_ratio: a.ess_ratio,
+            method: "smc".into(),
+            seed: a.seed,
+            sweeps: a.sweeps,
+            target_accept: a.target_accept,
+        })
+    } else {
+        RunOptions::Nuts(NutsRecord {
+            chains: a.chains,
+            draws: a.draws,
+            from_fit: a.from_fit.as_ref().map(|f| f.display().to_string()),
+            init: a.init.name().into(),
+            low_rank: a.low_rank,
+            max_depth: a.max_depth,
+            method: "nuts".into(),
+            seed: a.seed,
+            target_accept: a.target_accept,
+            warmup: a.warmup,
+        })
+    };
+    let title = if smc {
+        format!(
+            "SMC on {} ({} points) with {origin}: {} runs × {} particles, tempered from the prior",
+            a.input.data,
+            data.n(),
+            a.chains,
+            a.draws,
+        )
+    } else {
+        format!(
+            "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
+            a.input.data,
+            data.n(),
+            a.chains,
+            a.draws,
+            a.warmup
+        )
+    };
     let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
     report_posterior(
         ctx,

@@ -25,8 +25,8 @@ pub use cmdstan::{cmdstan_csv, cmdstan_name, read_chain};
 pub use data::{id_like_warnings, read_data, DataSource, DataSpec};
 pub use input::{shorten, MAX_LINE_BYTES};
 pub use loglik::{
-    elpd_warnings, log_lik_npy, loo_text, occupied_text, pointwise_outputs, posterior_text,
-    read_log_lik, run_elpd, run_log_lik, write_sample_run, RunElpd, SampleDraws,
+    elpd_warnings, evidence_text, log_lik_npy, loo_text, occupied_text, pointwise_outputs,
+    posterior_text, read_log_lik, run_elpd, run_log_lik, write_sample_run, RunElpd, SampleDraws,
     LOG_LIK_MAX_VALUES,
 };
 pub use minibatch::{
@@ -40,7 +40,7 @@ pub use records::{
     fit_from_str, json_bytes, load_fit, load_select, ChainRecord, ClassifyRecord, ColumnSummary,
     DataInfo, FitOptionsRecord, FitRecord, Interruption, NutsRecord, PosteriorSummary,
     PredictiveRecord, RunOptions, SampleRecord, SelectRecord, SelectTableRow, SimulateRecord,
-    TruthRecord, ViRecord, VERSION,
+    SmcRecord, TruthRecord, ViRecord, VERSION,
 };
 pub use rundir::{
     read_manifest, runs_written, verify_run, Manifest, ManifestEntry, RunKind, RunWriter,

@@ -391,5 +391,35 @@ pub fn posterior_text(
     if let Some(occ) = &record.occupied {
         s.push_str(&format!("{}\n", occupied_text(occ)));
     }
+    if let Some(ev) = &post.evidence {
+        s.push_str(&format!("{}\n", evidence_text(ev)));
+    }
     s
+}
+
+/// One line on the evidence: the estimate, its Monte Carlo error, and the tempering steps.
+pub fn evidence_text(ev: &bgmm::Evidence) -> String {
+    let steps: Vec<usize> = ev.runs.iter().map(|r| r.steps.len()).collect();
+    let (lo, hi) = (
+        steps.iter().min().copied().unwrap_or(0),
+        steps.iter().max().copied().unwrap_or(0),
+    );
+    let error = if ev.std_error.is_finite() {
+        format!(
+            " ± {:.3} (Monte Carlo standard error over {} runs)",
+            ev.std_error,
+            ev.runs.len()
+        )
+    } else {
+        " (one run: no Monte Carlo error; use --chains 2 or more)".into()
+    };
+    let temps = if lo == hi {
+        format!("{lo}")
+    } else {
+        format!("{lo}–{hi}")
+    };
+    format!(
+        "Log evidence log p(x) = {:.3}{error}; {temps} temperatures per run.",
+        ev.log_evidence
+    )
 }

@@ -324,17 +324,32 @@ pub struct TruthRecord {
 #[serde(untagged)]
 pub enum RunOptions {
     Nuts(NutsRecord),
+    Smc(SmcRecord),
     Vi(ViRecord),
 }
 
 impl RunOptions {
-    /// `nuts` or `vi`.
+    /// `nuts`, `smc` or `vi`.
     pub fn method(&self) -> &str {
         match self {
             RunOptions::Nuts(o) => &o.method,
+            RunOptions::Smc(o) => &o.method,
             RunOptions::Vi(o) => &o.method,
         }
     }
+}
+
+/// `sample --engine smc`'s options (`method` smc): `chains` independent runs of `draws`
+/// particles.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SmcRecord {
+    pub chains: usize,
+    pub draws: u64,
+    pub ess_ratio: f64,
+    pub method: String,
+    pub seed: u64,
+    pub sweeps: usize,
+    pub target_accept: f64,
 }
 
 /// `sample`'s options (`method` nuts).
@@ -444,6 +459,9 @@ pub struct SampleRecord {
     /// ([`crate::LOG_LIK_FILE`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_lik: Option<String>,
+    /// The evidence `log p(x)` and each run's tempering steps (`sample --engine smc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<bgmm::Evidence>,
     #[serde(default)]
     pub bgmm_version: String,
     #[serde(default)]
@@ -524,6 +542,7 @@ impl SampleRecord {
             options,
             occupied: None,
             log_lik: None,
+            evidence: post.evidence.clone(),
             bgmm_version: VERSION.into(),
             command,
         })

@@ -136,6 +136,7 @@ fn sampling_and_vi_runs_written_before_the_split_load_and_write_back_the_same_by
                 assert_eq!((o.steps, o.draws, o.minibatch), (200, 10, None));
                 assert_eq!(run.chains[0].len(), 10);
             }
+            RunOptions::Smc(o) => panic!("a {method} run read as an SMC one: {o:?}"),
         }
     }
 }

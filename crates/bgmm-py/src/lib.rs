@@ -710,6 +710,7 @@ fn sample_posterior<'py>(
     }
     let stop = StopSignal::new();
     let opts = SampleOptions {
+        engine: bgmm::Engine::Nuts,
         nuts: NutsOptions {
             chains,
             warmup,

@@ -353,6 +353,19 @@ pub trait LogDensity: Sync {
     fn names(&self) -> Vec<String>;
 }
 
+/// A log density that splits into a prior and a likelihood, for engines that temper the
+/// likelihood (`π_β ∝ prior · likelihood^β`, β from 0 to 1): sequential Monte Carlo
+/// ([`crate::smc`]). The engines still know nothing of mixtures.
+pub trait Tempered: LogDensity {
+    /// At `x`: the log prior (with the Jacobian of the unconstrained transform, so that it is
+    /// the prior density of `x`) and the log likelihood; the gradient of
+    /// `prior + beta · likelihood` is written into `grad`. A non-finite likelihood means `x` is
+    /// outside the usable region.
+    fn tempered_grad(&self, x: &[f64], beta: f64, grad: &mut [f64]) -> (f64, f64);
+    /// A draw from the prior (a proper one), on this density's unconstrained space.
+    fn draw_prior(&self, rng: &mut chacha20::ChaCha8Rng) -> Vec<f64>;
+}
+
 /// `log σ(x)` without overflow.
 #[inline]
 fn log_sigmoid(x: f64) -> f64 {
@@ -836,6 +849,33 @@ impl<'a> MixtureDensity<'a> {
         self.density.grad_from(x, &u, &st, grad)
     }
 
+    /// The log prior (with the Jacobian if the density has it) and the log likelihood at `x`,
+    /// and the gradient of `prior + beta · likelihood` in `grad` (this density's own likelihood
+    /// weight is replaced by `beta`): what a tempering engine needs, from one pass.
+    pub fn tempered_grad(&self, x: &[f64], beta: f64, grad: &mut [f64]) -> (f64, f64) {
+        let u = self.transform().unpack(x);
+        let outside = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        if !representable(self.model(), &u) {
+            grad.fill(0.0);
+            return outside;
+        }
+        let st = self.stats(x, &u, true);
+        if !st.loglik.is_finite() {
+            grad.fill(0.0);
+            return outside;
+        }
+        let (lp, _) = self.density.with_weight(beta).grad_from(x, &u, &st, grad);
+        if !lp.is_finite() {
+            return outside;
+        }
+        let d = &self.density;
+        let mut prior = log_prior(d.model, &u.logw, &u.locs, &u.scales, None);
+        if d.jacobian {
+            prior += u.log_jac;
+        }
+        (prior, st.loglik)
+    }
+
     /// Log density alone (no gradient pass over the data's statistics).
     pub fn logp(&self, x: &[f64]) -> f64 {
         let u = self.transform().unpack(x);
@@ -862,6 +902,17 @@ impl LogDensity for MixtureDensity<'_> {
 
     fn names(&self) -> Vec<String> {
         self.density.model.constrained_names()
+    }
+}
+
+impl Tempered for MixtureDensity<'_> {
+    fn tempered_grad(&self, x: &[f64], beta: f64, grad: &mut [f64]) -> (f64, f64) {
+        MixtureDensity::tempered_grad(self, x, beta, grad)
+    }
+
+    fn draw_prior(&self, rng: &mut chacha20::ChaCha8Rng) -> Vec<f64> {
+        let p = crate::simulate::draw_params(self.model(), rng);
+        self.transform().pack(&p)
     }
 }
 

@@ -79,6 +79,7 @@ mod posterior;
 mod rescale;
 mod select;
 mod simulate;
+mod smc;
 mod stats;
 mod vi;
 
@@ -88,7 +89,7 @@ pub use density::{
     classification_entropy, log_joint, log_joint_from_stats, log_joint_grad, log_likelihood_at,
     log_likelihood_from_stats, log_likelihood_grad, log_likelihood_scalar, log_responsibilities,
     pointwise_log_likelihood, responsibilities_and_density, LogDensity, MixtureDensity,
-    NaturalGrad, StatsDensity, Transform, CHUNK,
+    NaturalGrad, StatsDensity, Tempered, Transform, CHUNK,
 };
 pub use diagnostics::{ess, hdi, normal_quantile, quantile_sorted, rhat, summarize, ParamSummary};
 pub use error::{Error, Result};
@@ -115,8 +116,8 @@ pub use pointwise::{
     log_likelihood_draws, occupied_components, OccupiedComponents, OCCUPIED_MAX_WORK,
 };
 pub use posterior::{
-    assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, InitFrom,
-    Posterior, PosteriorAssignments, SampleOptions,
+    assignment_probabilities, assignment_probabilities_of, vi_posterior_of, ChainStats, Engine,
+    InitFrom, Posterior, PosteriorAssignments, SampleOptions,
 };
 pub use rescale::{Reparam, Rescaled, Standardised};
 pub use select::{
@@ -124,6 +125,7 @@ pub use select::{
     SelectRow, Selection, MAX_SELECT_K,
 };
 pub use simulate::{draw_data, draw_params, impute, simulate, sites, Simulation, Site};
+pub use smc::{Evidence, SmcOptions, SmcRun, SmcStep};
 pub use stats::{stats, SufficientStats};
 pub use vi::{ViOptions, ViResult};
 

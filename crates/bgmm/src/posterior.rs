@@ -19,6 +19,7 @@ use crate::nuts::{chain_rng, sample, ChainOutput, NutsOptions, Progress};
 use crate::options::{Callback, Checked};
 use crate::params::Params;
 use crate::rescale::{Reparam, Rescaled, Standardised};
+use crate::smc::{Evidence, SmcOptions};
 
 /// Where chains start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,9 +34,24 @@ pub enum InitFrom {
     Prior,
 }
 
+/// The engine that samples the posterior.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Engine {
+    /// Collapsed NUTS chains ([`SampleOptions::nuts`]) from the MAP: fast, exact within the
+    /// mode they start in.
+    #[default]
+    Nuts,
+    /// Sequential Monte Carlo tempered from the prior ([`crate::smc`]): every mode in its
+    /// share, and the evidence; each run's particles are one chain. [`SampleOptions::nuts`]
+    /// and [`SampleOptions::init`] are not used.
+    Smc(SmcOptions),
+}
+
 /// Options of [`crate::sample`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SampleOptions {
+    /// The engine.
+    pub engine: Engine,
     /// NUTS settings.
     pub nuts: NutsOptions,
     /// Initial points.
@@ -52,6 +68,9 @@ impl SampleOptions {
     /// against the model when sampling starts).
     pub fn validate(&self) -> Result<Checked<SampleOptions>> {
         self.nuts.validate()?;
+        if let Engine::Smc(smc) = &self.engine {
+            smc.validate()?;
+        }
         Ok(Checked::new(self.clone()))
     }
 }
@@ -106,6 +125,9 @@ pub struct Posterior {
     /// Set when sampling was stopped early ([`crate::nuts::NutsOptions::stop`]): the draws
     /// kept per chain and the draws asked for. The summary is of the kept draws alone.
     pub interrupted: Option<(usize, u64)>,
+    /// The evidence `log p(x)`, from the SMC engine.
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
 }
 
 /// The assignment minimising the total cost `cost[i][j]` (row i gets column `perm[i]`), by the
@@ -320,7 +342,17 @@ pub fn run(
             cb.call(p)
         }
     };
-    let mut chains = sample(&dens, &inits, &opts.nuts.validate()?, &report)?;
+    let (mut chains, evidence, target_accept) = match &opts.engine {
+        Engine::Nuts => (
+            sample(&dens, &inits, &opts.nuts.validate()?, &report)?,
+            None,
+            opts.nuts.target_accept,
+        ),
+        Engine::Smc(smc) => {
+            let (chains, evidence) = crate::smc::sample(&dens, &smc.validate()?, &report)?;
+            (chains, Some(evidence), smc.target_accept)
+        }
+    };
     if std.is_some() {
         for c in &mut chains {
             for x in &mut c.draws {
@@ -399,7 +431,7 @@ pub fn run(
         .zip(&chain_stats)
         .map(|(d, st)| ChainCheck::of(d, st.mean_accept))
         .collect();
-    let mut warnings = sampling_warnings(&summary, &checks, opts.nuts.target_accept, divergences);
+    let mut warnings = sampling_warnings(&summary, &checks, target_accept, divergences);
     if let Some(why) = degenerate {
         warnings.push(format!(
             "{why}; the chains started from the prior, and the draws are labelled by the search's end point"
@@ -430,6 +462,7 @@ pub fn run(
         divergences,
         warnings,
         interrupted,
+        evidence,
     })
 }
 
@@ -553,6 +586,7 @@ fn vi_mapped<L: LogDensity + ?Sized>(
             vec![]
         },
         interrupted: None,
+        evidence: None,
     };
     Ok((post, res))
 }

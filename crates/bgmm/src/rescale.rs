@@ -18,7 +18,7 @@
 //! density, bit for bit.
 
 use crate::data::Data;
-use crate::density::{LogDensity, MixtureDensity};
+use crate::density::{LogDensity, MixtureDensity, Tempered, Transform};
 use crate::error::Result;
 use crate::model::Model;
 
@@ -38,6 +38,9 @@ pub struct Standardised {
     pub lp_shift: f64,
     /// `Σ ln b_i`: the log-Jacobian of `y ↦ x`.
     pub ln_det: f64,
+    /// The log likelihood of the data minus that of the standardised data, at corresponding
+    /// parameters: `−(observed values)·ln c`.
+    pub lik_shift: f64,
 }
 
 impl Standardised {
@@ -98,6 +101,7 @@ impl Standardised {
         debug_assert_eq!(a.len(), n);
         let ln_det: f64 = b.iter().map(|v| v.ln()).sum();
         let lp_shift = -((data.n() * d) as f64) * c.ln() - ln_det;
+        let lik_shift = -((data.n() * d - data.n_missing()) as f64) * c.ln();
         Ok(Standardised {
             model: std_model,
             data: std_data,
@@ -105,6 +109,7 @@ impl Standardised {
             b,
             lp_shift,
             ln_det,
+            lik_shift,
         })
     }
 }
@@ -268,5 +273,22 @@ impl LogDensity for Rescaled<'_> {
 
     fn names(&self) -> Vec<String> {
         self.model.constrained_names()
+    }
+}
+
+impl Tempered for Rescaled<'_> {
+    fn tempered_grad(&self, y: &[f64], beta: f64, grad: &mut [f64]) -> (f64, f64) {
+        let (prior, lik) = self.inner.tempered_grad(y, beta, grad);
+        match self.map.0 {
+            None => (prior, lik),
+            // the likelihood of the data in their own units; the rest of the constant with
+            // the prior
+            Some(s) => (prior + self.lp_shift - s.lik_shift, lik + s.lik_shift),
+        }
+    }
+
+    fn draw_prior(&self, rng: &mut chacha20::ChaCha8Rng) -> Vec<f64> {
+        let p = crate::simulate::draw_params(self.model, rng);
+        self.map.to_engine(&Transform::new(self.model).pack(&p))
     }
 }

@@ -701,6 +701,7 @@ fn posterior_criteria(
 ) -> Result<PosteriorCriteria> {
     let model = row.model.build(Some(data.d()))?;
     let opts = SampleOptions {
+        engine: crate::posterior::Engine::Nuts,
         nuts: nuts.clone(),
         init: InitFrom::Map,
         start: row.fit.as_ref().map(|f| f.params.clone()),

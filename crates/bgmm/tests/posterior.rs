@@ -153,6 +153,7 @@ fn chains_started_from_the_prior_are_relabelled_to_agree() {
     let m = model("numpyro");
     let data = column("examples/data/numpyro_2500.csv");
     let opts = SampleOptions {
+        engine: bgmm::Engine::Nuts,
         nuts: NutsOptions {
             chains: 4,
             warmup: 1000,

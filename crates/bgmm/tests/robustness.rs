@@ -297,6 +297,7 @@ fn assert_classification_finite(m: &Model, p: &Params, data: &Data, what: &str) 
 
 fn short_nuts(seed: u64) -> SampleOptions {
     SampleOptions {
+        engine: bgmm::Engine::Nuts,
         nuts: NutsOptions {
             chains: 2,
             warmup: 200,

@@ -89,6 +89,7 @@ fn quick_model(data: &Data) -> Model {
 
 fn sample_opts() -> SampleOptions {
     SampleOptions {
+        engine: bgmm::Engine::Nuts,
         nuts: NutsOptions {
             chains: 4,
             warmup: 500,

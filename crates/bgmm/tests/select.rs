@@ -365,6 +365,7 @@ fn loo_and_waic_rank_the_posteriors() {
         &model,
         &data,
         &bgmm::SampleOptions {
+            engine: bgmm::Engine::Nuts,
             nuts,
             init: bgmm::InitFrom::Map,
             start: Some(best.fit.as_ref().unwrap().params.clone()),
