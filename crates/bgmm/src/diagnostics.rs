@@ -383,6 +383,138 @@ pub fn relative_spread(chains: &[ChainCheck], c: usize) -> Option<f64> {
     Some(quantile_sorted(&ratios, 0.5))
 }
 
+/// Chains whose medians differ by more than this many within-chain standard deviations in
+/// some parameter sit in different modes.
+pub const MODE_SEPARATION: f64 = 1.0;
+
+/// The chains grouped by mode: chains `a` and `b` share a group when, in every parameter,
+/// their medians are within [`MODE_SEPARATION`] robust within-chain standard deviations
+/// (1.4826 × the median absolute deviation, pooled over chains) of each other, and groups are
+/// the connected sets. `draws[chain][draw][param]`. Each group's chains in increasing order;
+/// groups by their first chain.
+pub fn mode_groups(draws: &[Vec<Vec<f64>>]) -> Vec<Vec<usize>> {
+    let n = draws.len();
+    let width = draws.iter().find_map(|c| c.first()).map_or(0, Vec::len);
+    let median_mad = |c: &[Vec<f64>], p: usize| -> (f64, f64) {
+        let mut v: Vec<f64> = c.iter().map(|d| d[p]).collect();
+        v.sort_by(f64::total_cmp);
+        let med = quantile_sorted(&v, 0.5);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        (med, 1.4826 * quantile_sorted(&dev, 0.5))
+    };
+    let stats: Vec<Vec<(f64, f64)>> = draws
+        .iter()
+        .map(|c| {
+            (0..width)
+                .map(|p| {
+                    if c.is_empty() {
+                        (f64::NAN, f64::NAN)
+                    } else {
+                        median_mad(c, p)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let pooled: Vec<f64> = (0..width)
+        .map(|p| (stats.iter().map(|s| s[p].1.powi(2)).sum::<f64>() / n as f64).sqrt())
+        .collect();
+    let near = |a: usize, b: usize| {
+        (0..width).all(|p| {
+            let d = (stats[a][p].0 - stats[b][p].0).abs();
+            !(pooled[p] > 0.0) || !(d > MODE_SEPARATION * pooled[p])
+        })
+    };
+    // connected components, by their first chain
+    let mut group = vec![usize::MAX; n];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for start in 0..n {
+        if group[start] != usize::MAX {
+            continue;
+        }
+        let g = groups.len();
+        let mut members = vec![start];
+        group[start] = g;
+        let mut i = 0;
+        while i < members.len() {
+            let a = members[i];
+            for b in 0..n {
+                if group[b] == usize::MAX && near(a, b) {
+                    group[b] = g;
+                    members.push(b);
+                }
+            }
+            i += 1;
+        }
+        members.sort_unstable();
+        groups.push(members);
+    }
+    groups
+}
+
+/// One warning when the chains sit in different modes after relabelling ([`mode_groups`]):
+/// each group's chains, mean log density and share of the chains, the parameter that tells
+/// them apart most, and what to do. `mean_logp[chain]` is each chain's mean log density.
+pub fn modes_warning(
+    names: &[String],
+    draws: &[Vec<Vec<f64>>],
+    mean_logp: &[f64],
+) -> Option<String> {
+    let groups = mode_groups(draws);
+    if groups.len() < 2 {
+        return None;
+    }
+    let n = draws.len();
+    let chain_median = |c: usize, p: usize| {
+        let mut v: Vec<f64> = draws[c].iter().map(|d| d[p]).collect();
+        v.sort_by(f64::total_cmp);
+        quantile_sorted(&v, 0.5)
+    };
+    let group_median = |g: &[usize], p: usize| {
+        let mut m: Vec<f64> = g.iter().map(|&c| chain_median(c, p)).collect();
+        m.sort_by(f64::total_cmp);
+        quantile_sorted(&m, 0.5)
+    };
+    // the parameter whose group medians spread most, against its spread in the draws
+    let width = names.len().min(draws[0].first().map_or(0, Vec::len));
+    let spread = |p: usize| {
+        let all: Vec<f64> = draws.iter().flat_map(|c| c.iter().map(|d| d[p])).collect();
+        crate::data::mean_sd(&all).1
+    };
+    let (p, _) = (0..width)
+        .map(|p| {
+            let m: Vec<f64> = groups.iter().map(|g| group_median(g, p)).collect();
+            let lo = m.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s = spread(p);
+            (p, if s > 0.0 { (hi - lo) / s } else { 0.0 })
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let described: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let lp = g.iter().map(|&c| mean_logp[c]).sum::<f64>() / g.len() as f64;
+            format!(
+                "{} {} ({} of {n}; mean log density {lp:.2}, {} {:.4})",
+                if g.len() == 1 { "chain" } else { "chains" },
+                g.iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                g.len(),
+                names[p],
+                group_median(g, p)
+            )
+        })
+        .collect();
+    Some(format!(
+        "the chains sit in {} different modes after relabelling: {}. NUTS does not move between modes, so each mode's share of the draws is that of the chains started there, not its posterior probability, and relabelling cannot join them. Sample with the SMC engine (`engine` smc), which tempers from the prior and finds every mode in its share",
+        groups.len(),
+        described.join("; ")
+    ))
+}
+
 /// The names (with a value) of up to six parameters, then how many more.
 fn named(list: &[(&str, String)]) -> String {
     const SHOWN: usize = 6;
@@ -472,7 +604,7 @@ pub fn sampling_warnings(
             .map(|(n, s)| (n.as_str(), format!("{:.3}", s.r_hat)))
             .collect();
         warnings.push(format!(
-            "split R-hat above {RHAT_MAX} for {} of {total} parameters: {}: the chains disagree. Look at the trace and rank plots for a chain stuck or in another mode; run longer (`warmup`, `draws`)",
+            "split R-hat above {RHAT_MAX} for {} of {total} parameters: {}: the chains disagree. Look at the trace and rank plots for a chain stuck or in another mode; run longer (`warmup`, `draws`), or, for a posterior with several modes, sample with the SMC engine (`engine` smc)",
             rhat.len(),
             named(&list)
         ));
@@ -510,6 +642,48 @@ mod tests {
     use chacha20::ChaCha8Rng;
     use rand::{RngExt, SeedableRng};
     use rand_distr::StandardNormal;
+
+    #[test]
+    fn chains_in_two_modes_are_grouped_and_named() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // two parameters; chains 0 and 2 around (0, 1), chains 1 and 3 around (0, 4): the
+        // second parameter tells them apart
+        let chain = |centre: f64, rng: &mut ChaCha8Rng| -> Vec<Vec<f64>> {
+            (0..500)
+                .map(|_| {
+                    vec![
+                        rng.sample::<f64, _>(StandardNormal),
+                        centre + rng.sample::<f64, _>(StandardNormal),
+                    ]
+                })
+                .collect()
+        };
+        let draws: Vec<Vec<Vec<f64>>> = [1.0, 4.0, 1.0, 4.0]
+            .iter()
+            .map(|&c| chain(c, &mut rng))
+            .collect();
+        assert_eq!(mode_groups(&draws), vec![vec![0, 2], vec![1, 3]]);
+        let names = vec!["a".to_string(), "b".to_string()];
+        let w = modes_warning(&names, &draws, &[-10.0, -12.0, -10.5, -12.5]).unwrap();
+        assert!(w.contains("2 different modes"), "{w}");
+        assert!(
+            w.contains("chains 0, 2 (2 of 4; mean log density -10.25, b 0.99"),
+            "{w}"
+        );
+        assert!(
+            w.contains("chains 1, 3 (2 of 4; mean log density -12.25, b 3.9"),
+            "{w}"
+        );
+        assert!(w.contains("`engine` smc"), "{w}");
+        // the same distribution in every chain: one group, no warning; and a shift of half a
+        // standard deviation is not a mode
+        let same: Vec<Vec<Vec<f64>>> = [1.0, 1.0, 1.5, 1.0]
+            .iter()
+            .map(|&c| chain(c, &mut rng))
+            .collect();
+        assert_eq!(mode_groups(&same), vec![vec![0, 1, 2, 3]]);
+        assert!(modes_warning(&names, &same, &[0.0; 4]).is_none());
+    }
 
     #[test]
     fn summaries_and_chain_checks_are_equivariant_in_the_draws_scale() {

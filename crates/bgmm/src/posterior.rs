@@ -432,6 +432,16 @@ pub fn run(
         .map(|(d, st)| ChainCheck::of(d, st.mean_accept))
         .collect();
     let mut warnings = sampling_warnings(&summary, &checks, target_accept, divergences);
+    if evidence.is_none() && draws.len() > 1 && draws.iter().all(|c| !c.is_empty()) {
+        // NUTS chains in different modes (SMC's runs each hold every mode)
+        let mean_logp: Vec<f64> = chains
+            .iter()
+            .map(|c| c.logp.iter().sum::<f64>() / c.logp.len() as f64)
+            .collect();
+        if let Some(w) = crate::diagnostics::modes_warning(&names, &draws, &mean_logp) {
+            warnings.push(w);
+        }
+    }
     if let Some(why) = degenerate {
         warnings.push(format!(
             "{why}; the chains started from the prior, and the draws are labelled by the search's end point"
