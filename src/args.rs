@@ -324,17 +324,19 @@ pub struct SelectArgs {
     /// entropy: penalises overlapping components) or aic, at the MAP of the default model
     /// (-k K --covariance FAMILY of `fit`), not at the maximum likelihood; or loo (PSIS-LOO) or
     /// waic of each pair's posterior, sampled by NUTS from its MAP (--chains, --warmup,
-    /// --draws), as −2·elpd. Lower is better, as scikit-learn's bic() and aic(); mclust prints
-    /// −BIC, higher is better.
+    /// --draws), as −2·elpd; or evidence: −2·log p(x), the marginal likelihood by SMC
+    /// tempered from the prior (--chains runs of --draws particles), with each pair's
+    /// posterior probability and P(K | x). Lower is better, as scikit-learn's bic() and aic();
+    /// mclust prints −BIC, higher is better.
     #[arg(long, default_value = "bic", hide_possible_values = true)]
     pub criterion: CriterionArg,
-    /// With --criterion loo|waic: chains per pair.
+    /// With --criterion loo|waic: chains per pair; with evidence: SMC runs per pair.
     #[arg(long, default_value_t = 4)]
     pub chains: usize,
     /// With --criterion loo|waic: warmup iterations per chain.
     #[arg(long, default_value_t = 500)]
     pub warmup: u64,
-    /// With --criterion loo|waic: kept draws per chain.
+    /// With --criterion loo|waic: kept draws per chain; with evidence: particles per run.
     #[arg(long, default_value_t = 500)]
     pub draws: u64,
     /// Columns to use, comma-separated (default: every numeric column).
@@ -397,6 +399,7 @@ pub enum CriterionArg {
     Aic,
     Loo,
     Waic,
+    Evidence,
 }
 
 impl CriterionArg {
@@ -407,6 +410,7 @@ impl CriterionArg {
             CriterionArg::Aic => bgmm::Criterion::Aic,
             CriterionArg::Loo => bgmm::Criterion::Loo,
             CriterionArg::Waic => bgmm::Criterion::Waic,
+            CriterionArg::Evidence => bgmm::Criterion::Evidence,
         }
     }
 }

@@ -18,7 +18,8 @@ __all__ = ["select", "selection_tables"]
 def selection_tables(out: Dict[str, Any]) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """The CLI's table (the criterion by K × family, lower is better) and the long table of
     every pair (k, covariance, mclust, status, n_params, loglik, bic, icl, aic, and loo/waic
-    when sampled), in the core's ranking (failed pairs last, with their message), from what the
+    when sampled, or log_evidence, evidence_se and the pair's posterior probability with
+    ``criterion="evidence"``), in the core's ranking (failed pairs last, with their message), from what the
     native ``select`` returns."""
     selection = json.loads(out["selection"])
     criterion = selection["criterion"]
@@ -35,12 +36,17 @@ def selection_tables(out: Dict[str, Any]) -> Tuple[pd.DataFrame, pd.DataFrame]:
             },
             "loo": np.array(out["loo"], dtype=float),
             "waic": np.array(out["waic"], dtype=float),
+            "log_evidence": np.array(out["log_evidence"], dtype=float),
+            "evidence_se": np.array(out["evidence_se"], dtype=float),
+            "probability": np.array(out["probability"], dtype=float),
             "criterion": np.array(out["criterion"], dtype=float),
             "message": [r.get("message", "") for r in selection["rows"]],
         }
     )
     if long["loo"].isna().all() and long["waic"].isna().all():
         long = long.drop(columns=["loo", "waic"])
+    if long["log_evidence"].isna().all():
+        long = long.drop(columns=["log_evidence", "evidence_se", "probability"])
     ranked: List[int] = list(out["ranked"])
     order = ranked + [i for i in range(len(long)) if i not in set(ranked)]
     long = long.iloc[order].reset_index(drop=True)
@@ -75,7 +81,9 @@ def select(
     """The MAP of the default model for every number of components in ``k`` and family in
     ``covariance`` (None: every family the data's dimension allows), in parallel, ranked by
     ``criterion`` (``"bic"``, ``"icl"``, ``"aic"``; ``"loo"``, ``"waic"`` sample each pair's
-    posterior with ``chains`` × (``warmup`` + ``draws``)): the CLI's ``bgmm select``.
+    posterior with ``chains`` × (``warmup`` + ``draws``); ``"evidence"``: −2 log p(x) by SMC,
+    ``chains`` runs of ``draws`` particles, with each pair's posterior probability): the CLI's
+    ``bgmm select``.
 
     Returns the table (criterion by K × family, lower is better, as the CLI prints it) and the
     best model as a fitted :class:`GaussianMixture`; its ``selection_`` attribute holds the long

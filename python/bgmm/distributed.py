@@ -113,7 +113,7 @@ def select(
     :func:`bgmm.select`; ``selection_.attrs["passes"]`` counts the passes over the data.
     ``search`` takes the estimator's search parameters (``random_state``, ``n_restarts``,
     ``subsample``, ...)."""
-    if str(criterion).lower() in ("loo", "waic"):
+    if str(criterion).lower() in ("loo", "waic", "evidence"):
         raise ValueError(
             f"criterion: '{criterion}' needs every model's posterior, which is not sampled for "
             "data on Dask or Spark: use 'bic', 'icl' or 'aic'"

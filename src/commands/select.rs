@@ -48,6 +48,13 @@ pub fn run(a: SelectArgs, ctx: &Ctx) -> Result<()> {
             stop: Some(crate::signals::sampling_stop()),
             ..bgmm::NutsOptions::default()
         },
+        evidence: bgmm::SmcOptions {
+            runs: a.chains,
+            particles: usize::try_from(a.draws).unwrap_or(usize::MAX),
+            seed: a.search.seed,
+            stop: Some(crate::signals::sampling_stop()),
+            ..bgmm::SmcOptions::default()
+        },
         progress: Some(bgmm::Callback::new(move |p: bgmm::SelectProgress| {
             if p.sampling {
                 shown.set_prefix("posteriors");

@@ -630,6 +630,14 @@ pub struct PosteriorSummary {
     pub elpd_waic: Option<f64>,
     pub se_waic: Option<f64>,
     pub p_waic: Option<f64>,
+    /// `log p(x)` by SMC and its Monte Carlo standard error (`--criterion evidence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_evidence: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_se: Option<f64>,
+    /// The pair's posterior probability, the pairs equally likely a priori.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
     pub divergences: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -651,6 +659,9 @@ impl PosteriorSummary {
             elpd_waic: w.map(|w| w.elpd),
             se_waic: w.map(|w| w.se),
             p_waic: w.map(|w| w.p),
+            log_evidence: p.evidence.as_ref().map(|e| e.log_evidence),
+            evidence_se: p.evidence.as_ref().map(|e| e.std_error),
+            probability: p.probability,
             divergences: p.divergences,
             warnings: p.warnings.clone(),
             message: p.message.clone(),
@@ -684,6 +695,11 @@ impl SelectTableRow {
             bgmm::Criterion::Aic => self.aic,
             bgmm::Criterion::Loo => self.posterior.as_ref().and_then(|p| p.looic),
             bgmm::Criterion::Waic => self.posterior.as_ref().and_then(|p| p.waic),
+            bgmm::Criterion::Evidence => self
+                .posterior
+                .as_ref()
+                .and_then(|p| p.log_evidence)
+                .map(|l| -2.0 * l),
         }
     }
 }

@@ -299,6 +299,8 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
             Criterion::Loo =>
                 " (−2 × elpd_loo, PSIS-LOO of each pair's posterior sampled from its MAP)",
             Criterion::Waic => " (−2 × elpd_waic of each pair's posterior sampled from its MAP)",
+            Criterion::Evidence =>
+                " (−2 × log p(x), the evidence by SMC tempered from the prior; the scale BIC approximates)",
         }
     );
     let w = 12;
@@ -351,6 +353,9 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
                 row.n_params
             );
         }
+        if c == Criterion::Evidence {
+            s.push_str(&evidence_text(rec, &ranked));
+        }
         if !rec.compare.is_empty() {
             let ic = if c == Criterion::Waic { "waic" } else { "loo" };
             s.push('\n');
@@ -371,6 +376,48 @@ pub fn select_text(rec: &SelectRecord, source: &str) -> String {
             "Without a value: {failed} (collapsed: every candidate collapsed onto a point, so the MAP does not exist; no mode: every mode found sat on tied values or emptied a component; spike: every mode found had a component alone on one point; the messages are in --json)"
         );
     }
+    s
+}
+
+/// The evidence of the ranked pairs with their Monte Carlo errors and posterior
+/// probabilities, and the posterior of K (the families summed).
+fn evidence_text(rec: &SelectRecord, ranked: &[usize]) -> String {
+    let mut s =
+        String::from("\nPosterior probability of each pair (all equally likely a priori):\n");
+    for &r in ranked {
+        let row = &rec.table[r];
+        let Some(p) = &row.posterior else { continue };
+        let (Some(l), Some(prob)) = (p.log_evidence, p.probability) else {
+            continue;
+        };
+        let se = p
+            .evidence_se
+            .filter(|v| v.is_finite())
+            .map_or(String::new(), |v| format!(" ± {v:.2}"));
+        let _ = writeln!(
+            s,
+            "  {:>8}  log p(x) {l:>10.2}{se:<8}  P = {prob:.3}",
+            format!("{},{}", row.covariance.mclust(), row.k)
+        );
+    }
+    let mut by_k: Vec<(usize, f64)> = Vec::new();
+    for row in &rec.table {
+        if let Some(prob) = row.posterior.as_ref().and_then(|p| p.probability) {
+            match by_k.iter_mut().find(|(k, _)| *k == row.k) {
+                Some(e) => e.1 += prob,
+                None => by_k.push((row.k, prob)),
+            }
+        }
+    }
+    by_k.sort_by_key(|e| e.0);
+    let _ = writeln!(
+        s,
+        "P(K | x): {}",
+        by_k.iter()
+            .map(|(k, p)| format!("K = {k} {p:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     s
 }
 

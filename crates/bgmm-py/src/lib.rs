@@ -842,6 +842,12 @@ fn select<'py>(
             seed,
             ..NutsOptions::default()
         },
+        evidence: bgmm::SmcOptions {
+            runs: chains,
+            particles: usize::try_from(draws).unwrap_or(usize::MAX),
+            seed,
+            ..bgmm::SmcOptions::default()
+        },
         progress: None,
     };
     opts.validate().map_err(py_err)?;
@@ -858,7 +864,7 @@ pub(crate) fn families_of(names: &[String]) -> PyResult<Vec<bgmm::CovarianceFami
 pub(crate) fn criterion_of(name: &str) -> PyResult<Criterion> {
     Criterion::parse(name).ok_or_else(|| {
         value_err(format!(
-            "criterion: '{name}' is not one of bic, icl, aic, loo, waic"
+            "criterion: '{name}' is not one of bic, icl, aic, loo, waic, evidence"
         ))
     })
 }
@@ -877,6 +883,17 @@ pub(crate) fn selection_dict<'py>(
     out.set_item("criterion", value(criterion))?;
     out.set_item("loo", value(Criterion::Loo))?;
     out.set_item("waic", value(Criterion::Waic))?;
+    let evidence = |f: &dyn Fn(&bgmm::Evidence) -> f64| -> Vec<Option<f64>> {
+        sel.rows.iter().map(|r| r.evidence().map(f)).collect()
+    };
+    out.set_item("log_evidence", evidence(&|e| e.log_evidence))?;
+    out.set_item("evidence_se", evidence(&|e| e.std_error))?;
+    let probability: Vec<Option<f64>> = sel
+        .rows
+        .iter()
+        .map(|r| r.posterior.as_ref().and_then(|p| p.probability))
+        .collect();
+    out.set_item("probability", probability)?;
     let mclust: Vec<&str> = sel.rows.iter().map(|r| r.covariance.mclust()).collect();
     out.set_item("mclust", mclust)?;
     out.set_item("selection", json(&sel)?)?;

@@ -533,6 +533,8 @@ fn select_section(page: &mut Page, s: &SelectRun) -> Result<()> {
             bgmm::Criterion::Loo =>
                 "−2 × elpd_loo, the PSIS-LOO of the pair's posterior sampled by NUTS from its MAP",
             bgmm::Criterion::Waic => "−2 × elpd_waic of the pair's posterior sampled by NUTS from its MAP",
+            bgmm::Criterion::Evidence =>
+                "−2 × log p(x), the evidence (marginal likelihood) by SMC tempered from the prior",
         },
     ));
     // the criterion by K (rows) and family (columns); a failed fit shows its status

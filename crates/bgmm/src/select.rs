@@ -33,6 +33,7 @@ use crate::nuts::NutsOptions;
 use crate::options::{Callback, Checked};
 use crate::partitioned::{stats_of, Partitioned, SharedPasses, StatsRequest};
 use crate::posterior::{InitFrom, SampleOptions};
+use crate::smc::{Evidence, SmcOptions};
 
 /// The most components [`SelectOptions::ks`] may ask for.
 pub const MAX_SELECT_K: usize = 1000;
@@ -52,6 +53,10 @@ pub enum Criterion {
     Loo,
     /// The WAIC on the deviance scale, `−2·elpd_waic`, of the posterior.
     Waic,
+    /// The evidence on the deviance scale, `−2·log p(x)` (the scale BIC approximates), by
+    /// sequential Monte Carlo ([`crate::smc`]); each pair's posterior probability (the pairs
+    /// equally likely a priori) is `p(x | pair) / Σ p(x | pair')`.
+    Evidence,
 }
 
 impl Criterion {
@@ -63,12 +68,13 @@ impl Criterion {
             Criterion::Aic => "aic",
             Criterion::Loo => "loo",
             Criterion::Waic => "waic",
+            Criterion::Evidence => "evidence",
         }
     }
 
     /// Whether the criterion needs the posterior (every pair sampled).
     pub fn needs_posterior(self) -> bool {
-        matches!(self, Criterion::Loo | Criterion::Waic)
+        matches!(self, Criterion::Loo | Criterion::Waic | Criterion::Evidence)
     }
 
     /// Parse a name (case-insensitive).
@@ -79,6 +85,7 @@ impl Criterion {
             "aic" => Some(Criterion::Aic),
             "loo" => Some(Criterion::Loo),
             "waic" => Some(Criterion::Waic),
+            "evidence" => Some(Criterion::Evidence),
             _ => None,
         }
     }
@@ -99,6 +106,9 @@ pub struct SelectOptions {
     /// [`Criterion::Waic`] (unused otherwise): chains started from the pair's MAP and labelled
     /// by it. By default 4 chains of 500 warmup iterations and 500 draws.
     pub posterior: NutsOptions,
+    /// The SMC runs of every pair with a proper mode, for [`Criterion::Evidence`] (unused
+    /// otherwise): by default 4 runs of 1000 particles.
+    pub evidence: SmcOptions,
     /// Called as each pair's fit ends (from worker threads).
     pub progress: Option<Callback<SelectProgress>>,
 }
@@ -115,6 +125,7 @@ impl Default for SelectOptions {
                 draws: 500,
                 ..NutsOptions::default()
             },
+            evidence: SmcOptions::default(),
             progress: None,
         }
     }
@@ -158,8 +169,14 @@ impl SelectOptions {
             }
         }
         self.fit.validate()?;
-        if self.criterion.needs_posterior() {
-            self.posterior.validate()?;
+        match self.criterion {
+            Criterion::Evidence => {
+                self.evidence.validate()?;
+            }
+            c if c.needs_posterior() => {
+                self.posterior.validate()?;
+            }
+            _ => {}
         }
         Ok(Checked::new(self.clone()))
     }
@@ -261,6 +278,13 @@ pub struct PosteriorCriteria {
     /// WAIC, when sampling succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waic: Option<Waic>,
+    /// The evidence, with [`Criterion::Evidence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// With [`Criterion::Evidence`]: the pair's posterior probability among the pairs with an
+    /// evidence, equally likely a priori.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
     /// Divergent draws after warmup.
     pub divergences: usize,
     /// The sampler's warnings (R-hat, effective sample size, divergences) and LOO's (points
@@ -281,7 +305,13 @@ impl SelectRow {
             Criterion::Aic => self.aic,
             Criterion::Loo => self.loo().map(Loo::looic),
             Criterion::Waic => self.waic().map(|w| -2.0 * w.elpd),
+            Criterion::Evidence => self.evidence().map(|e| -2.0 * e.log_evidence),
         }
+    }
+
+    /// Its evidence, when sampled by SMC.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        self.posterior.as_ref().and_then(|p| p.evidence.as_ref())
     }
 
     /// Its PSIS-LOO, when sampled.
@@ -538,7 +568,9 @@ pub(crate) fn run(data: &Data, opts: &Checked<SelectOptions>) -> Result<Selectio
     let mut compare = Vec::new();
     if opts.criterion.needs_posterior() {
         sample_rows(data, &mut rows, opts)?;
-        compare = compare_rows(&rows, opts.criterion)?;
+        if matches!(opts.criterion, Criterion::Loo | Criterion::Waic) {
+            compare = compare_rows(&rows, opts.criterion)?;
+        }
     }
     Ok(Selection {
         criterion: opts.criterion,
@@ -664,7 +696,7 @@ fn sample_rows(data: &Data, rows: &mut [SelectRow], opts: &SelectOptions) -> Res
         .par_iter()
         .with_max_len(1)
         .map(|&i| {
-            let r = posterior_criteria(data, &rows[i], &opts.posterior);
+            let r = posterior_criteria(data, &rows[i], opts);
             if let Some(p) = &opts.progress {
                 let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 p.call(SelectProgress {
@@ -683,11 +715,26 @@ fn sample_rows(data: &Data, rows: &mut [SelectRow], opts: &SelectOptions) -> Res
             Err(e) => PosteriorCriteria {
                 loo: None,
                 waic: None,
+                evidence: None,
+                probability: None,
                 divergences: 0,
                 warnings: Vec::new(),
                 message: e.to_string(),
             },
         });
+    }
+    if opts.criterion == Criterion::Evidence {
+        // each pair's posterior probability, the pairs equally likely a priori
+        let logs: Vec<(usize, f64)> = (0..rows.len())
+            .filter_map(|i| rows[i].evidence().map(|e| (i, e.log_evidence)))
+            .collect();
+        let m = logs.iter().map(|l| l.1).fold(f64::NEG_INFINITY, f64::max);
+        let total: f64 = logs.iter().map(|l| (l.1 - m).exp()).sum();
+        for (i, l) in logs {
+            if let Some(p) = rows[i].posterior.as_mut() {
+                p.probability = Some((l - m).exp() / total);
+            }
+        }
     }
     Ok(())
 }
@@ -697,17 +744,33 @@ fn sample_rows(data: &Data, rows: &mut [SelectRow], opts: &SelectOptions) -> Res
 fn posterior_criteria(
     data: &Data,
     row: &SelectRow,
-    nuts: &NutsOptions,
+    select: &SelectOptions,
 ) -> Result<PosteriorCriteria> {
     let model = row.model.build(Some(data.d()))?;
+    let evidence = select.criterion == Criterion::Evidence;
     let opts = SampleOptions {
-        engine: crate::posterior::Engine::Nuts,
-        nuts: nuts.clone(),
+        engine: if evidence {
+            crate::posterior::Engine::Smc(select.evidence.clone())
+        } else {
+            crate::posterior::Engine::Nuts
+        },
+        nuts: select.posterior.clone(),
         init: InitFrom::Map,
         start: row.fit.as_ref().map(|f| f.params.clone()),
         progress: None,
     };
     let post = crate::posterior::run(&model, data, &opts.validate()?, &|_| {})?;
+    if evidence {
+        return Ok(PosteriorCriteria {
+            loo: None,
+            waic: None,
+            evidence: post.evidence,
+            probability: None,
+            divergences: post.divergences,
+            warnings: post.warnings,
+            message: String::new(),
+        });
+    }
     if let Some((kept, asked)) = post.interrupted {
         return Err(Error::Interrupted(format!(
             "sampling stopped early ({kept} of {asked} draws of {})",
@@ -735,6 +798,8 @@ fn posterior_criteria(
     Ok(PosteriorCriteria {
         loo: Some(loo),
         waic: Some(waic),
+        evidence: None,
+        probability: None,
         divergences: post.divergences,
         warnings,
         message: String::new(),
