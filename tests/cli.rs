@@ -3816,3 +3816,113 @@ fn select_by_loo_samples_every_pair() {
         &["--draws", "at least 4"],
     );
 }
+
+/// `sample --engine smc`: the evidence with its Monte Carlo error and each run's temperatures
+/// in the JSON and the text, the run directory readable by `classify`; the same number as
+/// `select --criterion evidence` gives the same pair with the same seed and options; the SMC
+/// flags are checked.
+#[test]
+fn sample_by_smc_reports_the_evidence() {
+    let common = [
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "2",
+        "--covariance",
+        "component",
+        "--chains",
+        "2",
+        "--draws",
+        "300",
+    ];
+    let mut args = vec!["sample"];
+    args.extend(common);
+    args.extend(["--engine", "smc", "--json"]);
+    let v = json(&args);
+    assert_eq!(v["options"]["method"], "smc");
+    let ev = &v["evidence"];
+    let log_z = ev["log_evidence"].as_f64().unwrap();
+    // the runs' estimates, combined as the log of their mean
+    let runs: Vec<f64> = ev["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["log_evidence"].as_f64().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let m = runs[0].max(runs[1]);
+    let mean = m + (((runs[0] - m).exp() + (runs[1] - m).exp()) / 2.0).ln();
+    assert!((log_z - mean).abs() < 1e-12, "{log_z} against {mean}");
+    assert!(ev["std_error"].as_f64().unwrap() > 0.0);
+    for r in ev["runs"].as_array().unwrap() {
+        let steps = r["steps"].as_array().unwrap();
+        assert_eq!(steps.last().unwrap()["beta"], 1.0);
+    }
+    assert_eq!(v["chains"].as_array().unwrap().len(), 2);
+    // the text and a run directory
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut args = vec!["sample"];
+    args.extend(common);
+    args.extend(["--engine", "smc", "--out", run.to_str().unwrap()]);
+    let r = ok(&args);
+    assert!(r.stdout.contains("SMC on builtin:iris"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("Log evidence log p(x) = {log_z:.3} ± ")),
+        "{}",
+        r.stdout
+    );
+    let c = json(&["classify", run.to_str().unwrap(), "builtin:iris", "--json"]);
+    assert_eq!(c["assignments"].as_array().unwrap().len(), 150);
+    // select's evidence of the same pair: the same runs, the same bits
+    let s = json(&[
+        "select",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "1,2",
+        "--covariance",
+        "component",
+        "--criterion",
+        "evidence",
+        "--chains",
+        "2",
+        "--draws",
+        "300",
+        "--json",
+    ]);
+    assert_eq!(s["criterion"], "evidence");
+    let rows = s["table"].as_array().unwrap();
+    let k2 = rows.iter().find(|r| r["k"] == 2).unwrap();
+    assert_eq!(k2["posterior"]["log_evidence"].as_f64().unwrap(), log_z);
+    let p: f64 = rows
+        .iter()
+        .map(|r| r["posterior"]["probability"].as_f64().unwrap())
+        .sum();
+    assert!((p - 1.0).abs() < 1e-12, "{p}");
+    // the evidence for two components is overwhelming on petal length
+    assert_eq!(s["best"]["k"], 2);
+    assert!(k2["posterior"]["probability"].as_f64().unwrap() > 0.99);
+    // the flags
+    let mut bad = vec!["sample"];
+    bad.extend(common);
+    bad.extend(["--engine", "smc", "--ess-ratio", "1.5"]);
+    fails(&bad, &["--ess-ratio", "(0, 1)"]);
+    let mut bad = vec!["sample"];
+    bad.extend(common);
+    bad.extend(["--engine", "smc", "--init", "prior"]);
+    fails(&bad, &["--init", "--engine smc"]);
+    let mut bad = vec![
+        "sample",
+        "builtin:iris",
+        "--columns",
+        "petal_length",
+        "-k",
+        "2",
+    ];
+    bad.extend(["--engine", "smc", "--draws", "5"]);
+    fails(&bad, &["--draws", "at least 10"]);
+}
