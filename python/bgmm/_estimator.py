@@ -381,6 +381,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_likelihood: bool = True,
         posterior_predictive: bool = False,
         progress: bool = True,
+        engine: str = "nuts",
+        ess_ratio: float = 0.5,
+        sweeps: int = 6,
     ) -> "arviz.InferenceData":
         """The posterior by collapsed NUTS as an ``arviz.InferenceData``: ``posterior`` (dims
         chain, draw, component, feature), ``sample_stats``, ``log_likelihood`` (pointwise, for
@@ -395,7 +398,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Ctrl-C stops every chain after its current draw: after warmup, the draws so far (every
         chain cut to the same length) are kept in ``interrupted_posterior_`` and
         ``KeyboardInterrupt`` is raised, as the CLI writes them and exits 130. ``progress``
-        shows a bar per chain (tqdm: widgets in a notebook, text on a terminal)."""
+        shows a bar per chain (tqdm: widgets in a notebook, text on a terminal).
+
+        ``engine="smc"`` samples by sequential Monte Carlo tempered from the prior instead (the
+        CLI's ``bgmm sample --engine smc``), for posteriors with several modes: ``chains``
+        independent runs of ``draws`` particles (``warmup``, ``max_depth``, ``low_rank`` and
+        ``init`` do not apply; ``ess_ratio`` and ``sweeps`` tune it), and the evidence
+        ``log p(X)`` with its Monte Carlo standard error in ``idata.attrs["log_evidence"]`` and
+        ``idata.attrs["log_evidence_se"]``."""
         from ._posterior import inference_data
 
         X, spec_json, start_json, family = self._posterior_input(X)
@@ -403,8 +413,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_chains = self._check_int("chains", chains, 1)
         n_warmup = self._check_int("warmup", warmup, 0)
         n_draws = self._check_int("draws", draws, 1)
+        if engine not in ("nuts", "smc"):
+            raise ValueError(f"engine: '{engine}' is not 'nuts' or 'smc'")
         bars = None
-        if progress:
+        if progress and engine == "nuts":
             from ._progress import ChainBars
 
             bars = ChainBars(n_chains, n_warmup, n_draws)
@@ -424,11 +436,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 bool(log_likelihood),
                 bool(posterior_predictive),
                 bars,
+                engine,
+                float(ess_ratio),
+                self._check_int("sweeps", sweeps, 1),
             )
         finally:
             if bars is not None:
                 bars.close()
-        idata = inference_data(out, family, self._names(), X, method="nuts")
+        idata = inference_data(out, family, self._names(), X, method=engine)
         if out.get("interrupted"):
             # Ctrl-C after warmup: the draws so far are kept, as the CLI keeps them
             self.interrupted_posterior_ = idata

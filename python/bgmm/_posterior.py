@@ -85,6 +85,14 @@ def inference_data(
             "acceptance_rate": out["acceptance_rate"],
             "energy": out["energy"],
         }
+    elif method == "smc":
+        stats = {
+            "lp": out["lp"],
+            "diverging": out["diverging"],
+            "step_size": out["step_size"],
+            "n_steps": out["n_steps"].astype(np.int64),
+            "acceptance_rate": out["acceptance_rate"],
+        }
     else:
         stats = {"lp": out["lp"]}
     rec = record if record is not None else json.loads(out["record"])
@@ -98,6 +106,11 @@ def inference_data(
     }
     if "elbo" in out:
         attrs["elbo"] = np.asarray(out["elbo"]).tolist()
+    evidence = rec.get("evidence")
+    if evidence:
+        attrs["log_evidence"] = float(evidence["log_evidence"])
+        se = evidence.get("std_error")
+        attrs["log_evidence_se"] = float("nan") if se is None else float(se)
     # "x" is a point's row (point, feature) in observed_data and posterior_predictive
     if X is not None:
         coords["point"] = np.arange(X.shape[0])

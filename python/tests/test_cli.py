@@ -255,3 +255,74 @@ def test_selection_by_loo_equals_the_cli(cli, tmp_path: Path, petal: np.ndarray)
     assert compared == 3
     assert best.n_components == int(table["component"].idxmin())
     assert "loo" in best.selection_.columns
+
+
+def test_smc_and_the_evidence_equal_the_cli(cli, tmp_path: Path, petal: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """``engine="smc"`` samples as ``bgmm sample --engine smc`` does (the same particles, the
+    same evidence), and ``criterion="evidence"`` ranks as ``bgmm select --criterion evidence``
+    with each pair's posterior probability."""
+    csv = write_csv(tmp_path / "petal.csv", petal, ["petal_length"])
+    smc = ["--chains", "2", "--draws", "200", "--seed", "4"]
+    cli(
+        "sample",
+        str(csv),
+        "-k",
+        "2",
+        "--covariance",
+        "component",
+        "--engine",
+        "smc",
+        *smc,
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    )
+    run = bgmm.read(tmp_path / "run")
+    idata = bgmm.GaussianMixture(2, covariance="component").sample_posterior(
+        petal, chains=2, draws=200, random_state=4, engine="smc"
+    )
+    assert idata.attrs["method"] == "smc"
+    for v in ("weights", "locs", "scale"):
+        a, b = idata.posterior[v].values, run.posterior[v].values
+        assert np.max(np.abs(a - b)) <= 1e-15 * max(1.0, np.max(np.abs(a))), v
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert idata.attrs["log_evidence"] == summary["evidence"]["log_evidence"]
+    assert 0 < idata.attrs["log_evidence_se"] < 1
+    with pytest.raises(ValueError, match="engine: 'gibbs' is not"):
+        bgmm.GaussianMixture(2).sample_posterior(petal, engine="gibbs")
+    rec = json.loads(
+        cli(
+            "select",
+            str(csv),
+            "-k",
+            "1,2",
+            "--covariance",
+            "component",
+            "--restarts",
+            "20",
+            "--criterion",
+            "evidence",
+            "--chains",
+            "2",
+            "--draws",
+            "200",
+            "--json",
+        )
+    )
+    table, best = bgmm.select(
+        petal,
+        k=[1, 2],
+        covariance="component",
+        criterion="evidence",
+        n_restarts=20,
+        chains=2,
+        draws=200,
+    )
+    assert table.columns.name == "EVIDENCE"
+    for row in rec["table"]:
+        value = -2 * row["posterior"]["log_evidence"]
+        assert table.loc[row["k"], "component"] == pytest.approx(value, rel=1e-12)
+    assert best.n_components == 2
+    probability = best.selection_.set_index("k")["probability"]
+    assert probability.sum() == pytest.approx(1.0, abs=1e-12)
+    assert probability[2] > 0.99

@@ -674,9 +674,10 @@ impl PosteriorArrays {
 }
 
 /// The posterior by collapsed NUTS (`bgmm sample`), started from `start_json` (a fit's
-/// parameters: `--from-fit`) or the sampler's own MAP search.
+/// parameters: `--from-fit`) or the sampler's own MAP search; or, with `engine` "smc", by SMC
+/// tempered from the prior (`chains` runs of `draws` particles; `bgmm sample --engine smc`).
 #[pyfunction]
-#[pyo3(signature = (x, spec_json, start_json, chains, warmup, draws, seed, target_accept, max_depth, low_rank, init, log_lik, predictive, progress=None))]
+#[pyo3(signature = (x, spec_json, start_json, chains, warmup, draws, seed, target_accept, max_depth, low_rank, init, log_lik, predictive, progress=None, engine="nuts", ess_ratio=0.5, sweeps=6))]
 #[allow(clippy::too_many_arguments)]
 fn sample_posterior<'py>(
     py: Python<'py>,
@@ -694,10 +695,29 @@ fn sample_posterior<'py>(
     log_lik: bool,
     predictive: bool,
     progress: Option<Bound<'py, PyAny>>,
+    engine: &str,
+    ess_ratio: f64,
+    sweeps: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let data = data_of(&x)?;
     let model = model_of(spec_json, Some(data.d()))?;
     let start = start_json.map(|j| params_of(&model, j)).transpose()?;
+    let stop = StopSignal::new();
+    let engine = match engine {
+        "nuts" => bgmm::Engine::Nuts,
+        "smc" => bgmm::Engine::Smc(bgmm::SmcOptions {
+            runs: chains,
+            particles: usize::try_from(draws).unwrap_or(usize::MAX),
+            seed,
+            ess_ratio,
+            target_accept,
+            min_sweeps: sweeps,
+            max_sweeps: sweeps.max(bgmm::SmcOptions::default().max_sweeps),
+            stop: Some(stop.clone()),
+            ..bgmm::SmcOptions::default()
+        }),
+        other => return Err(value_err(format!("engine: '{other}' is not nuts or smc"))),
+    };
     let init = match init {
         "map" => InitFrom::Map,
         "prior" => InitFrom::Prior,
@@ -708,9 +728,8 @@ fn sample_posterior<'py>(
             "init='prior' does not go with a fitted start: the chains start from the fit",
         ));
     }
-    let stop = StopSignal::new();
     let opts = SampleOptions {
-        engine: bgmm::Engine::Nuts,
+        engine,
         nuts: NutsOptions {
             chains,
             warmup,
