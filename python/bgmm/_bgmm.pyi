@@ -48,6 +48,9 @@ def sample_posterior(
     log_lik: bool,
     predictive: bool,
     progress: Optional[Callable[[List[int], List[int]], None]] = None,
+    engine: str = "nuts",
+    ess_ratio: float = 0.5,
+    sweeps: int = 6,
 ) -> Dict[str, Any]: ...
 def vi(
     x: _F,

@@ -423,7 +423,8 @@ pub fn mode_groups(draws: &[Vec<Vec<f64>>]) -> Vec<Vec<usize>> {
     let near = |a: usize, b: usize| {
         (0..width).all(|p| {
             let d = (stats[a][p].0 - stats[b][p].0).abs();
-            !(pooled[p] > 0.0) || !(d > MODE_SEPARATION * pooled[p])
+            let separated = pooled[p] > 0.0 && d > MODE_SEPARATION * pooled[p];
+            !separated
         })
     };
     // connected components, by their first chain
