@@ -206,9 +206,9 @@ fn the_cycle_check_sees_a_cycle() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The binary's crate is argument parsing and dispatch: at most 3200 lines outside tests (3000
-/// until `loo` and select's sampler flags came; what they do, and the text and run writing of
-/// the posterior, went to the libraries).
+/// The binary's crate is argument parsing and dispatch: at most 3250 lines outside tests (3000
+/// until `loo` and select's sampler flags came, 3200 until `sample --engine smc`'s flags and
+/// bars; what they do, and the text and run writing of the posterior, went to the libraries).
 #[test]
 fn the_command_line_crate_is_a_thin_shell() {
     let mut files = Vec::new();
@@ -229,7 +229,7 @@ fn the_command_line_crate_is_a_thin_shell() {
         .sum();
     assert!(lines > 1000, "only {lines} lines found");
     assert!(
-        lines <= 3200,
-        "src/ has {lines} lines of non-test code (at most 3200)"
+        lines <= 3250,
+        "src/ has {lines} lines of non-test code (at most 3250)"
     );
 }

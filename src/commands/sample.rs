@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use bgmm::{ChainProgress as Progress, NutsOptions};
-use bgmm::{Engine, InitFrom, SampleOptions, SmcOptions};
+use bgmm::{Engine, InitFrom, SampleOptions};
 use bgmm_io::{load_fit, DataInfo, NutsRecord, RunOptions, SmcRecord};
 
 use crate::args::{SampleArgs, SampleEngine, SampleInit};
@@ -51,20 +51,18 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
         }
     };
     let stop = crate::signals::sampling_stop();
-    let engine = if smc {
-        Engine::Smc(SmcOptions {
-            runs: a.chains,
-            particles: usize::try_from(a.draws).unwrap_or(usize::MAX),
-            seed: a.seed,
-            ess_ratio: a.ess_ratio,
-            target_accept: a.target_accept,
-            stop: Some(stop.clone()),
-            min_sweeps: a.sweeps,
-            max_sweeps: a.sweeps.max(SmcOptions::default().max_sweeps),
-            ..SmcOptions::default()
-        })
-    } else {
-        Engine::Nuts
+    let smc_record = SmcRecord {
+        chains: a.chains,
+        draws: a.draws,
+        ess_ratio: a.ess_ratio,
+        method: "smc".into(),
+        seed: a.seed,
+        sweeps: a.sweeps,
+        target_accept: a.target_accept,
+    };
+    let engine = match smc {
+        true => Engine::Smc(smc_record.options(Some(stop.clone()))),
+        false => Engine::Nuts,
     };
     let mut opts = SampleOptions {
         engine,
@@ -90,23 +88,17 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
     } else {
         ProgressDrawTarget::stderr()
     });
-    let style = ProgressStyle::with_template(
-        "chain {prefix} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
-    )
-    .map_err(|e| anyhow!("progress template: {e}"))?;
-    let style = if smc {
-        ProgressStyle::with_template("run {prefix} {bar:30} β {pos}‰ [{elapsed_precise}] {msg}")
-            .map_err(|e| anyhow!("progress template: {e}"))?
+    let template = if smc {
+        "run {prefix} {bar:30} β {pos}‰ [{elapsed_precise}] {msg}"
     } else {
-        style
+        "chain {prefix} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}"
     };
+    let style =
+        ProgressStyle::with_template(template).map_err(|e| anyhow!("progress template: {e}"))?;
+    let length = if smc { 1000 } else { a.warmup + a.draws };
     let bars: Vec<ProgressBar> = (0..a.chains)
         .map(|c| {
-            let b = multi.add(ProgressBar::new(if smc {
-                1000
-            } else {
-                a.warmup + a.draws
-            }));
+            let b = multi.add(ProgressBar::new(length));
             b.set_style(style.clone());
             b.set_prefix(c.to_string());
             b
@@ -116,15 +108,15 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
     opts.progress = Some(bgmm::Callback::new(move |p: Progress| {
         let b = &shown[p.chain];
         b.set_position(p.done);
-        if smc {
-            b.set_message(format!(
-                "step size {:.2e}, acc. {:.2}",
-                p.step_size, p.accept
-            ));
-        } else if p.done.is_multiple_of(20) || p.done == p.total {
+        // SMC reports once per temperature
+        if smc || p.done.is_multiple_of(20) || p.done == p.total {
             b.set_message(format!(
                 "{} step size {:.2e}, acc. {:.2}, divergences {}",
-                if p.tuning { "warmup," } else { "sampling," },
+                match (smc, p.tuning) {
+                    (true, _) => "",
+                    (false, true) => "warmup,",
+                    (false, false) => "sampling,",
+                },
                 p.step_size,
                 p.accept,
                 p.divergences
@@ -147,15 +139,7 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
     })?;
     let wall_s = t0.elapsed().as_secs_f64();
     let options = if smc {
-        RunOptions::Smc(SmcRecord {
-            chains: a.chains,
-            draws: a.draws,
-            ess_ratio: a.ess_ratio,
-            method: "smc".into(),
-            seed: a.seed,
-            sweeps: a.sweeps,
-            target_accept: a.target_accept,
-        })
+        RunOptions::Smc(smc_record)
     } else {
         RunOptions::Nuts(NutsRecord {
             chains: a.chains,
@@ -170,24 +154,25 @@ pub fn run(a: SampleArgs, ctx: &Ctx) -> Result<()> {
             warmup: a.warmup,
         })
     };
-    let title = if smc {
-        format!(
-            "SMC on {} ({} points) with {origin}: {} runs × {} particles, tempered from the prior",
-            a.input.data,
-            data.n(),
-            a.chains,
-            a.draws,
-        )
-    } else {
-        format!(
-            "Collapsed NUTS on {} ({} points) with {origin}: {} chains × {} draws after {} warmup",
-            a.input.data,
-            data.n(),
-            a.chains,
-            a.draws,
-            a.warmup
-        )
+    let (what, unit, after) = match smc {
+        true => (
+            "SMC",
+            "runs × {} particles, tempered from the prior",
+            String::new(),
+        ),
+        false => (
+            "Collapsed NUTS",
+            "chains × {} draws",
+            format!(" after {} warmup", a.warmup),
+        ),
     };
+    let title = format!(
+        "{what} on {} ({} points) with {origin}: {} {}{after}",
+        a.input.data,
+        data.n(),
+        a.chains,
+        unit.replace("{}", &a.draws.to_string()),
+    );
     let info = DataInfo::of(&a.input.data, &names, &data).dropped(a.input.drop_missing);
     report_posterior(
         ctx,

@@ -352,6 +352,25 @@ pub struct SmcRecord {
     pub target_accept: f64,
 }
 
+impl SmcRecord {
+    /// The engine's options this record describes (`chains` runs of `draws` particles, at
+    /// least `sweeps` sweeps per temperature), stopped by `stop`.
+    pub fn options(&self, stop: Option<bgmm::StopSignal>) -> bgmm::SmcOptions {
+        let defaults = bgmm::SmcOptions::default();
+        bgmm::SmcOptions {
+            runs: self.chains,
+            particles: usize::try_from(self.draws).unwrap_or(usize::MAX),
+            seed: self.seed,
+            ess_ratio: self.ess_ratio,
+            target_accept: self.target_accept,
+            min_sweeps: self.sweeps,
+            max_sweeps: self.sweeps.max(defaults.max_sweeps),
+            stop,
+            ..defaults
+        }
+    }
+}
+
 /// `sample`'s options (`method` nuts).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct NutsRecord {
