@@ -801,7 +801,8 @@ mod tests {
                 "split R-hat above 1.01 for 9 of 30 parameters: locs[30] NaN, locs[5] 1.500, \
                  locs[11] 1.300, locs[7] 1.200, locs[20] 1.100, locs[9] 1.050 and 3 more: the \
                  chains disagree. Look at the trace and rank plots for a chain stuck or in another \
-                 mode; run longer (`warmup`, `draws`)",
+                 mode; run longer (`warmup`, `draws`), or, for a posterior with several modes, \
+                 sample with the SMC engine (`engine` smc)",
                 "effective sample size (bulk or tail) below 100 per chain for 2 of 30 parameters: \
                  locs[12] 30, locs[14] 99: more `draws` (or a longer `warmup`) give more effective \
                  draws",
