@@ -2437,7 +2437,16 @@ fn sampling_warnings_name_a_stuck_chain_and_group_the_parameters() {
         r.show()
     );
     let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", r.stderr);
+    assert_eq!(lines.len(), 4, "{}", r.stderr);
+    // chains from the prior after 50 warmup iterations: each in a mode of its own
+    assert!(
+        lines[3].starts_with(
+            "warning: the chains sit in 4 different modes after relabelling: chain 0 (1 of 4; \
+             mean log density "
+        ) && lines[3].ends_with("finds every mode in its share"),
+        "{}",
+        r.stderr
+    );
     assert!(
         lines[0].starts_with(
             "warning: chain 3 looks stuck: mean acceptance 0.000 against a target of 0.80 (the \
