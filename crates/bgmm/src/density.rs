@@ -868,12 +868,8 @@ impl<'a> MixtureDensity<'a> {
         if !lp.is_finite() {
             return outside;
         }
-        let d = &self.density;
-        let mut prior = log_prior(d.model, &u.logw, &u.locs, &u.scales, None);
-        if d.jacobian {
-            prior += u.log_jac;
-        }
-        (prior, st.loglik)
+        // the prior (and Jacobian) from the value just computed, not a second evaluation
+        (lp - beta * st.loglik, st.loglik)
     }
 
     /// Log density alone (no gradient pass over the data's statistics).

@@ -671,7 +671,7 @@ fn gpd_quantile(p: f64, k: f64, sigma: f64) -> f64 {
 }
 
 /// `log Σ exp(x)` (−∞ for no values).
-fn log_sum_exp(x: &[f64]) -> f64 {
+pub(crate) fn log_sum_exp(x: &[f64]) -> f64 {
     let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !max.is_finite() {
         return max;

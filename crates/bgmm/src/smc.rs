@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::density::Tempered;
 use crate::error::{Error, Result};
 use crate::limits::{at_most, MAX_CHAINS, MAX_DRAWS};
+use crate::loo::log_sum_exp;
 use crate::nuts::{chain_rng, ChainOutput, Progress, StopSignal};
 use crate::options::{check, Checked};
 
@@ -200,13 +201,14 @@ impl Evidence {
     }
 }
 
-/// `log Σ exp(x)`, −∞ for no finite term.
-fn log_sum_exp(x: &[f64]) -> f64 {
-    let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || !m.is_finite() {
-        return m;
-    }
-    m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+/// The effective sample size of the weights `exp(logw)`: `(Σ w)² / Σ w²`.
+fn ess(logw: &[f64]) -> f64 {
+    let m = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (s1, s2) = logw.iter().fold((0.0, 0.0), |(a, b), v| {
+        let w = (v - m).exp();
+        (a + w, b + w * w)
+    });
+    s1 * s1 / s2
 }
 
 /// One particle: its point, prior and likelihood there, and the gradient of the current
@@ -257,16 +259,6 @@ fn next_beta(lik: &[f64], beta: f64, ratio: f64) -> (f64, Vec<f64>) {
                 }
             })
             .collect()
-    };
-    let ess = |logw: &[f64]| -> f64 {
-        let m = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &v in logw {
-            let w = (v - m).exp();
-            s1 += w;
-            s2 += w * w;
-        }
-        s1 * s1 / s2
     };
     let full = 1.0 - beta;
     let w = weights(full);
@@ -459,14 +451,7 @@ fn run<T: Tempered + ?Sized>(
         let lik: Vec<f64> = particles.iter().map(|p| p.lik).collect();
         let (next, logw) = next_beta(&lik, beta, opts.ess_ratio);
         let step_log = log_sum_exp(&logw) - (n as f64).ln();
-        let ess = {
-            let m = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let (s1, s2) = logw.iter().fold((0.0, 0.0), |(a, b), v| {
-                let w = (v - m).exp();
-                (a + w, b + w * w)
-            });
-            s1 * s1 / s2 / n as f64
-        };
+        let ess = ess(&logw) / n as f64;
         log_z += step_log;
         let ancestors = systematic(&logw, rng.random::<f64>());
         particles = ancestors.iter().map(|&i| particles[i].clone()).collect();
