@@ -61,18 +61,12 @@ def run_bgmm(cli: str, seed: int, extra: list[str]) -> dict[str, Any]:
             capture_output=True,
         )
         summary = json.loads(Path(out, "summary.json").read_text())
-        lines = [
-            line
-            for line in Path(out, "raw-chain-0.csv").read_text().splitlines()
-            if line and not line.startswith("#")
-        ]
-    header = lines[0].split(",")
-    raw = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
-    col = lambda p: np.stack([raw[:, header.index(f"{p}.{k + 1}")] for k in range(K)], axis=-1)  # noqa: E731
+        post = az.from_cmdstan(str(Path(out, "raw-chain-0.csv")))["posterior"]
+        w, mu, sigma = (np.asarray(post[v].values[0]) for v in ("weights", "locs", "scale"))
     chain = summary["chains"][0]
     return {
         "seconds": summary["wall_s"],
-        "min_ess": sorted_min_ess(col("weights"), col("locs"), col("scale")),
+        "min_ess": sorted_min_ess(w, mu, sigma),
         "leapfrog": chain["mean_leapfrog"],
         "step_size": chain["step_size"],
         "divergences": summary["divergences"],

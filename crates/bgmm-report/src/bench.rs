@@ -313,7 +313,8 @@ pub fn fit_table(quick: bool, json: bool) -> Result<()> {
                     .map(|(_, s)| s.ess_bulk)
                     .fold(f64::INFINITY, f64::min);
                 let steps: u64 = post.chains.iter().flat_map(|c| &c.n_leapfrog).sum();
-                leapfrog = steps as f64 / (2000 * chains) as f64;
+                let draws: usize = post.chains.iter().map(|c| c.n_leapfrog.len()).sum();
+                leapfrog = steps as f64 / draws as f64;
             },
             0.0,
             3,
